@@ -1,0 +1,32 @@
+// Graph checks and rewrites: the supported-op table, shape inference, BatchNorm folding and
+// per-layer parameter/MAC accounting.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "prune/ir.h"
+
+namespace prunesim {
+
+// Throws InputError "<source>: node '<name>' (<op>): <what>" for an op or attribute value we do
+// not implement.
+void check_supported(const Graph& g);
+// Fills g.shapes for every value; symbolic batch dimensions become 1.
+void infer_shapes(Graph& g);
+// Folds BatchNormalization into a preceding Conv/ConvTranspose/Gemm whose output feeds only it.
+// Returns the number of folded nodes.
+int fold_batchnorm(Graph& g);
+// Removes Identity/Dropout, turns Constant nodes into initializers, evaluates Shape-free
+// constant subgraphs that only feed shape inputs. Returns the number of removed nodes.
+int simplify(Graph& g);
+
+struct LayerStats {
+  std::string name, op;
+  Shape in_shape, out_shape;
+  int64_t params = 0;  // weights + biases held by the node (BN parameters after folding: none)
+  int64_t macs = 0;    // multiply-accumulates for one inference at batch 1
+};
+std::vector<LayerStats> layer_stats(const Graph& g);
+
+}  // namespace prunesim

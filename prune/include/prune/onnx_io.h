@@ -1,0 +1,29 @@
+// ONNX import (opsets 11–17) into the graph IR, and TensorProto (.pb) reading. Import checks
+// every node against the supported op/attribute set, so a model that loads is a model that runs:
+// an unsupported op or attribute is an InputError naming the node, the op and the attribute.
+#pragma once
+
+#include <string>
+
+#include "prune/ir.h"
+
+namespace prunesim {
+
+struct ImportOptions {
+  bool fold_batchnorm = true;  // fold BN into the preceding Conv/Gemm where that is exact
+  bool simplify = true;        // drop Identity/Dropout, turn Constant nodes into initializers
+};
+
+// Loads, validates, simplifies and shape-infers. Throws InputError on any problem.
+Graph load_onnx(const std::string& path, const ImportOptions& opt = {});
+// The same from bytes already in memory (`source` names them in errors).
+Graph parse_onnx(const std::string& bytes, const std::string& source, const ImportOptions& opt = {});
+
+// A serialized onnx.TensorProto file (the libonnx-testdata input_*.pb/output_*.pb).
+Tensor load_tensor_pb(const std::string& path);
+
+// Writes the graph back as ONNX (initializers from the graph; used by later issues to emit
+// pruned models). Atomic.
+void save_onnx(const Graph& g, const std::string& path);
+
+}  // namespace prunesim
