@@ -13,8 +13,17 @@ class InputError : public std::runtime_error {
   explicit InputError(const std::string& msg) : std::runtime_error(msg) {}
 };
 
+// The model uses an op, attribute value or data type we do not implement (a subclass so the
+// conformance walk can tell "skip: unsupported" from "fail: broken file").
+class UnsupportedError : public InputError {
+ public:
+  explicit UnsupportedError(const std::string& msg) : InputError(msg) {}
+};
+
 // "<file>: <place>: <what>" (place may be empty).
 [[noreturn]] void fail(const std::string& file, const std::string& place, const std::string& what);
+[[noreturn]] void unsupported(const std::string& file, const std::string& place,
+                              const std::string& what);
 
 // Write `contents` to `path` through a temporary name in the same folder and rename it into
 // place, so an interrupted or failed run never leaves a half-written output.

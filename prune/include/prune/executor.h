@@ -23,6 +23,11 @@ TensorMap run_float(const Graph& g, const TensorMap& inputs, const Observer& obs
 // Convenience for single-input single-output graphs; x may be [N, ...] for batch N.
 Tensor run_float(const Graph& g, const Tensor& x, const Observer& obs = nullptr);
 
+// Checks that x fits the graph's single input (rank and every non-batch dimension; the batch
+// may be any N >= 1). InputError "<file>: shape [..] does not match input '<name>' [..] of
+// <model>".
+void check_input_shape(const Graph& g, const Tensor& x, const std::string& file);
+
 // Checks a tensor for NaN/Inf: InputError "<source>: <what>: contains NaN at element k".
 void check_finite(const Tensor& t, const std::string& source, const std::string& what);
 

@@ -78,10 +78,10 @@ struct Graph {
   std::string source;  // file the graph came from, for error messages
   std::string name;
   int64_t opset = 0;
-  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
+  std::vector<ValueInfo> inputs;  // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
   std::map<std::string, Tensor> initializers;
-  std::vector<Node> nodes;  // topological order
+  std::vector<Node> nodes;              // topological order
   std::map<std::string, Shape> shapes;  // every value's shape, after infer_shapes()
 
   bool is_const(const std::string& v) const { return initializers.count(v) != 0; }

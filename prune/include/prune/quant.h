@@ -1,0 +1,100 @@
+// Post-training int8 quantization and the bit-exact integer reference executor. quantize() turns
+// a float graph (BatchNorm folded) plus calibration data into the integer program; run_int8()
+// executes that program with the hls/ kernels only, so its int8 codes are the golden values for
+// the SystemC models and the RTL. docs/quantization.md specifies every rule used here.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hls/arith.h"
+#include "prune/ir.h"
+
+namespace prunesim {
+
+struct QuantOptions {
+  enum class Calib { MinMax, Percentile };
+  Calib calib = Calib::MinMax;
+  double percentile = 99.99;  // of |activation| over all calibration samples, in (0, 100]
+  // Names the calibration data in error messages (the CLI puts the file name here).
+  std::string calib_source = "calibration data";
+};
+
+// One step of the integer program: executes graph node `node` plus the nodes it absorbed
+// (a following Relu/Clip, for MatMul also a constant bias Add). Fields a kind does not use stay
+// empty.
+struct QLayer {
+  enum class Kind {
+    Conv,           // Conv 1-D/2-D, any groups (depthwise included)
+    ConvTranspose,  // ConvTranspose 1-D/2-D
+    Gemm,           // Gemm, or MatMul with a constant 2-D right operand
+    MaxPool,        // int8 max; output keeps the input scale
+    GlobalMaxPool,  // likewise
+    AvgPool,        // int32 window sum, requant[n] for a window of n taps
+    GlobalAvgPool,  // int32 plane sum, requant[0]
+    Add,            // requant = {a -> common grid, b -> common grid, common grid -> out}
+    Concat,         // requant[i] moves input i to the output scale
+    Clamp,          // stand-alone Relu/Clip: clamp to [act_min, act_max], scale unchanged
+    Lut,            // Sigmoid, Tanh, LeakyRelu: 256-entry table
+    Move,           // Flatten, Reshape, Transpose, Resize/Upsample (nearest): codes moved as-is
+  };
+  Kind kind = Kind::Move;
+  std::string name;                 // the executed node
+  std::string op;                   // its ONNX op type
+  size_t node = 0;                  // index in QuantizedModel::graph.nodes
+  std::vector<std::string> fused;   // absorbed nodes, in order
+  std::vector<std::string> inputs;  // int8 activation inputs (graph value names)
+  std::string output;               // int8 output value (the last absorbed node's output)
+
+  // Conv: [M, C/group, (kh,) kw]; ConvTranspose: [C, M/group, (kh,) kw] (ONNX layouts);
+  // Gemm: [N, K], output-major whatever transB was. Add with a constant operand: that operand.
+  Shape weight_shape;
+  std::vector<int8_t> weight;
+  std::vector<float> weight_scale;  // per output channel (Add constant: one per-tensor scale)
+  int const_operand = -1;           // Add: position (0/1) of the constant operand, else -1
+  std::vector<int32_t> bias;        // per output channel, scale = s_in * weight_scale[c]
+  std::vector<hls::Requant> requant;
+  int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;  // fused (or stand-alone) clamp
+  std::vector<int8_t> lut;                                  // Lut: 256 entries, lut[q + 128]
+  int64_t acc_bound = 0;  // largest |accumulator| any input can produce (< 2^31 is checked)
+};
+
+struct QuantizedModel {
+  Graph graph;  // the float graph: geometry, attributes and (batch-1) shapes
+  QuantOptions options;
+  std::vector<QLayer> layers;  // in execution order
+  // Symmetric int8 scale (zero point 0) of every activation value the program touches.
+  std::map<std::string, float> scales;
+  // Calibrated [min, max] of every value, in float (reports, tests).
+  std::map<std::string, std::pair<float, float>> ranges;
+  std::string input, output;  // the graph's single input and output
+  float input_scale = 1.f, output_scale = 1.f;
+  int64_t calib_samples = 0;
+};
+
+// calib is [N, ...] with N samples of the input: either [N, d1, ...] for an input [1, d1, ...]
+// (the batch replaced) or [N, 1, d1, ...]. InputError on a wrong shape, NaN/Inf in calib, or a
+// node/attribute the int8 path does not support (naming the node and op).
+QuantizedModel quantize(const Graph& g, const Tensor& calib, const QuantOptions& opt = {});
+
+struct Int8Result {
+  Tensor output_float;  // dequantized output, F32
+  Tensor output_int8;   // dtype I8, codes in .i
+  float output_scale = 1.f;
+};
+
+// Called after every layer with its output codes (one sample, batch-1 shape).
+using Int8Observer =
+    std::function<void(const QLayer&, const std::vector<int8_t>& codes, const Shape& shape)>;
+
+// x float [N, ...] in the same forms as the calibration data. The input is quantized with
+// hls::quantize_value (round half away from zero, saturate) and everything after that is
+// integer arithmetic of the hls/ kernels; the output is dequantized as code * output_scale.
+Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs = nullptr);
+
+// Number of samples in x and the shape of one sample, or InputError "<source>: shape [..]: ...".
+int64_t split_samples(const Graph& g, const Tensor& x, const std::string& source, Shape* sample);
+
+}  // namespace prunesim

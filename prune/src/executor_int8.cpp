@@ -1,0 +1,317 @@
+// Bit-exact int8 reference executor: runs a QuantizedModel's layer program with the hls/
+// kernels on int8 codes, one sample at a time. Between the input quantization and the output
+// dequantization no floating-point value touches an activation.
+#include <algorithm>
+#include <cmath>
+
+#include "hls/datapath.h"
+#include "op_table.h"
+#include "prune/errors.h"
+#include "prune/op_geometry.h"
+#include "prune/quant.h"
+
+namespace prunesim {
+namespace {
+
+using Codes = std::vector<int8_t>;
+
+int32_t i32(int64_t v) {
+  return static_cast<int32_t>(v);
+}
+
+hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L) {
+  hls::ConvParams p;
+  p.in_c = i32(c.C);
+  p.in_h = i32(c.H);
+  p.in_w = i32(c.W);
+  p.out_c = i32(c.M);
+  p.out_h = i32(c.OH);
+  p.out_w = i32(c.OW);
+  p.k_h = i32(c.kh);
+  p.k_w = i32(c.kw);
+  p.stride_h = i32(c.sh);
+  p.stride_w = i32(c.sw);
+  p.dil_h = i32(c.dh);
+  p.dil_w = i32(c.dw);
+  p.pad_top = i32(c.pt);
+  p.pad_left = i32(c.pl);
+  p.groups = i32(c.group);
+  p.act_min = L.act_min;
+  p.act_max = L.act_max;
+  return p;
+}
+
+hls::PoolParams pool_params(const PoolGeom& g, int64_t channels) {
+  hls::PoolParams p;
+  p.channels = i32(channels);
+  p.in_h = i32(g.H);
+  p.in_w = i32(g.W);
+  p.out_h = i32(g.OH);
+  p.out_w = i32(g.OW);
+  p.k_h = i32(g.kh);
+  p.k_w = i32(g.kw);
+  p.stride_h = i32(g.sh);
+  p.stride_w = i32(g.sw);
+  p.dil_h = i32(g.dh);
+  p.dil_w = i32(g.dw);
+  p.pad_top = i32(g.pt);
+  p.pad_left = i32(g.pl);
+  p.pad_bottom = i32(g.pb);
+  p.pad_right = i32(g.pr);
+  return p;
+}
+
+// Strides of `s` seen through numpy broadcasting into `out` (0 along broadcast axes).
+std::vector<int64_t> bstrides(const Shape& s, const Shape& out) {
+  std::vector<int64_t> st(out.size(), 0);
+  int64_t acc = 1;
+  for (size_t k = s.size(); k-- > 0;) {
+    const size_t o = k + out.size() - s.size();
+    st[o] = s[k] == 1 ? 0 : acc;
+    acc *= s[k];
+  }
+  return st;
+}
+
+class Runner {
+ public:
+  explicit Runner(const QuantizedModel& q) : q_(q), g_(q.graph) {}
+
+  // Runs every layer on one sample's input codes; returns the output codes.
+  const Codes& run(Codes input, const Int8Observer& obs) {
+    env_.clear();
+    env_[q_.input] = std::move(input);
+    for (const QLayer& L : q_.layers) {
+      Codes y;
+      layer(L, y);
+      if (obs) obs(L, y, g_.shape(L.output));
+      env_[L.output] = std::move(y);
+    }
+    return env_.at(q_.output);
+  }
+
+ private:
+  const Codes& in(const QLayer& L, size_t k) const { return env_.at(L.inputs.at(k)); }
+
+  void layer(const QLayer& L, Codes& y) {
+    const Node& n = g_.nodes[L.node];
+    const Shape& out_shape = g_.shape(L.output);
+    y.assign(static_cast<size_t>(numel(out_shape)), 0);
+    switch (L.kind) {
+      case QLayer::Kind::Conv:
+      case QLayer::Kind::ConvTranspose: {
+        const bool tr = L.kind == QLayer::Kind::ConvTranspose;
+        const Shape& xs = g_.shape(L.inputs[0]);
+        const ConvGeom c = tr ? convtranspose_geometry(g_, n, xs, L.weight_shape)
+                              : conv_geometry(g_, n, xs, L.weight_shape);
+        const hls::ConvParams p = conv_params(c, L);
+        const Codes& x = in(L, 0);
+        const int64_t xi = c.C * c.H * c.W, yi = c.M * c.OH * c.OW;
+        for (int64_t b = 0; b < c.N; ++b) {
+          if (tr)
+            hls::conv_transpose2d(p, x.data() + b * xi, L.weight.data(), L.bias.data(),
+                                  L.requant.data(), y.data() + b * yi);
+          else
+            hls::conv2d(p, x.data() + b * xi, L.weight.data(), L.bias.data(), L.requant.data(),
+                        y.data() + b * yi);
+        }
+        break;
+      }
+      case QLayer::Kind::Gemm: {
+        const int64_t K = L.weight_shape[1], N = L.weight_shape[0];
+        const Codes* x = &in(L, 0);
+        const int64_t rows = static_cast<int64_t>(x->size()) / K;
+        Codes xt;
+        if (n.op == "Gemm" && n.attr_i("transA", 0)) {  // A stored [K, M]: gather rows
+          xt.resize(x->size());
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t k = 0; k < K; ++k)
+              xt[static_cast<size_t>(r * K + k)] = (*x)[static_cast<size_t>(k * rows + r)];
+          x = &xt;
+        }
+        hls::gemm(i32(rows), i32(K), i32(N), x->data(), L.weight.data(), L.bias.data(),
+                  L.requant.data(), L.act_min, L.act_max, y.data());
+        break;
+      }
+      case QLayer::Kind::MaxPool:
+      case QLayer::Kind::AvgPool: {
+        const PoolGeom pg = pool_geometry(g_, n, g_.shape(L.inputs[0]));
+        hls::PoolParams p = pool_params(pg, pg.N * pg.C);
+        p.count_include_pad = n.attr_i("count_include_pad", 0) != 0;
+        p.act_min = L.act_min;
+        p.act_max = L.act_max;
+        if (L.kind == QLayer::Kind::MaxPool)
+          hls::max_pool2d(p, in(L, 0).data(), y.data());
+        else
+          hls::avg_pool2d(p, in(L, 0).data(), L.requant.data(), y.data());
+        break;
+      }
+      case QLayer::Kind::GlobalMaxPool: {
+        const Shape& s = g_.shape(L.inputs[0]);
+        hls::PoolParams p;
+        p.channels = i32(s[0] * s[1]);
+        p.in_h = p.k_h = s.size() == 4 ? i32(s[2]) : 1;
+        p.in_w = p.k_w = i32(s.back());
+        hls::max_pool2d(p, in(L, 0).data(), y.data());
+        break;
+      }
+      case QLayer::Kind::GlobalAvgPool: {
+        const Shape& s = g_.shape(L.inputs[0]);
+        const int64_t planes = s[0] * s[1];
+        hls::global_avg_pool(i32(planes), i32(numel(s) / planes), in(L, 0).data(), L.requant[0],
+                             L.act_min, L.act_max, y.data());
+        break;
+      }
+      case QLayer::Kind::Add:
+        add(L, out_shape, y);
+        break;
+      case QLayer::Kind::Concat:
+        concat(L, n, out_shape, y);
+        break;
+      case QLayer::Kind::Clamp:
+        hls::clamp8(i32(static_cast<int64_t>(y.size())), in(L, 0).data(), L.act_min, L.act_max,
+                    y.data());
+        break;
+      case QLayer::Kind::Lut:
+        hls::lut_apply(i32(static_cast<int64_t>(y.size())), L.lut.data(), in(L, 0).data(),
+                       y.data());
+        break;
+      case QLayer::Kind::Move:
+        move(L, n, y);
+        break;
+    }
+  }
+
+  void add(const QLayer& L, const Shape& out, Codes& y) const {
+    const Codes* op[2];
+    Shape shp[2];
+    size_t a = 0;
+    for (int i = 0; i < 2; ++i) {
+      if (i == L.const_operand) {
+        op[i] = &L.weight;
+        shp[i] = L.weight_shape;
+      } else {
+        op[i] = &in(L, a);
+        shp[i] = g_.shape(L.inputs[a]);
+        ++a;
+      }
+    }
+    hls::AddParams p;
+    p.a = L.requant[0];
+    p.b = L.requant[1];
+    p.out = L.requant[2];
+    p.act_min = L.act_min;
+    p.act_max = L.act_max;
+    if (shp[0] == out && shp[1] == out) {
+      hls::add8(i32(static_cast<int64_t>(y.size())), op[0]->data(), op[1]->data(), p, y.data());
+      return;
+    }
+    const auto sa = bstrides(shp[0], out), sb = bstrides(shp[1], out);
+    std::vector<int64_t> idx(out.size(), 0);
+    int64_t ia = 0, ib = 0;
+    for (size_t k = 0; k < y.size(); ++k) {
+      y[k] = hls::add8((*op[0])[static_cast<size_t>(ia)], (*op[1])[static_cast<size_t>(ib)], p);
+      for (size_t d = out.size(); d-- > 0;) {  // odometer over the output index
+        ++idx[d];
+        ia += sa[d];
+        ib += sb[d];
+        if (idx[d] < out[d]) break;
+        ia -= sa[d] * out[d];
+        ib -= sb[d] * out[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  void concat(const QLayer& L, const Node& n, const Shape& out, Codes& y) const {
+    int64_t ax = n.attr_i("axis", 0);
+    if (ax < 0) ax += static_cast<int64_t>(out.size());
+    const int64_t outer = numel(Shape(out.begin(), out.begin() + ax));
+    std::vector<Codes> parts(L.inputs.size());
+    std::vector<int64_t> chunk(L.inputs.size());
+    for (size_t i = 0; i < L.inputs.size(); ++i) {
+      const Codes& x = in(L, i);
+      parts[i].resize(x.size());
+      hls::rescale8(i32(static_cast<int64_t>(x.size())), x.data(), L.requant[i], parts[i].data());
+      const Shape& s = g_.shape(L.inputs[i]);
+      chunk[i] = numel(Shape(s.begin() + ax, s.end()));
+    }
+    size_t o = 0;
+    for (int64_t r = 0; r < outer; ++r)
+      for (size_t i = 0; i < parts.size(); ++i) {
+        std::copy_n(parts[i].begin() + r * chunk[i], chunk[i], y.begin() + static_cast<int64_t>(o));
+        o += static_cast<size_t>(chunk[i]);
+      }
+  }
+
+  // Pure data movement (reshape, transpose, nearest resize) goes through the float op table on
+  // the codes held as floats: every int8 value is exact in float32 and these ops only copy, so
+  // the index mapping is the float executor's by construction.
+  void move(const QLayer& L, const Node& n, Codes& y) const {
+    size_t used = n.inputs.size();
+    while (used > 0 && n.inputs[used - 1].empty()) --used;
+    std::vector<Tensor> holders(used);
+    std::vector<const Tensor*> ins(used, nullptr);
+    for (size_t i = 0; i < used; ++i) {
+      const std::string& v = n.inputs[i];
+      if (v.empty()) continue;
+      if (g_.is_const(v)) {
+        ins[i] = &g_.init(v);
+        continue;
+      }
+      const Codes& c = env_.at(v);
+      holders[i] = Tensor(g_.shape(v), std::vector<float>(c.begin(), c.end()));
+      ins[i] = &holders[i];
+    }
+    std::vector<Tensor> outs(n.outputs.size());
+    find_op(n.op)->run(g_, n, ins, outs);
+    const Tensor& t = outs.at(0);
+    y.resize(t.f.size());
+    for (size_t k = 0; k < t.f.size(); ++k) y[k] = static_cast<int8_t>(t.f[k]);
+    (void)L;
+  }
+
+  const QuantizedModel& q_;
+  const Graph& g_;
+  std::map<std::string, Codes> env_;
+};
+
+}  // namespace
+
+Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs) {
+  Shape S;
+  const int64_t n = split_samples(q.graph, x, "input", &S);
+  for (size_t k = 0; k < x.f.size(); ++k)
+    if (!std::isfinite(x.f[k]))
+      fail("input", "element " + std::to_string(k),
+           std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
+  const int64_t per = numel(S);
+  Shape out = q.graph.shape(q.output);
+  const int64_t per_out = numel(out);
+  if (out.empty())
+    out = {n};
+  else
+    out[0] *= n;
+
+  Int8Result r;
+  r.output_scale = q.output_scale;
+  r.output_int8.dtype = DType::I8;
+  r.output_int8.shape = out;
+  r.output_int8.i.reserve(static_cast<size_t>(n * per_out));
+  r.output_float = Tensor(out);
+  Runner run(q);
+  for (int64_t s = 0; s < n; ++s) {
+    Codes xin(static_cast<size_t>(per));
+    for (int64_t k = 0; k < per; ++k)
+      xin[static_cast<size_t>(k)] =
+          hls::quantize_value(x.f[static_cast<size_t>(s * per + k)], q.input_scale);
+    const Codes& y = run.run(std::move(xin), obs);
+    for (int8_t v : y) r.output_int8.i.push_back(v);
+  }
+  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
+    r.output_float.f[k] =
+        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
+  return r;
+}
+
+}  // namespace prunesim

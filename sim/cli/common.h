@@ -1,0 +1,18 @@
+// Helpers shared by subcommands: loading models and data with the file named in every error,
+// and number formatting for the human tables.
+#pragma once
+
+#include <string>
+
+#include "prune/ir.h"
+
+namespace prunesim::cli {
+
+// ONNX model → IR (import, checks, BN folding, shape inference).
+Graph load_model(const std::string& path);
+// .npy as float32 with NaN/Inf rejected; if g is given, the shape must fit its input.
+Tensor load_data(const std::string& path, const Graph* g);
+// 1234567 → "1,234,567"
+std::string with_commas(int64_t v);
+
+}  // namespace prunesim::cli

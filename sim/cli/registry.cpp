@@ -1,0 +1,49 @@
+#include "registry.h"
+
+#include <iostream>
+#include <map>
+
+#include "prune/errors.h"
+
+namespace prunesim::cli {
+namespace {
+std::map<std::string, SetupFn>& registry() {
+  static std::map<std::string, SetupFn> r;
+  return r;
+}
+int g_exit_code = 0;
+}  // namespace
+
+Registrar::Registrar(const char* name, SetupFn fn) {
+  registry()[name] = fn;
+}
+void set_exit_code(int code) {
+  g_exit_code = code;
+}
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"prunesim — prune neural networks and simulate them on accelerator models"};
+  app.set_version_flag("--version", std::string("prunesim ") + PRUNESIM_VERSION);
+  app.require_subcommand(1);
+  // One line per error, like every other bad-input path.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("prunesim: error: ") + e.what() + " (see --help)\n";
+  });
+  for (const auto& kv : registry()) kv.second(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    // Usage errors (unknown flag, missing value) are bad input too: exit code 2.
+    return rc == 0 ? 0 : 2;
+  } catch (const InputError& e) {
+    std::cerr << "prunesim: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "prunesim: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return g_exit_code;
+}
+
+}  // namespace prunesim::cli

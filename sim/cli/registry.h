@@ -1,0 +1,23 @@
+// Subcommand registry of the prunesim program. Each subcommand is one cmd_*.cpp that registers a
+// setup function with a static Registrar; run_cli() builds the CLI11 app from the registry, runs
+// it and maps errors to exit codes (InputError → 2 with one line on stderr, bugs → 1).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace prunesim::cli {
+
+// Adds its subcommand to `app`; the subcommand's callback does the work and may call
+// set_exit_code() (e.g. `verify` reporting a mismatch with 1).
+using SetupFn = void (*)(CLI::App& app);
+
+struct Registrar {
+  Registrar(const char* name, SetupFn fn);
+};
+
+void set_exit_code(int code);
+int run_cli(int argc, char** argv);
+
+}  // namespace prunesim::cli
