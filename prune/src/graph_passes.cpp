@@ -49,7 +49,8 @@ bool is_graph_output(const Graph& g, const std::string& v) {
 int uses(const Graph& g, const std::string& v) {
   int c = 0;
   for (const Node& n : g.nodes)
-    for (const auto& i : n.inputs) c += i == v;
+    if (!n.op.empty())  // nodes being removed have their op cleared
+      for (const auto& i : n.inputs) c += i == v;
   return c + (is_graph_output(g, v) ? 1 : 0);
 }
 
