@@ -1,0 +1,243 @@
+// The prunesim program as a user runs it: exit codes, one-line errors naming the file, and no
+// output file left behind on failure.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/onnx_builder.h"
+#include "prune/executor.h"
+#include "prune/npy.h"
+#include "prune/quant.h"
+
+namespace fs = std::filesystem;
+using namespace prunesim;
+using prunesim::testing::ModelBuilder;
+using prunesim::testing::ramp;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("prunesim_cli_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    // A small conv net: Conv(2->4,k3,pad1) + Relu + MaxPool(2) + Flatten + Gemm(->3).
+    ModelBuilder b;
+    b.input("x", {-1, 2, 8});
+    b.init("w", {4, 2, 3}, ramp(24, 1));
+    b.init("b", {4}, ramp(4, 2));
+    b.init("fw", {3, 16}, ramp(48, 3));
+    b.init("fb", {3}, ramp(3, 4));
+    auto* c = b.node("Conv", {"x", "w", "b"}, {"c"}, "conv1");
+    ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1});
+    b.node("Relu", {"c"}, {"r"}, "relu1");
+    auto* p = b.node("MaxPool", {"r"}, {"p"}, "pool1");
+    ModelBuilder::attr(p, "kernel_shape", std::vector<int64_t>{2});
+    ModelBuilder::attr(p, "strides", std::vector<int64_t>{2});
+    b.node("Flatten", {"p"}, {"f"}, "flat");
+    auto* fc = b.node("Gemm", {"f", "fw", "fb"}, {"y"}, "fc");
+    ModelBuilder::attr(fc, "transB", 1);
+    b.output("y");
+    model_ = (dir_ / "net.onnx").string();
+    std::ofstream(model_, std::ios::binary) << b.bytes();
+    x_ = Tensor({5, 2, 8}, ramp(80, 5));
+    save_npy(x_, path("x.npy"));
+    save_npy(Tensor({16, 2, 8}, ramp(256, 6)), path("calib.npy"));
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  Result run(const std::string& args) const {
+    const std::string out = path("stdout.txt"), err = path("stderr.txt");
+    const std::string cmd = std::string(PRUNESIM_BIN) + " " + args + " >" + out + " 2>" + err;
+    const int st = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    return r;
+  }
+
+  // Bad input: exit 2, exactly one line on stderr that contains `needle`, no output file.
+  void expect_bad(const std::string& args, const std::string& needle,
+                  const std::string& output = "") {
+    Result r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "want '" << needle << "' in: " << r.err;
+    if (!output.empty()) EXPECT_FALSE(fs::exists(output)) << output << " left behind";
+    for (const auto& e : fs::directory_iterator(dir_))
+      EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path() << " left behind";
+  }
+
+  fs::path dir_;
+  std::string model_;
+  Tensor x_;
+};
+
+}  // namespace
+
+TEST_F(Cli, VersionAndHelp) {
+  Result r = run("--version");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("prunesim 0."), std::string::npos) << r.out;
+  for (const char* sub : {"inspect", "infer", "eval"}) {
+    Result h = run(std::string(sub) + " --help");
+    EXPECT_EQ(h.code, 0) << sub;
+    EXPECT_NE(h.out.find("--"), std::string::npos) << sub;
+  }
+}
+
+TEST_F(Cli, InspectTableAndJson) {
+  Result r = run("inspect " + model_);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("conv1"), std::string::npos);
+  EXPECT_NE(r.out.find("[1, 4, 8]"), std::string::npos) << r.out;
+  // conv: 4*8*2*3 = 192 MACs, fc: 3*16 = 48 MACs; params: 24+4+48+3 = 79
+  EXPECT_NE(r.out.find("total: 79 parameters, 240 MACs"), std::string::npos) << r.out;
+  Result j = run("inspect " + model_ + " --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["total_macs"], 240);
+  EXPECT_EQ(doc["total_params"], 79);
+  ASSERT_EQ(doc["layers"].size(), 5u);
+  EXPECT_EQ(doc["layers"][0]["op"], "Conv");
+  EXPECT_EQ(doc["layers"][0]["macs"], 192);
+}
+
+TEST_F(Cli, InferFloatMatchesLibrary) {
+  Result r = run("infer " + model_ + " --input " + path("x.npy") + " --output " + path("y.npy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  Tensor y = load_npy(path("y.npy"));
+  Tensor want = run_float(load_onnx(model_), x_);
+  EXPECT_EQ(y.shape, (Shape{5, 3}));
+  EXPECT_EQ(y.f, want.f);
+}
+
+TEST_F(Cli, InferInt8IsTheIntegerReference) {
+  Result r = run("infer " + model_ + " --int8 --calib " + path("calib.npy") + " --input " +
+                 path("x.npy") + " --output " + path("y.npy") + " --output-int8 " + path("q.npy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  Graph g = load_onnx(model_);
+  QuantizedModel qm = quantize(g, load_npy(path("calib.npy")));
+  Int8Result want = run_int8(qm, x_);
+  Tensor q = load_npy(path("q.npy"));
+  EXPECT_EQ(q.dtype, DType::I8);
+  EXPECT_EQ(q.i, want.output_int8.i);
+  EXPECT_EQ(load_npy(path("y.npy")).f, want.output_float.f);
+}
+
+TEST_F(Cli, EvalReportsFloatAndInt8) {
+  Tensor labels = Tensor::ints({5}, {0, 1, 2, 1, 0});
+  save_npy(labels, path("labels.npy"));
+  Result r = run("eval " + model_ + " --data " + path("x.npy") + " --labels " + path("labels.npy") +
+                 " --int8 --calib " + path("calib.npy") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["samples"], 5);
+  const double t = doc["float"]["top1"];
+  EXPECT_GE(t, 0.0);
+  EXPECT_LE(t, 1.0);
+  EXPECT_TRUE(doc["int8"].contains("top1"));
+}
+
+TEST_F(Cli, MissingModelFile) {
+  expect_bad("inspect " + path("nope.onnx"), "nope.onnx");
+}
+
+TEST_F(Cli, CorruptModel) {
+  std::ofstream(path("bad.onnx"), std::ios::binary) << "this is not protobuf \x01\x02\x03";
+  expect_bad(
+      "infer " + path("bad.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy"),
+      "bad.onnx", path("y.npy"));
+}
+
+TEST_F(Cli, TruncatedModel) {
+  std::string bytes = slurp(model_);
+  std::ofstream(path("cut.onnx"), std::ios::binary) << bytes.substr(0, bytes.size() - 40);
+  expect_bad(
+      "infer " + path("cut.onnx") + " --input " + path("x.npy") + " --output " + path("y.npy"),
+      "cut.onnx", path("y.npy"));
+}
+
+TEST_F(Cli, BadNpyHeader) {
+  std::ofstream(path("h.npy"), std::ios::binary) << "\x93NUMPY\x01\x00\x10\x00{'descr': garbage";
+  expect_bad("infer " + model_ + " --input " + path("h.npy") + " --output " + path("y.npy"),
+             "h.npy", path("y.npy"));
+}
+
+TEST_F(Cli, UnsupportedNpyDtype) {
+  std::string header = "{'descr': '<c8', 'fortran_order': False, 'shape': (1, 2, 8), }";
+  header.append(128 - 10 - header.size() - 1, ' ');
+  header += '\n';
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
+  bytes += static_cast<char>(header.size() & 0xff);
+  bytes += static_cast<char>(header.size() >> 8);
+  bytes += header + std::string(16 * 8, '\0');
+  std::ofstream(path("c.npy"), std::ios::binary) << bytes;
+  expect_bad("infer " + model_ + " --input " + path("c.npy") + " --output " + path("y.npy"),
+             "c.npy", path("y.npy"));
+}
+
+TEST_F(Cli, WrongInputShape) {
+  save_npy(Tensor({2, 3, 8}), path("w.npy"));
+  expect_bad("infer " + model_ + " --input " + path("w.npy") + " --output " + path("y.npy"),
+             "w.npy: shape [2, 3, 8]", path("y.npy"));
+}
+
+TEST_F(Cli, NanInput) {
+  Tensor t({1, 2, 8});
+  t.f[5] = NAN;
+  save_npy(t, path("nan.npy"));
+  expect_bad("infer " + model_ + " --input " + path("nan.npy") + " --output " + path("y.npy"),
+             "NaN at element 5", path("y.npy"));
+}
+
+TEST_F(Cli, CalibrationOfWrongShape) {
+  save_npy(Tensor({4, 2, 9}), path("cal.npy"));
+  expect_bad("infer " + model_ + " --int8 --calib " + path("cal.npy") + " --input " +
+                 path("x.npy") + " --output " + path("y.npy"),
+             "cal.npy", path("y.npy"));
+}
+
+TEST_F(Cli, Int8WithoutCalibration) {
+  expect_bad("infer " + model_ + " --int8 --input " + path("x.npy") + " --output " + path("y.npy"),
+             "--calib", path("y.npy"));
+}
+
+TEST_F(Cli, UnknownFlag) {
+  expect_bad("inspect " + model_ + " --frobnicate", "frobnicate");
+}
+
+TEST_F(Cli, UnwritableOutput) {
+  expect_bad(
+      "infer " + model_ + " --input " + path("x.npy") + " --output " + path("no/such/dir/y.npy"),
+      "y.npy");
+}
+
+TEST_F(Cli, LabelsOfWrongCount) {
+  save_npy(Tensor::ints({4}, {0, 1, 2, 1}), path("l.npy"));
+  expect_bad("eval " + model_ + " --data " + path("x.npy") + " --labels " + path("l.npy"), "l.npy");
+}
