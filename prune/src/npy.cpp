@@ -133,6 +133,8 @@ Descr parse_descr(const std::string& d, const std::string& file) {
   return r;
 }
 
+}  // namespace
+
 Tensor parse_npy(const std::string& bytes, const std::string& file) {
   const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
   if (bytes.size() < 10 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
@@ -250,6 +252,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& file) {
   }
   return t;
 }
+
+namespace {
 
 std::string encode(const Tensor& t, const std::string& file) {
   const char* descr = nullptr;

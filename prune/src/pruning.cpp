@@ -36,7 +36,8 @@ std::vector<std::string> scheme_names() {
 
 int64_t PrunableLayer::index(int64_t row, int64_t col) const {
   if (op != "ConvTranspose") {
-    if ((op == "Gemm" || op == "MatMul") && shape.size() == 2 && rows == shape[1] && cols == shape[0])
+    if ((op == "Gemm" || op == "MatMul") && shape.size() == 2 && rows == shape[1] &&
+        cols == shape[0])
       return col * rows + row;  // [K, N] layout: rows are columns of the initializer
     return row * cols + col;
   }
@@ -86,7 +87,8 @@ std::vector<PrunableLayer> select_layers(const Graph& g, const std::vector<std::
   if (layers.empty()) return all;
   std::vector<PrunableLayer> r;
   for (const auto& name : layers) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const PrunableLayer& l) { return l.node == name; });
+    auto it = std::find_if(all.begin(), all.end(),
+                           [&](const PrunableLayer& l) { return l.node == name; });
     if (it == all.end()) fail(g.source, "layer '" + name + "'", "no prunable layer of that name");
     r.push_back(*it);
   }
@@ -97,7 +99,8 @@ Graph apply_masks(const Graph& g, const MaskMap& masks) {
   Graph out = g;
   for (const auto& kv : masks) {
     auto it = out.initializers.find(kv.first);
-    if (it == out.initializers.end()) throw InputError("mask for unknown weight '" + kv.first + "'");
+    if (it == out.initializers.end())
+      throw InputError("mask for unknown weight '" + kv.first + "'");
     Tensor& w = it->second;
     if (kv.second.size() != w.f.size())
       throw InputError("mask for '" + kv.first + "' has " + std::to_string(kv.second.size()) +

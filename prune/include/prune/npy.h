@@ -3,6 +3,7 @@
 // the header field.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "prune/ir.h"
@@ -16,5 +17,15 @@ Tensor load_npy_as_float(const std::string& path);
 // Writes t in its dtype (F32 from f; I8/U8/I32/I64 from i). Atomic.
 void save_npy(const Tensor& t, const std::string& path);
 std::string npy_bytes(const Tensor& t);
+
+}  // namespace prunesim
+
+namespace prunesim {
+
+// NumPy .npz (a zip of .npy members, stored or deflated — np.savez and np.savez_compressed).
+// Keys are the member names without ".npy". InputError naming the file and member on any fault.
+std::map<std::string, Tensor> load_npz(const std::string& path);
+// An .npy image already in memory; `source` names it in errors.
+Tensor parse_npy(const std::string& bytes, const std::string& source);
 
 }  // namespace prunesim

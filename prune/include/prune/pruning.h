@@ -51,12 +51,12 @@ struct SchemeOptions {
   int64_t n = 2, m = 4;   // nm: keep n of every m consecutive weights along the reduction
   std::vector<int64_t> block = {1, 4};  // block: [rows, cols] of a block
   PeMapping pe;
-  double p = 2.0;                 // balanced: sampling weight |w|^p; infinity = balanced magnitude
+  double p = 2.0;  // balanced: sampling weight |w|^p; infinity = balanced magnitude
   std::string variant = "pattern";  // balanced: "pattern" (shared per cluster) or "lfsr"
   uint64_t seed = 1;
-  std::string criterion;           // channel: l1|l2; similarity: cosine|correlation
-  double threshold = 0.0;          // similarity: merge when similarity >= threshold (if > 0)
-  std::string mask_file;           // mask: .npz or ONNX holding the masks to import
+  std::string criterion;   // channel: l1|l2; similarity: cosine|correlation
+  double threshold = 0.0;  // similarity: merge when similarity >= threshold (if > 0)
+  std::string mask_file;   // mask: .npz or ONNX holding the masks to import
 };
 
 // Data a scheme may use (any pointer may be null: schemes that need one say so with InputError).
@@ -67,8 +67,8 @@ struct PruneData {
 };
 
 struct SchemeResult {
-  Graph graph;           // pruned float graph (masked weights are exact zeros)
-  MaskMap masks;         // element masks of the pruned weights (structured schemes: of the new shapes)
+  Graph graph;    // pruned float graph (masked weights are exact zeros)
+  MaskMap masks;  // element masks of the pruned weights (structured schemes: of the new shapes)
   nlohmann::json notes;  // per-layer facts worth reporting (groups left whole, storage, …)
 };
 
@@ -90,8 +90,9 @@ struct SchemeRegistrar {
 std::unique_ptr<Scheme> make_scheme(const std::string& name);
 std::vector<std::string> scheme_names();
 
-#define PRUNESIM_REGISTER_SCHEME(NAME, CLASS) \
-  static ::prunesim::SchemeRegistrar registrar_##CLASS(NAME, [] { return std::make_unique<CLASS>(); })
+#define PRUNESIM_REGISTER_SCHEME(NAME, CLASS)                \
+  static ::prunesim::SchemeRegistrar registrar_##CLASS(NAME, \
+                                                       [] { return std::make_unique<CLASS>(); })
 
 // Helpers shared by schemes.
 // Zeroes the weights whose mask is 0 in a copy of g.

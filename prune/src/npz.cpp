@@ -1,0 +1,91 @@
+// .npz = a zip archive of .npy members. We read the central directory (so data descriptors and
+// zip64-free archives of any writer work), then inflate deflated members with zlib.
+#include <zlib.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "prune/errors.h"
+#include "prune/npy.h"
+
+namespace prunesim {
+namespace {
+
+uint32_t le(const std::string& b, size_t off, size_t n, const std::string& file) {
+  if (off + n > b.size()) fail(file, "byte " + std::to_string(off), "truncated zip structure");
+  uint32_t v = 0;
+  for (size_t k = 0; k < n; ++k)
+    v |= static_cast<uint32_t>(static_cast<unsigned char>(b[off + k])) << (8 * k);
+  return v;
+}
+
+std::string inflate_raw(const std::string& in, size_t out_size, const std::string& file,
+                        const std::string& member) {
+  std::string out(out_size, '\0');
+  z_stream z{};
+  if (inflateInit2(&z, -MAX_WBITS) != Z_OK) fail(file, member, "zlib init failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = inflate(&z, Z_FINISH);
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || z.total_out != out_size) fail(file, member, "corrupt deflate data");
+  return out;
+}
+
+}  // namespace
+
+std::map<std::string, Tensor> load_npz(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) fail(path, "", "cannot open file");
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string b = ss.str();
+  // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
+  if (b.size() < 22) fail(path, "", "not a zip/.npz archive (too short)");
+  size_t eocd = std::string::npos;
+  for (size_t k = b.size() - 22 + 1; k-- > 0 && b.size() - k <= 65557;)
+    if (le(b, k, 4, path) == 0x06054b50u) {
+      eocd = k;
+      break;
+    }
+  if (eocd == std::string::npos)
+    fail(path, "", "not a zip/.npz archive (no end of central directory)");
+  const uint32_t entries = le(b, eocd + 10, 2, path);
+  size_t cd = le(b, eocd + 16, 4, path);
+  std::map<std::string, Tensor> out;
+  for (uint32_t e = 0; e < entries; ++e) {
+    if (le(b, cd, 4, path) != 0x02014b50u)
+      fail(path, "byte " + std::to_string(cd), "bad central directory entry");
+    const uint32_t method = le(b, cd + 10, 2, path);
+    const uint32_t csize = le(b, cd + 20, 4, path), usize = le(b, cd + 24, 4, path);
+    const uint32_t nlen = le(b, cd + 28, 2, path), xlen = le(b, cd + 30, 2, path),
+                   clen = le(b, cd + 32, 2, path);
+    const uint32_t local = le(b, cd + 42, 4, path);
+    if (cd + 46 + nlen > b.size())
+      fail(path, "byte " + std::to_string(cd), "truncated member name");
+    std::string name = b.substr(cd + 46, nlen);
+    cd += 46 + nlen + xlen + clen;
+    if (le(b, local, 4, path) != 0x04034b50u)
+      fail(path, "member '" + name + "'", "bad local header");
+    const size_t data = local + 30 + le(b, local + 26, 2, path) + le(b, local + 28, 2, path);
+    if (data + csize > b.size()) fail(path, "member '" + name + "'", "truncated data");
+    std::string raw = b.substr(data, csize);
+    std::string npy;
+    if (method == 0)
+      npy = raw;
+    else if (method == 8)
+      npy = inflate_raw(raw, usize, path, "member '" + name + "'");
+    else
+      fail(path, "member '" + name + "'",
+           "unsupported zip compression method " + std::to_string(method));
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)
+      name.resize(name.size() - 4);
+    out[name] = parse_npy(npy, path + ":" + name);
+  }
+  return out;
+}
+
+}  // namespace prunesim

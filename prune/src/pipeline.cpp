@@ -1,0 +1,588 @@
+#include "prune/pipeline.h"
+
+#include <unistd.h>
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+
+#include "prune/errors.h"
+#include "prune/executor.h"
+#include "prune/graph_passes.h"
+#include "prune/metrics.h"
+#include "prune/onnx_io.h"
+#include "schemes/scheme_util.h"
+
+namespace prunesim {
+namespace {
+
+using nlohmann::json;
+
+// Reads one rule's option keys; anything not listed is an error naming the key.
+RecipeRule parse_rule(const json& j, const std::string& file, size_t idx) {
+  const std::string place = "rules[" + std::to_string(idx) + "]";
+  if (!j.is_object()) fail(file, place, "a rule must be an object");
+  RecipeRule r;
+  auto num = [&](const std::string& k) -> double {
+    if (!j.at(k).is_number()) fail(file, place + "." + k, "must be a number");
+    return j.at(k).get<double>();
+  };
+  auto integer = [&](const std::string& k, int64_t lo) -> int64_t {
+    if (!j.at(k).is_number_integer()) fail(file, place + "." + k, "must be an integer");
+    const int64_t v = j.at(k).get<int64_t>();
+    if (v < lo) fail(file, place + "." + k, "must be at least " + std::to_string(lo));
+    return v;
+  };
+  auto str = [&](const std::string& k) -> std::string {
+    if (!j.at(k).is_string()) fail(file, place + "." + k, "must be a string");
+    return j.at(k).get<std::string>();
+  };
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string& k = it.key();
+    if (k == "match")
+      r.match = str(k);
+    else if (k == "skip")
+      r.skip = j.at(k).get<bool>();
+    else if (k == "scheme")
+      r.scheme = str(k);
+    else if (k == "sparsity") {
+      r.options.sparsity = num(k);
+      if (!(r.options.sparsity >= 0 && r.options.sparsity < 1))
+        fail(file, place + ".sparsity", std::to_string(r.options.sparsity) + " is outside [0, 1)");
+    } else if (k == "global")
+      r.options.global = j.at(k).get<bool>();
+    else if (k == "n")
+      r.options.n = integer(k, 0);
+    else if (k == "m")
+      r.options.m = integer(k, 1);
+    else if (k == "block") {
+      if (!j.at(k).is_array() || j.at(k).size() != 2)
+        fail(file, place + ".block", "must be [rows, cols]");
+      r.options.block = j.at(k).get<std::vector<int64_t>>();
+    } else if (k == "pes")
+      r.options.pe.pes = integer(k, 1);
+    else if (k == "cluster")
+      r.options.pe.cluster = integer(k, 1);
+    else if (k == "p") {
+      if (j.at(k).is_string() && j.at(k).get<std::string>() == "inf")
+        r.options.p = std::numeric_limits<double>::infinity();
+      else
+        r.options.p = num(k);
+    } else if (k == "variant")
+      r.options.variant = str(k);
+    else if (k == "seed")
+      r.options.seed = static_cast<uint64_t>(integer(k, 0));
+    else if (k == "criterion")
+      r.options.criterion = str(k);
+    else if (k == "threshold")
+      r.options.threshold = num(k);
+    else if (k == "mask_file")
+      r.options.mask_file = str(k);
+    else
+      fail(file, place + "." + k, "unknown key");
+  }
+  if (r.options.n > r.options.m)
+    fail(file, place,
+         "keep " + std::to_string(r.options.n) + " of " + std::to_string(r.options.m) + ": N > M");
+  make_scheme(r.scheme);  // unknown scheme: error now, not mid-run
+  return r;
+}
+
+std::string tmp_path(const std::string& stem) {
+  return (std::filesystem::temp_directory_path() /
+          (stem + "." + std::to_string(::getpid()) + ".onnx"))
+      .string();
+}
+
+void and_masks(MaskMap& acc, const MaskMap& add) {
+  for (const auto& kv : add) {
+    auto it = acc.find(kv.first);
+    if (it == acc.end() || it->second.size() != kv.second.size()) {
+      acc[kv.first] = kv.second;
+      continue;
+    }
+    for (size_t k = 0; k < kv.second.size(); ++k) it->second[k] &= kv.second[k];
+  }
+}
+
+// Mean over all but dimension 1, per channel.
+std::vector<double> channel_means(const Tensor& t) {
+  const int64_t C = t.shape.size() > 1 ? t.shape[1] : 1;
+  const int64_t inner = t.shape.size() > 2 ? numel(Shape(t.shape.begin() + 2, t.shape.end())) : 1;
+  std::vector<double> m(static_cast<size_t>(C), 0.0);
+  for (int64_t k = 0; k < t.size(); ++k)
+    m[static_cast<size_t>((k / inner) % C)] += t.f[static_cast<size_t>(k)];
+  const double n = static_cast<double>(t.size() / C);
+  for (auto& v : m) v /= n;
+  return m;
+}
+
+// Per-sample rows of a [N, ...] tensor.
+std::vector<std::vector<float>> rows(const Tensor& t) {
+  const int64_t n = t.shape[0], per = t.size() / n;
+  std::vector<std::vector<float>> r(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    r[static_cast<size_t>(i)].assign(t.f.begin() + i * per, t.f.begin() + (i + 1) * per);
+  return r;
+}
+
+}  // namespace
+
+bool glob_match(const std::string& p, const std::string& t) {
+  size_t pi = 0, ti = 0, star = std::string::npos, mark = 0;
+  while (ti < t.size()) {
+    if (pi < p.size() && (p[pi] == '?' || p[pi] == t[ti])) {
+      ++pi;
+      ++ti;
+    } else if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = ti;
+    } else if (star != std::string::npos) {
+      pi = star + 1;
+      ti = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+Recipe load_recipe(const std::string& path, const Graph& g) {
+  std::ifstream f(path);
+  if (!f) fail(path, "", "cannot open file");
+  json j;
+  try {
+    j = json::parse(f);
+  } catch (const json::parse_error& e) {
+    fail(path, "byte " + std::to_string(e.byte), "invalid JSON");
+  }
+  if (!j.is_object()) fail(path, "", "a recipe is a JSON object with a \"rules\" array");
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (it.key() != "rules" && it.key() != "description") fail(path, it.key(), "unknown key");
+  if (!j.contains("rules") || !j["rules"].is_array() || j["rules"].empty())
+    fail(path, "rules", "missing or empty");
+  Recipe r;
+  try {
+    for (size_t k = 0; k < j["rules"].size(); ++k)
+      r.rules.push_back(parse_rule(j["rules"][k], path, k));
+  } catch (const json::type_error& e) {
+    fail(path, "rules", std::string("wrong value type: ") + e.what());
+  }
+  const auto layers = prunable_layers(g);
+  for (size_t k = 0; k < r.rules.size(); ++k) {
+    bool any = false;
+    for (const auto& l : layers) any = any || glob_match(r.rules[k].match, l.node);
+    if (!any)
+      fail(path, "rules[" + std::to_string(k) + "].match",
+           "'" + r.rules[k].match + "' names no prunable layer of " + g.source);
+  }
+  return r;
+}
+
+Recipe single_rule_recipe(const std::string& scheme, const SchemeOptions& o,
+                          const std::vector<std::string>& layers) {
+  Recipe r;
+  make_scheme(scheme);
+  if (layers.empty()) {
+    RecipeRule rule;
+    rule.scheme = scheme;
+    rule.options = o;
+    r.rules.push_back(rule);
+  }
+  for (const auto& l : layers) {
+    RecipeRule rule;
+    rule.match = l;
+    rule.scheme = scheme;
+    rule.options = o;
+    r.rules.push_back(rule);
+  }
+  return r;
+}
+
+PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& sched,
+                         const Recovery& rec, const PruneData& data) {
+  // Which rule owns which layer (first match wins).
+  std::vector<std::vector<std::string>> owned(recipe.rules.size());
+  for (const auto& l : prunable_layers(g))
+    for (size_t k = 0; k < recipe.rules.size(); ++k)
+      if (glob_match(recipe.rules[k].match, l.node)) {
+        if (!recipe.rules[k].skip) owned[k].push_back(l.node);
+        break;
+      }
+  std::vector<double> fractions;
+  if (sched.kind == "oneshot") {
+    fractions = {1.0};
+  } else if (sched.kind == "agp") {
+    if (sched.steps < 1) throw InputError("--steps: must be at least 1");
+    for (int t = 1; t <= sched.steps; ++t)  // Zhu & Gupta: s_t = s_f (1 - (1 - t/T)^3)
+      fractions.push_back(1.0 - std::pow(1.0 - static_cast<double>(t) / sched.steps, 3.0));
+  } else if (sched.kind == "steps") {
+    fractions = sched.fractions;
+    if (fractions.empty())
+      throw InputError("--step-list: give the fractions of the target, e.g. 0.5,0.8,1");
+    for (size_t k = 0; k < fractions.size(); ++k)
+      if (!(fractions[k] > 0 && fractions[k] <= 1) || (k && fractions[k] < fractions[k - 1]))
+        throw InputError("--step-list: fractions must increase within (0, 1]");
+  } else {
+    throw InputError("--schedule: '" + sched.kind + "' is not oneshot, agp or steps");
+  }
+  Graph rewind;
+  if (!sched.rewind_onnx.empty()) rewind = load_onnx(sched.rewind_onnx);
+
+  PruneOutcome out;
+  out.graph = g;
+  for (size_t step = 0; step < fractions.size(); ++step) {
+    for (size_t k = 0; k < recipe.rules.size(); ++k) {
+      if (owned[k].empty()) continue;
+      const RecipeRule& rule = recipe.rules[k];
+      SchemeOptions o = rule.options;
+      o.sparsity = rule.options.sparsity * fractions[step];
+      SchemeResult r = make_scheme(rule.scheme)->apply(out.graph, owned[k], o, data);
+      and_masks(out.masks, r.masks);
+      out.graph = apply_masks(r.graph, out.masks);
+      for (auto it = r.notes.begin(); it != r.notes.end(); ++it) {
+        if (it.key() == "layers") {
+          for (auto l = it->begin(); l != it->end(); ++l) {
+            out.notes["layers"][l.key()] = *l;
+            out.notes["layers"][l.key()]["scheme"] = rule.scheme;
+          }
+        } else {
+          out.notes[rule.scheme][it.key()] = *it;
+        }
+      }
+      for (const auto& name : owned[k]) out.notes["layers"][name]["scheme"] = rule.scheme;
+    }
+    if (!sched.rewind_onnx.empty()) {
+      // Lottery ticket: surviving weights restart from their initial values.
+      for (const auto& kv : out.masks) {
+        if (!rewind.is_const(kv.first) || rewind.init(kv.first).f.size() != kv.second.size())
+          fail(sched.rewind_onnx, "initializer '" + kv.first + "'",
+               "missing or of another shape than in " + g.source);
+        out.graph.initializers[kv.first].f = rewind.init(kv.first).f;
+      }
+      out.graph = apply_masks(out.graph, out.masks);
+    }
+    if (!sched.finetune_cmd.empty()) {
+      const std::string in = tmp_path("prunesim_ft_in"), outp = tmp_path("prunesim_ft_out");
+      save_onnx(out.graph, in);
+      const std::string cmd = sched.finetune_cmd + " '" + in + "' '" + outp + "'";
+      const int rc = std::system(cmd.c_str());
+      std::remove(in.c_str());
+      if (rc != 0) {
+        std::remove(outp.c_str());
+        throw InputError("--finetune-cmd: '" + sched.finetune_cmd + "' failed at step " +
+                         std::to_string(step + 1) + " (status " + std::to_string(rc) + ")");
+      }
+      Graph tuned = load_onnx(outp);
+      std::remove(outp.c_str());
+      for (const auto& kv : out.graph.initializers)
+        if (!tuned.is_const(kv.first) || tuned.init(kv.first).shape != kv.second.shape)
+          throw InputError("--finetune-cmd: the returned model changed or lost initializer '" +
+                           kv.first + "'");
+      out.graph = apply_masks(tuned, out.masks);  // pruned weights stay pruned
+    }
+    out.notes["steps"].push_back({{"step", step + 1},
+                                  {"fraction_of_target", fractions[step]},
+                                  {"sparsity", weight_sparsity(out.graph)}});
+  }
+
+  const Tensor* calib = data.calib;
+  Tensor picked_calib;
+  if (rec.paser_budget > 0) {
+    if (!calib) throw InputError("--paser-budget needs --calib");
+    json rep;
+    out.picked =
+        paser_select(out.graph, g, *calib, rec.paser_budget, rec.paser_clusters, rec.seed, &rep);
+    out.notes["recovery"]["paser"] = rep;
+    const int64_t per = calib->size() / calib->shape[0];
+    picked_calib.shape = calib->shape;
+    picked_calib.shape[0] = static_cast<int64_t>(out.picked.size());
+    for (int64_t i : out.picked)
+      picked_calib.f.insert(picked_calib.f.end(), calib->f.begin() + i * per,
+                            calib->f.begin() + (i + 1) * per);
+    calib = &picked_calib;
+  }
+  if (rec.bias_correct) {
+    if (!calib) throw InputError("--bias-correct needs --calib");
+    std::vector<std::string> layers;
+    for (const auto& l : prunable_layers(out.graph))
+      if (out.notes.contains("layers") && out.notes["layers"].contains(l.node))
+        layers.push_back(l.node);
+    const int n = bias_correct(out.graph, g, *calib, layers);
+    out.notes["recovery"]["bias_corrected_layers"] = n;
+    out.notes["recovery"]["bias_correction_samples"] = calib->shape[0];
+  }
+  return out;
+}
+
+int bias_correct(Graph& pruned, const Graph& dense, const Tensor& calib,
+                 const std::vector<std::string>& layers) {
+  // Dense outputs of every layer, once.
+  std::map<std::string, Tensor> dense_out;
+  std::set<std::string> want;
+  for (const Node& n : pruned.nodes)
+    if (std::find(layers.begin(), layers.end(), n.name) != layers.end()) want.insert(n.outputs[0]);
+  auto collect = [&](std::map<std::string, Tensor>& into) {
+    return [&into, &want](const Node&, const std::string& v, const Tensor& t) {
+      if (!want.count(v)) return;
+      Tensor& acc = into[v];
+      if (acc.shape.empty()) {
+        acc = t;
+      } else {
+        acc.shape[0] += t.shape[0];
+        acc.f.insert(acc.f.end(), t.f.begin(), t.f.end());
+      }
+    };
+  };
+  run_float(dense, calib, collect(dense_out));
+  int corrected = 0;
+  for (Node& n : pruned.nodes) {
+    if (std::find(layers.begin(), layers.end(), n.name) == layers.end()) continue;
+    if (n.op != "Conv" && n.op != "ConvTranspose" && n.op != "Gemm") continue;
+    if (!dense_out.count(n.outputs[0])) continue;  // renamed by a structural scheme
+    std::map<std::string, Tensor> now;
+    run_float(pruned, calib, collect(now));
+    const Tensor &d = dense_out[n.outputs[0]], &p = now[n.outputs[0]];
+    if (d.shape != p.shape) continue;
+    const auto md = channel_means(d), mp = channel_means(p);
+    std::string bname = n.in(2);
+    if (bname.empty() || !pruned.is_const(bname)) {
+      bname = n.name + "__bias_corrected";
+      pruned.initializers[bname] = Tensor({static_cast<int64_t>(md.size())});
+      if (n.inputs.size() < 3) n.inputs.resize(3);
+      n.inputs[2] = bname;
+    } else if (n.op == "Gemm" && n.attr_f("beta", 1.f) != 1.f) {
+      continue;  // a scaled C would need the correction divided by beta; rare, left alone
+    }
+    Tensor& b = pruned.initializers[bname];
+    if (b.size() != static_cast<int64_t>(md.size())) continue;
+    for (size_t c = 0; c < md.size(); ++c) b.f[c] += static_cast<float>(md[c] - mp[c]);
+    ++corrected;
+  }
+  return corrected;
+}
+
+std::vector<int64_t> paser_select(const Graph& pruned, const Graph& dense, const Tensor& calib,
+                                  int64_t budget, int64_t clusters, uint64_t seed, json* report) {
+  const Tensor yd = run_float(dense, calib), yp = run_float(pruned, calib);
+  const auto fd = rows(yd), fp = rows(yp);
+  const size_t n = fd.size();
+  if (budget < 1) throw InputError("--paser-budget: must be at least 1");
+  budget = std::min<int64_t>(budget, static_cast<int64_t>(n));
+  clusters = std::max<int64_t>(1, std::min<int64_t>(clusters, static_cast<int64_t>(n)));
+  // Degradation: relative squared error of the pruned output against the dense one.
+  std::vector<double> deg(n);
+  for (size_t i = 0; i < n; ++i) {
+    double e = 0, s = 1e-12;
+    for (size_t k = 0; k < fd[i].size(); ++k) {
+      e += (fd[i][k] - fp[i][k]) * static_cast<double>(fd[i][k] - fp[i][k]);
+      s += fd[i][k] * static_cast<double>(fd[i][k]);
+    }
+    deg[i] = e / s;
+  }
+  // k-means (k-means++ seeding) on the dense outputs: groups of samples the model treats alike.
+  detail::SplitMix64 rng(seed);
+  auto dist = [&](const std::vector<float>& a, const std::vector<double>& c) {
+    double d = 0;
+    for (size_t k = 0; k < a.size(); ++k) d += (a[k] - c[k]) * (a[k] - c[k]);
+    return d;
+  };
+  std::vector<std::vector<double>> cent;
+  const size_t first = static_cast<size_t>(rng.next() % n);
+  cent.emplace_back(fd[first].begin(), fd[first].end());
+  while (static_cast<int64_t>(cent.size()) < clusters) {
+    std::vector<double> d2(n);
+    double tot = 0;
+    for (size_t i = 0; i < n; ++i) {
+      double best = std::numeric_limits<double>::max();
+      for (const auto& c : cent) best = std::min(best, dist(fd[i], c));
+      d2[i] = best;
+      tot += best;
+    }
+    double u = rng.uniform() * tot;
+    size_t pick = n - 1;
+    for (size_t i = 0; i < n; ++i) {
+      u -= d2[i];
+      if (u <= 0) {
+        pick = i;
+        break;
+      }
+    }
+    cent.emplace_back(fd[pick].begin(), fd[pick].end());
+  }
+  std::vector<int64_t> assign(n, 0);
+  for (int it = 0; it < 25; ++it) {
+    for (size_t i = 0; i < n; ++i) {
+      double best = std::numeric_limits<double>::max();
+      for (size_t c = 0; c < cent.size(); ++c)
+        if (dist(fd[i], cent[c]) < best) {
+          best = dist(fd[i], cent[c]);
+          assign[i] = static_cast<int64_t>(c);
+        }
+    }
+    for (size_t c = 0; c < cent.size(); ++c) {
+      std::vector<double> sum(fd[0].size(), 0.0);
+      int64_t cnt = 0;
+      for (size_t i = 0; i < n; ++i)
+        if (assign[i] == static_cast<int64_t>(c)) {
+          for (size_t k = 0; k < sum.size(); ++k) sum[k] += fd[i][k];
+          ++cnt;
+        }
+      if (cnt)
+        for (size_t k = 0; k < sum.size(); ++k) cent[c][k] = sum[k] / static_cast<double>(cnt);
+    }
+  }
+  // Budget shares by total degradation per cluster (largest remainder), capped by cluster size.
+  const size_t K = cent.size();
+  std::vector<double> cdeg(K, 0.0);
+  std::vector<int64_t> csize(K, 0), share(K, 0);
+  double total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    cdeg[static_cast<size_t>(assign[i])] += deg[i];
+    ++csize[static_cast<size_t>(assign[i])];
+    total += deg[i];
+  }
+  int64_t given = 0;
+  std::vector<std::pair<double, size_t>> rem;
+  for (size_t c = 0; c < K; ++c) {
+    const double exact =
+        total > 0 ? budget * cdeg[c] / total : budget * static_cast<double>(csize[c]) / n;
+    share[c] = std::min<int64_t>(static_cast<int64_t>(exact), csize[c]);
+    given += share[c];
+    rem.emplace_back(exact - std::floor(exact), c);
+  }
+  std::sort(rem.begin(), rem.end(), [](auto& a, auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
+  for (size_t pass = 0; given < budget && pass < 2 * K + 2; ++pass)
+    for (auto& r : rem)
+      if (given < budget && share[r.second] < csize[r.second]) {
+        ++share[r.second];
+        ++given;
+      }
+  std::vector<int64_t> picked;
+  json clus = json::array();
+  for (size_t c = 0; c < K; ++c) {
+    std::vector<size_t> mem;
+    for (size_t i = 0; i < n; ++i)
+      if (assign[i] == static_cast<int64_t>(c)) mem.push_back(i);
+    std::stable_sort(mem.begin(), mem.end(), [&](size_t a, size_t b) { return deg[a] > deg[b]; });
+    std::vector<int64_t> mine;
+    for (int64_t k = 0; k < share[c]; ++k)
+      mine.push_back(static_cast<int64_t>(mem[static_cast<size_t>(k)]));
+    picked.insert(picked.end(), mine.begin(), mine.end());
+    clus.push_back({{"cluster", c},
+                    {"size", csize[c]},
+                    {"mean_degradation", csize[c] ? cdeg[c] / static_cast<double>(csize[c]) : 0.0},
+                    {"budget_share", share[c]},
+                    {"picked", mine}});
+  }
+  std::sort(picked.begin(), picked.end());
+  if (report)
+    *report = {{"budget", budget},
+               {"samples", n},
+               {"clusters", clus},
+               {"picked", picked},
+               {"degradation", "relative squared error of pruned vs dense output"}};
+  return picked;
+}
+
+json fidelity(const Graph& model, const Graph& dense, const Tensor& x, const Tensor* labels) {
+  const Tensor y = run_float(model, x);
+  json j;
+  if (labels && labels->shape.size() == 1) {
+    j["top1"] = top1(y, *labels);
+  } else {
+    const Tensor ref = labels ? *labels : run_float(dense, x);
+    j["sndr_db"] = sndr_db(ref, y);
+    j["r2"] = r2_score(ref, y);
+    j["against"] = labels ? "targets" : "dense model output";
+  }
+  return j;
+}
+
+json pruning_report(const Graph& dense, const PruneOutcome& out) {
+  std::map<std::string, LayerStats> ds, ps;
+  for (const auto& s : layer_stats(dense)) ds[s.name] = s;
+  for (const auto& s : layer_stats(out.graph)) ps[s.name] = s;
+  json layers = json::array();
+  int64_t tot_w = 0, tot_nz = 0, tot_params_d = 0, tot_params_p = 0, macs_d = 0, macs_e = 0;
+  for (const auto& l : prunable_layers(out.graph)) {
+    const Tensor& w = out.graph.init(l.weight);
+    int64_t nz = 0;
+    for (float v : w.f) nz += v != 0.f;
+    const auto& d = ds.count(l.node) ? ds[l.node] : ps[l.node];
+    const auto& p = ps[l.node];
+    // Every weight of a conv/gemm is used equally often, so effective MACs scale with density.
+    const int64_t eff =
+        w.size() ? static_cast<int64_t>(std::llround(static_cast<double>(p.macs) * nz / w.size()))
+                 : 0;
+    json e = {{"name", l.node},
+              {"op", l.op},
+              {"shape", w.shape},
+              {"weights", w.size()},
+              {"nonzero", nz},
+              {"sparsity", w.size() ? 1.0 - static_cast<double>(nz) / w.size() : 0.0},
+              {"params_dense", d.params},
+              {"params", p.params - (w.size() - nz)},
+              {"macs_dense", d.macs},
+              {"macs_effective", eff}};
+    if (out.notes.contains("layers") && out.notes["layers"].contains(l.node)) {
+      const json& n = out.notes["layers"][l.node];
+      e["scheme"] = n.value("scheme", "");
+      for (auto it = n.begin(); it != n.end(); ++it)
+        if (it.key() != "scheme") e[it.key()] = *it;
+    } else {
+      e["scheme"] = "dense";
+    }
+    layers.push_back(e);
+    tot_w += w.size();
+    tot_nz += nz;
+    macs_d += d.macs;
+    macs_e += eff;
+  }
+  for (const auto& kv : ds) tot_params_d += kv.second.params;
+  for (const auto& kv : ps) tot_params_p += kv.second.params;
+  tot_params_p -= tot_w - tot_nz;
+  json r;
+  r["layers"] = layers;
+  r["total"] = {{"weights", tot_w},
+                {"nonzero", tot_nz},
+                {"sparsity", tot_w ? 1.0 - static_cast<double>(tot_nz) / tot_w : 0.0},
+                {"params_dense", tot_params_d},
+                {"params", tot_params_p},
+                {"macs_dense", macs_d},
+                {"macs_effective", macs_e}};
+  for (auto it = out.notes.begin(); it != out.notes.end(); ++it)
+    if (it.key() != "layers") r[it.key()] = *it;
+  r["units"] = {{"macs", "multiply-accumulates per inference (batch 1)"},
+                {"params", "count"},
+                {"storage_bits", "bits"}};
+  return r;
+}
+
+std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& scheme,
+                                        const SchemeOptions& base,
+                                        const std::vector<double>& sparsities, const Tensor& x,
+                                        const Tensor* labels, std::string* metric_name) {
+  auto s = make_scheme(scheme);
+  std::vector<SensitivityRow> out;
+  const bool classes = labels && labels->shape.size() == 1;
+  if (metric_name) *metric_name = classes ? "top1" : (labels ? "sndr_db" : "sndr_db_vs_dense");
+  const Tensor ref = labels ? *labels : run_float(g, x);
+  for (const auto& l : prunable_layers(g))
+    for (double sp : sparsities) {
+      SchemeOptions o = base;
+      o.sparsity = sp;
+      const Graph pg = sp == 0 ? g : s->apply(g, {l.node}, o, {}).graph;  // from dense every time
+      const Tensor y = run_float(pg, x);
+      out.push_back({l.node, sp, classes ? top1(y, ref) : sndr_db(ref, y)});
+    }
+  return out;
+}
+
+}  // namespace prunesim

@@ -1,0 +1,148 @@
+// `balanced`: hardware-aware balanced stochastic pruning (REFERENCE.md §1, the RAMAN CAE paper).
+// Every group (PE, column) of a layer keeps exactly k weights, so every PE does the same number
+// of MACs for each broadcast input activation. Which slots survive is drawn at random with
+// probability growing with |w|^p; nothing per weight is stored:
+//  - variant "pattern": one kept-slot pattern per (cluster, column), shared by the PEs of the
+//    cluster; slot j's weight is Σ over the cluster's PEs of (|w|/max|w|)^p, and k slots are
+//    drawn without replacement (Efraimidis–Spirakis keys log(u)/weight). p = inf takes the k
+//    heaviest slots (balanced magnitude pruning).
+//  - variant "lfsr": the kept slots are regenerated in hardware by a 16-bit LFSR from a seed;
+//    the scheme tries `kLfsrCandidates` seeds derived from --seed and keeps the one whose
+//    pattern retains the most Σ(|w|/max)^p (p = inf scored as p = 2), so magnitude still matters
+//    while only the seed is stored.
+#include <cmath>
+#include <limits>
+
+#include "prune/balanced.h"
+#include "prune/errors.h"
+#include "prune/pruning.h"
+#include "scheme_util.h"
+
+namespace prunesim {
+namespace {
+
+constexpr int kLfsrCandidates = 256;
+
+int64_t ceil_log2(int64_t v) {
+  int64_t b = 0;
+  while ((int64_t{1} << b) < v) ++b;
+  return std::max<int64_t>(b, 1);
+}
+
+class Balanced : public Scheme {
+ public:
+  std::string name() const override { return "balanced"; }
+  std::string description() const override {
+    return "hardware-aware balanced stochastic pruning: equal kept weights per PE group, "
+           "index-free (--pes, --cluster, --p, --variant pattern|lfsr, --seed)";
+  }
+
+  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                     const PruneData&) const override {
+    check_sparsity(o.sparsity);
+    if (!(o.p > 0)) throw InputError("--p: the magnitude exponent must be positive (or inf)");
+    if (o.variant != "pattern" && o.variant != "lfsr")
+      throw InputError("--variant: '" + o.variant + "' is not pattern or lfsr");
+    SchemeResult r;
+    detail::SplitMix64 rng(o.seed);
+    int64_t tot_dense = 0, tot_csr = 0, tot_pattern = 0, tot_lfsr = 0, tot_values = 0;
+    for (const auto& l : select_layers(g, layers)) {
+      const BalancedGeometry geo = balanced_geometry(l, o.pe);
+      const Tensor& w = g.init(l.weight);
+      int64_t k = detail::kept_count(geo.slots, o.sparsity);
+      nlohmann::json note;
+      if (k < 1) {
+        k = 1;  // a group must keep something, or the layer would vanish
+        note["clamped"] = "groups of " + std::to_string(geo.slots) + " keep at least 1";
+      }
+      float wmax = 0.f;
+      for (float v : w.f) wmax = std::max(wmax, std::fabs(v));
+      const bool inf = std::isinf(o.p);
+      auto weight = [&](int64_t row, int64_t col, double p) {
+        const double a =
+            wmax > 0 ? std::fabs(w.f[static_cast<size_t>(l.index(row, col))]) / wmax : 0.0;
+        return std::pow(a, p);
+      };
+      std::vector<uint8_t> slot_mask(static_cast<size_t>(geo.cols * geo.pes * geo.slots), 0);
+      uint16_t chosen_seed = 0;
+      if (o.variant == "pattern") {
+        for (int64_t c = 0; c < geo.cols; ++c)
+          for (int64_t q = 0; q < geo.clusters(); ++q) {
+            std::vector<double> key(static_cast<size_t>(geo.slots));
+            for (int64_t j = 0; j < geo.slots; ++j) {
+              double s = 0;
+              for (int64_t p = q * geo.cluster; p < (q + 1) * geo.cluster; ++p)
+                s += weight(geo.row_of(p, j), c, inf ? 1.0 : o.p);
+              const double u = rng.uniform();
+              key[static_cast<size_t>(j)] =
+                  inf ? s : (s > 0 ? std::log(u) / s : -std::numeric_limits<double>::infinity());
+            }
+            for (size_t j : detail::top_k(key, static_cast<size_t>(k)))
+              for (int64_t p = q * geo.cluster; p < (q + 1) * geo.cluster; ++p)
+                slot_mask[static_cast<size_t>((c * geo.pes + p) * geo.slots +
+                                              static_cast<int64_t>(j))] = 1;
+          }
+      } else {
+        double best = -1;
+        for (int t = 0; t < kLfsrCandidates; ++t) {
+          const uint16_t seed = static_cast<uint16_t>((rng.next() & 0xFFFFu) | 1u);
+          auto m = lfsr_slot_mask(geo, k, seed);
+          double kept = 0;
+          for (int64_t c = 0; c < geo.cols; ++c)
+            for (int64_t p = 0; p < geo.pes; ++p)
+              for (int64_t j = 0; j < geo.slots; ++j)
+                if (m[static_cast<size_t>((c * geo.pes + p) * geo.slots + j)])
+                  kept += weight(geo.row_of(p, j), c, inf ? 2.0 : o.p);
+          if (kept > best) {
+            best = kept;
+            chosen_seed = seed;
+            slot_mask = std::move(m);
+          }
+        }
+      }
+      auto& mask = r.masks[l.weight];
+      mask.assign(w.f.size(), 0);
+      for (int64_t c = 0; c < geo.cols; ++c)
+        for (int64_t p = 0; p < geo.pes; ++p)
+          for (int64_t j = 0; j < geo.slots; ++j)
+            if (slot_mask[static_cast<size_t>((c * geo.pes + p) * geo.slots + j)])
+              mask[static_cast<size_t>(l.index(geo.row_of(p, j), c))] = 1;
+
+      // Storage in bits (8-bit values): dense; CSR with ceil(log2 cols)-bit column indices and
+      // 32-bit row pointers; balanced pattern (one slot bitmap per cluster and column); LFSR
+      // (a 16-bit seed and a 16-bit k per layer).
+      const int64_t kept = geo.cols * geo.pes * k, values = kept * 8;
+      const int64_t dense = w.size() * 8;
+      const int64_t csr = values + kept * ceil_log2(l.cols) + (l.rows + 1) * 32;
+      const int64_t pattern = values + geo.clusters() * geo.cols * geo.slots;
+      const int64_t lfsr = values + 32;
+      note["balanced"] = {{"pes", geo.pes}, {"cluster", geo.cluster}, {"slots", geo.slots},
+                          {"k", k},         {"variant", o.variant},   {"p", inf ? -1.0 : o.p}};
+      if (o.variant == "lfsr") note["balanced"]["seed"] = chosen_seed;
+      note["storage_bits"] = {
+          {"dense", dense}, {"csr", csr}, {"balanced_pattern", pattern}, {"balanced_lfsr", lfsr}};
+      r.notes["layers"][l.node] = note;
+      tot_dense += dense;
+      tot_csr += csr;
+      tot_pattern += pattern;
+      tot_lfsr += lfsr;
+      tot_values += values;
+    }
+    const int64_t mine = o.variant == "lfsr" ? tot_lfsr : tot_pattern;
+    r.notes["storage_bits"] = {{"dense", tot_dense},
+                               {"csr", tot_csr},
+                               {"balanced_pattern", tot_pattern},
+                               {"balanced_lfsr", tot_lfsr},
+                               {"values", tot_values}};
+    if (tot_dense > 0)
+      r.notes["storage_saving"] = {
+          {"vs_dense", 1.0 - static_cast<double>(mine) / static_cast<double>(tot_dense)},
+          {"vs_csr", 1.0 - static_cast<double>(mine) / static_cast<double>(tot_csr)}};
+    r.graph = apply_masks(g, r.masks);
+    return r;
+  }
+};
+
+}  // namespace
+PRUNESIM_REGISTER_SCHEME("balanced", Balanced);
+}  // namespace prunesim

@@ -1,0 +1,75 @@
+// `mask` (alias `polarization`): import masks produced elsewhere — by training with a
+// polarization regulariser, lottery-ticket search or any other tool. From an .npz, each member
+// is named after a layer (node) or its weight initializer and holds non-zero where a weight is
+// kept; from an ONNX file, the zeros of the same-named layers' weights are the mask.
+#include "prune/errors.h"
+#include "prune/npy.h"
+#include "prune/onnx_io.h"
+#include "prune/pruning.h"
+
+namespace prunesim {
+namespace {
+
+class MaskImport : public Scheme {
+ public:
+  explicit MaskImport(std::string n = "mask") : name_(std::move(n)) {}
+  std::string name() const override { return name_; }
+  std::string description() const override {
+    return "import masks from --mask-file (.npz keyed by layer or weight name, or an ONNX "
+           "whose zero weights are the mask)";
+  }
+  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                     const PruneData&) const override {
+    if (o.mask_file.empty())
+      throw InputError("--mask-file: the " + name_ + " scheme needs a mask file");
+    const std::string& f = o.mask_file;
+    const bool onnx = f.size() > 5 && f.compare(f.size() - 5, 5, ".onnx") == 0;
+    std::map<std::string, Tensor> src;  // key -> mask tensor (non-zero = keep)
+    if (onnx) {
+      Graph m = load_onnx(f);
+      for (const auto& l : prunable_layers(m)) src[l.node] = m.init(l.weight);
+    } else {
+      src = load_npz(f);
+    }
+    SchemeResult r;
+    const auto sel = select_layers(g, layers);
+    std::map<std::string, bool> used;
+    for (const auto& kv : src) used[kv.first] = false;
+    for (const auto& l : sel) {
+      auto it = src.find(l.node);
+      if (it == src.end()) it = src.find(l.weight);
+      if (it == src.end()) {
+        r.notes["layers"][l.node]["mask"] = "none in file: left dense";
+        continue;
+      }
+      used[it->first] = true;
+      const Tensor& t = it->second;
+      if (t.size() != numel(l.shape))
+        fail(f, "mask '" + it->first + "'",
+             "has " + std::to_string(t.size()) + " elements, layer '" + l.node + "' weight " +
+                 shape_str(l.shape) + " has " + std::to_string(numel(l.shape)));
+      auto& m = r.masks[l.weight];
+      m.resize(static_cast<size_t>(t.size()));
+      for (size_t k = 0; k < m.size(); ++k) m[k] = t.is_float() ? t.f[k] != 0.f : t.i[k] != 0;
+    }
+    if (!onnx)
+      for (const auto& kv : used)
+        if (!kv.second && layers.empty())
+          fail(f, "mask '" + kv.first + "'", "names no prunable layer or weight of " + g.source);
+    r.graph = apply_masks(g, r.masks);
+    return r;
+  }
+
+ private:
+  std::string name_;
+};
+
+class Polarization : public MaskImport {
+ public:
+  Polarization() : MaskImport("polarization") {}
+};
+
+}  // namespace
+PRUNESIM_REGISTER_SCHEME("mask", MaskImport);
+PRUNESIM_REGISTER_SCHEME("polarization", Polarization);
+}  // namespace prunesim
