@@ -28,6 +28,7 @@ struct PrunableLayer {
   int64_t cols = 0;    // reduction length per output channel
   int64_t group = 1;
   bool depthwise = false;
+  bool col_major = false;  // weight stored [cols, rows] (Gemm without transB, MatMul)
   // Flat index into the initializer of matrix element (row, col).
   int64_t index(int64_t row, int64_t col) const;
 };
