@@ -36,9 +36,7 @@ std::vector<std::string> scheme_names() {
 
 int64_t PrunableLayer::index(int64_t row, int64_t col) const {
   if (op != "ConvTranspose") {
-    if ((op == "Gemm" || op == "MatMul") && shape.size() == 2 && rows == shape[1] &&
-        cols == shape[0])
-      return col * rows + row;  // [K, N] layout: rows are columns of the initializer
+    if (col_major) return col * rows + row;  // [K, N] layout: rows are columns of the initializer
     return row * cols + col;
   }
   // ConvTranspose weight [C, M/group, k...]: output channel m = g*mpg + mo gathers, per input
@@ -76,6 +74,7 @@ std::vector<PrunableLayer> prunable_layers(const Graph& g) {
       const bool tb = n.op == "Gemm" && n.attr_i("transB", 0) != 0;
       l.rows = tb ? w.shape[0] : w.shape[1];
       l.cols = tb ? w.shape[1] : w.shape[0];
+      l.col_major = !tb;
     }
     r.push_back(l);
   }
