@@ -176,6 +176,9 @@ class Runner {
         hls::lut_apply(i32(static_cast<int64_t>(y.size())), L.lut.data(), in(L, 0).data(),
                        y.data());
         break;
+      case QLayer::Kind::Softmax:
+        softmax(L, n, y);
+        break;
       case QLayer::Kind::Move:
         move(L, n, y);
         break;
@@ -242,6 +245,25 @@ class Runner {
         std::copy_n(parts[i].begin() + r * chunk[i], chunk[i], y.begin() + static_cast<int64_t>(o));
         o += static_cast<size_t>(chunk[i]);
       }
+  }
+
+  // Same axis convention as the float executor: one axis from opset 13, before that the
+  // input coerced to 2-D at `axis`.
+  void softmax(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& s = g_.shape(L.inputs[0]);
+    int64_t ax = n.attr_i("axis", g_.opset >= 13 ? -1 : 1);
+    if (ax < 0) ax += static_cast<int64_t>(s.size());
+    const int64_t outer = numel(Shape(s.begin(), s.begin() + ax));
+    int64_t len = numel(Shape(s.begin() + ax, s.end())), inner = 1;
+    if (g_.opset >= 13) {
+      len = s[static_cast<size_t>(ax)];
+      inner = numel(Shape(s.begin() + ax + 1, s.end()));
+    }
+    const Codes& x = in(L, 0);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i)
+        hls::softmax8(i32(len), i32(inner), x.data() + o * len * inner + i, L.exp_lut.data(),
+                      y.data() + o * len * inner + i);
   }
 
   // Pure data movement (reshape, transpose, nearest resize) goes through the float op table on

@@ -32,8 +32,8 @@ const std::set<std::string> kInt8Ops = {
     "Add",           "AveragePool", "Clip",      "Concat",  "Conv",
     "ConvTranspose", "Dropout",     "Flatten",   "Gemm",    "GlobalAveragePool",
     "GlobalMaxPool", "Identity",    "LeakyRelu", "MatMul",  "MaxPool",
-    "Relu",          "Reshape",     "Resize",    "Sigmoid", "Tanh",
-    "Transpose",     "Upsample"};
+    "Relu",          "Reshape",     "Resize",    "Sigmoid", "Softmax",
+    "Tanh",          "Transpose",   "Upsample"};
 
 std::string int8_op_list() {
   std::string r;
@@ -187,6 +187,8 @@ class Builder {
         clamp(n, L);
       else if (op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu")
         lut(n, L);
+      else if (op == "Softmax")
+        softmax(n, L);
       else if (op == "Flatten" || op == "Reshape" || op == "Transpose" || op == "Resize" ||
                op == "Upsample" || op == "Identity" || op == "Dropout")
         pass_through(n, L, QLayer::Kind::Move);
@@ -210,8 +212,10 @@ class Builder {
     const double m = opt_.calib == QuantOptions::Calib::Percentile
                          ? it->second.percentile_abs(opt_.percentile)
                          : it->second.absmax();
-    // An identically-zero value is exact at any scale; 1 keeps the multipliers ordinary.
-    return m > 0.0 ? static_cast<float>(m / 127.0) : 1.f;
+    // An identically-zero value is exact at any scale; 1 keeps the multipliers ordinary. A
+    // range so small that m/127 underflows float32 is treated the same way.
+    const float s = static_cast<float>(m / 127.0);
+    return s > 0.f ? s : 1.f;
   }
 
   const std::string& act_input(const Node& n, size_t i) const {
@@ -315,7 +319,8 @@ class Builder {
     for (size_t c = 0; c < mx.size(); ++c)
       // An all-zero (fully pruned) channel: any scale is exact for its weights; 1/127 keeps its
       // bias step s_in/127, well below one input step.
-      L.weight_scale[c] = mx[c] > 0 ? static_cast<float>(mx[c] / 127.0) : 1.f / 127.f;
+      L.weight_scale[c] =
+          static_cast<float>(mx[c] / 127.0) > 0.f ? static_cast<float>(mx[c] / 127.0) : 1.f / 127.f;
     L.weight.resize(w.size());
     for (size_t i = 0; i < w.size(); ++i) {
       const double s = L.weight_scale[static_cast<size_t>(chan(i))];
@@ -588,6 +593,30 @@ class Builder {
     }
   }
 
+  // Softmax outputs lie in [0, 1]: the scale is fixed at 1/127 rather than calibrated, so the
+  // kernel's output formula needs no multiplier.
+  void softmax(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::Softmax;
+    const std::string& x = act_input(n, 0);
+    L.inputs = {x};
+    const Shape& s = g_.shape(x);
+    int64_t ax = n.attr_i("axis", g_.opset >= 13 ? -1 : 1);
+    if (ax < 0) ax += static_cast<int64_t>(s.size());
+    const int64_t len =
+        g_.opset >= 13 ? s[static_cast<size_t>(ax)] : numel(Shape(s.begin() + ax, s.end()));
+    if (len > hls::kSoftmaxMaxLen)
+      unsupported(g_.source, where(n),
+                  "softmax over " + std::to_string(len) + " values (int8 path: at most " +
+                      std::to_string(hls::kSoftmaxMaxLen) + ")");
+    const double s_in = q_.scales.at(x);
+    L.exp_lut.resize(256);
+    for (int d = 0; d < 256; ++d)
+      L.exp_lut[static_cast<size_t>(d)] =
+          static_cast<int32_t>(std::llround(std::ldexp(std::exp(-d * s_in), hls::kSoftmaxExpBits)));
+    q_.scales[L.output] = 1.f / 127.f;
+    L.acc_bound = len << hls::kSoftmaxExpBits;
+  }
+
   const Graph& g_;
   const QuantOptions& opt_;
   const std::map<std::string, ValueStats>& st_;
@@ -606,6 +635,7 @@ int64_t split_samples(const Graph& g, const Tensor& x, const std::string& source
     fail(source, "dtype", std::string(dtype_name(x.dtype)) + " data where float is expected");
   const std::string& in = g.inputs[0].name;
   const Shape& S = g.shape(in);
+  if (S.empty()) unsupported(g.source, "input '" + in + "'", "a scalar model input");
   const Shape& xs = x.shape;
   *sample = S;
   if (!xs.empty() && xs[0] >= 1) {

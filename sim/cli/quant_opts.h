@@ -28,6 +28,7 @@ struct Int8Opts {
     q.calib =
         method == "percentile" ? QuantOptions::Calib::Percentile : QuantOptions::Calib::MinMax;
     q.percentile = percentile;
+    q.calib_source = calib;
     return q;
   }
 };

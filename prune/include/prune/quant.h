@@ -1,7 +1,6 @@
-// Post-training int8 quantization and the bit-exact integer reference executor. quantize() turns
-// a float graph (BatchNorm folded) plus calibration data into the integer program; run_int8()
-// executes that program with the hls/ kernels only, so its int8 codes are the golden values for
-// the SystemC models and the RTL. docs/quantization.md specifies every rule used here.
+// Post-training int8 quantization (quantize: float graph + calibration data -> integer program)
+// and the bit-exact integer executor (run_int8: hls/ kernels only), whose codes are the golden
+// values for the SystemC models and RTL. docs/quantization.md specifies every rule used here.
 #pragma once
 
 #include <functional>
@@ -38,6 +37,7 @@ struct QLayer {
     Concat,         // requant[i] moves input i to the output scale
     Clamp,          // stand-alone Relu/Clip: clamp to [act_min, act_max], scale unchanged
     Lut,            // Sigmoid, Tanh, LeakyRelu: 256-entry table
+    Softmax,        // exp table on (max - x), integer divide; output scale fixed at 1/127
     Move,           // Flatten, Reshape, Transpose, Resize/Upsample (nearest): codes moved as-is
   };
   Kind kind = Kind::Move;
@@ -58,7 +58,8 @@ struct QLayer {
   std::vector<hls::Requant> requant;
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;  // fused (or stand-alone) clamp
   std::vector<int8_t> lut;                                  // Lut: 256 entries, lut[q + 128]
-  int64_t acc_bound = 0;  // largest |accumulator| any input can produce (< 2^31 is checked)
+  std::vector<int32_t> exp_lut;  // Softmax: exp_lut[d] = round(2^16 exp(-d s_in)), d = max - q
+  int64_t acc_bound = 0;         // largest |accumulator| any input can produce (< 2^31 is checked)
 };
 
 struct QuantizedModel {

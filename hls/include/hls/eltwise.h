@@ -1,0 +1,93 @@
+// Element-wise int8 kernels: Add of two tensors with different scales, rescale to another
+// scale (Concat inputs), ReLU/Clip, 256-entry table ops (Sigmoid, Tanh, ...) and Softmax.
+// Scalar functions plus flat-buffer loops; broadcasting is the caller's index arithmetic.
+#pragma once
+
+#include <cstdint>
+
+#include "hls/arith.h"
+
+namespace prunesim {
+namespace hls {
+
+// Add: each operand is moved onto a common grid of step s_c = max(s_a, s_b) * 2^-kAddGridBits
+// (a -> round(a * s_a / s_c), at most 2^kAddGridBits * 128 in magnitude), the int32 sum is
+// then requantized by s_c / s_out. The grid is 2^16 times finer than the coarser input, so the
+// first rounding costs at most 2^-17 of an input step; the sum stays below 2^24.
+constexpr int kAddGridBits = 16;
+
+struct AddParams {
+  Requant a, b;  // s_a / s_c, s_b / s_c (<= 2^16)
+  Requant out;   // s_c / s_out
+  int8_t act_min = kInt8Min, act_max = kInt8Max;
+};
+
+inline int8_t add8(int8_t a, int8_t b, const AddParams& p) {
+  const int32_t sum = add_wrap32(rescale32(a, p.a), rescale32(b, p.b));
+  return requantize_clamp(sum, p.out, p.act_min, p.act_max);
+}
+
+inline void add8(int32_t n, const int8_t* a, const int8_t* b, const AddParams& p, int8_t* y) {
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    y[k] = add8(a[k], b[k], p);
+  }
+}
+
+// Moves int8 codes of scale s_in to scale s_out: requantize(x, s_in / s_out).
+inline int8_t rescale8(int8_t x, const Requant& r) {
+  return requantize(int32_t{x}, r);
+}
+
+inline void rescale8(int32_t n, const int8_t* x, const Requant& r, int8_t* y) {
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    y[k] = rescale8(x[k], r);
+  }
+}
+
+inline void clamp8(int32_t n, const int8_t* x, int8_t lo, int8_t hi, int8_t* y) {
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    y[k] = clamp8(x[k], lo, hi);
+  }
+}
+
+inline void lut_apply(int32_t n, const int8_t* lut, const int8_t* x, int8_t* y) {
+  PRUNESIM_HLS_LUT_COMPLETE
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    y[k] = lut_apply(lut, x[k]);
+  }
+}
+
+// Softmax over `len` codes spaced `stride` apart, output scale fixed at 1/127 (outputs lie in
+// [0, 1]). With d = max - x (0..255 codes), exp_lut[d] = round(2^16 * exp(-d * s_in)) so the
+// largest element contributes exactly 2^16 and sum >= 2^16; sum < 2^31 needs len <= 32767.
+// y = round_half_up(127 * e / sum) = floor((254 e + sum) / (2 sum)) <= 127: one integer divide
+// per output (or a reciprocal of sum per row in hardware).
+constexpr int kSoftmaxExpBits = 16;
+constexpr int32_t kSoftmaxMaxLen = 32767;
+
+inline void softmax8(int32_t len, int32_t stride, const int8_t* x, const int32_t* exp_lut,
+                     int8_t* y) {
+  int8_t mx = kInt8Min;
+  for (int32_t k = 0; k < len; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    if (x[k * stride] > mx) mx = x[k * stride];
+  }
+  int32_t sum = 0;
+  for (int32_t k = 0; k < len; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    sum = add_wrap32(sum, exp_lut[static_cast<int32_t>(mx) - x[k * stride]]);
+  }
+  const int64_t den = 2 * static_cast<int64_t>(sum);
+  for (int32_t k = 0; k < len; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    const int64_t e = exp_lut[static_cast<int32_t>(mx) - x[k * stride]];
+    y[k * stride] = static_cast<int8_t>((254 * e + sum) / den);
+  }
+}
+
+}  // namespace hls
+}  // namespace prunesim
