@@ -87,7 +87,9 @@ class Cli : public ::testing::Test {
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << "want '" << needle << "' in: " << r.err;
-    if (!output.empty()) EXPECT_FALSE(fs::exists(output)) << output << " left behind";
+    if (!output.empty()) {
+      EXPECT_FALSE(fs::exists(output)) << output << " left behind";
+    }
     for (const auto& e : fs::directory_iterator(dir_))
       EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path() << " left behind";
   }
