@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "common/onnx_builder.h"
+#include "common/cli_fixture.h"
 #include "prune/executor.h"
 #include "prune/npy.h"
 #include "prune/quant.h"
@@ -19,87 +19,9 @@ namespace fs = std::filesystem;
 using namespace prunesim;
 using prunesim::testing::ModelBuilder;
 using prunesim::testing::ramp;
-
-namespace {
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class Cli : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("prunesim_cli_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    // A small conv net: Conv(2->4,k3,pad1) + Relu + MaxPool(2) + Flatten + Gemm(->3).
-    ModelBuilder b;
-    b.input("x", {-1, 2, 8});
-    b.init("w", {4, 2, 3}, ramp(24, 1));
-    b.init("b", {4}, ramp(4, 2));
-    b.init("fw", {3, 16}, ramp(48, 3));
-    b.init("fb", {3}, ramp(3, 4));
-    auto* c = b.node("Conv", {"x", "w", "b"}, {"c"}, "conv1");
-    ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1});
-    b.node("Relu", {"c"}, {"r"}, "relu1");
-    auto* p = b.node("MaxPool", {"r"}, {"p"}, "pool1");
-    ModelBuilder::attr(p, "kernel_shape", std::vector<int64_t>{2});
-    ModelBuilder::attr(p, "strides", std::vector<int64_t>{2});
-    b.node("Flatten", {"p"}, {"f"}, "flat");
-    auto* fc = b.node("Gemm", {"f", "fw", "fb"}, {"y"}, "fc");
-    ModelBuilder::attr(fc, "transB", 1);
-    b.output("y");
-    model_ = (dir_ / "net.onnx").string();
-    std::ofstream(model_, std::ios::binary) << b.bytes();
-    x_ = Tensor({5, 2, 8}, ramp(80, 5));
-    save_npy(x_, path("x.npy"));
-    save_npy(Tensor({16, 2, 8}, ramp(256, 6)), path("calib.npy"));
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  Result run(const std::string& args) const {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string cmd = std::string(PRUNESIM_BIN) + " " + args + " >" + out + " 2>" + err;
-    const int st = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    return r;
-  }
-
-  // Bad input: exit 2, exactly one line on stderr that contains `needle`, no output file.
-  void expect_bad(const std::string& args, const std::string& needle,
-                  const std::string& output = "") {
-    Result r = run(args);
-    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << "want '" << needle << "' in: " << r.err;
-    if (!output.empty()) {
-      EXPECT_FALSE(fs::exists(output)) << output << " left behind";
-    }
-    for (const auto& e : fs::directory_iterator(dir_))
-      EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path() << " left behind";
-  }
-
-  fs::path dir_;
-  std::string model_;
-  Tensor x_;
-};
-
-}  // namespace
+using Cli = prunesim::testing::CliFixture;
+using prunesim::testing::Result;
+using prunesim::testing::slurp;
 
 TEST_F(Cli, VersionAndHelp) {
   Result r = run("--version");

@@ -1,0 +1,204 @@
+// `prunesim prune MODEL.onnx (--scheme S [options] | --recipe R.json) [-o out.pwt]
+// [--onnx-out pruned.onnx] [--report r.json]`: prunes with a registered scheme or a recipe,
+// under a schedule, optionally recovers without retraining, quantizes to int8 and writes the
+// weight tables, the pruned ONNX and a report (also printed as a table).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "prune/errors.h"
+#include "prune/npy.h"
+#include "prune/onnx_io.h"
+#include "prune/pipeline.h"
+#include "prune_output.h"
+#include "registry.h"
+
+namespace prunesim::cli {
+namespace {
+
+struct Opts {
+  std::string model, scheme = "magnitude", recipe, out, onnx_out, report;
+  std::string calib, data, labels;
+  std::vector<std::string> layers;
+  SchemeOptions so;
+  std::string p = "2", block = "1,4";
+  Schedule sched;
+  std::string step_list;
+  Recovery rec;
+  TablesCliOpts tables;
+  bool list = false, json = false;
+};
+
+std::vector<double> parse_list(const std::string& s, const std::string& flag) {
+  std::vector<double> v;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    const size_t c = s.find(',', pos);
+    const std::string tok = s.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
+    try {
+      size_t used = 0;
+      v.push_back(std::stod(tok, &used));
+      if (used != tok.size()) throw std::invalid_argument(tok);
+    } catch (const std::exception&) {
+      throw InputError(flag + ": '" + tok + "' is not a number");
+    }
+    if (c == std::string::npos) break;
+    pos = c + 1;
+  }
+  return v;
+}
+
+void print_table(const nlohmann::json& rep) {
+  std::printf("%-26s %-14s %-10s %10s %8s %12s %12s\n", "layer", "op", "scheme", "weights",
+              "sparsity", "MACs dense", "MACs eff.");
+  for (const auto& l : rep["layers"])
+    std::printf(
+        "%-26s %-14s %-10s %10s %7.1f%% %12s %12s\n",
+        l["name"].get<std::string>().substr(0, 26).c_str(), l["op"].get<std::string>().c_str(),
+        l["scheme"].get<std::string>().c_str(), with_commas(l["weights"].get<int64_t>()).c_str(),
+        100.0 * l["sparsity"].get<double>(), with_commas(l["macs_dense"].get<int64_t>()).c_str(),
+        with_commas(l["macs_effective"].get<int64_t>()).c_str());
+  const auto& t = rep["total"];
+  std::printf("total: %s of %s weights kept (sparsity %.1f%%), params %s -> %s, MACs %s -> %s\n",
+              with_commas(t["nonzero"].get<int64_t>()).c_str(),
+              with_commas(t["weights"].get<int64_t>()).c_str(), 100.0 * t["sparsity"].get<double>(),
+              with_commas(t["params_dense"].get<int64_t>()).c_str(),
+              with_commas(t["params"].get<int64_t>()).c_str(),
+              with_commas(t["macs_dense"].get<int64_t>()).c_str(),
+              with_commas(t["macs_effective"].get<int64_t>()).c_str());
+  if (rep.contains("balanced") && rep["balanced"].contains("storage_saving")) {
+    const auto& s = rep["balanced"]["storage_saving"];
+    std::printf("balanced storage saving: %.1f%% vs dense, %.1f%% vs CSR\n",
+                100.0 * s["vs_dense"].get<double>(), 100.0 * s["vs_csr"].get<double>());
+  }
+  if (rep.contains("fidelity")) {
+    const auto& f = rep["fidelity"];
+    for (const char* which : {"dense", "pruned", "int8"}) {
+      if (!f.contains(which)) continue;
+      const auto& m = f[which];
+      if (m.contains("top1"))
+        std::printf("fidelity %-7s top-1 %.2f %%\n", which, 100.0 * m["top1"].get<double>());
+      else
+        std::printf("fidelity %-7s SNDR %.2f dB, R2 %.4f\n", which, m["sndr_db"].get<double>(),
+                    m["r2"].get<double>());
+    }
+  }
+}
+
+void run(Opts& o) {
+  if (o.list) {
+    for (const auto& n : scheme_names())
+      std::cout << n << "  " << make_scheme(n)->description() << "\n";
+    return;
+  }
+  if (o.model.empty()) throw InputError("prune: MODEL is required (or --list)");
+  Graph g = load_model(o.model);
+  o.so.p = o.p == "inf" ? std::numeric_limits<double>::infinity() : parse_list(o.p, "--p").at(0);
+  auto blk = parse_list(o.block, "--block");
+  o.so.block.assign(blk.begin(), blk.end());
+  check_sparsity(o.so.sparsity);
+  if (o.so.n > o.so.m)
+    throw InputError("--n/--m: keep " + std::to_string(o.so.n) + " of " + std::to_string(o.so.m) +
+                     " needs N <= M");
+  if (!o.step_list.empty()) o.sched.fractions = parse_list(o.step_list, "--step-list");
+  o.rec.seed = o.so.seed;
+
+  Tensor calib, data, labels;
+  PruneData pd;
+  if (!o.calib.empty()) {
+    calib = load_data(o.calib, &g);
+    pd.calib = &calib;
+  }
+  if (!o.data.empty()) {
+    data = load_data(o.data, &g);
+    pd.eval = &data;
+  }
+  if (!o.labels.empty()) {
+    if (o.data.empty()) throw InputError("--labels needs --data");
+    labels = load_npy_as_float(o.labels);
+    pd.labels = &labels;
+  }
+  if (!o.out.empty() && o.calib.empty())
+    throw InputError("-o: writing int8 weight tables needs --calib");
+
+  const Recipe recipe =
+      o.recipe.empty() ? single_rule_recipe(o.scheme, o.so, o.layers) : load_recipe(o.recipe, g);
+  PruneOutcome res = run_pruning(g, recipe, o.sched, o.rec, pd);
+  nlohmann::json rep = pruning_report(g, res);
+  rep["model"] = o.model;
+  if (!o.recipe.empty()) rep["recipe"] = o.recipe;
+  if (pd.eval) {
+    rep["fidelity"]["dense"] = fidelity(g, g, data, pd.labels);
+    rep["fidelity"]["pruned"] = fidelity(res.graph, g, data, pd.labels);
+  }
+  // Outputs last, each atomic: a failure above leaves nothing behind.
+  if (!o.out.empty())
+    write_pruned_tables(g, res, calib, pd.eval ? &data : nullptr, pd.labels, o.tables, o.out, rep);
+  if (!o.onnx_out.empty()) save_onnx(res.graph, o.onnx_out);
+  if (!o.report.empty()) write_file_atomic(o.report, rep.dump(2) + "\n");
+  if (o.json)
+    std::cout << rep.dump(2) << "\n";
+  else
+    print_table(rep);
+}
+
+void setup(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  auto* c =
+      app.add_subcommand("prune", "Prune a model with a scheme or a recipe; write weight tables");
+  c->add_option("model", o->model, "ONNX model")->check(CLI::ExistingFile);
+  c->add_flag("--list", o->list, "list the registered schemes and exit");
+  c->add_option("--scheme", o->scheme, "pruning scheme (see --list)");
+  c->add_option("--recipe", o->recipe, "JSON recipe: layer globs -> scheme and options")
+      ->check(CLI::ExistingFile);
+  c->add_option("--layers", o->layers, "only these layers (node names)")->delimiter(',');
+  c->add_option("--sparsity", o->so.sparsity, "fraction of weights removed, in [0, 1)");
+  c->add_flag("--global", o->so.global, "magnitude: one ranking over all layers");
+  c->add_option("--n", o->so.n, "nm: keep N ...");
+  c->add_option("--m", o->so.m, "nm: ... of every M consecutive weights");
+  c->add_option("--block", o->block, "block: block shape R,C over [out channels, reduction]");
+  c->add_option("--pes", o->so.pe.pes, "balanced: PE count of the target");
+  c->add_option("--cluster", o->so.pe.cluster, "balanced: PEs per cluster sharing a pattern");
+  c->add_option("--p", o->p,
+                "balanced: magnitude exponent of the sampler (inf = balanced magnitude)");
+  c->add_option("--variant", o->so.variant, "balanced: pattern | lfsr");
+  c->add_option("--seed", o->so.seed, "seed of every random choice");
+  c->add_option("--criterion", o->so.criterion, "channel: l1|l2; similarity: cosine|correlation");
+  c->add_option("--threshold", o->so.threshold, "similarity: merge while similarity >= threshold");
+  c->add_option("--mask-file", o->so.mask_file, "mask/polarization: .npz or .onnx with the masks")
+      ->check(CLI::ExistingFile);
+  c->add_option("--schedule", o->sched.kind, "oneshot | agp | steps");
+  c->add_option("--steps", o->sched.steps, "agp: number of steps");
+  c->add_option("--step-list", o->step_list, "steps: fractions of the target, e.g. 0.5,0.8,1");
+  c->add_option("--finetune-cmd", o->sched.finetune_cmd,
+                "run as CMD IN.onnx OUT.onnx after every step");
+  c->add_option("--rewind", o->sched.rewind_onnx,
+                "lottery ticket: initial ONNX the kept weights rewind to")
+      ->check(CLI::ExistingFile);
+  c->add_flag("--bias-correct", o->rec.bias_correct,
+              "recover: per-channel bias correction on --calib");
+  c->add_option("--paser-budget", o->rec.paser_budget,
+                "recover: pick this many calibration samples PASER-style");
+  c->add_option("--paser-clusters", o->rec.paser_clusters, "recover: clusters for PASER selection");
+  c->add_option("--calib", o->calib,
+                "calibration set .npy (int8 scales, recovery, data-driven schemes)")
+      ->check(CLI::ExistingFile);
+  c->add_option("--data", o->data, "evaluation inputs .npy for the fidelity report")
+      ->check(CLI::ExistingFile);
+  c->add_option("--labels", o->labels, "class ids [N] or targets for --data")
+      ->check(CLI::ExistingFile);
+  c->add_option("-o,--output", o->out, "weight tables to write (.pwt)");
+  c->add_option("--onnx-out", o->onnx_out, "pruned float ONNX to write");
+  c->add_option("--report", o->report, "JSON report to write");
+  c->add_flag("--json", o->json, "print the report as JSON");
+  o->tables.add_to(c);
+  c->callback([o] { run(*o); });
+}
+
+Registrar reg("prune", setup);
+
+}  // namespace
+}  // namespace prunesim::cli

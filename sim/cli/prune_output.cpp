@@ -1,0 +1,51 @@
+#include "prune_output.h"
+
+#include "prune/executor.h"
+#include "prune/metrics.h"
+#include "prune/quant.h"
+#include "prune/tables.h"
+
+namespace prunesim::cli {
+
+void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
+                         const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
+                         const std::string& path, nlohmann::json& report) {
+  QuantizedModel q = quantize(res.graph, calib);
+  if (data) {
+    const Tensor y = run_int8(q, *data).output_float;
+    nlohmann::json f;
+    if (labels && labels->shape.size() == 1) {
+      f["top1"] = top1(y, *labels);
+    } else {
+      // Same reference as the float fidelity: the targets, or else the dense float model.
+      const Tensor ref = labels ? *labels : run_float(dense, *data);
+      f["sndr_db"] = sndr_db(ref, y);
+      f["r2"] = r2_score(ref, y);
+    }
+    report["fidelity"]["int8"] = f;
+  }
+  TableOptions to;
+  to.encoding = o.encoding;
+  to.target = o.target;
+  to.csr_index_bits = o.csr_index_bits;
+  write_tables(q, res.masks, res.notes, to, path);
+  TableSummary s;
+  read_tables(path, &s);
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : s.layers)
+    layers.push_back({{"name", l.name},
+                      {"encoding", l.encoding},
+                      {"value_bytes", l.value_bytes},
+                      {"meta_bytes", l.meta_bytes}});
+  report["tables"] = {{"file", path}, {"file_bytes", s.file_bytes}, {"layers", layers}};
+  // The per-layer report rows gain their encoding and storage.
+  for (auto& row : report["layers"])
+    for (const auto& l : s.layers)
+      if (row["name"] == l.name) {
+        row["encoding"] = l.encoding;
+        row["value_bits"] = 8 * l.value_bytes;
+        row["meta_bits"] = 8 * l.meta_bytes;
+      }
+}
+
+}  // namespace prunesim::cli

@@ -1,0 +1,30 @@
+// Writing a pruning result as int8 weight tables: quantize the pruned float graph on the
+// calibration set, write the .pwt (per-layer encodings), and add the int8 fidelity and the
+// tables' per-layer storage to the report.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "prune/pipeline.h"
+
+namespace prunesim::cli {
+
+struct TablesCliOpts {
+  std::string encoding = "auto";
+  std::string target;
+  int csr_index_bits = 8;
+  void add_to(CLI::App* c) {
+    c->add_option("--encoding", encoding, "force one encoding for every layer (default: auto)");
+    c->add_option("--target", target, "only encodings this target accepts (e.g. raman)");
+    c->add_option("--csr-index-bits", csr_index_bits, "csr: column index width")
+        ->check(CLI::IsMember({4, 8, 16}));
+  }
+};
+
+void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
+                         const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
+                         const std::string& path, nlohmann::json& report);
+
+}  // namespace prunesim::cli

@@ -1,0 +1,110 @@
+// `prunesim prune` and `prunesim sensitivity` as a user runs them.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/cli_fixture.h"
+#include "prune/onnx_io.h"
+#include "prune/pruning.h"
+
+using namespace prunesim;
+using prunesim::testing::Result;
+using prunesim::testing::slurp;
+using Prune = prunesim::testing::CliFixture;
+
+TEST_F(Prune, ListNamesEveryScheme) {
+  Result r = run("prune --list");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& s : scheme_names()) EXPECT_NE(r.out.find(s + "  "), std::string::npos) << s;
+}
+
+TEST_F(Prune, MagnitudeWritesOnnxAndReport) {
+  Result r = run("prune " + model_ + " --scheme magnitude --sparsity 0.5 --onnx-out " +
+                 path("p.onnx") + " --report " + path("r.json") + " --data " + path("x.npy"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("sparsity 50.0%"), std::string::npos) << r.out;
+  Graph p = load_onnx(path("p.onnx"));
+  EXPECT_NEAR(weight_sparsity(p), 0.5, 0.01);
+  auto rep = nlohmann::json::parse(slurp(path("r.json")));
+  EXPECT_EQ(rep["total"]["weights"], 24 + 48);
+  EXPECT_EQ(rep["total"]["nonzero"], 12 + 24);
+  EXPECT_EQ(rep["layers"][0]["macs_dense"], 192);
+  EXPECT_EQ(rep["layers"][0]["macs_effective"], 96);
+  EXPECT_TRUE(rep["fidelity"]["pruned"].contains("sndr_db"));  // no labels: against the dense model
+}
+
+TEST_F(Prune, BalancedReportsStorage) {
+  Result r = run("prune " + model_ +
+                 " --scheme balanced --sparsity 0.5 --pes 2 --cluster 1 --layers conv1 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto rep = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(rep["balanced"]["storage_saving"].contains("vs_csr"));
+  EXPECT_EQ(rep["layers"][0]["balanced"]["k"], 1);
+}
+
+TEST_F(Prune, RecipeFromTheCommandLine) {
+  std::ofstream(path("recipe.json"))
+      << R"({"rules": [{"match": "fc", "scheme": "nm", "n": 1, "m": 4},
+                                                     {"match": "*", "skip": true}]})";
+  Result r =
+      run("prune " + model_ + " --recipe " + path("recipe.json") + " --onnx-out " + path("p.onnx"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  Graph p = load_onnx(path("p.onnx"));
+  EXPECT_NEAR(weight_sparsity(p, {"fw"}), 0.75, 1e-9);
+  EXPECT_EQ(weight_sparsity(p, {"w"}), 0.0);
+}
+
+TEST_F(Prune, SparsityOutOfRange) {
+  expect_bad("prune " + model_ + " --sparsity 1.0 --onnx-out " + path("p.onnx"), "[0, 1)",
+             path("p.onnx"));
+}
+
+TEST_F(Prune, NGreaterThanM) {
+  expect_bad("prune " + model_ + " --scheme nm --n 5 --m 4 --onnx-out " + path("p.onnx"), "N <= M",
+             path("p.onnx"));
+}
+
+TEST_F(Prune, PeCountThatDoesNotDivide) {
+  expect_bad("prune " + model_ + " --scheme balanced --pes 3 --onnx-out " + path("p.onnx"),
+             "do not divide among 3 PEs", path("p.onnx"));
+}
+
+TEST_F(Prune, RecipeNamingNoLayer) {
+  std::ofstream(path("recipe.json")) << R"({"rules": [{"match": "decoder*"}]})";
+  expect_bad(
+      "prune " + model_ + " --recipe " + path("recipe.json") + " --onnx-out " + path("p.onnx"),
+      "names no prunable layer", path("p.onnx"));
+}
+
+TEST_F(Prune, RecipeWithUnknownKey) {
+  std::ofstream(path("recipe.json"))
+      << R"({"rules": [{"match": "*", "sparsity": 0.5, "pes": 2, "colour": 1}]})";
+  expect_bad("prune " + model_ + " --recipe " + path("recipe.json") + " --report " + path("r.json"),
+             "rules[0].colour: unknown key", path("r.json"));
+}
+
+TEST_F(Prune, UnknownScheme) {
+  expect_bad("prune " + model_ + " --scheme wishful --onnx-out " + path("p.onnx"), "unknown scheme",
+             path("p.onnx"));
+}
+
+TEST_F(Prune, TablesNeedCalibration) {
+  expect_bad("prune " + model_ + " --sparsity 0.5 -o " + path("t.pwt"), "--calib", path("t.pwt"));
+}
+
+TEST_F(Prune, SensitivityCsvAndBudget) {
+  Result r = run("sensitivity " + model_ + " --data " + path("x.npy") +
+                 " --sparsities 0,0.5,0.9 --tolerance 3 -o " + path("s.csv"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string csv = slurp(path("s.csv"));
+  EXPECT_EQ(csv.rfind("layer,sparsity,sndr_db_vs_dense\n", 0), 0u) << csv;
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 2 * 3);  // header + 2 layers x 3
+  EXPECT_NE(csv.find("conv1,0,inf"), std::string::npos) << csv;    // sparsity 0: identical to dense
+  EXPECT_NE(r.out.find("per-layer budget"), std::string::npos);
+}
+
+TEST_F(Prune, SensitivityBadSparsity) {
+  expect_bad("sensitivity " + model_ + " --data " + path("x.npy") + " --sparsities 0,1.5 -o " +
+                 path("s.csv"),
+             "[0, 1)", path("s.csv"));
+}
