@@ -474,7 +474,7 @@ bool exists(const std::string& p) {
 
 TEST(Int8Zoo, DsCae1WithinOneDbSndr) {
   for (const char* f : {"ds_cae1/ds_cae1.onnx", "ds_cae1/calib.npy", "ds_cae1/eval.npy"})
-    if (!exists(zoo(f))) GTEST_SKIP() << "zoo file " << zoo(f) << " not built yet";
+    ASSERT_TRUE(exists(zoo(f))) << "zoo file " << zoo(f) << " missing (the zoo is committed)";
   const Graph g = load_onnx(zoo("ds_cae1/ds_cae1.onnx"));
   const QuantizedModel q = quantize(g, load_npy_as_float(zoo("ds_cae1/calib.npy")));
   const Tensor x = load_npy_as_float(zoo("ds_cae1/eval.npy"));
@@ -496,7 +496,7 @@ void classifier_within_one_point(const std::string& name) {
   const std::string dir = name + "/";
   for (const std::string& f :
        {dir + name + ".onnx", dir + "calib.npy", dir + "eval.npy", dir + "eval_labels.npy"})
-    if (!exists(zoo(f))) GTEST_SKIP() << "zoo file " << zoo(f) << " not built yet";
+    ASSERT_TRUE(exists(zoo(f))) << "zoo file " << zoo(f) << " missing (the zoo is committed)";
   const Graph g = load_onnx(zoo(dir + name + ".onnx"));
   const QuantizedModel q = quantize(g, load_npy_as_float(zoo(dir + "calib.npy")));
   const Tensor x = load_npy_as_float(zoo(dir + "eval.npy"));
