@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the main job on the bundled default model
-# (the DS-CAE1-like neural-signal autoencoder): inspect, int8 inference and evaluation.
-# Later stages (pruning, simulation, RTL verification) join this script as they land.
+# (the DS-CAE1-like neural-signal autoencoder): inspect, hardware-aware balanced pruning of the
+# encoder into int8 weight tables, integer inference from the tables, and evaluation.
+# Later stages (simulation, RTL verification) join this script as they land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -13,6 +14,16 @@ mkdir -p "$OUT"
 
 echo "== prunesim inspect $Z/ds_cae1.onnx"
 $P inspect $Z/ds_cae1.onnx
+echo
+echo "== prunesim prune: balanced stochastic pruning of the encoder for 16 PEs, 50 %"
+$P prune $Z/encoder.onnx --scheme balanced --sparsity 0.5 --pes 16 --cluster 4 --seed 7 \
+  --calib $Z/calib.npy --data $Z/eval.npy -o $OUT/enc.pwt --report $OUT/prune.json
+echo
+echo "== prunesim tables inspect $OUT/enc.pwt"
+$P tables inspect $OUT/enc.pwt
+echo
+echo "== prunesim infer from the weight tables (integer reference): latent of one window"
+$P infer $OUT/enc.pwt --input $Z/sample.npy --output $OUT/latent.npy
 echo
 echo "== prunesim infer (float reference) on one window"
 $P infer $Z/ds_cae1.onnx --input $Z/sample.npy --output $OUT/recon_float.npy
