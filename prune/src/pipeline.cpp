@@ -243,6 +243,21 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       o.sparsity = rule.options.sparsity * fractions[step];
       SchemeResult r = make_scheme(rule.scheme)->apply(out.graph, owned[k], o, data);
       and_masks(out.masks, r.masks);
+      // A structural scheme (channel, similarity) changes weight shapes: an earlier mask of a
+      // reshaped weight is replaced by the weight's current zero pattern, one of a removed
+      // weight is dropped.
+      for (auto it = out.masks.begin(); it != out.masks.end();) {
+        if (!r.graph.is_const(it->first)) {
+          it = out.masks.erase(it);
+          continue;
+        }
+        const auto& w = r.graph.init(it->first).f;
+        if (w.size() != it->second.size()) {
+          it->second.resize(w.size());
+          for (size_t i = 0; i < w.size(); ++i) it->second[i] = w[i] != 0.f;
+        }
+        ++it;
+      }
       out.graph = apply_masks(r.graph, out.masks);
       for (auto it = r.notes.begin(); it != r.notes.end(); ++it) {
         if (it.key() == "layers") {

@@ -418,3 +418,25 @@ TEST(Recovery, PaserPicksTheBudgetFromTheMostDegradedSamples) {
   EXPECT_EQ(shares, 10);
   EXPECT_EQ(picked, paser_select(p.graph, g, calib, 10, 3, 5, nullptr));  // deterministic
 }
+
+TEST(Pipeline, StructuralSchemeUnderAScheduleWithBiasCorrection) {
+  // Channel pruning shrinks weights between steps: earlier masks must follow the new shapes.
+  Graph g = small_net();
+  Tensor calib({8, 4, 6}, ramp(8 * 24, 4));
+  PruneData d;
+  d.calib = &calib;
+  SchemeOptions o;
+  o.sparsity = 0.5;
+  Recipe r;
+  r.rules.push_back({"conv1", false, "magnitude", o});
+  r.rules.push_back({"*", false, "channel", o});
+  Schedule s;
+  s.kind = "agp";
+  s.steps = 2;
+  Recovery rec;
+  rec.bias_correct = true;
+  PruneOutcome out = run_pruning(g, r, s, rec, d);
+  EXPECT_LT(out.graph.init("w2").shape[0], 8);  // conv2 lost output channels
+  for (const auto& kv : out.masks) EXPECT_EQ(kv.second.size(), out.graph.init(kv.first).f.size());
+  EXPECT_NO_THROW(run_float(out.graph, calib));
+}

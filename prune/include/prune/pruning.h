@@ -38,7 +38,7 @@ std::vector<PrunableLayer> prunable_layers(const Graph& g);
 using MaskMap = std::map<std::string, std::vector<uint8_t>>;
 
 // Hardware mapping used by the balanced scheme and by the weight-table `balanced` encoding:
-// output channel rows are split into `pes` contiguous blocks (one per PE, rows/pes each), and PEs
+// output channel rows are interleaved over `pes` PEs (row m on PE m mod P, rows/P each), and PEs
 // into clusters of `cluster` neighbours. A group is (column, PE): the rows/pes weights one PE
 // multiplies with one broadcast input activation.
 struct PeMapping {
