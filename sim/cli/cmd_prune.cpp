@@ -24,7 +24,7 @@ struct Opts {
   std::string calib, data, labels;
   std::vector<std::string> layers;
   SchemeOptions so;
-  std::string p = "2", block = "1,4";
+  std::string p = "8", block = "1,4";
   Schedule sched;
   std::string step_list;
   Recovery rec;

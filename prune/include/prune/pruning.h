@@ -52,7 +52,7 @@ struct SchemeOptions {
   int64_t n = 2, m = 4;   // nm: keep n of every m consecutive weights along the reduction
   std::vector<int64_t> block = {1, 4};  // block: [rows, cols] of a block
   PeMapping pe;
-  double p = 2.0;  // balanced: sampling weight |w|^p; infinity = balanced magnitude
+  double p = 8.0;  // balanced: sampling weight |w|^p; inf = balanced magnitude (docs/schemes.md)
   std::string variant = "pattern";  // balanced: "pattern" (shared per cluster) or "lfsr"
   uint64_t seed = 1;
   std::string criterion;   // channel: l1|l2; similarity: cosine|correlation
