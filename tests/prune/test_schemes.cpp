@@ -9,6 +9,7 @@
 #include "prune/balanced.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/npy.h"
 #include "prune/pipeline.h"
 #include "prune/pruning.h"
 
@@ -439,4 +440,64 @@ TEST(Pipeline, StructuralSchemeUnderAScheduleWithBiasCorrection) {
   EXPECT_LT(out.graph.init("w2").shape[0], 8);  // conv2 lost output channels
   for (const auto& kv : out.masks) EXPECT_EQ(kv.second.size(), out.graph.init(kv.first).f.size());
   EXPECT_NO_THROW(run_float(out.graph, calib));
+}
+
+namespace {
+// A stored (uncompressed) zip with one member per entry, as np.savez writes it.
+std::string stored_zip(const std::vector<std::pair<std::string, std::string>>& members) {
+  std::string out, cd;
+  auto le = [](std::string& s, uint32_t v, int n) {
+    for (int k = 0; k < n; ++k) s.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+  };
+  for (const auto& [name, data] : members) {
+    const uint32_t off = static_cast<uint32_t>(out.size());
+    le(out, 0x04034b50u, 4);
+    le(out, 20, 2), le(out, 0, 2), le(out, 0, 2), le(out, 0, 2), le(out, 0, 2);
+    le(out, 0, 4), le(out, static_cast<uint32_t>(data.size()), 4),
+        le(out, static_cast<uint32_t>(data.size()), 4);
+    le(out, static_cast<uint32_t>(name.size()), 2), le(out, 0, 2);
+    out += name + data;
+    le(cd, 0x02014b50u, 4);
+    le(cd, 20, 2), le(cd, 20, 2), le(cd, 0, 2), le(cd, 0, 2), le(cd, 0, 2), le(cd, 0, 2);
+    le(cd, 0, 4), le(cd, static_cast<uint32_t>(data.size()), 4),
+        le(cd, static_cast<uint32_t>(data.size()), 4);
+    le(cd, static_cast<uint32_t>(name.size()), 2), le(cd, 0, 2), le(cd, 0, 2), le(cd, 0, 2),
+        le(cd, 0, 2);
+    le(cd, 0, 4), le(cd, off, 4);
+    cd += name;
+  }
+  const uint32_t cd_off = static_cast<uint32_t>(out.size());
+  out += cd;
+  le(out, 0x06054b50u, 4);
+  le(out, 0, 2), le(out, 0, 2);
+  le(out, static_cast<uint32_t>(members.size()), 2),
+      le(out, static_cast<uint32_t>(members.size()), 2);
+  le(out, static_cast<uint32_t>(cd.size()), 4), le(out, cd_off, 4), le(out, 0, 2);
+  return out;
+}
+}  // namespace
+
+TEST(Schemes, MaskImportFromNpzByLayerName) {
+  Graph g = small_net();
+  std::vector<int64_t> keep(128, 0);
+  for (size_t k = 0; k < keep.size(); k += 3) keep[k] = 1;
+  Tensor m = Tensor::ints({8, 16, 1}, keep);
+  m.dtype = DType::U8;
+  const std::string path = (fs::temp_directory_path() / "prunesim_masks.npz").string();
+  std::ofstream(path, std::ios::binary) << stored_zip({{"conv2.npy", npy_bytes(m)}});
+  SchemeOptions o;
+  o.mask_file = path;
+  auto r = make_scheme("polarization")->apply(g, {}, o, {});
+  ASSERT_TRUE(r.masks.count("w2"));
+  for (size_t k = 0; k < keep.size(); ++k) EXPECT_EQ(r.masks["w2"][k], keep[k]);
+  EXPECT_FALSE(r.masks.count("w1"));  // not in the file: left dense
+  // A member that names nothing in the model is an error naming the file and member.
+  std::ofstream(path, std::ios::binary) << stored_zip({{"ghost.npy", npy_bytes(m)}});
+  try {
+    make_scheme("mask")->apply(g, {}, o, {});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("mask 'ghost'"), std::string::npos) << e.what();
+  }
+  fs::remove(path);
 }
