@@ -21,7 +21,8 @@ Graph big_graph() {
     Tensor t({2048, 2442});
     for (auto& v : t.f) {
       s = s * 1664525u + 1013904223u;
-      v = static_cast<float>(static_cast<int32_t>(s >> 8) - (1 << 23)) / static_cast<float>(1 << 23);
+      v = static_cast<float>(static_cast<int32_t>(s >> 8) - (1 << 23)) /
+          static_cast<float>(1 << 23);
     }
     g.initializers[w] = std::move(t);
     Node n;
@@ -47,8 +48,8 @@ void BM_GlobalMagnitude25M(benchmark::State& st) {
   o.sparsity = 0.9;
   o.global = true;
   for (auto _ : st) benchmark::DoNotOptimize(scheme->apply(g, {}, o, {}));
-  st.counters["weights/s"] = benchmark::Counter(5.0 * 2048 * 2442 * static_cast<double>(st.iterations()),
-                                                benchmark::Counter::kIsRate);
+  st.counters["weights/s"] = benchmark::Counter(
+      5.0 * 2048 * 2442 * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
 }
 
 void BM_Balanced25M(benchmark::State& st) {

@@ -10,8 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "common/onnx_builder.h"
+#include "common/cli_fixture.h"
 #include "prune/npy.h"
+#include "prune/onnx_io.h"
 #include "prune/pruning.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
@@ -23,46 +24,15 @@ using prunesim::testing::ramp;
 
 namespace {
 
-struct CliRun {
-  int code = -1;
-  std::string out, err;
-};
+using prunesim::testing::slurp;
+using CliRun = prunesim::testing::Result;
 
-std::string read_all(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-class TablesCli : public ::testing::Test {
+// The shared CLI fixture's model, with half the weights pruned and written as a table.
+class TablesCli : public prunesim::testing::CliFixture {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("prunesim_tcli_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    // Conv(2->4, k3, pad 1) + Relu + MaxPool(2) + Flatten + Gemm(->3), half the weights pruned.
-    ModelBuilder b;
-    b.input("x", {1, 2, 8});
-    b.init("w", {4, 2, 3}, ramp(24, 1));
-    b.init("b", {4}, ramp(4, 2));
-    b.init("fw", {3, 16}, ramp(48, 3));
-    b.init("fb", {3}, ramp(3, 4));
-    auto* c = b.node("Conv", {"x", "w", "b"}, {"c"}, "conv1");
-    ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1});
-    b.node("Relu", {"c"}, {"r"}, "relu1");
-    auto* p = b.node("MaxPool", {"r"}, {"p"}, "pool1");
-    ModelBuilder::attr(p, "kernel_shape", std::vector<int64_t>{2});
-    ModelBuilder::attr(p, "strides", std::vector<int64_t>{2});
-    b.node("Flatten", {"p"}, {"f"}, "flat");
-    auto* fc = b.node("Gemm", {"f", "fw", "fb"}, {"y"}, "fc");
-    ModelBuilder::attr(fc, "transB", 1);
-    b.output("y");
-    model_ = path("net.onnx");
-    std::ofstream(model_, std::ios::binary) << b.bytes();
-    Graph g = b.graph();
+    CliFixture::SetUp();
+    Graph g = load_onnx(model_);
     MaskMap masks;
     for (const auto& l : prunable_layers(g)) {
       auto& m = masks[l.weight];
@@ -73,25 +43,7 @@ class TablesCli : public ::testing::Test {
     q_ = quantize(pruned, Tensor({16, 2, 8}, ramp(256, 6)));
     table_ = path("net.pwt");
     write_tables(q_, masks, {}, TableOptions{}, table_);
-    x_ = Tensor({5, 2, 8}, ramp(80, 5));
-    save_npy(x_, path("x.npy"));
-    save_npy(Tensor({16, 2, 8}, ramp(256, 6)), path("calib.npy"));
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  CliRun run(const std::string& args) const {
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    const std::string cmd = std::string(PRUNESIM_BIN) + " " + args + " >" + out + " 2>" + err;
-    const int st = std::system(cmd.c_str());
-    CliRun r;
-    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    r.out = read_all(out);
-    r.err = read_all(err);
-    return r;
-  }
-
   // Exit 2, exactly one line on stderr containing every needle, no output file, no temp file.
   void expect_bad(const std::string& args, const std::vector<std::string>& needles,
                   const std::string& output = "") {
@@ -108,17 +60,15 @@ class TablesCli : public ::testing::Test {
   }
 
   std::string damaged(const std::string& name, size_t at) const {
-    std::string b = read_all(table_);
+    std::string b = slurp(table_);
     b[at] ^= 0x20;
     const std::string p = path(name);
     std::ofstream(p, std::ios::binary) << b;
     return p;
   }
 
-  fs::path dir_;
-  std::string model_, table_;
+  std::string table_;
   QuantizedModel q_;
-  Tensor x_;
 };
 
 }  // namespace
@@ -184,7 +134,7 @@ TEST_F(TablesCli, CorruptLayerIsOneLineNamingFileAndLayer) {
 }
 
 TEST_F(TablesCli, TruncatedAndForeignFiles) {
-  const std::string b = read_all(table_);
+  const std::string b = slurp(table_);
   for (size_t cut : {size_t{30}, size_t{200}, b.size() - 10}) {
     std::ofstream(path("cut.pwt"), std::ios::binary) << b.substr(0, cut);
     expect_bad("tables inspect " + path("cut.pwt"), {"cut.pwt", "truncated"});

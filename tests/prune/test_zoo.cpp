@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path zoo(const std::string& rel) { return fs::path(PRUNESIM_SOURCE_DIR) / "zoo" / rel; }
+fs::path zoo(const std::string& rel) {
+  return fs::path(PRUNESIM_SOURCE_DIR) / "zoo" / rel;
+}
 
 nlohmann::json float_metrics(const std::string& model) {
   std::ifstream f(zoo(model + "/float_metrics.json"));

@@ -1,6 +1,6 @@
 // NumPy .npy reading and writing (format 1.0/2.0/3.0, C order, little-endian; dtypes float32,
-// float64 and bool on read, int8, uint8, int32, int64). Anything else is an InputError naming the file and
-// the header field.
+// float64 and bool on read, int8, uint8, int32, int64). Anything else is an InputError naming the
+// file and the header field.
 #pragma once
 
 #include <map>

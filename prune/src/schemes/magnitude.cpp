@@ -65,7 +65,8 @@ class Magnitude : public Scheme {
       ms.push_back(&r.masks[l.weight]);
       total += g.init(l.weight).size();
       if (!o.global) {
-        keep_largest({ws.back()}, detail::kept_count(g.init(l.weight).size(), o.sparsity), {ms.back()});
+        keep_largest({ws.back()}, detail::kept_count(g.init(l.weight).size(), o.sparsity),
+                     {ms.back()});
       }
     }
     if (o.global) keep_largest(ws, detail::kept_count(total, o.sparsity), ms);
