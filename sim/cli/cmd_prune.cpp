@@ -134,6 +134,16 @@ void run(Opts& o) {
   if (pd.eval) {
     rep["fidelity"]["dense"] = fidelity(g, g, data, pd.labels);
     rep["fidelity"]["pruned"] = fidelity(res.graph, g, data, pd.labels);
+    // Per layer: the dense model with only that layer's mask applied, so a user sees which
+    // layer costs the fidelity (structural schemes change shapes: reported for the whole only).
+    for (auto& row : rep["layers"]) {
+      const std::string name = row["name"];
+      for (const auto& l : prunable_layers(g))
+        if (l.node == name && res.masks.count(l.weight) &&
+            res.masks.at(l.weight).size() == g.init(l.weight).f.size())
+          row["fidelity_alone"] = fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g,
+                                           data, pd.labels);
+    }
   }
   // Outputs last, each atomic: a failure above leaves nothing behind.
   if (!o.out.empty())

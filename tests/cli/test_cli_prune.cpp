@@ -31,6 +31,7 @@ TEST_F(Prune, MagnitudeWritesOnnxAndReport) {
   EXPECT_EQ(rep["layers"][0]["macs_dense"], 192);
   EXPECT_EQ(rep["layers"][0]["macs_effective"], 96);
   EXPECT_TRUE(rep["fidelity"]["pruned"].contains("sndr_db"));  // no labels: against the dense model
+  for (const auto& l : rep["layers"]) EXPECT_TRUE(l["fidelity_alone"].contains("sndr_db")) << l["name"];
 }
 
 TEST_F(Prune, BalancedReportsStorage) {
