@@ -76,9 +76,14 @@ std::map<std::string, Tensor> load_npz(const std::string& path) {
     std::string npy;
     if (method == 0)
       npy = raw;
-    else if (method == 8)
+    else if (method == 8) {
+      // deflate expands at most ~1032:1; a larger claim is a corrupt or hostile header.
+      if (usize > 1032ull * csize + 1024)
+        fail(path, "member '" + name + "'",
+             "declared size " + std::to_string(usize) + " is impossible for " +
+                 std::to_string(csize) + " compressed bytes");
       npy = inflate_raw(raw, usize, path, "member '" + name + "'");
-    else
+    } else
       fail(path, "member '" + name + "'",
            "unsupported zip compression method " + std::to_string(method));
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)

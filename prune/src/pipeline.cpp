@@ -1,5 +1,6 @@
 #include "prune/pipeline.h"
 
+#include <sys/wait.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cmath>
@@ -129,6 +130,12 @@ std::vector<std::vector<float>> rows(const Tensor& t) {
   return r;
 }
 
+int fractions_count_hint(const Schedule& s) {
+  if (s.kind == "agp") return s.steps;
+  if (s.kind == "steps") return static_cast<int>(s.fractions.size());
+  return 1;
+}
+
 }  // namespace
 
 bool glob_match(const std::string& p, const std::string& t) {
@@ -187,19 +194,11 @@ Recipe single_rule_recipe(const std::string& scheme, const SchemeOptions& o,
                           const std::vector<std::string>& layers) {
   Recipe r;
   make_scheme(scheme);
-  if (layers.empty()) {
-    RecipeRule rule;
-    rule.scheme = scheme;
-    rule.options = o;
-    r.rules.push_back(rule);
-  }
-  for (const auto& l : layers) {
-    RecipeRule rule;
-    rule.match = l;
-    rule.scheme = scheme;
-    rule.options = o;
-    r.rules.push_back(rule);
-  }
+  RecipeRule rule;
+  rule.scheme = scheme;
+  rule.options = o;
+  rule.layers = layers;  // one rule, so --global ranks over exactly these layers
+  r.rules.push_back(rule);
   return r;
 }
 
@@ -207,12 +206,25 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
                          const Recovery& rec, const PruneData& data) {
   // Which rule owns which layer (first match wins).
   std::vector<std::vector<std::string>> owned(recipe.rules.size());
+  for (size_t k = 0; k < recipe.rules.size(); ++k)
+    for (const auto& l : select_layers(g, recipe.rules[k].layers)) (void)l;  // unknown names: error
   for (const auto& l : prunable_layers(g))
-    for (size_t k = 0; k < recipe.rules.size(); ++k)
-      if (glob_match(recipe.rules[k].match, l.node)) {
-        if (!recipe.rules[k].skip) owned[k].push_back(l.node);
+    for (size_t k = 0; k < recipe.rules.size(); ++k) {
+      const auto& rl = recipe.rules[k];
+      const bool hit = rl.layers.empty() ? glob_match(rl.match, l.node)
+                                         : std::find(rl.layers.begin(), rl.layers.end(), l.node) !=
+                                               rl.layers.end();
+      if (hit) {
+        if (!rl.skip) owned[k].push_back(l.node);
         break;
       }
+    }
+  // Schemes that draw a fresh pattern each step would AND unrelated patterns and overshoot.
+  for (const auto& rl : recipe.rules)
+    if (fractions_count_hint(sched) > 1 &&
+        (rl.scheme == "random" || (rl.scheme == "balanced" && rl.options.variant == "lfsr")))
+      throw InputError("--schedule: the " + rl.scheme + (rl.scheme == "balanced" ? " lfsr" : "") +
+                       " scheme draws a new pattern every step; use --schedule oneshot");
   std::vector<double> fractions;
   if (sched.kind == "oneshot") {
     fractions = {1.0};
@@ -241,6 +253,18 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       const RecipeRule& rule = recipe.rules[k];
       SchemeOptions o = rule.options;
       o.sparsity = rule.options.sparsity * fractions[step];
+      if (rule.scheme == "channel" || rule.scheme == "similarity") {
+        // These remove channels from an already smaller graph: ask for the share of what is
+        // left that reaches this step's target, measured on the channels actually remaining.
+        auto rows = [&](const Graph& m) {
+          int64_t n = 0;
+          for (const auto& l : prunable_layers(m))
+            if (std::find(owned[k].begin(), owned[k].end(), l.node) != owned[k].end()) n += l.rows;
+          return n;
+        };
+        const double left = static_cast<double>(rows(out.graph)) / static_cast<double>(rows(g));
+        o.sparsity = std::max(0.0, 1.0 - (1.0 - o.sparsity) / left);
+      }
       SchemeResult r = make_scheme(rule.scheme)->apply(out.graph, owned[k], o, data);
       and_masks(out.masks, r.masks);
       // A structural scheme (channel, similarity) changes weight shapes: an earlier mask of a
@@ -290,9 +314,16 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       if (rc != 0) {
         std::remove(outp.c_str());
         throw InputError("--finetune-cmd: '" + sched.finetune_cmd + "' failed at step " +
-                         std::to_string(step + 1) + " (status " + std::to_string(rc) + ")");
+                         std::to_string(step + 1) + " (exit code " +
+                         std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : rc) + ")");
       }
-      Graph tuned = load_onnx(outp);
+      Graph tuned;
+      try {
+        tuned = load_onnx(outp);
+      } catch (...) {
+        std::remove(outp.c_str());
+        throw;
+      }
       std::remove(outp.c_str());
       for (const auto& kv : out.graph.initializers)
         if (!tuned.is_const(kv.first) || tuned.init(kv.first).shape != kv.second.shape)
@@ -307,6 +338,8 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
 
   const Tensor* calib = data.calib;
   Tensor picked_calib;
+  if (rec.paser_budget < 0) throw InputError("--paser-budget: must be positive");
+  if (rec.paser_clusters < 1) throw InputError("--paser-clusters: must be at least 1");
   if (rec.paser_budget > 0) {
     if (!calib) throw InputError("--paser-budget needs --calib");
     json rep;
@@ -365,13 +398,13 @@ int bias_correct(Graph& pruned, const Graph& dense, const Tensor& calib,
     if (d.shape != p.shape) continue;
     const auto md = channel_means(d), mp = channel_means(p);
     std::string bname = n.in(2);
+    if (n.op == "Gemm" && n.attr_f("beta", 1.f) != 1.f)
+      continue;  // C is scaled by beta: left alone
     if (bname.empty() || !pruned.is_const(bname)) {
       bname = n.name + "__bias_corrected";
       pruned.initializers[bname] = Tensor({static_cast<int64_t>(md.size())});
       if (n.inputs.size() < 3) n.inputs.resize(3);
       n.inputs[2] = bname;
-    } else if (n.op == "Gemm" && n.attr_f("beta", 1.f) != 1.f) {
-      continue;  // a scaled C would need the correction divided by beta; rare, left alone
     }
     Tensor& b = pruned.initializers[bname];
     if (b.size() != static_cast<int64_t>(md.size())) continue;
@@ -583,7 +616,8 @@ json pruning_report(const Graph& dense, const PruneOutcome& out) {
 std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& scheme,
                                         const SchemeOptions& base,
                                         const std::vector<double>& sparsities, const Tensor& x,
-                                        const Tensor* labels, std::string* metric_name) {
+                                        const Tensor* labels, std::string* metric_name,
+                                        const PruneData& data) {
   auto s = make_scheme(scheme);
   std::vector<SensitivityRow> out;
   const bool classes = labels && labels->shape.size() == 1;
@@ -593,7 +627,7 @@ std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& schem
     for (double sp : sparsities) {
       SchemeOptions o = base;
       o.sparsity = sp;
-      const Graph pg = sp == 0 ? g : s->apply(g, {l.node}, o, {}).graph;  // from dense every time
+      const Graph pg = sp == 0 ? g : s->apply(g, {l.node}, o, data).graph;  // from dense every time
       const Tensor y = run_float(pg, x);
       out.push_back({l.node, sp, classes ? top1(y, ref) : sndr_db(ref, y)});
     }

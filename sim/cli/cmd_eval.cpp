@@ -38,26 +38,10 @@ void run(const Opts& o) {
   if (o.q.int8 && o.q.calib.empty()) throw InputError("--int8 needs --calib FILE.npy");
   Graph g = load_model(o.model);
   Tensor x = load_data(o.data, &g);
-  Tensor labels = load_npy_as_float(o.labels);
-  check_finite(labels, o.labels, "labels");
+  Tensor labels = load_labels(o.labels, g, x.shape[0]);
   Tensor yf = run_float(g, x);
   const int64_t n = x.shape[0];
   const bool classes = labels.shape.size() == 1;
-  if (classes) {
-    if (labels.shape[0] != n)
-      fail(o.labels, "shape " + shape_str(labels.shape),
-           std::to_string(labels.shape[0]) + " labels for " + std::to_string(n) + " samples");
-    if (yf.shape.size() != 2)
-      fail(o.model, "output " + shape_str(yf.shape), "class labels need [N, classes] logits");
-    for (float v : labels.f)
-      if (v < 0 || v >= yf.shape[1] || v != static_cast<int64_t>(v))
-        fail(o.labels, "labels",
-             "value " + std::to_string(v) + " is not a class id in [0, " +
-                 std::to_string(yf.shape[1]) + ")");
-  } else if (labels.shape != yf.shape) {
-    fail(o.labels, "shape " + shape_str(labels.shape),
-         "targets must be class ids [N] or shaped like the output " + shape_str(yf.shape));
-  }
   nlohmann::json j;
   j["model"] = o.model;
   j["samples"] = n;

@@ -29,6 +29,8 @@ void run_quantized(const QuantizedModel& qm, const Tensor& x, const Opts& o) {
 }
 
 void run(const Opts& o) {
+  check_writable(o.output, "--output");
+  check_writable(o.output_int8, "--output-int8");
   if (is_table_file(o.model)) {
     if (!o.q.calib.empty())
       throw InputError("--calib: " + o.model + " is a weight table, already quantized");

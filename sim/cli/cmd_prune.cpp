@@ -96,10 +96,26 @@ void run(Opts& o) {
     return;
   }
   if (o.model.empty()) throw InputError("prune: MODEL is required (or --list)");
+  if (!o.recipe.empty() && !o.layers.empty())
+    throw InputError("--layers: not with --recipe (the recipe's rules choose the layers)");
+  for (const auto& [path, flag] :
+       {std::pair{o.out, "-o"}, {o.onnx_out, "--onnx-out"}, {o.report, "--report"}})
+    check_writable(path, flag);
   Graph g = load_model(o.model);
-  o.so.p = o.p == "inf" ? std::numeric_limits<double>::infinity() : parse_list(o.p, "--p").at(0);
+  if (o.p == "inf") {
+    o.so.p = std::numeric_limits<double>::infinity();
+  } else {
+    auto pv = parse_list(o.p, "--p");
+    if (pv.size() != 1) throw InputError("--p: one exponent (or inf), not " + o.p);
+    o.so.p = pv[0];
+  }
   auto blk = parse_list(o.block, "--block");
-  o.so.block.assign(blk.begin(), blk.end());
+  o.so.block.clear();
+  for (double b : blk) {
+    if (!(b >= 1 && b <= 1e9 && b == std::floor(b)))
+      throw InputError("--block: '" + o.block + "' must be two positive integers");
+    o.so.block.push_back(static_cast<int64_t>(b));
+  }
   check_sparsity(o.so.sparsity);
   if (o.so.n > o.so.m)
     throw InputError("--n/--m: keep " + std::to_string(o.so.n) + " of " + std::to_string(o.so.m) +
@@ -119,7 +135,7 @@ void run(Opts& o) {
   }
   if (!o.labels.empty()) {
     if (o.data.empty()) throw InputError("--labels needs --data");
-    labels = load_npy_as_float(o.labels);
+    labels = load_labels(o.labels, g, data.shape[0]);
     pd.labels = &labels;
   }
   if (!o.out.empty() && o.calib.empty())
@@ -141,8 +157,8 @@ void run(Opts& o) {
       for (const auto& l : prunable_layers(g))
         if (l.node == name && res.masks.count(l.weight) &&
             res.masks.at(l.weight).size() == g.init(l.weight).f.size())
-          row["fidelity_alone"] = fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g,
-                                           data, pd.labels);
+          row["fidelity_alone"] =
+              fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g, data, pd.labels);
     }
   }
   // Outputs last, each atomic: a failure above leaves nothing behind.

@@ -2,6 +2,8 @@
 // layer alone, pruned from the dense weights at every sparsity, with the fidelity metric; and,
 // with --tolerance, the largest sparsity per layer whose metric drop stays within it (a
 // per-layer budget to feed a recipe).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -17,39 +19,59 @@ namespace prunesim::cli {
 namespace {
 
 struct Opts {
-  std::string model, calib, data, labels, out, scheme = "magnitude", budget_out;
+  std::string model, calib, data, labels, out, scheme = "magnitude";
   std::vector<double> sparsities;
-  double tolerance = -1;
-  bool json = false;
+  double tolerance = 0;
+  bool tolerance_given = false, json = false;
+  int64_t pes = 16, cluster = 4, n = 2, m = 4;
 };
 
 void run(const Opts& o) {
+  check_writable(o.out, "-o");
   Graph g = load_model(o.model);
   if (o.data.empty() && o.calib.empty()) throw InputError("sensitivity: give --data (or --calib)");
   Tensor x = load_data(o.data.empty() ? o.calib : o.data, &g);
-  Tensor labels;
-  if (!o.labels.empty()) labels = load_npy_as_float(o.labels);
+  Tensor labels, calib;
+  if (!o.labels.empty()) labels = load_labels(o.labels, g, x.shape[0]);
+  PruneData pd;  // data-driven schemes (similarity) calibrate on --calib
+  if (!o.calib.empty()) {
+    calib = load_data(o.calib, &g);
+    pd.calib = &calib;
+  }
   std::vector<double> sp = o.sparsities;
   if (sp.empty())
     for (int k = 0; k <= 19; ++k) sp.push_back(0.05 * k);  // 0 … 0.95
   for (double s : sp) check_sparsity(s);
+  // The dense point is the budget's baseline: always measured, and the list scanned upward.
+  if (std::find(sp.begin(), sp.end(), 0.0) == sp.end()) sp.push_back(0.0);
+  std::sort(sp.begin(), sp.end());
+  if (o.tolerance_given && !std::isfinite(o.tolerance))
+    throw InputError("--tolerance: must be a finite number");
+  SchemeOptions so;
+  so.pe = {o.pes, o.cluster};
+  so.n = o.n;
+  so.m = o.m;
   std::string metric;
-  auto rows = sensitivity(g, o.scheme, SchemeOptions{}, sp, x, o.labels.empty() ? nullptr : &labels,
-                          &metric);
+  auto rows =
+      sensitivity(g, o.scheme, so, sp, x, o.labels.empty() ? nullptr : &labels, &metric, pd);
   std::ostringstream csv;
   csv << "layer,sparsity," << metric << "\n";
   for (const auto& r : rows) csv << r.layer << "," << r.sparsity << "," << r.metric << "\n";
   if (!o.out.empty()) write_file_atomic(o.out, csv.str());
-  // Budget: the largest sparsity (scanning upward, stopping at the first violation) whose drop
-  // from the layer's dense metric is within the tolerance.
+  // Budget: the largest sparsity (scanning upward, stopping at the first violation) whose metric
+  // stays acceptable. With labels: a drop from the layer's dense metric within the tolerance.
+  // Without: the dense point is infinitely far (SNDR against itself), so the tolerance is the
+  // lowest acceptable SNDR against the dense model, in dB.
+  const bool vs_dense = o.labels.empty();
   nlohmann::json budget;
-  if (o.tolerance >= 0) {
+  if (o.tolerance_given) {
     std::map<std::string, double> base, best;
     std::map<std::string, bool> broken;
     for (const auto& r : rows) {
       if (!base.count(r.layer)) base[r.layer] = r.metric, best[r.layer] = 0.0;
-      if (broken[r.layer]) continue;
-      if (base[r.layer] - r.metric <= o.tolerance)
+      if (broken[r.layer] || r.sparsity == 0.0) continue;
+      const bool ok = vs_dense ? r.metric >= o.tolerance : base[r.layer] - r.metric <= o.tolerance;
+      if (ok)
         best[r.layer] = r.sparsity;
       else
         broken[r.layer] = true;
@@ -58,8 +80,11 @@ void run(const Opts& o) {
   }
   if (o.json) {
     nlohmann::json j = {{"model", o.model}, {"metric", metric}, {"scheme", o.scheme}};
-    for (const auto& r : rows)
-      j["rows"].push_back({{"layer", r.layer}, {"sparsity", r.sparsity}, {"value", r.metric}});
+    for (const auto& r : rows)  // JSON has no infinity: the dense point against itself is null
+      j["rows"].push_back(
+          {{"layer", r.layer},
+           {"sparsity", r.sparsity},
+           {"value", std::isfinite(r.metric) ? nlohmann::json(r.metric) : nlohmann::json()}});
     if (!budget.is_null()) j["budget"] = budget;
     std::cout << j.dump(2) << "\n";
     return;
@@ -69,7 +94,11 @@ void run(const Opts& o) {
   else
     std::cout << "wrote " << rows.size() << " rows (" << metric << ") to " << o.out << "\n";
   if (!budget.is_null()) {
-    std::printf("per-layer budget (largest sparsity with a drop <= %g):\n", o.tolerance);
+    if (vs_dense)
+      std::printf("per-layer budget (largest sparsity with SNDR vs dense >= %g dB):\n",
+                  o.tolerance);
+    else
+      std::printf("per-layer budget (largest sparsity with a drop <= %g):\n", o.tolerance);
     for (auto it = budget.begin(); it != budget.end(); ++it)
       std::printf("  %-28s %.2f\n", it.key().c_str(), it->get<double>());
   }
@@ -87,7 +116,14 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--scheme", o->scheme, "scheme applied to one layer at a time");
   c->add_option("--sparsities", o->sparsities, "list, default 0,0.05,…,0.95")->delimiter(',');
-  c->add_option("--tolerance", o->tolerance, "tolerated metric drop for the per-layer budget");
+  c->add_option("--tolerance", o->tolerance,
+                "per-layer budget: tolerated metric drop (with --labels), or the lowest SNDR in dB "
+                "against the dense model (without)")
+      ->each([o](const std::string&) { o->tolerance_given = true; });
+  c->add_option("--pes", o->pes, "balanced: PE count");
+  c->add_option("--cluster", o->cluster, "balanced: PEs per cluster");
+  c->add_option("--n", o->n, "nm: keep N ...");
+  c->add_option("--m", o->m, "nm: ... of every M");
   c->add_option("-o,--output", o->out, "CSV file to write");
   c->add_flag("--json", o->json, "print JSON");
   c->callback([o] { run(*o); });

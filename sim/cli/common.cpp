@@ -1,5 +1,11 @@
 #include "common.h"
 
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
@@ -15,6 +21,41 @@ Tensor load_data(const std::string& path, const Graph* g) {
   check_finite(t, path, "data");
   if (g) check_input_shape(*g, t, path);
   return t;
+}
+
+Tensor load_labels(const std::string& path, const Graph& g, int64_t n) {
+  Tensor labels = load_npy_as_float(path);
+  check_finite(labels, path, "labels");
+  Shape out = g.shape(g.outputs.at(0).name);
+  out[0] = n;
+  if (labels.shape.size() == 1) {
+    if (labels.shape[0] != n)
+      fail(path, "shape " + shape_str(labels.shape),
+           std::to_string(labels.shape[0]) + " labels for " + std::to_string(n) + " samples");
+    if (out.size() != 2)
+      fail(path, "labels",
+           "class ids need a model with [N, classes] output, not " + shape_str(out));
+    for (size_t k = 0; k < labels.f.size(); ++k) {
+      const float v = labels.f[k];
+      if (v < 0 || v >= static_cast<float>(out[1]) || v != std::floor(v))
+        fail(path, "element " + std::to_string(k),
+             "value " + std::to_string(v) + " is not a class id in [0, " + std::to_string(out[1]) +
+                 ")");
+    }
+  } else if (labels.shape != out) {
+    fail(path, "shape " + shape_str(labels.shape),
+         "targets must be class ids [N] or shaped like the output " + shape_str(out));
+  }
+  return labels;
+}
+
+void check_writable(const std::string& path, const std::string& flag) {
+  if (path.empty()) return;
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
+  if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0)
+    fail(path, flag, "folder '" + dir.string() + "' does not exist or is not writable");
 }
 
 std::string with_commas(int64_t v) {

@@ -4,10 +4,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli_fixture.h"
+#include "prune/npy.h"
 #include "prune/onnx_io.h"
 #include "prune/pruning.h"
 
 using namespace prunesim;
+namespace fs = std::filesystem;
 using prunesim::testing::Result;
 using prunesim::testing::slurp;
 using Prune = prunesim::testing::CliFixture;
@@ -31,7 +33,8 @@ TEST_F(Prune, MagnitudeWritesOnnxAndReport) {
   EXPECT_EQ(rep["layers"][0]["macs_dense"], 192);
   EXPECT_EQ(rep["layers"][0]["macs_effective"], 96);
   EXPECT_TRUE(rep["fidelity"]["pruned"].contains("sndr_db"));  // no labels: against the dense model
-  for (const auto& l : rep["layers"]) EXPECT_TRUE(l["fidelity_alone"].contains("sndr_db")) << l["name"];
+  for (const auto& l : rep["layers"])
+    EXPECT_TRUE(l["fidelity_alone"].contains("sndr_db")) << l["name"];
 }
 
 TEST_F(Prune, BalancedReportsStorage) {
@@ -108,4 +111,45 @@ TEST_F(Prune, SensitivityBadSparsity) {
   expect_bad("sensitivity " + model_ + " --data " + path("x.npy") + " --sparsities 0,1.5 -o " +
                  path("s.csv"),
              "[0, 1)", path("s.csv"));
+}
+
+TEST_F(Prune, UnknownLayerName) {
+  expect_bad("prune " + model_ + " --layers nope --onnx-out " + path("p.onnx"), "layer 'nope'",
+             path("p.onnx"));
+}
+
+TEST_F(Prune, LayersWithRecipe) {
+  std::ofstream(path("recipe.json")) << R"({"rules": [{"match": "*"}]})";
+  expect_bad("prune " + model_ + " --recipe " + path("recipe.json") +
+                 " --layers conv1 --onnx-out " + path("p.onnx"),
+             "--layers", path("p.onnx"));
+}
+
+TEST_F(Prune, LabelsOfWrongCount) {
+  save_npy(Tensor::ints({4}, {0, 1, 2, 1}), path("l.npy"));
+  expect_bad("prune " + model_ + " --data " + path("x.npy") + " --labels " + path("l.npy") +
+                 " --report " + path("r.json"),
+             "4 labels for 5 samples", path("r.json"));
+}
+
+TEST_F(Prune, ABadLastOutputLeavesNoEarlierOne) {
+  expect_bad("prune " + model_ + " --sparsity 0.5 -o " + path("t.pwt") + " --calib " +
+                 path("calib.npy") + " --onnx-out " + path("p.onnx") + " --report " +
+                 path("no/dir/r.json"),
+             "not writable", path("t.pwt"));
+  EXPECT_FALSE(fs::exists(path("p.onnx")));
+}
+
+TEST_F(Prune, FreshPatternSchemesRefuseMultiStepSchedules) {
+  expect_bad(
+      "prune " + model_ + " --scheme random --schedule agp --steps 3 --onnx-out " + path("p.onnx"),
+      "oneshot", path("p.onnx"));
+}
+
+TEST_F(Prune, GlobalOverChosenLayersRanksThemTogether) {
+  Result r = run("prune " + model_ + " --sparsity 0.5 --global --layers conv1,fc --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto rep = nlohmann::json::parse(r.out);
+  EXPECT_EQ(rep["total"]["nonzero"], 36);  // exactly half of 72 over both layers
+  EXPECT_NE(rep["layers"][0]["sparsity"].get<double>(), 0.5);  // not layer-wise
 }

@@ -429,8 +429,8 @@ TEST(Pipeline, StructuralSchemeUnderAScheduleWithBiasCorrection) {
   SchemeOptions o;
   o.sparsity = 0.5;
   Recipe r;
-  r.rules.push_back({"conv1", false, "magnitude", o});
-  r.rules.push_back({"*", false, "channel", o});
+  r.rules.push_back({"conv1", {}, false, "magnitude", o});
+  r.rules.push_back({"*", {}, false, "channel", o});
   Schedule s;
   s.kind = "agp";
   s.steps = 2;
@@ -500,4 +500,15 @@ TEST(Schemes, MaskImportFromNpzByLayerName) {
     EXPECT_NE(std::string(e.what()).find("mask 'ghost'"), std::string::npos) << e.what();
   }
   fs::remove(path);
+}
+
+TEST(Pipeline, ChannelStepsCompoundToTheTargetNotPastIt) {
+  Graph g = small_net();
+  SchemeOptions o;
+  o.sparsity = 0.5;
+  Schedule s;
+  s.kind = "agp";
+  s.steps = 3;
+  PruneOutcome out = run_pruning(g, single_rule_recipe("channel", o, {"conv1"}), s, {}, {});
+  EXPECT_EQ(out.graph.init("w1").shape[0], 8);  // 16 channels, half removed over three steps
 }

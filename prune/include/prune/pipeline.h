@@ -16,7 +16,8 @@ namespace prunesim {
 // One recipe rule: layers whose node name matches the glob get this scheme and options.
 struct RecipeRule {
   std::string match = "*";
-  bool skip = false;  // matched layers stay dense
+  std::vector<std::string> layers;  // exact node names instead of `match`, when not empty
+  bool skip = false;                // matched layers stay dense
   std::string scheme = "magnitude";
   SchemeOptions options;
 };
@@ -89,6 +90,7 @@ struct SensitivityRow {
 std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& scheme,
                                         const SchemeOptions& base,
                                         const std::vector<double>& sparsities, const Tensor& x,
-                                        const Tensor* labels, std::string* metric_name);
+                                        const Tensor* labels, std::string* metric_name,
+                                        const PruneData& data = {});
 
 }  // namespace prunesim

@@ -52,10 +52,11 @@ class MaskImport : public Scheme {
       m.resize(static_cast<size_t>(t.size()));
       for (size_t k = 0; k < m.size(); ++k) m[k] = t.is_float() ? t.f[k] != 0.f : t.i[k] != 0;
     }
-    if (!onnx)
+    if (!onnx && layers.empty())
       for (const auto& kv : used)
-        if (!kv.second && layers.empty())
+        if (!kv.second)
           fail(f, "mask '" + kv.first + "'", "names no prunable layer or weight of " + g.source);
+    if (r.masks.empty()) fail(f, "", "holds no mask for any selected layer of " + g.source);
     r.graph = apply_masks(g, r.masks);
     return r;
   }
