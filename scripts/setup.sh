@@ -10,7 +10,7 @@ PACKAGES=(
   libsystemc-dev verilator libboost-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
-  nlohmann-json3-dev libcli11-dev libcadical-dev
+  nlohmann-json3-dev libcli11-dev libcadical-dev zlib1g-dev
   # ONNX conformance data for the float reference executor
   libonnx-testdata
   # open-source synthesis for the area cross-check
