@@ -372,7 +372,15 @@ class Builder {
     const ConvGeom c = conv_geometry(g_, n, g_.shape(x), w.shape);
     const int64_t per = numel(w.shape) / c.M;
     auto chan = [per](size_t i) { return static_cast<int64_t>(i) / per; };
-    quantize_weights(w.f, c.M, chan, L);
+    quantize_conv_like(n, x, w, c.M, chan, L);
+  }
+
+  // Shared by Conv and ConvTranspose: they differ only in which output channel owns each
+  // weight element (`chan`).
+  template <typename Chan>
+  void quantize_conv_like(const Node& n, const std::string& x, const Tensor& w, int64_t M,
+                          Chan chan, QLayer& L) {
+    quantize_weights(w.f, M, chan, L);
     L.weight_shape = w.shape;
     const float s_in = q_.scales.at(x);
     std::vector<float> b;
@@ -380,7 +388,7 @@ class Builder {
     quantize_bias(b, s_in, L);
     const float s_out = finish_output(L, absorb_activation(L));
     channel_requant(n, s_in, s_out, L);
-    check_accumulator(n, c.M, chan, L);
+    check_accumulator(n, M, chan, L);
   }
 
   void conv_transpose(const Node& n, QLayer& L) {
@@ -396,15 +404,7 @@ class Builder {
       const int64_t e = static_cast<int64_t>(i) / taps;
       return (e / mpg) / cpg * mpg + e % mpg;
     };
-    quantize_weights(w.f, c.M, chan, L);
-    L.weight_shape = w.shape;
-    const float s_in = q_.scales.at(x);
-    std::vector<float> b;
-    if (!n.in(2).empty()) b = const_input(n, 2, "the bias").f;
-    quantize_bias(b, s_in, L);
-    const float s_out = finish_output(L, absorb_activation(L));
-    channel_requant(n, s_in, s_out, L);
-    check_accumulator(n, c.M, chan, L);
+    quantize_conv_like(n, x, w, c.M, chan, L);
   }
 
   // Shared tail of Gemm and MatMul once the float weight is [N, K] and the bias is known.
