@@ -1,0 +1,110 @@
+// The layer program of the RAMAN-like core, compiled from a weight table: per layer its mode
+// (broadcast = Gustavson row-wise dataflow, lane = channel-parallel), geometry, the weight groups
+// each PE streams per broadcast activation, the weight-memory image size per encoding, and the
+// activation-memory allocation with IA and OA overlapping in place. Both the SystemC model and
+// the analytical twin execute this program, so they cannot disagree about what runs.
+// docs/raman.md describes the micro-architecture and the timing rules.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hls/arith.h"
+#include "models/raman/counts.h"
+#include "prune/pruning.h"
+#include "prune/quant.h"
+#include "prune/tables.h"
+
+namespace prunesim::raman {
+
+// An activation tensor in the activation memory: [positions][channels], byte per code, so the
+// channels of one position are contiguous (lane mode reads them as one word).
+struct ActBuffer {
+  int64_t base = 0;
+  int64_t c = 1, h = 1, w = 1;  // logical NCHW (batch 1); 1-D tensors have h = 1
+  int64_t bytes() const { return c * h * w; }
+  int64_t addr(int64_t ch, int64_t y, int64_t x) const { return base + (y * w + x) * c + ch; }
+};
+
+// One weight a PE multiplies with a broadcast activation: the accumulator slot it adds into.
+struct Entry {
+  int32_t slot;  // accumulator index in the PE (row = pe + slot * pes)
+  int8_t w;
+};
+
+enum class Mode { Broadcast, Lane, None };
+
+struct LayerProgram {
+  size_t qlayer = 0;  // index in QuantizedModel::layers
+  std::string name, op, kind, encoding;
+  QLayer::Kind qkind = QLayer::Kind::Move;
+  Mode mode = Mode::None;
+  ActBuffer in, out;
+  // Geometry (2-D; 1-D has kh = 1, ih = 1).
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  bool transpose = false;   // ConvTranspose gather
+  bool flat_input = false;  // Gemm: reduction index k reads channel k / (h*w), position k % (h*w)
+  int64_t rows = 0, cols = 0;  // broadcast: matrix view [out channels, reduction]
+  int64_t pes = 1;             // PEs holding rows (P' = min(pe_count, rows)); lane mode: lanes
+  int64_t slots = 1;           // accumulators used per PE (ceil(rows / pes)); lane: tiles
+  int64_t clusters = 1, cluster = 1;
+  // Broadcast: groups [col][pe] -> entries in [group_off[col*pes+pe], group_off[...+1]).
+  std::vector<Entry> entries;
+  std::vector<int64_t> group_off;
+  std::vector<int32_t> col_work;  // cycles the array needs per broadcast of column r (0: skip)
+  std::vector<int32_t> group_nz;  // non-zero weights per group (gating, MAC counts)
+  // Lane mode (depthwise, pooling, clamp): weight per [channel][tap] (depthwise) and a kept flag.
+  std::vector<int8_t> lane_w;
+  std::vector<uint8_t> lane_keep;
+  std::vector<uint8_t> tap_skip;  // [tile][tap]: no kept weight in the tile (depthwise)
+  // Post-processing.
+  std::vector<int32_t> bias;            // per output channel (broadcast, depthwise)
+  std::vector<hls::Requant> requant;    // per output channel, or by window count (avgpool)
+  int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;
+  bool count_include_pad = false;       // avgpool
+  int64_t pool_pb = 0, pool_pr = 0;     // avgpool bottom/right pads (count_include_pad)
+  // Energy bookkeeping of the weight-memory image (docs/raman.md "weight memory image").
+  std::vector<int64_t> group_bits;  // bits read from weight memory per broadcast of column r
+  int64_t weight_base = 0, weight_bytes = 0;
+  int64_t csr_index_bits = 8;
+  bool lfsr = false;
+  std::vector<int64_t> col_lfsr_steps;  // LFSR advances the decoders make per broadcast of r
+  int64_t macs_dense = 0;               // per inference
+  int64_t positions() const { return out.h * out.w; }
+};
+
+struct RamanProgram {
+  RamanConfig cfg;
+  std::string source;
+  std::vector<LayerProgram> layers;
+  ActBuffer input, output;
+  float input_scale = 1.f, output_scale = 1.f;
+  Shape output_shape;  // batch-1 output shape of the graph
+  int64_t weight_bytes = 0;
+  int64_t act_peak = 0, act_peak_no_overlap = 0;
+};
+
+// Compiles the table. InputError "<source>: layer 'x': ..." for a layer the core cannot run
+// (unsupported op, grouped conv that is not depthwise, too many accumulators per PE, an
+// accumulator narrower than the layer needs, a balanced encoding made for another PE mapping),
+// an encoding the target does not accept, or memories that are too small (naming the layer and
+// the shortfall in bytes).
+RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
+                     const RamanConfig& cfg, const std::string& source);
+
+// Counts and cycles of one inference without event simulation, from the program and the input
+// codes of every layer (NCHW, batch 1, as the integer reference produces them): in[i] is the
+// input of layers[i]. Exactly what the SystemC model measures (tests).
+void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_t* in,
+                      LayerCounts* c);
+// Adds DMA cycles and totals around the per-layer counts of one inference.
+void finish_counts(const RamanProgram& p, RamanCounts* c);
+LayerCounts empty_counts(const LayerProgram& L, const RamanConfig& cfg);
+// Non-zero weights met over every structurally present (position, tap) of one inference: the
+// MACs a dense-activation run would execute. macs_dense - this = skipped for pruned weights.
+int64_t nonzero_weight_taps(const LayerProgram& L);
+// Merges b into a (summing every count; per-PE vectors element-wise).
+void accumulate(LayerCounts& a, const LayerCounts& b);
+
+}  // namespace prunesim::raman

@@ -1,0 +1,487 @@
+// Compiler from weight tables to the RAMAN layer program: mode and geometry per layer, the
+// weight groups each PE streams, weight-memory image sizes, and activation-memory allocation
+// with in-place IA/OA overlap (REFERENCE.md §1). docs/raman.md explains every rule here.
+#include "models/raman/program.h"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+
+#include "prune/balanced.h"
+#include "prune/errors.h"
+#include "prune/op_geometry.h"
+
+namespace prunesim::raman {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+std::string kind_name(const QLayer& L, bool depthwise) {
+  switch (L.kind) {
+    case QLayer::Kind::Conv: return depthwise ? "depthwise" : "conv";
+    case QLayer::Kind::ConvTranspose: return "conv_transpose";
+    case QLayer::Kind::Gemm: return "gemm";
+    case QLayer::Kind::MaxPool: return "maxpool";
+    case QLayer::Kind::GlobalMaxPool: return "global_maxpool";
+    case QLayer::Kind::AvgPool: return "avgpool";
+    case QLayer::Kind::GlobalAvgPool: return "global_avgpool";
+    case QLayer::Kind::Clamp: return "clamp";
+    case QLayer::Kind::Move: return "move";
+    default: return L.op;
+  }
+}
+
+ActBuffer buffer_of(const Shape& s) {
+  ActBuffer b;
+  if (s.size() == 2) {
+    b.c = s[1];
+  } else if (s.size() == 3) {
+    b.c = s[1];
+    b.w = s[2];
+  } else if (s.size() == 4) {
+    b.c = s[1];
+    b.h = s[2];
+    b.w = s[3];
+  }
+  return b;
+}
+
+// Lowest raster index of an input position output (oy, ox) reads; LLONG_MAX if none.
+int64_t first_input(const LayerProgram& L, int64_t oy, int64_t ox) {
+  int64_t y0 = LLONG_MAX, x0 = LLONG_MAX;
+  for (int64_t i = 0; i < L.kh; ++i) {
+    int64_t iy;
+    if (L.transpose) {
+      const int64_t t = oy + L.pt - i * L.dh;
+      if (t < 0 || t % L.sh) continue;
+      iy = t / L.sh;
+    } else {
+      iy = oy * L.sh - L.pt + i * L.dh;
+    }
+    if (iy >= 0 && iy < L.in.h) y0 = std::min(y0, iy);
+  }
+  for (int64_t j = 0; j < L.kw; ++j) {
+    int64_t ix;
+    if (L.transpose) {
+      const int64_t t = ox + L.pl - j * L.dw;
+      if (t < 0 || t % L.sw) continue;
+      ix = t / L.sw;
+    } else {
+      ix = ox * L.sw - L.pl + j * L.dw;
+    }
+    if (ix >= 0 && ix < L.in.w) x0 = std::min(x0, ix);
+  }
+  if (y0 == LLONG_MAX || x0 == LLONG_MAX) return LLONG_MAX;
+  return y0 * L.in.w + x0;
+}
+
+// In-place overlap: after output position o is written, only input positions >= need(o+1) are
+// still read. The OA of position o occupies [out + o*Co, out + (o+1)*Co); it must end at or below
+// in + need(o+1)*Ci. The largest such gap g = max_o ((o+1)*Co - need(o+1)*Ci) lets OA start at
+// in.base - g. LLONG_MIN when nothing constrains (one output position, or a flat Gemm input).
+int64_t overlap_gap(const LayerProgram& L) {
+  const int64_t n = L.positions();
+  if (n <= 1 || L.flat_input) return LLONG_MIN;
+  std::vector<int64_t> need(static_cast<size_t>(n));
+  int64_t m = LLONG_MAX;
+  for (int64_t o = n - 1; o >= 0; --o) {
+    m = std::min(m, first_input(L, o / L.out.w, o % L.out.w));
+    need[static_cast<size_t>(o)] = m;
+  }
+  int64_t g = LLONG_MIN;
+  for (int64_t o = 0; o + 1 < n; ++o) {
+    const int64_t nd = need[static_cast<size_t>(o + 1)];
+    if (nd == LLONG_MAX) continue;  // nothing left to read
+    g = std::max(g, (o + 1) * L.out.c - nd * L.in.c);
+  }
+  return g;
+}
+
+struct Ctx {
+  const QuantizedModel& q;
+  const RamanConfig& cfg;
+  const std::string& src;
+  std::string place;
+  [[noreturn]] void err(const std::string& what) const { fail(src, place, what); }
+};
+
+const TableLayerInfo* info_of(const TableSummary& s, const std::string& name) {
+  for (const TableLayerInfo& t : s.layers)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+// Weight (row, col) of the matrix view, and its index in the initializer layout (for the mask).
+struct MatrixView {
+  int64_t rows = 0, cols = 0;
+  std::function<int8_t(int64_t, int64_t)> w;
+  std::function<int64_t(int64_t, int64_t)> init;
+};
+
+void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const TableLayerInfo& ti,
+                  const MaskMap& masks) {
+  const RamanConfig& cfg = cx.cfg;
+  P.rows = v.rows;
+  P.cols = v.cols;
+  P.pes = std::min(cfg.pe_count, v.rows);
+  P.slots = ceil_div(v.rows, P.pes);
+  P.cluster = std::min(cfg.cluster_size, P.pes);
+  P.clusters = ceil_div(P.pes, P.cluster);
+  if (P.slots > cfg.acc_per_pe)
+    cx.err(std::to_string(v.rows) + " output channels need " + std::to_string(P.slots) +
+           " accumulators per PE on " + std::to_string(P.pes) + " PEs; the core has acc_per_pe=" +
+           std::to_string(cfg.acc_per_pe));
+  const std::vector<uint8_t>* mask = nullptr;
+  auto mit = masks.find(ti.weight);
+  if (mit != masks.end()) mask = &mit->second;
+  const bool dense = P.encoding == "dense";
+  if (P.encoding == "balanced") {
+    const auto& pr = ti.params;
+    const int64_t epes = pr.value("pes", int64_t{0}), ecl = pr.value("cluster", int64_t{0});
+    if (epes != P.pes)
+      cx.err("balanced encoding made for " + std::to_string(epes) +
+             " PEs, the core maps this layer onto " + std::to_string(P.pes) +
+             " (prune with --pes " + std::to_string(cfg.pe_count) + ")");
+    P.lfsr = pr.value("variant", std::string("pattern")) == "lfsr";
+    if (!P.lfsr && ecl != P.cluster)
+      cx.err("balanced pattern shared by clusters of " + std::to_string(ecl) +
+             " PEs, the core's clusters have " + std::to_string(P.cluster) +
+             " (prune with --cluster " + std::to_string(cfg.cluster_size) + ")");
+  }
+  if (P.encoding == "csr") P.csr_index_bits = ti.params.value("index_bits", int64_t{8});
+  const int64_t np = P.pes;
+  P.group_off.assign(static_cast<size_t>(v.cols * np + 1), 0);
+  P.col_work.assign(static_cast<size_t>(v.cols), 0);
+  P.group_nz.assign(static_cast<size_t>(v.cols * np), 0);
+  P.group_bits.assign(static_cast<size_t>(v.cols), 0);
+  P.entries.clear();
+  for (int64_t c = 0; c < v.cols; ++c) {
+    int64_t work = 0, bits = 0;
+    for (int64_t p = 0; p < np; ++p) {
+      const size_t g = static_cast<size_t>(c * np + p);
+      P.group_off[g] = static_cast<int64_t>(P.entries.size());
+      int64_t n = 0, nz = 0, pslots = 0;
+      for (int64_t s = 0; s < P.slots; ++s) {
+        const int64_t row = p + s * np;
+        if (row >= v.rows) break;
+        ++pslots;
+        const int8_t w = v.w(row, c);
+        const bool rec = dense || (mask ? (*mask)[static_cast<size_t>(v.init(row, c))] != 0 : w != 0);
+        if (!rec) continue;
+        P.entries.push_back(Entry{static_cast<int32_t>(s), w});
+        ++n;
+        nz += w != 0;
+      }
+      P.group_nz[g] = static_cast<int32_t>(nz);
+      work = std::max(work, dense ? P.slots : n);
+      // Bits the decoder of this PE's cluster reads from weight memory for this group.
+      if (dense) bits += pslots * 8;
+      else if (P.encoding == "bitmap") bits += pslots + n * 8;
+      else if (P.encoding == "csr") bits += 8 + n * (P.csr_index_bits + 8);
+      else bits += n * 8;  // balanced: values only
+    }
+    if (P.encoding == "balanced" && !P.lfsr) bits += P.clusters * P.slots;  // shared patterns
+    if (P.encoding == "bitmap" || P.encoding == "csr") bits += 16;  // column pointer
+    P.col_work[static_cast<size_t>(c)] = static_cast<int32_t>(work);
+    P.group_bits[static_cast<size_t>(c)] = bits;
+  }
+  P.group_off[static_cast<size_t>(v.cols * np)] = static_cast<int64_t>(P.entries.size());
+  if (P.lfsr) {
+    // The decoders regenerate the kept slots with the table's LFSR (prune/balanced.h): count the
+    // draws each column needs, in the same order lfsr_slot_mask() makes them.
+    const int64_t k = ti.params.value("k", int64_t{0});
+    uint16_t x = static_cast<uint16_t>(ti.params.value("seed", int64_t{1}));
+    P.col_lfsr_steps.assign(static_cast<size_t>(v.cols), 0);
+    std::vector<uint8_t> seen(static_cast<size_t>(P.slots));
+    for (int64_t c = 0; c < v.cols && k > 0; ++c)
+      for (int64_t p = 0; p < np; ++p) {
+        std::fill(seen.begin(), seen.end(), 0);
+        for (int64_t got = 0; got < std::min(k, P.slots);) {
+          x = lfsr16_step(x);
+          ++P.col_lfsr_steps[static_cast<size_t>(c)];
+          const size_t s = static_cast<size_t>(x % P.slots);
+          if (!seen[s]) {
+            seen[s] = 1;
+            ++got;
+          }
+        }
+      }
+  }
+  int64_t bits = 0;
+  for (int64_t b : P.group_bits) bits += b;
+  P.weight_bytes = ceil_div(bits, 8) + (P.lfsr ? 2 : 0) +
+                   ((P.encoding == "bitmap" || P.encoding == "csr") ? 2 * v.cols : 0);
+}
+
+void check_acc(const Ctx& cx, int64_t bound) {
+  const int64_t lim = (int64_t{1} << (cx.cfg.acc_bits - 1)) - 1;
+  if (bound > lim)
+    cx.err("needs accumulators holding |acc| <= " + std::to_string(bound) + ", acc_bits=" +
+           std::to_string(cx.cfg.acc_bits) + " holds " + std::to_string(lim));
+}
+
+}  // namespace
+
+RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
+                     const RamanConfig& cfg, const std::string& source) {
+  RamanProgram prog;
+  prog.cfg = cfg;
+  prog.source = source;
+  prog.input_scale = q.input_scale;
+  prog.output_scale = q.output_scale;
+  const Graph& g = q.graph;
+  prog.output_shape = g.shape(q.output);
+  std::map<std::string, ActBuffer> bufs;
+  ActBuffer in = buffer_of(g.shape(q.input));
+  if (in.bytes() > cfg.act_mem_bytes)
+    fail(source, "input '" + q.input + "'",
+         "needs " + std::to_string(in.bytes()) + " B of activation memory, the core has " +
+             std::to_string(cfg.act_mem_bytes) + " B (short by " +
+             std::to_string(in.bytes() - cfg.act_mem_bytes) + " B)");
+  in.base = cfg.act_mem_bytes - in.bytes();  // the input sits at the top; layers move down
+  bufs[q.input] = in;
+  prog.input = in;
+  int64_t wbase = 0;
+  for (size_t li = 0; li < q.layers.size(); ++li) {
+    const QLayer& L = q.layers[li];
+    const Node& n = g.nodes[L.node];
+    Ctx cx{q, cfg, source, "layer '" + L.name + "'"};
+    LayerProgram P;
+    P.qlayer = li;
+    P.name = L.name;
+    P.op = L.op;
+    P.qkind = L.kind;
+    P.act_min = L.act_min;
+    P.act_max = L.act_max;
+    if (L.inputs.size() != 1) cx.err(L.op + " with several activation inputs is not supported by the raman core");
+    auto bit = bufs.find(L.inputs[0]);
+    if (bit == bufs.end()) cx.err("input '" + L.inputs[0] + "' is not produced by an earlier layer");
+    P.in = bit->second;
+    const Shape& xs = g.shape(L.inputs[0]);
+    const Shape& ys = g.shape(L.output);
+    if (!xs.empty() && xs[0] != 1) cx.err("batch size must be 1");
+    bool depthwise = false;
+    const TableLayerInfo* ti = nullptr;
+    if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
+        L.kind == QLayer::Kind::Gemm) {
+      ti = info_of(summary, L.name);
+      if (!ti) cx.err("no weight section in the table");
+      P.encoding = ti->encoding;
+      const Encoding* e = find_encoding(ti->encoding);
+      if (!e || !e->accepted_by("raman"))
+        cx.err("encoding '" + ti->encoding +
+               "' is not accepted by the raman core (it decodes balanced, bitmap, csr, dense; "
+               "write the table with --target raman)");
+      check_acc(cx, L.acc_bound);
+    }
+    switch (L.kind) {
+      case QLayer::Kind::Conv:
+      case QLayer::Kind::ConvTranspose: {
+        const bool tr = L.kind == QLayer::Kind::ConvTranspose;
+        const ConvGeom c = tr ? convtranspose_geometry(g, n, xs, L.weight_shape)
+                              : conv_geometry(g, n, xs, L.weight_shape);
+        P.kh = c.kh, P.kw = c.kw, P.sh = c.sh, P.sw = c.sw, P.dh = c.dh, P.dw = c.dw;
+        P.pt = c.pt, P.pl = c.pl;
+        P.transpose = tr;
+        P.bias = L.bias;
+        P.requant = L.requant;
+        const int64_t taps = c.kh * c.kw;
+        depthwise = !tr && c.group > 1 && c.group == c.C && c.M == c.C;
+        if (c.group > 1 && !depthwise)
+          cx.err("grouped convolution with " + std::to_string(c.C / c.group) +
+                 " channels per group is not supported by the raman core (standard, depthwise and "
+                 "pointwise are)");
+        if (depthwise) {
+          P.mode = Mode::Lane;
+          P.pes = std::min(cfg.pe_count, c.C);
+          P.slots = ceil_div(c.C, P.pes);
+          if (P.slots > cfg.acc_per_pe)
+            cx.err(std::to_string(c.C) + " channels need " + std::to_string(P.slots) +
+                   " accumulators per PE lane; the core has acc_per_pe=" +
+                   std::to_string(cfg.acc_per_pe));
+          P.rows = c.M;
+          P.cols = taps;
+          const std::vector<uint8_t>* mask = nullptr;
+          auto mit = masks.find(ti->weight);
+          if (mit != masks.end()) mask = &mit->second;
+          P.lane_w = L.weight;
+          P.lane_keep.resize(L.weight.size());
+          for (size_t k = 0; k < L.weight.size(); ++k)
+            P.lane_keep[k] = P.encoding == "dense" ? 1 : mask ? (*mask)[k] : L.weight[k] != 0;
+          P.tap_skip.assign(static_cast<size_t>(P.slots * taps), 1);
+          int64_t bits = 0;
+          for (int64_t t = 0; t < P.slots; ++t)
+            for (int64_t k = 0; k < taps; ++k)
+              for (int64_t ch = t * P.pes; ch < std::min(c.C, (t + 1) * P.pes); ++ch) {
+                const size_t at = static_cast<size_t>(ch * taps + k);
+                if (P.lane_keep[at]) P.tap_skip[static_cast<size_t>(t * taps + k)] = 0;
+                bits += P.lane_keep[at] ? 8 : 0;
+                if (P.encoding == "bitmap") bits += 1;
+              }
+          P.weight_bytes = ceil_div(bits, 8);
+        } else {
+          P.mode = Mode::Broadcast;
+          MatrixView v;
+          v.rows = c.M;
+          v.cols = c.C * taps;
+          const std::vector<int8_t>& W = L.weight;
+          if (!tr) {
+            const int64_t cols = v.cols;
+            v.w = [&W, cols](int64_t r, int64_t k) { return W[static_cast<size_t>(r * cols + k)]; };
+            v.init = [cols](int64_t r, int64_t k) { return r * cols + k; };
+          } else {
+            const int64_t M = c.M;
+            v.w = [&W, M, taps](int64_t r, int64_t k) {
+              return W[static_cast<size_t>(((k / taps) * M + r) * taps + k % taps)];
+            };
+            v.init = [M, taps](int64_t r, int64_t k) { return ((k / taps) * M + r) * taps + k % taps; };
+          }
+          build_groups(cx, P, v, *ti, masks);
+        }
+        break;
+      }
+      case QLayer::Kind::Gemm: {
+        if (n.op == "Gemm" && n.attr_i("transA", 0)) cx.err("Gemm with transA is not supported");
+        P.mode = Mode::Broadcast;
+        P.flat_input = true;
+        P.bias = L.bias;
+        P.requant = L.requant;
+        const int64_t N = L.weight_shape[0], K = L.weight_shape[1];
+        if (K != P.in.bytes())
+          cx.err("reduction " + std::to_string(K) + " does not match the input's " +
+                 std::to_string(P.in.bytes()) + " values");
+        MatrixView v;
+        v.rows = N;
+        v.cols = K;
+        const std::vector<int8_t>& W = L.weight;
+        v.w = [&W, K](int64_t r, int64_t k) { return W[static_cast<size_t>(r * K + k)]; };
+        const bool col_major = n.op == "MatMul" || !n.attr_i("transB", 0);
+        v.init = [K, N, col_major](int64_t r, int64_t k) { return col_major ? k * N + r : r * K + k; };
+        build_groups(cx, P, v, *ti, masks);
+        break;
+      }
+      case QLayer::Kind::MaxPool:
+      case QLayer::Kind::AvgPool: {
+        const PoolGeom pg = pool_geometry(g, n, xs);
+        P.kh = pg.kh, P.kw = pg.kw, P.sh = pg.sh, P.sw = pg.sw, P.dh = pg.dh, P.dw = pg.dw;
+        P.pt = pg.pt, P.pl = pg.pl, P.pool_pb = pg.pb, P.pool_pr = pg.pr;
+        P.count_include_pad = n.attr_i("count_include_pad", 0) != 0;
+        P.requant = L.requant;
+        P.mode = Mode::Lane;
+        check_acc(cx, pg.kh * pg.kw * 128);
+        break;
+      }
+      case QLayer::Kind::GlobalAvgPool:
+      case QLayer::Kind::GlobalMaxPool: {
+        P.kh = P.in.h;
+        P.kw = P.in.w;
+        P.requant = L.requant;
+        P.mode = Mode::Lane;
+        check_acc(cx, P.in.h * P.in.w * 128);
+        break;
+      }
+      case QLayer::Kind::Clamp:
+        P.mode = Mode::Lane;
+        break;
+      case QLayer::Kind::Move: {
+        // Flatten/Reshape to [1, C*H*W] keeps the bytes where they are: the consumer (a Gemm)
+        // reads them through its flat view. Anything that reorders codes is not supported.
+        if ((n.op != "Flatten" && n.op != "Reshape" && n.op != "Squeeze" && n.op != "Unsqueeze") ||
+            numel(ys) != P.in.bytes() || !(ys.size() == 2 || P.in.h * P.in.w == 1))
+          cx.err(n.op + " to " + shape_str(ys) + " is not supported by the raman core");
+        P.mode = Mode::None;
+        P.kind = "move";
+        P.out = P.in;
+        bufs[L.output] = P.out;
+        prog.layers.push_back(std::move(P));
+        continue;
+      }
+      default:
+        cx.err(L.op + " is not supported by the raman core (it runs conv, depthwise, pointwise, "
+               "transposed conv, dense, pooling and ReLU/clip)");
+    }
+    P.kind = kind_name(L, depthwise);
+    if (P.mode == Mode::Lane) {
+      P.pes = std::min(cfg.pe_count, P.in.c);
+      P.slots = ceil_div(P.in.c, P.pes);
+      if (P.slots > cfg.acc_per_pe)
+        cx.err(std::to_string(P.in.c) + " channels need " + std::to_string(P.slots) +
+               " accumulators per PE lane; the core has acc_per_pe=" +
+               std::to_string(cfg.acc_per_pe));
+    }
+    ActBuffer out = buffer_of(ys);
+    P.out = out;
+    // Dense MACs (every weight with every input tap, padding included; a transposed conv counts
+    // the taps that land on an input, as its scatter form would).
+    if (P.mode == Mode::Broadcast) {
+      int64_t taps_total = 0;
+      if (P.flat_input) {
+        taps_total = P.cols;
+      } else {
+        for (int64_t oy = 0; oy < out.h; ++oy)
+          for (int64_t ox = 0; ox < out.w; ++ox)
+            for (int64_t i = 0; i < P.kh; ++i)
+              for (int64_t j = 0; j < P.kw; ++j) {
+                if (!P.transpose) {
+                  ++taps_total;
+                  continue;
+                }
+                const int64_t ty = oy + P.pt - i * P.dh, tx = ox + P.pl - j * P.dw;
+                if (ty < 0 || tx < 0 || ty % P.sh || tx % P.sw) continue;
+                if (ty / P.sh < P.in.h && tx / P.sw < P.in.w) ++taps_total;
+              }
+        taps_total *= P.in.c;
+      }
+      P.macs_dense = taps_total * P.rows;
+    } else if (depthwise) {
+      P.macs_dense = out.h * out.w * P.in.c * P.kh * P.kw;
+    }
+    // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per output
+    // channel and a 16-byte layer descriptor.
+    P.weight_bytes += 16 + 4 * static_cast<int64_t>(P.bias.size()) +
+                      5 * static_cast<int64_t>(P.requant.size());
+    P.weight_base = wbase;
+    wbase += P.weight_bytes;
+    if (wbase > cfg.weight_mem_bytes)
+      cx.err("weights do not fit: layers up to this one need " + std::to_string(wbase) +
+             " B of weight memory, the core has " + std::to_string(cfg.weight_mem_bytes) +
+             " B (short by " + std::to_string(wbase - cfg.weight_mem_bytes) + " B)");
+    // Activation memory: OA overlaps IA in place when the gap allows (see overlap_gap).
+    const int64_t ia = P.in.bytes(), oa = out.bytes(), mem = cfg.act_mem_bytes;
+    const int64_t g0 = overlap_gap(P);
+    int64_t base = -1;
+    if (g0 == LLONG_MIN) {
+      base = mem - oa;  // everything is read before anything is written
+    } else {
+      const int64_t c1 = std::min(P.in.base - g0, mem - oa);
+      if (c1 >= 0) base = c1;
+      else if (mem - oa >= P.in.base + ia) base = mem - oa;
+    }
+    if (base < 0) {
+      const int64_t need = g0 == LLONG_MIN ? std::max(ia, oa)
+                           : g0 >= 0       ? std::max(ia + g0, oa)
+                                           : std::max(ia, oa - g0);
+      cx.err("activations do not fit: IA " + std::to_string(ia) + " B and OA " +
+             std::to_string(oa) + " B need " + std::to_string(need) +
+             " B with in-place overlap, the core has " + std::to_string(mem) + " B (short by " +
+             std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
+    }
+    P.out.base = base;
+    bufs[L.output] = P.out;
+    prog.layers.push_back(std::move(P));
+  }
+  prog.weight_bytes = wbase;
+  auto oit = bufs.find(q.output);
+  if (oit == bufs.end()) fail(source, "output '" + q.output + "'", "not produced by any layer");
+  prog.output = oit->second;
+  for (const LayerProgram& P : prog.layers) {
+    if (P.mode == Mode::None) continue;
+    const int64_t lo = std::min(P.in.base, P.out.base);
+    const int64_t hi = std::max(P.in.base + P.in.bytes(), P.out.base + P.out.bytes());
+    prog.act_peak = std::max(prog.act_peak, hi - lo);
+    prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, P.in.bytes() + P.out.bytes());
+  }
+  return prog;
+}
+
+}  // namespace prunesim::raman

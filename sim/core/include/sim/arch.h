@@ -1,0 +1,75 @@
+// Registry of simulated architectures (DESIGN.md habit 2). An Arch adapts one hardware model
+// (models/raman, models/fpga_soc) to the simulator: it declares its parameters, runs the model
+// on a weight table and an input, and returns the report (the contract of DESIGN.md "Interfaces"
+// plus its own keys). `prunesim simulate`, `config --dump` and `sweep` reach models only through
+// this interface. One .cpp per arch in sim/arch/, registered with PRUNESIM_REGISTER_ARCH.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "models/params.h"
+#include "models/stats.h"
+#include "prune/ir.h"
+#include "prune/pruning.h"
+#include "prune/quant.h"
+#include "prune/tables.h"
+
+namespace prunesim {
+
+struct SimInput {
+  std::string tables_path;        // the weight table (names it in errors)
+  QuantizedModel model;           // read_tables(tables_path)
+  TableSummary summary;           // its per-layer encodings
+  MaskMap masks;                  // positions each encoding records
+  Tensor input;                   // float [N, ...] as loaded from input_path (checked finite)
+  std::string input_path;
+  ParamValues params;             // resolved against Arch::params()
+  std::string mode;               // one of Arch::modes()
+  std::string trace_path;         // VCD (or FST) trace, "" = none
+  double rate_hz = 0;             // inferences per second for power; 0 = the arch's default
+  bool quiet = false;             // no progress output
+};
+
+struct SimOutput {
+  // At least: arch, mode, clock_hz, latency_cycles, latency_s, energy_j, power_w, area_mm2,
+  // layers[{name, cycles, macs_dense, macs_executed, energy_j}], components[{name, area_mm2,
+  // energy_j}]. Everything with a unit says it in the key (_s, _j, _w, _mm2, _hz) or in a
+  // "units" object.
+  nlohmann::json report;
+  Tensor output;      // dequantized float output [N, ...] (written by --output)
+  Tensor output_int8; // the int8 codes
+  StatGroup stats;    // everything, for the terminal table and report["stats"]
+  std::string summary;  // a short human summary printed by `simulate`
+};
+
+class Arch {
+ public:
+  virtual ~Arch() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  virtual std::vector<ParamSpec> params() const = 0;
+  virtual std::vector<std::string> modes() const = 0;  // the first is the default
+  // Default inference rate for power (inferences per second) and its justification.
+  virtual double default_rate_hz() const = 0;
+  // Throws InputError for anything wrong with the input (naming file and place); never writes.
+  virtual SimOutput simulate(const SimInput& in) const = 0;
+};
+
+using ArchFactory = std::function<std::unique_ptr<Arch>()>;
+struct ArchRegistrar {
+  ArchRegistrar(const std::string& name, ArchFactory f);
+};
+const Arch* find_arch(const std::string& name);  // nullptr if unknown
+std::vector<std::string> arch_names();            // sorted
+// find_arch or InputError "--arch x: unknown architecture (known: a, b)".
+const Arch& get_arch(const std::string& name);
+
+#define PRUNESIM_REGISTER_ARCH(NAME, CLASS)                    \
+  static ::prunesim::ArchRegistrar arch_registrar_##CLASS( \
+      NAME, [] { return std::make_unique<CLASS>(); })
+
+}  // namespace prunesim
