@@ -95,7 +95,8 @@ LayerCounts counts_from(const json& j) {
 }
 
 std::string tech_path(const std::string& name) {
-  if (name.find('/') != std::string::npos || (name.size() > 5 && name.substr(name.size() - 5) == ".json"))
+  if (name.find('/') != std::string::npos ||
+      (name.size() > 5 && name.substr(name.size() - 5) == ".json"))
     return name;
   return tech_data_dir() + "/" + name + ".json";
 }
@@ -150,16 +151,17 @@ class RamanArch : public Arch {
       std::map<std::string, std::vector<int8_t>> vals;
       vals[in.model.input] = codes[static_cast<size_t>(s)];
       size_t li = 0;
-      Int8Result r = run_int8(in.model, xs, [&](const QLayer& L, const std::vector<int8_t>& c, const Shape&) {
-        if (analytical) {
-          const LayerProgram& P = prog.layers[li];
-          LayerCounts lc;
-          analytical_layer(P, cfg, vals.at(L.inputs[0]).data(), &lc);
-          accumulate(counts.layers[li], lc);
-        }
-        vals[L.output] = c;
-        ++li;
-      });
+      Int8Result r =
+          run_int8(in.model, xs, [&](const QLayer& L, const std::vector<int8_t>& c, const Shape&) {
+            if (analytical) {
+              const LayerProgram& P = prog.layers[li];
+              LayerCounts lc;
+              analytical_layer(P, cfg, vals.at(L.inputs[0]).data(), &lc);
+              accumulate(counts.layers[li], lc);
+            }
+            vals[L.output] = c;
+            ++li;
+          });
       auto& ro = ref_out[static_cast<size_t>(s)];
       for (int64_t v : r.output_int8.i) ro.push_back(static_cast<int8_t>(v));
     }
@@ -239,8 +241,8 @@ class RamanArch : public Arch {
     for (size_t i = 0; i < c.layers.size(); ++i) {
       json l = counts_json(c.layers[i]);
       // Per inference, like the top-level figures.
-      for (const char* k : {"cycles", "macs_dense", "macs_executed", "macs_skipped_zero",
-                            "macs_skipped_pruned"})
+      for (const char* k :
+           {"cycles", "macs_dense", "macs_executed", "macs_skipped_zero", "macs_skipped_pruned"})
         l[k] = l[k].get<double>() / n;
       l["energy_j"] = i < pw.layer_energy_j.size() ? pw.layer_energy_j[i] : 0.0;
       r["layers"].push_back(l);
@@ -300,7 +302,8 @@ class RamanArch : public Arch {
     for (size_t i = 0; i < c.layers.size(); ++i) {
       const LayerCounts& l = c.layers[i];
       if (l.mode == "none") continue;
-      StatGroup& g = lg.group(l.name, l.kind + ", " + l.mode + (l.encoding.empty() ? "" : ", " + l.encoding));
+      StatGroup& g =
+          lg.group(l.name, l.kind + ", " + l.mode + (l.encoding.empty() ? "" : ", " + l.encoding));
       g.add("cycles", l.cycles / n, "cycles", "")
           .add("macs_dense", l.macs_dense / n, "MAC", "")
           .add("macs_executed", l.macs_executed / n, "MAC", "")
@@ -323,7 +326,9 @@ class RamanArch : public Arch {
     }
     StatGroup& cg = st.group("components", "energy per inference and area");
     for (const ComponentEstimate& ce : pw.components)
-      cg.group(ce.name).add("energy", ce.energy_j * 1e6, "uJ", "").add("area", ce.area_mm2, "mm2", "");
+      cg.group(ce.name)
+          .add("energy", ce.energy_j * 1e6, "uJ", "")
+          .add("area", ce.area_mm2, "mm2", "");
     r["stats"] = st.to_json();
     // Outputs, dequantized like the integer reference's.
     Shape os = prog.output_shape;
@@ -334,7 +339,8 @@ class RamanArch : public Arch {
     o.output_int8.f.clear();
     for (const auto& v : outs) o.output_int8.i.insert(o.output_int8.i.end(), v.begin(), v.end());
     for (size_t k = 0; k < o.output.f.size() && k < o.output_int8.i.size(); ++k)
-      o.output.f[k] = hls::dequantize_value(static_cast<int8_t>(o.output_int8.i[k]), prog.output_scale);
+      o.output.f[k] =
+          hls::dequantize_value(static_cast<int8_t>(o.output_int8.i[k]), prog.output_scale);
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "raman (%s): %.0f cycles = %.3f ms at %.3g MHz, %.3f uJ/inference, %.2f uW at "

@@ -71,8 +71,12 @@ int64_t ParamValues::i(const std::string& name) const {
   const auto& v = at(values_, name);
   return v.is_number_integer() ? v.get<int64_t>() : static_cast<int64_t>(v.get<double>());
 }
-double ParamValues::d(const std::string& name) const { return at(values_, name).get<double>(); }
-bool ParamValues::b(const std::string& name) const { return at(values_, name).get<bool>(); }
+double ParamValues::d(const std::string& name) const {
+  return at(values_, name).get<double>();
+}
+bool ParamValues::b(const std::string& name) const {
+  return at(values_, name).get<bool>();
+}
 std::string ParamValues::s(const std::string& name) const {
   return at(values_, name).get<std::string>();
 }

@@ -23,7 +23,9 @@ namespace {
 
 using namespace sc_core;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // Single-port SRAM with access counting (the counts feed the energy model).
 struct ActMemory {
@@ -44,12 +46,12 @@ struct ActMemory {
 // What the zero detector posts to the PE array.
 struct Broadcast {
   bool lane = false;
-  int64_t col = 0;       // broadcast: weight column; lane: tap
-  int64_t tile = 0;      // lane: channel tile
-  int8_t a = 0;          // broadcast: the activation
+  int64_t col = 0;           // broadcast: weight column; lane: tap
+  int64_t tile = 0;          // lane: channel tile
+  int8_t a = 0;              // broadcast: the activation
   std::vector<int8_t> word;  // lane: one activation per lane
-  int64_t work = 1;      // cycles the array needs
-  uint64_t start = 0;    // first cycle of work
+  int64_t work = 1;          // cycles the array needs
+  uint64_t start = 0;        // first cycle of work
 };
 
 SC_MODULE(Core) {
@@ -83,9 +85,13 @@ SC_MODULE(Core) {
   // Trace signals.
   sc_signal<int> sig_layer, sig_position, sig_phase, sig_bcast_col, sig_bcast_act, sig_pe_busy;
 
-  uint64_t now() const { return static_cast<uint64_t>(sc_time_stamp() / period); }
+  uint64_t now() const {
+    return static_cast<uint64_t>(sc_time_stamp() / period);
+  }
 
-  int32_t& A(int64_t pe, int64_t slot) { return acc[static_cast<size_t>(pe * cfg.acc_per_pe + slot)]; }
+  int32_t& A(int64_t pe, int64_t slot) {
+    return acc[static_cast<size_t>(pe * cfg.acc_per_pe + slot)];
+  }
 
   SC_HAS_PROCESS(Core);
   Core(sc_module_name n, const RamanProgram& p, const std::vector<std::vector<int8_t>>& in)
@@ -169,7 +175,7 @@ SC_MODULE(Core) {
           zd_start.notify();
           wait(zd_done);  // resumes in the cycle after the last candidate's work
           sig_phase.write(3);
-          wait();         // flush: the last broadcast's final MAC retires
+          wait();  // flush: the last broadcast's final MAC retires
           sig_phase.write(4);
           ppu_start.notify();
           wait(ppu_done);
@@ -244,7 +250,8 @@ SC_MODULE(Core) {
         };
         if (l.flat_input) {
           const int64_t hw = H * W;
-          for (int64_t k = 0; k < l.cols; ++k) cand(k, l.in.addr(k / hw, (k % hw) / W, (k % hw) % W));
+          for (int64_t k = 0; k < l.cols; ++k)
+            cand(k, l.in.addr(k / hw, (k % hw) / W, (k % hw) % W));
         } else {
           for (int64_t ch = 0; ch < C; ++ch)
             for (int64_t i = 0; i < l.kh; ++i)
@@ -280,7 +287,8 @@ SC_MODULE(Core) {
               const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
               Broadcast& b = next_slot();
               // One word: the tile's channels of one position are contiguous.
-              for (int64_t ch = c0; ch < c1; ++ch) b.word[ch - c0] = act.read(l.in.addr(ch, iy, ix));
+              for (int64_t ch = c0; ch < c1; ++ch)
+                b.word[ch - c0] = act.read(l.in.addr(ch, iy, ix));
               ++cur->act_reads;
               cur->act_read_bytes += c1 - c0;
               cur->zero_checks += c1 - c0;
@@ -392,7 +400,8 @@ SC_MODULE(Core) {
       const int64_t np = l.pes, n = l.out.c;
       for (int64_t c0 = 0; c0 < n; c0 += cfg.ppu_lanes) {
         for (int64_t ch = c0; ch < std::min(n, c0 + cfg.ppu_lanes); ++ch) {
-          // Broadcast: row ch sits on PE ch mod P', slot ch / P'; lane: tile ch / P', lane ch mod P'.
+          // Broadcast: row ch sits on PE ch mod P', slot ch / P'; lane: tile ch / P', lane ch mod
+          // P'.
           const int64_t p = ch % np, s = ch / np;
           act.write(l.out.addr(ch, oy, ox), finish(l, A(p, s), ch));
           ++cur->ppu_ops;
@@ -428,9 +437,11 @@ SC_MODULE(Core) {
         pp.pad_bottom = static_cast<int32_t>(l.pool_pb);
         pp.pad_right = static_cast<int32_t>(l.pool_pr);
         pp.count_include_pad = l.count_include_pad;
-        const int32_t cnt = hls::pool_window_count(pp, static_cast<int32_t>(oy), static_cast<int32_t>(ox));
+        const int32_t cnt =
+            hls::pool_window_count(pp, static_cast<int32_t>(oy), static_cast<int32_t>(ox));
         return cnt == 0 ? int8_t{0}
-                        : hls::requantize_clamp(a, l.requant[static_cast<size_t>(cnt)], l.act_min, l.act_max);
+                        : hls::requantize_clamp(a, l.requant[static_cast<size_t>(cnt)], l.act_min,
+                                                l.act_max);
       }
       case QLayer::Kind::GlobalAvgPool:
         return hls::requantize_clamp(a, l.requant[0], l.act_min, l.act_max);
@@ -444,7 +455,8 @@ SC_MODULE(Core) {
 
 CycleResult simulate_cycle(const RamanProgram& prog, const std::vector<std::vector<int8_t>>& inputs,
                            const std::string& vcd_path) {
-  sc_core::sc_report_handler::set_actions(sc_core::SC_ID_INSTANCE_EXISTS_, sc_core::SC_DO_NOTHING);
+  // Info messages (simulation stopped, trace timescale) would clutter the CLI output.
+  sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   sc_core::sc_clock clk("clk", sc_core::sc_time(1.0 / prog.cfg.clock_hz, sc_core::SC_SEC));
   Core core("raman", prog, inputs);
   core.clk(clk);

@@ -14,20 +14,32 @@
 namespace prunesim::raman {
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 std::string kind_name(const QLayer& L, bool depthwise) {
   switch (L.kind) {
-    case QLayer::Kind::Conv: return depthwise ? "depthwise" : "conv";
-    case QLayer::Kind::ConvTranspose: return "conv_transpose";
-    case QLayer::Kind::Gemm: return "gemm";
-    case QLayer::Kind::MaxPool: return "maxpool";
-    case QLayer::Kind::GlobalMaxPool: return "global_maxpool";
-    case QLayer::Kind::AvgPool: return "avgpool";
-    case QLayer::Kind::GlobalAvgPool: return "global_avgpool";
-    case QLayer::Kind::Clamp: return "clamp";
-    case QLayer::Kind::Move: return "move";
-    default: return L.op;
+    case QLayer::Kind::Conv:
+      return depthwise ? "depthwise" : "conv";
+    case QLayer::Kind::ConvTranspose:
+      return "conv_transpose";
+    case QLayer::Kind::Gemm:
+      return "gemm";
+    case QLayer::Kind::MaxPool:
+      return "maxpool";
+    case QLayer::Kind::GlobalMaxPool:
+      return "global_maxpool";
+    case QLayer::Kind::AvgPool:
+      return "avgpool";
+    case QLayer::Kind::GlobalAvgPool:
+      return "global_avgpool";
+    case QLayer::Kind::Clamp:
+      return "clamp";
+    case QLayer::Kind::Move:
+      return "move";
+    default:
+      return L.op;
   }
 }
 
@@ -129,8 +141,8 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   P.clusters = ceil_div(P.pes, P.cluster);
   if (P.slots > cfg.acc_per_pe)
     cx.err(std::to_string(v.rows) + " output channels need " + std::to_string(P.slots) +
-           " accumulators per PE on " + std::to_string(P.pes) + " PEs; the core has acc_per_pe=" +
-           std::to_string(cfg.acc_per_pe));
+           " accumulators per PE on " + std::to_string(P.pes) +
+           " PEs; the core has acc_per_pe=" + std::to_string(cfg.acc_per_pe));
   const std::vector<uint8_t>* mask = nullptr;
   auto mit = masks.find(ti.weight);
   if (mit != masks.end()) mask = &mit->second;
@@ -166,7 +178,8 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
         if (row >= v.rows) break;
         ++pslots;
         const int8_t w = v.w(row, c);
-        const bool rec = dense || (mask ? (*mask)[static_cast<size_t>(v.init(row, c))] != 0 : w != 0);
+        const bool rec =
+            dense || (mask ? (*mask)[static_cast<size_t>(v.init(row, c))] != 0 : w != 0);
         if (!rec) continue;
         P.entries.push_back(Entry{static_cast<int32_t>(s), w});
         ++n;
@@ -175,13 +188,17 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
       P.group_nz[g] = static_cast<int32_t>(nz);
       work = std::max(work, dense ? P.slots : n);
       // Bits the decoder of this PE's cluster reads from weight memory for this group.
-      if (dense) bits += pslots * 8;
-      else if (P.encoding == "bitmap") bits += pslots + n * 8;
-      else if (P.encoding == "csr") bits += 8 + n * (P.csr_index_bits + 8);
-      else bits += n * 8;  // balanced: values only
+      if (dense)
+        bits += pslots * 8;
+      else if (P.encoding == "bitmap")
+        bits += pslots + n * 8;
+      else if (P.encoding == "csr")
+        bits += 8 + n * (P.csr_index_bits + 8);
+      else
+        bits += n * 8;  // balanced: values only
     }
     if (P.encoding == "balanced" && !P.lfsr) bits += P.clusters * P.slots;  // shared patterns
-    if (P.encoding == "bitmap" || P.encoding == "csr") bits += 16;  // column pointer
+    if (P.encoding == "bitmap" || P.encoding == "csr") bits += 16;          // column pointer
     P.col_work[static_cast<size_t>(c)] = static_cast<int32_t>(work);
     P.group_bits[static_cast<size_t>(c)] = bits;
   }
@@ -216,8 +233,8 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
 void check_acc(const Ctx& cx, int64_t bound) {
   const int64_t lim = (int64_t{1} << (cx.cfg.acc_bits - 1)) - 1;
   if (bound > lim)
-    cx.err("needs accumulators holding |acc| <= " + std::to_string(bound) + ", acc_bits=" +
-           std::to_string(cx.cfg.acc_bits) + " holds " + std::to_string(lim));
+    cx.err("needs accumulators holding |acc| <= " + std::to_string(bound) +
+           ", acc_bits=" + std::to_string(cx.cfg.acc_bits) + " holds " + std::to_string(lim));
 }
 
 }  // namespace
@@ -253,9 +270,11 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
     P.qkind = L.kind;
     P.act_min = L.act_min;
     P.act_max = L.act_max;
-    if (L.inputs.size() != 1) cx.err(L.op + " with several activation inputs is not supported by the raman core");
+    if (L.inputs.size() != 1)
+      cx.err(L.op + " with several activation inputs is not supported by the raman core");
     auto bit = bufs.find(L.inputs[0]);
-    if (bit == bufs.end()) cx.err("input '" + L.inputs[0] + "' is not produced by an earlier layer");
+    if (bit == bufs.end())
+      cx.err("input '" + L.inputs[0] + "' is not produced by an earlier layer");
     P.in = bit->second;
     const Shape& xs = g.shape(L.inputs[0]);
     const Shape& ys = g.shape(L.output);
@@ -334,7 +353,9 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
             v.w = [&W, M, taps](int64_t r, int64_t k) {
               return W[static_cast<size_t>(((k / taps) * M + r) * taps + k % taps)];
             };
-            v.init = [M, taps](int64_t r, int64_t k) { return ((k / taps) * M + r) * taps + k % taps; };
+            v.init = [M, taps](int64_t r, int64_t k) {
+              return ((k / taps) * M + r) * taps + k % taps;
+            };
           }
           build_groups(cx, P, v, *ti, masks);
         }
@@ -356,7 +377,9 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
         const std::vector<int8_t>& W = L.weight;
         v.w = [&W, K](int64_t r, int64_t k) { return W[static_cast<size_t>(r * K + k)]; };
         const bool col_major = n.op == "MatMul" || !n.attr_i("transB", 0);
-        v.init = [K, N, col_major](int64_t r, int64_t k) { return col_major ? k * N + r : r * K + k; };
+        v.init = [K, N, col_major](int64_t r, int64_t k) {
+          return col_major ? k * N + r : r * K + k;
+        };
         build_groups(cx, P, v, *ti, masks);
         break;
       }
@@ -397,7 +420,8 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
         continue;
       }
       default:
-        cx.err(L.op + " is not supported by the raman core (it runs conv, depthwise, pointwise, "
+        cx.err(L.op +
+               " is not supported by the raman core (it runs conv, depthwise, pointwise, "
                "transposed conv, dense, pooling and ReLU/clip)");
     }
     P.kind = kind_name(L, depthwise);
@@ -405,9 +429,9 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
       P.pes = std::min(cfg.pe_count, P.in.c);
       P.slots = ceil_div(P.in.c, P.pes);
       if (P.slots > cfg.acc_per_pe)
-        cx.err(std::to_string(P.in.c) + " channels need " + std::to_string(P.slots) +
-               " accumulators per PE lane; the core has acc_per_pe=" +
-               std::to_string(cfg.acc_per_pe));
+        cx.err(
+            std::to_string(P.in.c) + " channels need " + std::to_string(P.slots) +
+            " accumulators per PE lane; the core has acc_per_pe=" + std::to_string(cfg.acc_per_pe));
     }
     ActBuffer out = buffer_of(ys);
     P.out = out;
@@ -438,8 +462,8 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
     }
     // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per output
     // channel and a 16-byte layer descriptor.
-    P.weight_bytes += 16 + 4 * static_cast<int64_t>(P.bias.size()) +
-                      5 * static_cast<int64_t>(P.requant.size());
+    P.weight_bytes +=
+        16 + 4 * static_cast<int64_t>(P.bias.size()) + 5 * static_cast<int64_t>(P.requant.size());
     P.weight_base = wbase;
     wbase += P.weight_bytes;
     if (wbase > cfg.weight_mem_bytes)
@@ -454,8 +478,10 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
       base = mem - oa;  // everything is read before anything is written
     } else {
       const int64_t c1 = std::min(P.in.base - g0, mem - oa);
-      if (c1 >= 0) base = c1;
-      else if (mem - oa >= P.in.base + ia) base = mem - oa;
+      if (c1 >= 0)
+        base = c1;
+      else if (mem - oa >= P.in.base + ia)
+        base = mem - oa;
     }
     if (base < 0) {
       const int64_t need = g0 == LLONG_MIN ? std::max(ia, oa)

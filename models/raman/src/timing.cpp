@@ -12,7 +12,9 @@
 
 namespace prunesim::raman {
 namespace {
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 }  // namespace
 
 std::vector<ParamSpec> RamanConfig::specs() {
@@ -125,7 +127,7 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
   const int64_t P = cfg.pe_count, np = L.pes;
   const int64_t drain = ceil_div(L.out.c, cfg.ppu_lanes);
   int64_t cycles = cfg.layer_setup_cycles;
-  int64_t zero_cands = 0;                       // stall cycles of PEs p < np
+  int64_t zero_cands = 0;  // stall cycles of PEs p < np
   std::vector<int64_t> busy(static_cast<size_t>(P), 0);
   const int64_t positions = L.positions();
   const int64_t H = L.in.h, W = L.in.w, C = L.in.c;
@@ -135,7 +137,8 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
     std::vector<int64_t> col_nz(static_cast<size_t>(L.cols), 0);
     int64_t nz_total = 0;
     for (int64_t r = 0; r < L.cols; ++r) {
-      for (int64_t p = 0; p < np; ++p) col_nz[static_cast<size_t>(r)] += L.group_nz[static_cast<size_t>(r * np + p)];
+      for (int64_t p = 0; p < np; ++p)
+        col_nz[static_cast<size_t>(r)] += L.group_nz[static_cast<size_t>(r * np + p)];
       nz_total += col_nz[static_cast<size_t>(r)];
     }
     int64_t nz_seen = 0;  // sum of col_nz over every structurally present (position, column)
@@ -157,9 +160,11 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
       c.macs_executed += col_nz[ri];
       c.weight_read_bits += L.group_bits[ri];
       c.weight_reads += ceil_div(L.group_bits[ri], 32);
-      c.decoder_steps += L.group_off[static_cast<size_t>((r + 1) * np)] - L.group_off[static_cast<size_t>(r * np)];
+      c.decoder_steps +=
+          L.group_off[static_cast<size_t>((r + 1) * np)] - L.group_off[static_cast<size_t>(r * np)];
       if (!L.col_lfsr_steps.empty()) c.lfsr_steps += L.col_lfsr_steps[ri];
-      for (int64_t p = 0; p < np; ++p) busy[static_cast<size_t>(p)] += L.group_nz[static_cast<size_t>(r * np + p)];
+      for (int64_t p = 0; p < np; ++p)
+        busy[static_cast<size_t>(p)] += L.group_nz[static_cast<size_t>(r * np + p)];
     };
     const int64_t taps = L.kh * L.kw;
     for (int64_t pos = 0; pos < positions; ++pos) {
@@ -201,9 +206,10 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
     c.macs_skipped_zero = nz_seen - c.macs_executed;
     c.acc_updates = c.macs_executed + positions * L.rows;
     for (int64_t p = 0; p < np; ++p) busy[static_cast<size_t>(p)] += positions;  // init
-  } else {  // Lane mode
+  } else {                                                                       // Lane mode
     const bool dw = L.qkind == QLayer::Kind::Conv;
-    const bool global = L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
+    const bool global =
+        L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
     const int64_t taps = L.kh * L.kw;
     const int64_t tiles = L.slots;
     int64_t nz_seen = 0;
@@ -219,7 +225,8 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
           for (int64_t t = 0; t < tiles; ++t) {
             const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
             if (dw)
-              for (int64_t ch = c0; ch < c1; ++ch) nz_seen += L.lane_w[static_cast<size_t>(ch * taps + k)] != 0;
+              for (int64_t ch = c0; ch < c1; ++ch)
+                nz_seen += L.lane_w[static_cast<size_t>(ch * taps + k)] != 0;
             if (pad) continue;
             if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
             ++cycles;

@@ -13,7 +13,9 @@ std::map<std::string, std::unique_ptr<Arch>>& registry() {
 }
 }  // namespace
 
-ArchRegistrar::ArchRegistrar(const std::string& name, ArchFactory f) { registry()[name] = f(); }
+ArchRegistrar::ArchRegistrar(const std::string& name, ArchFactory f) {
+  registry()[name] = f();
+}
 
 const Arch* find_arch(const std::string& name) {
   auto it = registry().find(name);

@@ -24,11 +24,16 @@ std::string range_str(const ParamSpec& s) {
 
 const char* type_str(ParamSpec::Type t) {
   switch (t) {
-    case ParamSpec::Type::Int: return "int";
-    case ParamSpec::Type::Real: return "real";
-    case ParamSpec::Type::Bool: return "bool";
-    case ParamSpec::Type::Choice: return "choice";
-    case ParamSpec::Type::Text: return "text";
+    case ParamSpec::Type::Int:
+      return "int";
+    case ParamSpec::Type::Real:
+      return "real";
+    case ParamSpec::Type::Bool:
+      return "bool";
+    case ParamSpec::Type::Choice:
+      return "choice";
+    case ParamSpec::Type::Text:
+      return "text";
   }
   return "?";
 }
@@ -54,7 +59,8 @@ nlohmann::json check_param_value(const ParamSpec& s, const nlohmann::json& v,
     case ParamSpec::Type::Int: {
       if (!v.is_number()) throw InputError(place + ": expected an integer");
       const double d = v.get<double>();
-      if (d != std::floor(d) || !std::isfinite(d)) throw InputError(place + ": expected an integer");
+      if (d != std::floor(d) || !std::isfinite(d))
+        throw InputError(place + ": expected an integer");
       if (s.min <= s.max && (d < s.min || d > s.max))
         throw InputError(place + " must be in " + range_str(s) + " (got " + v.dump() + ")");
       return static_cast<int64_t>(d);
@@ -89,9 +95,12 @@ nlohmann::json parse_param_value(const ParamSpec& s, const std::string& text,
   if (s.type == ParamSpec::Type::Choice || s.type == ParamSpec::Type::Text) {
     v = text;
   } else if (s.type == ParamSpec::Type::Bool) {
-    if (text == "true" || text == "1") v = true;
-    else if (text == "false" || text == "0") v = false;
-    else throw InputError(where + ": " + s.name + ": expected true or false, got '" + text + "'");
+    if (text == "true" || text == "1")
+      v = true;
+    else if (text == "false" || text == "0")
+      v = false;
+    else
+      throw InputError(where + ": " + s.name + ": expected true or false, got '" + text + "'");
   } else {
     char* end = nullptr;
     const double d = std::strtod(text.c_str(), &end);
@@ -157,8 +166,8 @@ std::string dump_params_table(const std::string& arch, const std::vector<ParamSp
 nlohmann::json dump_params_json(const std::string& arch, const std::vector<ParamSpec>& specs) {
   nlohmann::json j = {{"arch", arch}, {"parameters", nlohmann::json::array()}};
   for (const ParamSpec& s : specs) {
-    nlohmann::json p = {{"name", s.name},       {"type", type_str(s.type)}, {"default", s.def},
-                        {"unit", s.unit},       {"meaning", s.meaning},     {"source", s.source}};
+    nlohmann::json p = {{"name", s.name}, {"type", type_str(s.type)}, {"default", s.def},
+                        {"unit", s.unit}, {"meaning", s.meaning},     {"source", s.source}};
     if (s.type == ParamSpec::Type::Choice) p["choices"] = s.choices;
     if ((s.type == ParamSpec::Type::Int || s.type == ParamSpec::Type::Real) && s.min <= s.max) {
       p["min"] = s.min;

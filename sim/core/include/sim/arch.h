@@ -21,17 +21,17 @@
 namespace prunesim {
 
 struct SimInput {
-  std::string tables_path;        // the weight table (names it in errors)
-  QuantizedModel model;           // read_tables(tables_path)
-  TableSummary summary;           // its per-layer encodings
-  MaskMap masks;                  // positions each encoding records
-  Tensor input;                   // float [N, ...] as loaded from input_path (checked finite)
+  std::string tables_path;  // the weight table (names it in errors)
+  QuantizedModel model;     // read_tables(tables_path)
+  TableSummary summary;     // its per-layer encodings
+  MaskMap masks;            // positions each encoding records
+  Tensor input;             // float [N, ...] as loaded from input_path (checked finite)
   std::string input_path;
-  ParamValues params;             // resolved against Arch::params()
-  std::string mode;               // one of Arch::modes()
-  std::string trace_path;         // VCD (or FST) trace, "" = none
-  double rate_hz = 0;             // inferences per second for power; 0 = the arch's default
-  bool quiet = false;             // no progress output
+  ParamValues params;      // resolved against Arch::params()
+  std::string mode;        // one of Arch::modes()
+  std::string trace_path;  // VCD (or FST) trace, "" = none
+  double rate_hz = 0;      // inferences per second for power; 0 = the arch's default
+  bool quiet = false;      // no progress output
 };
 
 struct SimOutput {
@@ -40,9 +40,9 @@ struct SimOutput {
   // energy_j}]. Everything with a unit says it in the key (_s, _j, _w, _mm2, _hz) or in a
   // "units" object.
   nlohmann::json report;
-  Tensor output;      // dequantized float output [N, ...] (written by --output)
-  Tensor output_int8; // the int8 codes
-  StatGroup stats;    // everything, for the terminal table and report["stats"]
+  Tensor output;        // dequantized float output [N, ...] (written by --output)
+  Tensor output_int8;   // the int8 codes
+  StatGroup stats;      // everything, for the terminal table and report["stats"]
   std::string summary;  // a short human summary printed by `simulate`
 };
 
@@ -64,11 +64,11 @@ struct ArchRegistrar {
   ArchRegistrar(const std::string& name, ArchFactory f);
 };
 const Arch* find_arch(const std::string& name);  // nullptr if unknown
-std::vector<std::string> arch_names();            // sorted
+std::vector<std::string> arch_names();           // sorted
 // find_arch or InputError "--arch x: unknown architecture (known: a, b)".
 const Arch& get_arch(const std::string& name);
 
-#define PRUNESIM_REGISTER_ARCH(NAME, CLASS)                    \
+#define PRUNESIM_REGISTER_ARCH(NAME, CLASS)                \
   static ::prunesim::ArchRegistrar arch_registrar_##CLASS( \
       NAME, [] { return std::make_unique<CLASS>(); })
 

@@ -14,14 +14,13 @@
 namespace prunesim::raman {
 
 struct CycleResult {
-  RamanCounts counts;                         // summed over the samples
-  std::vector<std::vector<int8_t>> outputs;   // per sample: output codes, NCHW
-  std::vector<int64_t> sample_cycles;         // per sample: DMA in + layers + DMA out
+  RamanCounts counts;                        // summed over the samples
+  std::vector<std::vector<int8_t>> outputs;  // per sample: output codes, NCHW
+  std::vector<int64_t> sample_cycles;        // per sample: DMA in + layers + DMA out
 };
 
 // inputs: per sample, the int8 input codes in NCHW order (batch 1).
-CycleResult simulate_cycle(const RamanProgram& prog,
-                           const std::vector<std::vector<int8_t>>& inputs,
+CycleResult simulate_cycle(const RamanProgram& prog, const std::vector<std::vector<int8_t>>& inputs,
                            const std::string& vcd_path = "");
 
 }  // namespace prunesim::raman

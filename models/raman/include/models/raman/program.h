@@ -59,11 +59,11 @@ struct LayerProgram {
   std::vector<uint8_t> lane_keep;
   std::vector<uint8_t> tap_skip;  // [tile][tap]: no kept weight in the tile (depthwise)
   // Post-processing.
-  std::vector<int32_t> bias;            // per output channel (broadcast, depthwise)
-  std::vector<hls::Requant> requant;    // per output channel, or by window count (avgpool)
+  std::vector<int32_t> bias;          // per output channel (broadcast, depthwise)
+  std::vector<hls::Requant> requant;  // per output channel, or by window count (avgpool)
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;
-  bool count_include_pad = false;       // avgpool
-  int64_t pool_pb = 0, pool_pr = 0;     // avgpool bottom/right pads (count_include_pad)
+  bool count_include_pad = false;    // avgpool
+  int64_t pool_pb = 0, pool_pr = 0;  // avgpool bottom/right pads (count_include_pad)
   // Energy bookkeeping of the weight-memory image (docs/raman.md "weight memory image").
   std::vector<int64_t> group_bits;  // bits read from weight memory per broadcast of column r
   int64_t weight_base = 0, weight_bytes = 0;

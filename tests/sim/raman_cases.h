@@ -1,0 +1,81 @@
+// Shared set-up for the RAMAN tests: a zoo model pruned by a scheme, quantized and written as a
+// weight table in memory (the same path `prunesim prune --target raman` takes), ready to hand to
+// the `raman` architecture.
+#pragma once
+
+#include <string>
+
+#include "prune/executor.h"
+#include "prune/npy.h"
+#include "prune/onnx_io.h"
+#include "prune/pipeline.h"
+#include "prune/tables.h"
+#include "sim/arch.h"
+#include "sim/config.h"
+
+namespace prunesim::test {
+
+inline std::string zoo(const std::string& rel) {
+  return std::string(PRUNESIM_SOURCE_DIR) + "/zoo/" + rel;
+}
+
+// First n samples of a [N, ...] tensor.
+inline Tensor first_samples(const Tensor& t, int64_t n) {
+  Shape s = t.shape;
+  n = std::min(n, s[0]);
+  const int64_t per = numel(t.shape) / t.shape[0];
+  s[0] = n;
+  return Tensor(s, std::vector<float>(t.f.begin(), t.f.begin() + n * per));
+}
+
+struct Built {
+  SimInput in;
+};
+
+// scheme "" = dense. encoding "auto" = the smallest the raman core accepts.
+inline SimInput build_case(const std::string& model, const std::string& calib,
+                           const std::string& input, const std::string& scheme, double sparsity,
+                           const std::string& encoding, const std::vector<std::string>& sets = {},
+                           const std::string& variant = "pattern", int64_t samples = 1) {
+  Graph g = load_onnx(zoo(model));
+  Tensor c = first_samples(load_npy_as_float(zoo(calib)), 16);
+  Tensor x = first_samples(load_npy_as_float(zoo(input)), samples);
+  // The decoder's inputs are latents: the float encoder makes them from the windows.
+  if (model == "ds_cae1/decoder.onnx") {
+    const Graph enc = load_onnx(zoo("ds_cae1/encoder.onnx"));
+    c = run_float(enc, c);
+    x = run_float(enc, x);
+  }
+  PruneOutcome out;
+  out.graph = g;
+  const Arch& arch = get_arch("raman");
+  SimInput in;
+  in.params = resolve_params("raman", arch.params(), "", sets);
+  if (!scheme.empty() && sparsity > 0) {
+    SchemeOptions o;
+    o.sparsity = sparsity;
+    o.pe.pes = in.params.i("pe_count");
+    o.pe.cluster = in.params.i("cluster_size");
+    o.variant = variant;
+    if (scheme == "nm") {
+      o.m = 4;
+      o.n = std::max<int64_t>(1, static_cast<int64_t>(std::lround((1 - sparsity) * 4)));
+    }
+    PruneData d;
+    d.calib = &c;
+    out = run_pruning(g, single_rule_recipe(scheme, o), Schedule{}, Recovery{}, d);
+  }
+  const QuantizedModel q = quantize(out.graph, c);
+  TableOptions to;
+  to.encoding = encoding;
+  to.target = "raman";
+  const std::string bytes = table_bytes(q, out.masks, out.notes, to, "case.pwt");
+  in.tables_path = "case.pwt";
+  in.model = parse_tables(bytes, "case.pwt", &in.summary, &in.masks);
+  in.input_path = input;
+  in.input = x;
+  in.quiet = true;
+  return in;
+}
+
+}  // namespace prunesim::test
