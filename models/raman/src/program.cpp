@@ -165,6 +165,7 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   P.group_off.assign(static_cast<size_t>(v.cols * np + 1), 0);
   P.col_work.assign(static_cast<size_t>(v.cols), 0);
   P.group_nz.assign(static_cast<size_t>(v.cols * np), 0);
+  P.col_nz.assign(static_cast<size_t>(v.cols), 0);
   P.group_bits.assign(static_cast<size_t>(v.cols), 0);
   P.entries.clear();
   for (int64_t c = 0; c < v.cols; ++c) {
@@ -200,6 +201,8 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
     if (P.encoding == "balanced" && !P.lfsr) bits += P.clusters * P.slots;  // shared patterns
     if (P.encoding == "bitmap" || P.encoding == "csr") bits += 16;          // column pointer
     P.col_work[static_cast<size_t>(c)] = static_cast<int32_t>(work);
+    for (int64_t p = 0; p < np; ++p)
+      P.col_nz[static_cast<size_t>(c)] += P.group_nz[static_cast<size_t>(c * np + p)];
     P.group_bits[static_cast<size_t>(c)] = bits;
   }
   P.group_off[static_cast<size_t>(v.cols * np)] = static_cast<int64_t>(P.entries.size());

@@ -7,6 +7,8 @@
 //              lane mode: 1 cycle per (tap, channel tile) word (not padding, not all pruned).
 // The SystemC model produces the same numbers by running the clocked pipeline (tests).
 #include <algorithm>
+#include <memory>
+#include <stdexcept>
 
 #include "models/raman/program.h"
 
@@ -117,6 +119,133 @@ LayerCounts empty_counts(const LayerProgram& L, const RamanConfig& cfg) {
   return c;
 }
 
+namespace {
+
+// Input rows (or columns) one kernel tap touches over all output rows: an arithmetic progression
+// start + k*step, k < count, inside [0, in). Conv: in = oy*s - p + i*d; transposed conv (gather):
+// in = (oy + p - i*d) / s for the output rows where that divides.
+struct Span {
+  int64_t start = 0, step = 1, count = 0;
+};
+
+int64_t floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+Span tap_span(bool transpose, int64_t k, int64_t s, int64_t p, int64_t d, int64_t in, int64_t out) {
+  Span r;
+  if (!transpose) {
+    // oy in [ceil((p - k*d)/s), floor((in - 1 + p - k*d)/s)] ∩ [0, out - 1]
+    const int64_t lo = std::max<int64_t>(0, -floor_div(-(p - k * d), s));
+    const int64_t hi = std::min<int64_t>(out - 1, floor_div(in - 1 + p - k * d, s));
+    r.count = std::max<int64_t>(0, hi - lo + 1);
+    r.start = lo * s - p + k * d;
+    r.step = s;
+  } else {
+    // iy in [ceil((k*d - p)/s) ... ]: oy = iy*s + k*d - p must lie in [0, out)
+    const int64_t lo = std::max<int64_t>(0, -floor_div(-(p - k * d), s));
+    const int64_t hi = std::min<int64_t>(in - 1, floor_div(out - 1 + p - k * d, s));
+    r.count = std::max<int64_t>(0, hi - lo + 1);
+    r.start = lo;
+    r.step = 1;
+  }
+  return r;
+}
+
+// Counts of non-zero activations over strided rectangles of one channel. Stride 1 (every conv,
+// depthwise and transposed conv in the zoo): the channel's total minus the cells the rectangle
+// leaves out (or the cells it covers, whichever is fewer) -- a few cells for "same" padding.
+// Larger strides: one 2-D prefix sum per residue class, O(1) per query. The analytical twin is
+// benchmarked against the cycle model, so this avoids touching every activation more than once.
+class NonZeroPrefix {
+ public:
+  NonZeroPrefix(const int8_t* x, int64_t C, int64_t H, int64_t W, int64_t sy, int64_t sx)
+      : x_(x), H_(H), W_(W), sy_(sy), sx_(sx) {
+    if (sy == 1 && sx == 1) {
+      totals_.resize(static_cast<size_t>(C));
+      const int64_t n = H * W;
+      for (int64_t c = 0; c < C; ++c) {
+        const int8_t* xc = x + c * n;
+        int64_t t = 0;
+        for (int64_t k = 0; k < n; ++k) t += xc[k] != 0;
+        totals_[static_cast<size_t>(c)] = t;
+      }
+      return;
+    }
+    na_.resize(static_cast<size_t>(sy));
+    nb_.resize(static_cast<size_t>(sx));
+    for (int64_t r = 0; r < sy; ++r)
+      na_[static_cast<size_t>(r)] = r < H ? (H - r + sy - 1) / sy : 0;
+    for (int64_t r = 0; r < sx; ++r)
+      nb_[static_cast<size_t>(r)] = r < W ? (W - r + sx - 1) / sx : 0;
+    off_.assign(static_cast<size_t>(C * sy * sx + 1), 0);
+    size_t total = 0;
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t ry = 0; ry < sy; ++ry)
+        for (int64_t rx = 0; rx < sx; ++rx) {
+          off_[static_cast<size_t>((c * sy + ry) * sx + rx)] = static_cast<int64_t>(total);
+          total += static_cast<size_t>((na_[static_cast<size_t>(ry)] + 1) *
+                                       (nb_[static_cast<size_t>(rx)] + 1));
+        }
+    pre_.assign(total, 0);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t ry = 0; ry < sy; ++ry)
+        for (int64_t rx = 0; rx < sx; ++rx) {
+          const int64_t na = na_[static_cast<size_t>(ry)], nb = nb_[static_cast<size_t>(rx)];
+          int32_t* P =
+              &pre_[static_cast<size_t>(off_[static_cast<size_t>((c * sy + ry) * sx + rx)])];
+          const int8_t* xc = x + c * H * W;
+          for (int64_t a = 0; a < na; ++a) {
+            int32_t row = 0;
+            const int8_t* xr = xc + (ry + a * sy) * W + rx;
+            for (int64_t b = 0; b < nb; ++b) {
+              row += xr[b * sx] != 0;
+              P[(a + 1) * (nb + 1) + b + 1] = P[a * (nb + 1) + b + 1] + row;
+            }
+          }
+        }
+  }
+
+  // Non-zeros at rows y.start + k*y.step (k < y.count) x columns likewise, channel c.
+  int64_t count(int64_t c, const Span& y, const Span& x) const {
+    if (y.count <= 0 || x.count <= 0) return 0;
+    if (!totals_.empty()) {
+      const int8_t* xc = x_ + c * H_ * W_;
+      const int64_t y1 = y.start + y.count, x1 = x.start + x.count;
+      auto direct = [&](int64_t ya, int64_t yb, int64_t xa, int64_t xb) {
+        int64_t n = 0;
+        for (int64_t yy = ya; yy < yb; ++yy)
+          for (int64_t xx = xa; xx < xb; ++xx) n += xc[yy * W_ + xx] != 0;
+        return n;
+      };
+      const int64_t covered = y.count * x.count;
+      if (covered * 2 <= H_ * W_) return direct(y.start, y1, x.start, x1);
+      // Total minus the rows above/below and the column strips beside the rectangle.
+      return totals_[static_cast<size_t>(c)] - direct(0, y.start, 0, W_) - direct(y1, H_, 0, W_) -
+             direct(y.start, y1, 0, x.start) - direct(y.start, y1, x1, W_);
+    }
+    // Conv spans step by the layer's strides, which the residue tables were built for.
+    const int64_t sy = sy_, sx = sx_;
+    const int64_t ry = y.start % sy, rx = x.start % sx;
+    const int64_t a0 = y.start / sy, b0 = x.start / sx;
+    const int64_t nb = nb_[static_cast<size_t>(rx)];
+    const int32_t* P =
+        &pre_[static_cast<size_t>(off_[static_cast<size_t>((c * sy_ + ry) * sx_ + rx)])];
+    const int64_t a1 = a0 + y.count, b1 = b0 + x.count;
+    return P[a1 * (nb + 1) + b1] - P[a0 * (nb + 1) + b1] - P[a1 * (nb + 1) + b0] +
+           P[a0 * (nb + 1) + b0];
+  }
+
+ private:
+  const int8_t* x_;
+  int64_t H_, W_, sy_, sx_;
+  std::vector<int64_t> totals_;
+  std::vector<int64_t> na_, nb_, off_;
+  std::vector<int32_t> pre_;
+};
+
+}  // namespace
+
 void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_t* x,
                       LayerCounts* out) {
   LayerCounts c = empty_counts(L, cfg);
@@ -125,146 +254,124 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
     return;
   }
   const int64_t P = cfg.pe_count, np = L.pes;
-  const int64_t drain = ceil_div(L.out.c, cfg.ppu_lanes);
-  int64_t cycles = cfg.layer_setup_cycles;
-  int64_t zero_cands = 0;  // stall cycles of PEs p < np
-  std::vector<int64_t> busy(static_cast<size_t>(P), 0);
   const int64_t positions = L.positions();
+  const int64_t drain = ceil_div(L.out.c, cfg.ppu_lanes);
   const int64_t H = L.in.h, W = L.in.w, C = L.in.c;
-  auto act = [&](int64_t ch, int64_t y, int64_t xx) { return x[(ch * H + y) * W + xx]; };
+  int64_t cycles = cfg.layer_setup_cycles + positions * (2 + drain);
+  int64_t zero_cands = 0;
+  std::vector<int64_t> busy(static_cast<size_t>(P), 0);
+  for (int64_t p = 0; p < np; ++p) busy[static_cast<size_t>(p)] = positions;  // init cycles
+  const int64_t taps = L.kh * L.kw;
+  const bool global =
+      L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
+  // Output rows/columns each tap reaches, as input spans.
+  std::vector<Span> ys(static_cast<size_t>(L.kh)), xs(static_cast<size_t>(L.kw));
+  for (int64_t i = 0; i < L.kh; ++i)
+    ys[static_cast<size_t>(i)] =
+        global ? Span{i, 1, 1} : tap_span(L.transpose, i, L.sh, L.pt, L.dh, H, L.out.h);
+  for (int64_t j = 0; j < L.kw; ++j)
+    xs[static_cast<size_t>(j)] =
+        global ? Span{j, 1, 1} : tap_span(L.transpose, j, L.sw, L.pl, L.dw, W, L.out.w);
   if (L.mode == Mode::Broadcast) {
-    // Per column: non-zero weights over all rows (the MAC partition) and per-PE busy cycles.
-    std::vector<int64_t> col_nz(static_cast<size_t>(L.cols), 0);
-    int64_t nz_total = 0;
-    for (int64_t r = 0; r < L.cols; ++r) {
-      for (int64_t p = 0; p < np; ++p)
-        col_nz[static_cast<size_t>(r)] += L.group_nz[static_cast<size_t>(r * np + p)];
-      nz_total += col_nz[static_cast<size_t>(r)];
-    }
-    int64_t nz_seen = 0;  // sum of col_nz over every structurally present (position, column)
-    auto candidate = [&](int64_t r, int8_t a) {
+    int64_t nz_seen = 0;
+    auto column = [&](int64_t r, int64_t present, int64_t valid, int64_t nz) {
       const size_t ri = static_cast<size_t>(r);
-      nz_seen += col_nz[ri];
+      const int64_t col_nz = L.col_nz[ri];
+      nz_seen += col_nz * present;
       const int64_t work = L.col_work[ri];
-      if (work == 0) return;  // the controller skips columns with no kept weight
-      ++c.zero_checks;
-      ++c.act_reads;
-      ++c.act_read_bytes;
-      if (a == 0) {
-        ++cycles;
-        ++zero_cands;
-        return;
-      }
-      cycles += work;
-      ++c.broadcasts;
-      c.macs_executed += col_nz[ri];
-      c.weight_read_bits += L.group_bits[ri];
-      c.weight_reads += ceil_div(L.group_bits[ri], 32);
-      c.decoder_steps +=
-          L.group_off[static_cast<size_t>((r + 1) * np)] - L.group_off[static_cast<size_t>(r * np)];
-      if (!L.col_lfsr_steps.empty()) c.lfsr_steps += L.col_lfsr_steps[ri];
+      if (work == 0 || valid == 0) return;  // skipped by the controller
+      c.zero_checks += valid;
+      c.act_reads += valid;
+      c.act_read_bytes += valid;
+      zero_cands += valid - nz;
+      cycles += (valid - nz) + work * nz;
+      if (nz == 0) return;
+      c.broadcasts += nz;
+      c.macs_executed += col_nz * nz;
+      c.weight_read_bits += L.group_bits[ri] * nz;
+      c.weight_reads += ceil_div(L.group_bits[ri], 32) * nz;
+      c.decoder_steps += (L.group_off[static_cast<size_t>((r + 1) * np)] -
+                          L.group_off[static_cast<size_t>(r * np)]) *
+                         nz;
+      if (!L.col_lfsr_steps.empty()) c.lfsr_steps += L.col_lfsr_steps[ri] * nz;
       for (int64_t p = 0; p < np; ++p)
-        busy[static_cast<size_t>(p)] += L.group_nz[static_cast<size_t>(r * np + p)];
+        busy[static_cast<size_t>(p)] += L.group_nz[static_cast<size_t>(r * np + p)] * nz;
     };
-    const int64_t taps = L.kh * L.kw;
-    for (int64_t pos = 0; pos < positions; ++pos) {
-      cycles += 1;  // accumulator init with the bias
-      const int64_t oy = pos / L.out.w, ox = pos % L.out.w;
-      if (L.flat_input) {
-        const int64_t hw = H * W;
-        for (int64_t k = 0; k < L.cols; ++k) {
-          const int64_t ch = k / hw, sp = k % hw;
-          candidate(k, act(ch, sp / W, sp % W));
-        }
-      } else {
-        for (int64_t ch = 0; ch < C; ++ch)
-          for (int64_t i = 0; i < L.kh; ++i)
-            for (int64_t j = 0; j < L.kw; ++j) {
-              const int64_t r = ch * taps + i * L.kw + j;
-              int64_t iy, ix;
-              if (L.transpose) {
-                const int64_t ty = oy + L.pt - i * L.dh, tx = ox + L.pl - j * L.dw;
-                if (ty < 0 || tx < 0 || ty % L.sh || tx % L.sw) continue;  // no such tap
-                iy = ty / L.sh;
-                ix = tx / L.sw;
-                if (iy >= H || ix >= W) continue;
-              } else {
-                iy = oy * L.sh - L.pt + i * L.dh;
-                ix = ox * L.sw - L.pl + j * L.dw;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) {  // padding: never fetched
-                  nz_seen += col_nz[static_cast<size_t>(r)];
-                  continue;
-                }
-              }
-              candidate(r, act(ch, iy, ix));
-            }
+    if (L.flat_input) {
+      const int64_t hw = H * W;
+      for (int64_t k = 0; k < L.cols; ++k) {
+        const int64_t ch = k / hw, sp = k % hw;
+        column(k, 1, 1, x[ch * hw + sp] != 0);
       }
-      cycles += 1 + drain;
+    } else {
+      const NonZeroPrefix nzp(x, C, H, W, L.transpose ? 1 : L.sh, L.transpose ? 1 : L.sw);
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t i = 0; i < L.kh; ++i)
+          for (int64_t j = 0; j < L.kw; ++j) {
+            const Span& y = ys[static_cast<size_t>(i)];
+            const Span& xx = xs[static_cast<size_t>(j)];
+            const int64_t valid = y.count * xx.count;
+            // A conv tap is present at every position (padding counts as a zero activation); a
+            // transposed-conv tap only where it lands on an input.
+            const int64_t present = L.transpose ? valid : positions;
+            const int64_t r = ch * taps + i * L.kw + j;
+            const bool needed = L.col_work[static_cast<size_t>(r)] > 0 && valid > 0;
+            column(r, present, valid, needed ? nzp.count(ch, y, xx) : 0);
+          }
     }
     c.macs_dense = L.macs_dense;
     c.macs_skipped_pruned = L.macs_dense - nz_seen;
     c.macs_skipped_zero = nz_seen - c.macs_executed;
     c.acc_updates = c.macs_executed + positions * L.rows;
-    for (int64_t p = 0; p < np; ++p) busy[static_cast<size_t>(p)] += positions;  // init
-  } else {                                                                       // Lane mode
+  } else {  // Lane mode: one word per (tap, tile) at every position where the tap is not padding
     const bool dw = L.qkind == QLayer::Kind::Conv;
-    const bool global =
-        L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
-    const int64_t taps = L.kh * L.kw;
+    const bool bitmap = L.encoding == "bitmap";
     const int64_t tiles = L.slots;
-    int64_t nz_seen = 0;
-    for (int64_t pos = 0; pos < positions; ++pos) {
-      cycles += 1;
-      const int64_t oy = pos / L.out.w, ox = pos % L.out.w;
-      for (int64_t i = 0; i < L.kh; ++i)
-        for (int64_t j = 0; j < L.kw; ++j) {
-          const int64_t iy = global ? i : oy * L.sh - L.pt + i * L.dh;
-          const int64_t ix = global ? j : ox * L.sw - L.pl + j * L.dw;
-          const int64_t k = i * L.kw + j;
-          const bool pad = iy < 0 || iy >= H || ix < 0 || ix >= W;
-          for (int64_t t = 0; t < tiles; ++t) {
-            const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
-            if (dw)
-              for (int64_t ch = c0; ch < c1; ++ch)
-                nz_seen += L.lane_w[static_cast<size_t>(ch * taps + k)] != 0;
-            if (pad) continue;
-            if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
-            ++cycles;
-            ++c.act_reads;
-            c.act_read_bytes += c1 - c0;
-            c.zero_checks += c1 - c0;
-            for (int64_t ch = c0; ch < c1; ++ch) {
-              const size_t p = static_cast<size_t>(ch - c0);
-              if (!dw) {
-                ++busy[p];
-                ++c.acc_updates;
-                continue;
-              }
-              const size_t wi = static_cast<size_t>(ch * taps + k);
-              if (L.lane_keep[wi]) {
-                c.weight_read_bits += 8;
-                ++c.decoder_steps;
-              }
-              if (L.encoding == "bitmap") c.weight_read_bits += 1;
-              if (L.lane_w[wi] != 0 && act(ch, iy, ix) != 0) {
-                ++busy[p];
-                ++c.macs_executed;
-              }
+    std::unique_ptr<NonZeroPrefix> nzp;
+    if (dw) nzp = std::make_unique<NonZeroPrefix>(x, C, H, W, global ? 1 : L.sh, global ? 1 : L.sw);
+    for (int64_t i = 0; i < L.kh; ++i)
+      for (int64_t j = 0; j < L.kw; ++j) {
+        const Span& y = ys[static_cast<size_t>(i)];
+        const Span& xx = xs[static_cast<size_t>(j)];
+        const int64_t v = y.count * xx.count;
+        if (v == 0) continue;
+        const int64_t k = i * L.kw + j;
+        for (int64_t t = 0; t < tiles; ++t) {
+          if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
+          const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
+          cycles += v;
+          c.act_reads += v;
+          c.act_read_bytes += (c1 - c0) * v;
+          c.zero_checks += (c1 - c0) * v;
+          if (!dw) {
+            for (int64_t ch = c0; ch < c1; ++ch) busy[static_cast<size_t>(ch - c0)] += v;
+            c.acc_updates += (c1 - c0) * v;
+            continue;
+          }
+          c.weight_reads += v;
+          for (int64_t ch = c0; ch < c1; ++ch) {
+            const size_t wi = static_cast<size_t>(ch * taps + k);
+            if (L.lane_keep[wi]) {
+              c.weight_read_bits += 8 * v;
+              c.decoder_steps += v;
             }
-            if (dw) ++c.weight_reads;
+            if (bitmap) c.weight_read_bits += v;
+            if (L.lane_w[wi] == 0) continue;
+            const int64_t nz = nzp->count(ch, y, xx);
+            busy[static_cast<size_t>(ch - c0)] += nz;
+            c.macs_executed += nz;
           }
         }
-      cycles += 1 + drain;
-    }
+      }
     if (dw) {
       c.macs_dense = L.macs_dense;
-      c.macs_skipped_pruned = L.macs_dense - nz_seen;
-      c.macs_skipped_zero = nz_seen - c.macs_executed;
+      const int64_t seen = nonzero_weight_taps(L);
+      c.macs_skipped_pruned = L.macs_dense - seen;
+      c.macs_skipped_zero = seen - c.macs_executed;
       c.acc_updates = c.macs_executed + positions * C;
     } else {
       c.acc_updates += positions * C;
     }
-    for (int64_t p = 0; p < np; ++p) busy[static_cast<size_t>(p)] += positions;  // init
   }
   c.ppu_ops = positions * L.out.c;
   c.act_writes = positions * drain;

@@ -54,6 +54,7 @@ struct LayerProgram {
   std::vector<int64_t> group_off;
   std::vector<int32_t> col_work;  // cycles the array needs per broadcast of column r (0: skip)
   std::vector<int32_t> group_nz;  // non-zero weights per group (gating, MAC counts)
+  std::vector<int64_t> col_nz;    // non-zero weights per column (sum of its groups)
   // Lane mode (depthwise, pooling, clamp): weight per [channel][tap] (depthwise) and a kept flag.
   std::vector<int8_t> lane_w;
   std::vector<uint8_t> lane_keep;
