@@ -32,25 +32,6 @@ struct Opts {
   bool list = false, json = false;
 };
 
-std::vector<double> parse_list(const std::string& s, const std::string& flag) {
-  std::vector<double> v;
-  size_t pos = 0;
-  while (pos <= s.size()) {
-    const size_t c = s.find(',', pos);
-    const std::string tok = s.substr(pos, c == std::string::npos ? std::string::npos : c - pos);
-    try {
-      size_t used = 0;
-      v.push_back(std::stod(tok, &used));
-      if (used != tok.size()) throw std::invalid_argument(tok);
-    } catch (const std::exception&) {
-      throw InputError(flag + ": '" + tok + "' is not a number");
-    }
-    if (c == std::string::npos) break;
-    pos = c + 1;
-  }
-  return v;
-}
-
 void print_table(const nlohmann::json& rep) {
   std::printf("%-26s %-14s %-10s %10s %8s %12s %12s\n", "layer", "op", "scheme", "weights",
               "sparsity", "MACs dense", "MACs eff.");
@@ -105,11 +86,11 @@ void run(Opts& o) {
   if (o.p == "inf") {
     o.so.p = std::numeric_limits<double>::infinity();
   } else {
-    auto pv = parse_list(o.p, "--p");
+    auto pv = parse_number_list(o.p, "--p");
     if (pv.size() != 1) throw InputError("--p: one exponent (or inf), not " + o.p);
     o.so.p = pv[0];
   }
-  auto blk = parse_list(o.block, "--block");
+  auto blk = parse_number_list(o.block, "--block");
   o.so.block.clear();
   for (double b : blk) {
     if (!(b >= 1 && b <= 1e9 && b == std::floor(b)))
@@ -120,7 +101,7 @@ void run(Opts& o) {
   if (o.so.n > o.so.m)
     throw InputError("--n/--m: keep " + std::to_string(o.so.n) + " of " + std::to_string(o.so.m) +
                      " needs N <= M");
-  if (!o.step_list.empty()) o.sched.fractions = parse_list(o.step_list, "--step-list");
+  if (!o.step_list.empty()) o.sched.fractions = parse_number_list(o.step_list, "--step-list");
   o.rec.seed = o.so.seed;
 
   Tensor calib, data, labels;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "prune/ir.h"
 
@@ -18,6 +19,9 @@ Tensor load_labels(const std::string& path, const Graph& g, int64_t n);
 // Every output must land in an existing, writable folder: checked before any work, so a bad
 // last output cannot leave the earlier ones behind.
 void check_writable(const std::string& path, const std::string& flag);
+// "0.1,0.5" → {0.1, 0.5} (items split at `sep`); InputError "<flag>: 'x' is not a number".
+std::vector<double> parse_number_list(const std::string& s, const std::string& flag,
+                                      char sep = ',');
 // 1234567 → "1,234,567"
 std::string with_commas(int64_t v);
 

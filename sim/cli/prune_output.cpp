@@ -7,23 +7,26 @@
 
 namespace prunesim::cli {
 
+nlohmann::json int8_fidelity(const Graph& dense, const QuantizedModel& q, const Tensor& data,
+                             const Tensor* labels, const Tensor* dense_out) {
+  const Tensor y = run_int8(q, data).output_float;
+  nlohmann::json f;
+  if (labels && labels->shape.size() == 1) {
+    f["top1"] = top1(y, *labels);
+  } else {
+    // Same reference as the float fidelity: the targets, or else the dense float model.
+    const Tensor ref = labels ? *labels : dense_out ? *dense_out : run_float(dense, data);
+    f["sndr_db"] = sndr_db(ref, y);
+    f["r2"] = r2_score(ref, y);
+  }
+  return f;
+}
+
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
                          const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
                          const std::string& path, nlohmann::json& report) {
   QuantizedModel q = quantize(res.graph, calib);
-  if (data) {
-    const Tensor y = run_int8(q, *data).output_float;
-    nlohmann::json f;
-    if (labels && labels->shape.size() == 1) {
-      f["top1"] = top1(y, *labels);
-    } else {
-      // Same reference as the float fidelity: the targets, or else the dense float model.
-      const Tensor ref = labels ? *labels : run_float(dense, *data);
-      f["sndr_db"] = sndr_db(ref, y);
-      f["r2"] = r2_score(ref, y);
-    }
-    report["fidelity"]["int8"] = f;
-  }
+  if (data) report["fidelity"]["int8"] = int8_fidelity(dense, q, *data, labels);
   TableOptions to;
   to.encoding = o.encoding;
   to.target = o.target;

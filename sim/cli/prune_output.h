@@ -8,6 +8,7 @@
 #include <string>
 
 #include "prune/pipeline.h"
+#include "prune/quant.h"
 
 namespace prunesim::cli {
 
@@ -22,6 +23,12 @@ struct TablesCliOpts {
         ->check(CLI::IsMember({4, 8, 16}));
   }
 };
+
+// Fidelity of the int8 model q on data, as `prune` reports it: {"top1"} for class-id labels,
+// else {"sndr_db", "r2"} against the targets, or against the dense float model without labels
+// (dense_out, if given, is that model's output on data: a sweep computes it once).
+nlohmann::json int8_fidelity(const Graph& dense, const QuantizedModel& q, const Tensor& data,
+                             const Tensor* labels, const Tensor* dense_out = nullptr);
 
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
                          const Tensor* data, const Tensor* labels, const TablesCliOpts& o,

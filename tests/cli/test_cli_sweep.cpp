@@ -1,0 +1,200 @@
+// `prunesim sweep` as a user runs it: a small analytical sweep of the ds_cae1 encoder on the
+// RAMAN model (CSV columns, energy falling with sparsity, the Pareto column), bad flags
+// refused before any work (exit 2, no CSV), and the PNG plot.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "common/cli_fixture.h"
+
+namespace fs = std::filesystem;
+using prunesim::testing::Result;
+using prunesim::testing::slurp;
+
+namespace {
+
+using Sweep = prunesim::testing::CliFixture;
+
+const std::string kZoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
+
+// A few eval windows keep the fidelity pass cheap; the flags every run shares.
+std::string base_args() {
+  return "sweep --arch raman --model " + kZoo + "encoder.onnx --calib " + kZoo +
+         "calib.npy --data " + kZoo + "sample.npy";
+}
+
+// RFC 4180 rows (quoted fields may hold commas: error messages).
+std::vector<std::map<std::string, std::string>> read_csv(const std::string& text,
+                                                         std::vector<std::string>* header) {
+  std::vector<std::vector<std::string>> recs(1, std::vector<std::string>(1));
+  bool quoted = false;
+  for (size_t k = 0; k < text.size(); ++k) {
+    const char c = text[k];
+    if (quoted) {
+      if (c == '"' && k + 1 < text.size() && text[k + 1] == '"') {
+        recs.back().back() += '"';
+        ++k;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        recs.back().back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      recs.back().emplace_back();
+    } else if (c == '\n') {
+      recs.emplace_back(1);
+    } else {
+      recs.back().back() += c;
+    }
+  }
+  if (recs.back().size() == 1 && recs.back()[0].empty()) recs.pop_back();
+  *header = recs.at(0);
+  std::vector<std::map<std::string, std::string>> rows;
+  for (size_t r = 1; r < recs.size(); ++r) {
+    EXPECT_EQ(recs[r].size(), header->size()) << "row " << r;
+    std::map<std::string, std::string> m;
+    for (size_t c = 0; c < header->size() && c < recs[r].size(); ++c) m[(*header)[c]] = recs[r][c];
+    rows.push_back(m);
+  }
+  return rows;
+}
+
+bool has_matplotlib() {
+  return std::system("/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1") == 0;
+}
+
+TEST_F(Sweep, CsvRowsEnergyAndPareto) {
+  const std::string csv = path("sweep.csv");
+  Result r = run(base_args() + " --schemes balanced,magnitude --sparsity 0,0.5 -o " + csv);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << "no progress bar off a terminal: " << r.err;
+  EXPECT_NE(r.out.find("wrote 4 rows"), std::string::npos) << r.out;
+  std::vector<std::string> header;
+  auto rows = read_csv(slurp(csv), &header);
+  const std::vector<std::string> want = {
+      "scheme",        "sparsity_target", "sparsity_actual", "fidelity", "fidelity_metric",
+      "cycles",        "latency_s",       "energy_j",        "power_w",  "area_mm2",
+      "storage_bytes", "file_bytes",      "scheme_options",  "pareto",   "error"};
+  EXPECT_EQ(header, want);
+  ASSERT_EQ(rows.size(), 4u);
+  std::map<std::string, double> energy;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("error"), "") << row.at("scheme") << " " << row.at("sparsity_target");
+    EXPECT_EQ(row.at("fidelity_metric"), "sndr_db_vs_dense_float");
+    EXPECT_GT(std::stod(row.at("cycles")), 0);
+    EXPECT_GT(std::stod(row.at("storage_bytes")), 0);
+    energy[row.at("scheme") + "@" + row.at("sparsity_target")] = std::stod(row.at("energy_j"));
+  }
+  EXPECT_LT(energy.at("balanced@0.5"), energy.at("balanced@0"));
+  // magnitude reaches its target; balanced only what whole PE groups allow.
+  for (const auto& row : rows) {
+    if (row.at("sparsity_target") != "0.5") continue;
+    const double tol = row.at("scheme") == "magnitude" ? 0.01 : 0.05;
+    EXPECT_NEAR(std::stod(row.at("sparsity_actual")), 0.5, tol) << row.at("scheme");
+  }
+  // Pareto on (energy min, fidelity max), recomputed.
+  for (const auto& a : rows) {
+    const double ea = std::stod(a.at("energy_j")), fa = std::stod(a.at("fidelity"));
+    bool dominated = false;
+    for (const auto& b : rows) {
+      const double eb = std::stod(b.at("energy_j")), fb = std::stod(b.at("fidelity"));
+      dominated |= eb <= ea && fb >= fa && (eb < ea || fb > fa);
+    }
+    EXPECT_EQ(a.at("pareto"), dominated ? "0" : "1") << a.at("scheme") << a.at("sparsity_target");
+  }
+}
+
+TEST_F(Sweep, SetAxisAndNmRecordsReachedSparsity) {
+  const std::string csv = path("sweep.csv");
+  Result r = run(base_args() + " --schemes nm,balanced --sparsity 0.3 --set pe_count=16,32 -o " +
+                 csv + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["points"], 4);
+  std::vector<std::string> header;
+  auto rows = read_csv(slurp(csv), &header);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_NE(std::find(header.begin(), header.end(), "pe_count"), header.end());
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("error"), "") << row.at("scheme") << " pe_count=" << row.at("pe_count");
+    if (row.at("scheme") == "nm") {
+      // 0.3 → keep 3 of 4; layers whose reduction is shorter than a group stay dense.
+      EXPECT_EQ(row.at("scheme_options"), "n:m=3:4");
+      EXPECT_GT(std::stod(row.at("sparsity_actual")), 0.2);
+      EXPECT_LE(std::stod(row.at("sparsity_actual")), 0.25 + 1e-9);
+    } else {
+      EXPECT_EQ(row.at("scheme_options"), "pes=" + row.at("pe_count") + " cluster=4");
+    }
+  }
+}
+
+// A point the architecture refuses (8 PEs need more accumulators per PE than the default) is a
+// row with its reason; the sweep goes on and succeeds.
+TEST_F(Sweep, ImpossiblePointIsARowWithItsError) {
+  const std::string csv = path("sweep.csv");
+  Result r = run(base_args() + " --schemes magnitude --sparsity 0.5 --set pe_count=8,16 -o " + csv);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> header;
+  auto rows = read_csv(slurp(csv), &header);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("pe_count"), "8");
+  EXPECT_NE(rows[0].at("error"), "");
+  EXPECT_EQ(rows[0].at("energy_j"), "");
+  EXPECT_EQ(rows[0].at("pareto"), "0");
+  EXPECT_EQ(rows[1].at("error"), "");
+  EXPECT_EQ(rows[1].at("pareto"), "1");
+}
+
+TEST_F(Sweep, UnknownScheme) {
+  expect_bad(base_args() + " --schemes balanced,bogus -o " + path("s.csv"), "bogus", path("s.csv"));
+}
+
+TEST_F(Sweep, SparsityRangeBeyondOne) {
+  expect_bad(base_args() + " --sparsity 0:2:0.1 -o " + path("s.csv"), "[0, 1)", path("s.csv"));
+}
+
+TEST_F(Sweep, SparsityRangeWithoutStep) {
+  expect_bad(base_args() + " --sparsity 0:0.5 -o " + path("s.csv"), "start:stop:step",
+             path("s.csv"));
+}
+
+TEST_F(Sweep, UnknownSetKey) {
+  expect_bad(base_args() + " --set bogus_key=1,2 -o " + path("s.csv"), "bogus_key", path("s.csv"));
+}
+
+TEST_F(Sweep, SetValueOutOfRange) {
+  expect_bad(base_args() + " --set pe_count=16,0 -o " + path("s.csv"), "pe_count", path("s.csv"));
+}
+
+TEST_F(Sweep, UnknownMode) {
+  expect_bad(base_args() + " --mode bogus -o " + path("s.csv"), "--mode bogus", path("s.csv"));
+}
+
+TEST_F(Sweep, PlotWithoutCsv) {
+  expect_bad(base_args() + " --plot " + path("s.png"), "needs -o", path("s.png"));
+}
+
+TEST_F(Sweep, PlotWritesPng) {
+  if (!has_matplotlib()) GTEST_SKIP() << "/usr/bin/python3 lacks matplotlib";
+  const std::string csv = path("sweep.csv"), png = path("sweep.png");
+  Result r = run(base_args() + " --schemes balanced,magnitude --sparsity 0,0.5 -o " + csv +
+                 " --plot " + png);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote plot " + png), std::string::npos) << r.out;
+  const std::string bytes = slurp(png);
+  ASSERT_GE(bytes.size(), 8u);
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path() << " left behind";
+}
+
+}  // namespace
