@@ -13,6 +13,7 @@
 // exactly the rule in timing.cpp; idle processes sleep instead of waking every cycle.
 #include "models/raman/core.h"
 
+#include <cstdlib>
 #include <systemc>
 
 #include "hls/arith.h"
@@ -455,7 +456,9 @@ SC_MODULE(Core) {
 
 CycleResult simulate_cycle(const RamanProgram& prog, const std::vector<std::vector<int8_t>>& inputs,
                            const std::string& vcd_path) {
-  // Info messages (simulation stopped, trace timescale) would clutter the CLI output.
+  // The banner and info messages (simulation stopped, trace timescale) would clutter the CLI's
+  // output (and break --json); the banner is read from the environment at kernel start-up.
+  ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
   sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
   sc_core::sc_clock clk("clk", sc_core::sc_time(1.0 / prog.cfg.clock_hz, sc_core::SC_SEC));
   Core core("raman", prog, inputs);

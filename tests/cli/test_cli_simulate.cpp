@@ -1,0 +1,89 @@
+// `prunesim simulate` and `prunesim config` as a user runs them on the RAMAN model: the report
+// contract in the file, the output tensor, the VCD, the parameter dump, and bad input refused
+// with exit 2, one line and no report left behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/cli_fixture.h"
+#include "prune/npy.h"
+
+namespace fs = std::filesystem;
+using prunesim::testing::slurp;
+
+namespace {
+
+class Simulate : public prunesim::testing::CliFixture {
+ protected:
+  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
+  std::string table;
+  void SetUp() override {
+    CliFixture::SetUp();
+    table = path("enc.pwt");
+    const auto r = run("prune " + zoo + "encoder.onnx --scheme balanced --sparsity 0.5 --calib " +
+                       zoo + "calib.npy --target raman -o " + table);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  std::string sim(const std::string& extra) const {
+    return "simulate --arch raman --tables " + table + " --input " + zoo + "sample.npy " + extra;
+  }
+};
+
+TEST_F(Simulate, WritesTheReportOutputAndTrace) {
+  const auto r = run(sim("--report " + path("r.json") + " --output " + path("y.npy") + " --vcd " +
+                         path("t.vcd") + " --stats"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("bit-exact with the integer reference"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pe15"), std::string::npos) << "per-PE statistics in the table";
+  const auto j = nlohmann::json::parse(slurp(path("r.json")));
+  for (const char* k : {"arch", "mode", "clock_hz", "latency_cycles", "latency_s", "energy_j",
+                        "power_w", "area_mm2", "layers", "components"})
+    EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_EQ(j["mode"], "cycle");
+  EXPECT_TRUE(j["bit_exact_vs_reference"].get<bool>());
+  const prunesim::Tensor y = prunesim::load_npy_as_float(path("y.npy"));
+  EXPECT_EQ(y.shape, (prunesim::Shape{1, 8, 8}));
+  EXPECT_NE(slurp(path("t.vcd")).find("$enddefinitions"), std::string::npos);
+  // The analytical mode reports the same cycles.
+  const auto a = run(sim("--mode analytical --json"));
+  ASSERT_EQ(a.code, 0) << a.err;
+  const auto ja = nlohmann::json::parse(a.out);
+  EXPECT_EQ(ja["latency_cycles"], j["latency_cycles"]);
+}
+
+TEST_F(Simulate, ConfigDumpDocumentsEveryParameter) {
+  const auto r = run("config --dump raman --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j["parameters"].size(), 10u);
+  for (const auto& p : j["parameters"]) {
+    EXPECT_FALSE(p["meaning"].get<std::string>().empty()) << p["name"];
+    EXPECT_TRUE(p.contains("default")) << p["name"];
+    EXPECT_TRUE(p.contains("unit")) << p["name"];
+  }
+  const auto t = run("config --dump raman");
+  ASSERT_EQ(t.code, 0);
+  EXPECT_NE(t.out.find("pe_count"), std::string::npos);
+  EXPECT_NE(t.out.find("Hz"), std::string::npos);
+  expect_bad("config --dump nosuch", "unknown architecture");
+}
+
+TEST_F(Simulate, BadInputExitsTwoWithoutAReport) {
+  const std::string rep = path("bad.json");
+  expect_bad(sim("--report " + rep + " --set pe_count=0"), "pe_count must be in", rep);
+  expect_bad(sim("--report " + rep + " --set clock_hz=-1"), "clock_hz", rep);
+  expect_bad(sim("--report " + rep + " --set bogus=1"), "key 'bogus': unknown parameter", rep);
+  expect_bad(sim("--report " + rep + " --mode fast"), "--mode fast", rep);
+  expect_bad(sim("--report " + rep + " --set act_mem_bytes=4096"), "short by", rep);
+  expect_bad(sim("--report " + rep + " --set pe_count=32"), "made for 16 PEs", rep);
+  // Wrong input shape: names the input file.
+  expect_bad(
+      "simulate --arch raman --tables " + table + " --input " + path("x.npy") + " --report " + rep,
+      "x.npy", rep);
+  expect_bad("simulate --arch raman --tables " + path("x.npy") + " --input " + zoo +
+                 "sample.npy --report " + rep,
+             "not a weight table", rep);
+}
+
+}  // namespace
