@@ -40,3 +40,13 @@ for m in digits_dscnn fmnist_dscnn; do
   $P eval zoo/$m/$m.onnx --data zoo/$m/eval.npy --labels zoo/$m/eval_labels.npy \
     --int8 --calib zoo/$m/calib.npy
 done
+echo
+echo "== prunesim simulate: the pruned encoder on the RAMAN-like core (SystemC, cycle by cycle)"
+$P simulate --arch raman --tables $OUT/enc.pwt --input $Z/sample.npy \
+  --report $OUT/raman.json --output $OUT/raman_latent.npy
+echo
+echo "== prunesim sweep: balanced vs magnitude vs nm, energy and fidelity against sparsity"
+$P sweep --arch raman --model $Z/encoder.onnx --schemes balanced,magnitude,nm \
+  --sparsity 0:0.9:0.3 --calib $Z/calib.npy --data $Z/eval.npy -o $OUT/sweep.csv --plot $OUT/sweep.png
+echo "sweep table: $OUT/sweep.csv"
+echo "sweep plot: $OUT/sweep.png"

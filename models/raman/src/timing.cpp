@@ -206,6 +206,38 @@ class NonZeroPrefix {
         }
   }
 
+  // The cells one tap's rectangle covers (or leaves out), as offsets in a channel plane: planned
+  // once per tap and reused for every channel, so a query costs a handful of loads.
+  struct Plan {
+    bool stride1 = false, subtract = false, empty = false;
+    std::vector<int32_t> cells;
+    Span y, x;
+  };
+  Plan plan(const Span& y, const Span& x) const {
+    Plan p;
+    p.y = y;
+    p.x = x;
+    p.empty = y.count <= 0 || x.count <= 0;
+    p.stride1 = !totals_.empty();
+    if (p.empty || !p.stride1) return p;
+    const int64_t y1 = y.start + y.count, x1 = x.start + x.count;
+    p.subtract = y.count * x.count * 2 > H_ * W_;
+    for (int64_t yy = 0; yy < H_; ++yy)
+      for (int64_t xx = 0; xx < W_; ++xx) {
+        const bool in = yy >= y.start && yy < y1 && xx >= x.start && xx < x1;
+        if (in != p.subtract) p.cells.push_back(static_cast<int32_t>(yy * W_ + xx));
+      }
+    return p;
+  }
+  int64_t count(int64_t c, const Plan& p) const {
+    if (p.empty) return 0;
+    if (!p.stride1) return count(c, p.y, p.x);
+    const int8_t* xc = x_ + c * H_ * W_;
+    int64_t n = 0;
+    for (int32_t off : p.cells) n += xc[off] != 0;
+    return p.subtract ? totals_[static_cast<size_t>(c)] - n : n;
+  }
+
   // Non-zeros at rows y.start + k*y.step (k < y.count) x columns likewise, channel c.
   int64_t count(int64_t c, const Span& y, const Span& x) const {
     if (y.count <= 0 || x.count <= 0) return 0;
@@ -305,6 +337,11 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
       }
     } else {
       const NonZeroPrefix nzp(x, C, H, W, L.transpose ? 1 : L.sh, L.transpose ? 1 : L.sw);
+      std::vector<NonZeroPrefix::Plan> plans(static_cast<size_t>(taps));
+      for (int64_t i = 0; i < L.kh; ++i)
+        for (int64_t j = 0; j < L.kw; ++j)
+          plans[static_cast<size_t>(i * L.kw + j)] =
+              nzp.plan(ys[static_cast<size_t>(i)], xs[static_cast<size_t>(j)]);
       for (int64_t ch = 0; ch < C; ++ch)
         for (int64_t i = 0; i < L.kh; ++i)
           for (int64_t j = 0; j < L.kw; ++j) {
@@ -316,7 +353,8 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
             const int64_t present = L.transpose ? valid : positions;
             const int64_t r = ch * taps + i * L.kw + j;
             const bool needed = L.col_work[static_cast<size_t>(r)] > 0 && valid > 0;
-            column(r, present, valid, needed ? nzp.count(ch, y, xx) : 0);
+            column(r, present, valid,
+                   needed ? nzp.count(ch, plans[static_cast<size_t>(i * L.kw + j)]) : 0);
           }
     }
     c.macs_dense = L.macs_dense;
@@ -336,6 +374,8 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
         const int64_t v = y.count * xx.count;
         if (v == 0) continue;
         const int64_t k = i * L.kw + j;
+        NonZeroPrefix::Plan plan;
+        if (dw) plan = nzp->plan(y, xx);
         for (int64_t t = 0; t < tiles; ++t) {
           if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
           const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
@@ -357,7 +397,7 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
             }
             if (bitmap) c.weight_read_bits += v;
             if (L.lane_w[wi] == 0) continue;
-            const int64_t nz = nzp->count(ch, y, xx);
+            const int64_t nz = nzp->count(ch, plan);
             busy[static_cast<size_t>(ch - c0)] += nz;
             c.macs_executed += nz;
           }
