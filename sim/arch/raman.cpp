@@ -2,7 +2,9 @@
 // SystemC model (mode "cycle", in a child process: SystemC elaborates once per process) or the
 // analytical twin (mode "analytical": counts from the integer reference's activations), checks
 // the outputs against the integer reference, and prices the counts with sim/power.
-#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <cmath>
 
@@ -125,6 +127,12 @@ class RamanArch : public Arch {
 
   SimOutput simulate(const SimInput& in) const override {
     const RamanConfig cfg = RamanConfig::from(in.params);
+    if (!in.trace_path.empty()) {
+      if (in.mode != "cycle")
+        throw InputError("--vcd " + in.trace_path + ": only --mode cycle writes a trace");
+      if (in.trace_path.size() < 5 || in.trace_path.substr(in.trace_path.size() - 4) != ".vcd")
+        throw InputError("--vcd " + in.trace_path + ": the trace file name must end in .vcd");
+    }
     const TechTable tech = load_tech_table(tech_path(in.params.s("tech")));
     const RamanProgram prog = compile(in.model, in.summary, in.masks, cfg, in.tables_path);
     // Samples and their int8 codes (the host quantizes; the core sees codes).
@@ -171,7 +179,12 @@ class RamanArch : public Arch {
       finish_counts(prog, &counts);
       outs = ref_out;
     } else {
-      const std::string trace = in.trace_path;
+      // The trace goes to a temporary name and is renamed once the run succeeded, like every
+      // other output (no half-written files).
+      const std::string trace = in.trace_path.empty()
+                                    ? ""
+                                    : in.trace_path.substr(0, in.trace_path.size() - 4) + ".tmp." +
+                                          std::to_string(::getpid()) + ".vcd";
       const std::string payload = run_isolated([&] {
         CycleResult cr = simulate_cycle(prog, codes, trace);
         json j;
@@ -183,6 +196,8 @@ class RamanArch : public Arch {
         j["sample_cycles"] = cr.sample_cycles;
         return j.dump();
       });
+      if (!trace.empty() && std::rename(trace.c_str(), in.trace_path.c_str()) != 0)
+        throw InputError("--vcd " + in.trace_path + ": cannot write the trace");
       const json j = json::parse(payload);
       counts.layers.clear();
       for (const json& l : j["layers"]) counts.layers.push_back(counts_from(l));

@@ -75,6 +75,8 @@ TEST_F(Simulate, BadInputExitsTwoWithoutAReport) {
   expect_bad(sim("--report " + rep + " --set clock_hz=-1"), "clock_hz", rep);
   expect_bad(sim("--report " + rep + " --set bogus=1"), "key 'bogus': unknown parameter", rep);
   expect_bad(sim("--report " + rep + " --mode fast"), "--mode fast", rep);
+  expect_bad(sim("--report " + rep + " --mode analytical --vcd " + path("t.vcd")),
+             "only --mode cycle writes a trace", rep);
   expect_bad(sim("--report " + rep + " --set act_mem_bytes=4096"), "short by", rep);
   expect_bad(sim("--report " + rep + " --set pe_count=32"), "made for 16 PEs", rep);
   // Wrong input shape: names the input file.
