@@ -192,6 +192,7 @@ class RamanArch : public Arch {
         for (const LayerCounts& c : cr.counts.layers) j["layers"].push_back(counts_json(c));
         j["dma_in"] = cr.counts.dma_in_cycles;
         j["dma_out"] = cr.counts.dma_out_cycles;
+        j["program_load"] = cr.counts.program_load_cycles;
         j["outputs"] = cr.outputs;
         j["sample_cycles"] = cr.sample_cycles;
         return j.dump();
@@ -204,6 +205,7 @@ class RamanArch : public Arch {
       finish_counts(prog, &counts);
       counts.dma_in_cycles = j["dma_in"];
       counts.dma_out_cycles = j["dma_out"];
+      counts.program_load_cycles = j["program_load"];
       int64_t t = counts.dma_in_cycles + counts.dma_out_cycles;
       for (const LayerCounts& l : counts.layers) t += l.cycles;
       counts.total_cycles = t;

@@ -75,6 +75,8 @@ SC_MODULE(Core) {
   // Handshakes.
   sc_event zd_start, zd_done, ppu_start, ppu_done, pe_wake, dma_start, dma_done;
   bool dma_out_dir = false;
+  bool dma_program = false;  // the one-time weight program load
+  int64_t program_cycles = 0;
   size_t sample = 0;
   // Posted broadcasts waiting for the array (at most two are ever in flight: the one being
   // consumed and the next, posted in the array's last cycle of work).
@@ -121,6 +123,17 @@ SC_MODULE(Core) {
     for (;;) {
       wait(dma_start);
       wait();  // first beat on the next edge
+      if (dma_program) {
+        // The layer images stream into weight memory once, before the first inference. The
+        // decoders then read them (docs/raman.md "Weight memory image").
+        const int64_t beats =
+            (prog.weight_bytes + cfg.dma_bytes_per_cycle - 1) / cfg.dma_bytes_per_cycle;
+        if (beats > 1) wait(static_cast<int>(beats - 1));
+        program_cycles = beats + 1;
+        wait();
+        dma_done.notify();
+        continue;
+      }
       const ActBuffer& b = dma_out_dir ? prog.output : prog.input;
       const int64_t n = b.bytes(), bpc = cfg.dma_bytes_per_cycle;
       std::vector<int8_t> out(static_cast<size_t>(dma_out_dir ? n : 0));
@@ -152,6 +165,10 @@ SC_MODULE(Core) {
 
   // ---- Controller ----------------------------------------------------------------------------
   void controller() {
+    dma_program = true;
+    dma_start.notify();
+    wait(dma_done);
+    dma_program = false;
     for (sample = 0; sample < inputs.size(); ++sample) {
       const uint64_t s0 = now();
       dma_out_dir = false;
@@ -503,6 +520,7 @@ CycleResult simulate_cycle(const RamanProgram& prog, const std::vector<std::vect
     r.counts.layers.push_back(c);
   }
   finish_counts(prog, &r.counts);
+  r.counts.program_load_cycles = core.program_cycles;
   r.counts.dma_in_cycles = core.dma_cycles_in;
   r.counts.dma_out_cycles = core.dma_cycles_out;
   int64_t t = r.counts.dma_in_cycles + r.counts.dma_out_cycles;

@@ -464,7 +464,7 @@ void finish_counts(const RamanProgram& p, RamanCounts* c) {
   // Beats plus one completion-handshake cycle each way.
   c->dma_in_cycles = (ceil_div(p.input.bytes(), p.cfg.dma_bytes_per_cycle) + 1) * c->inferences;
   c->dma_out_cycles = (ceil_div(p.output.bytes(), p.cfg.dma_bytes_per_cycle) + 1) * c->inferences;
-  c->program_load_cycles = ceil_div(p.weight_bytes, p.cfg.dma_bytes_per_cycle);
+  c->program_load_cycles = ceil_div(p.weight_bytes, p.cfg.dma_bytes_per_cycle) + 1;
   c->weight_mem_used_bytes = p.weight_bytes;
   c->act_peak_bytes = p.act_peak;
   c->act_peak_no_overlap_bytes = p.act_peak_no_overlap;
