@@ -376,18 +376,19 @@ SC_MODULE(Core) {
       const bool dw = l.qkind == QLayer::Kind::Conv;
       const int64_t k = active.col, t = active.tile, taps = l.kh * l.kw;
       const int64_t c0 = t * np, c1 = std::min(l.in.c, c0 + np);
-      if (dw) ++cur->weight_reads;
+      if (dw) {
+        // The decoder reads the tile's word for this tap: kept values and their metadata.
+        const size_t tk = static_cast<size_t>(t * taps + k);
+        ++cur->weight_reads;
+        cur->weight_read_bits += l.lane_bits[tk];
+        cur->decoder_steps += l.lane_kept[tk];
+      }
       for (int64_t ch = c0; ch < c1; ++ch) {
         const int64_t p = ch - c0;
         const int8_t a = active.word[p];
         int32_t& acc_v = A(p, t);
         if (dw) {
           const size_t wi = static_cast<size_t>(ch * taps + k);
-          if (l.lane_keep[wi]) {
-            cur->weight_read_bits += 8;
-            ++cur->decoder_steps;
-          }
-          if (l.encoding == "bitmap") cur->weight_read_bits += 1;
           const int8_t w = l.lane_w[wi];
           if (w == 0 || a == 0) continue;
           acc_v = hls::mac(acc_v, a, w);

@@ -43,8 +43,11 @@ std::string kind_name(const QLayer& L, bool depthwise) {
   }
 }
 
-ActBuffer buffer_of(const Shape& s) {
+// [1, C], [1, C, W] or [1, C, H, W]; other ranks are not activations the core can hold.
+ActBuffer buffer_of(const Shape& s, const std::string& src, const std::string& place) {
   ActBuffer b;
+  if (s.size() < 2 || s.size() > 4)
+    fail(src, place, "activation " + shape_str(s) + " is not [1, C], [1, C, W] or [1, C, H, W]");
   if (s.size() == 2) {
     b.c = s[1];
   } else if (s.size() == 3) {
@@ -229,8 +232,8 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   }
   int64_t bits = 0;
   for (int64_t b : P.group_bits) bits += b;
-  P.weight_bytes = ceil_div(bits, 8) + (P.lfsr ? 2 : 0) +
-                   ((P.encoding == "bitmap" || P.encoding == "csr") ? 2 * v.cols : 0);
+  // (Column pointers of bitmap/csr are already in group_bits.)
+  P.weight_bytes = ceil_div(bits, 8) + (P.lfsr ? 2 : 0);
 }
 
 void check_acc(const Ctx& cx, int64_t bound) {
@@ -242,8 +245,33 @@ void check_acc(const Ctx& cx, int64_t bound) {
 
 }  // namespace
 
+namespace {
+
+// probe: allocate in an unbounded activation memory and return the span the allocation needs up
+// to and including layer `upto` (used to state the true shortfall when a layer does not fit).
+RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
+                          const MaskMap& masks, const RamanConfig& cfg, const std::string& source,
+                          bool probe, size_t upto, int64_t* probe_need);
+
+int64_t activation_need(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
+                        RamanConfig cfg, const std::string& source, size_t upto) {
+  cfg.act_mem_bytes = int64_t{1} << 40;
+  int64_t need = 0;
+  compile_impl(q, summary, masks, cfg, source, true, upto, &need);
+  return need;
+}
+
+}  // namespace
+
 RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
                      const RamanConfig& cfg, const std::string& source) {
+  return compile_impl(q, summary, masks, cfg, source, false, 0, nullptr);
+}
+
+namespace {
+RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
+                          const MaskMap& masks, const RamanConfig& cfg, const std::string& source,
+                          bool probe, size_t upto, int64_t* probe_need) {
   RamanProgram prog;
   prog.cfg = cfg;
   prog.source = source;
@@ -252,7 +280,7 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
   const Graph& g = q.graph;
   prog.output_shape = g.shape(q.output);
   std::map<std::string, ActBuffer> bufs;
-  ActBuffer in = buffer_of(g.shape(q.input));
+  ActBuffer in = buffer_of(g.shape(q.input), source, "input '" + q.input + "'");
   if (in.bytes() > cfg.act_mem_bytes)
     fail(source, "input '" + q.input + "'",
          "needs " + std::to_string(in.bytes()) + " B of activation memory, the core has " +
@@ -282,6 +310,16 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
     const Shape& xs = g.shape(L.inputs[0]);
     const Shape& ys = g.shape(L.output);
     if (!xs.empty() && xs[0] != 1) cx.err("batch size must be 1");
+    // The bytes must be laid out as this layer reads them: a view (Flatten/Reshape) only feeds a
+    // dense layer, which reads through its flat index; anything else sees [position][channel].
+    if (L.kind != QLayer::Kind::Gemm && L.kind != QLayer::Kind::Move) {
+      const ActBuffer want = buffer_of(xs, source, cx.place);
+      if (want.c != P.in.c || want.h != P.in.h || want.w != P.in.w)
+        cx.err("input '" + L.inputs[0] + "' is a view of a " + std::to_string(P.in.c) + "x" +
+               std::to_string(P.in.h) + "x" + std::to_string(P.in.w) +
+               " tensor, the layer expects " + shape_str(xs) +
+               " (the raman core only reshapes before a dense layer)");
+    }
     bool depthwise = false;
     const TableLayerInfo* ti = nullptr;
     if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
@@ -331,15 +369,31 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
           for (size_t k = 0; k < L.weight.size(); ++k)
             P.lane_keep[k] = P.encoding == "dense" ? 1 : mask ? (*mask)[k] : L.weight[k] != 0;
           P.tap_skip.assign(static_cast<size_t>(P.slots * taps), 1);
+          P.lane_bits.assign(static_cast<size_t>(P.slots * taps), 0);
+          P.lane_kept.assign(static_cast<size_t>(P.slots * taps), 0);
+          if (P.encoding == "csr") P.csr_index_bits = ti->params.value("index_bits", int64_t{8});
           int64_t bits = 0;
           for (int64_t t = 0; t < P.slots; ++t)
-            for (int64_t k = 0; k < taps; ++k)
-              for (int64_t ch = t * P.pes; ch < std::min(c.C, (t + 1) * P.pes); ++ch) {
-                const size_t at = static_cast<size_t>(ch * taps + k);
-                if (P.lane_keep[at]) P.tap_skip[static_cast<size_t>(t * taps + k)] = 0;
-                bits += P.lane_keep[at] ? 8 : 0;
-                if (P.encoding == "bitmap") bits += 1;
-              }
+            for (int64_t k = 0; k < taps; ++k) {
+              // One word per (tile, tap): the kept weights of the tile's lanes and the metadata
+              // that says which lanes have one (docs/raman.md "Weight memory image").
+              const size_t tk = static_cast<size_t>(t * taps + k);
+              const int64_t lanes = std::min(c.C, (t + 1) * P.pes) - t * P.pes;
+              int64_t kept = 0;
+              for (int64_t ch = t * P.pes; ch < t * P.pes + lanes; ++ch)
+                kept += P.lane_keep[static_cast<size_t>(ch * taps + k)] != 0;
+              int64_t meta = 0;
+              if (P.encoding == "bitmap")
+                meta = lanes;
+              else if (P.encoding == "csr")
+                meta = 8 + kept * P.csr_index_bits;
+              else if (P.encoding == "balanced")
+                meta = ti->params.value("variant", std::string("pattern")) == "lfsr" ? 0 : lanes;
+              P.tap_skip[tk] = kept == 0;
+              P.lane_kept[tk] = kept;
+              P.lane_bits[tk] = kept * 8 + meta;
+              bits += P.lane_bits[tk];
+            }
           P.weight_bytes = ceil_div(bits, 8);
         } else {
           P.mode = Mode::Broadcast;
@@ -394,7 +448,8 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
         P.count_include_pad = n.attr_i("count_include_pad", 0) != 0;
         P.requant = L.requant;
         P.mode = Mode::Lane;
-        check_acc(cx, pg.kh * pg.kw * 128);
+        // Max-pooling keeps an int8 maximum; only the average sums into the accumulator.
+        if (L.kind == QLayer::Kind::AvgPool) check_acc(cx, pg.kh * pg.kw * 128);
         break;
       }
       case QLayer::Kind::GlobalAvgPool:
@@ -403,7 +458,7 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
         P.kw = P.in.w;
         P.requant = L.requant;
         P.mode = Mode::Lane;
-        check_acc(cx, P.in.h * P.in.w * 128);
+        if (L.kind == QLayer::Kind::GlobalAvgPool) check_acc(cx, P.in.h * P.in.w * 128);
         break;
       }
       case QLayer::Kind::Clamp:
@@ -436,7 +491,7 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
             std::to_string(P.in.c) + " channels need " + std::to_string(P.slots) +
             " accumulators per PE lane; the core has acc_per_pe=" + std::to_string(cfg.acc_per_pe));
     }
-    ActBuffer out = buffer_of(ys);
+    ActBuffer out = buffer_of(ys, source, cx.place);
     P.out = out;
     // Dense MACs (every weight with every input tap, padding included; a transposed conv counts
     // the taps that land on an input, as its scatter form would).
@@ -487,15 +542,19 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
         base = mem - oa;
     }
     if (base < 0) {
-      const int64_t need = g0 == LLONG_MIN ? std::max(ia, oa)
-                           : g0 >= 0       ? std::max(ia + g0, oa)
-                                           : std::max(ia, oa - g0);
+      // Successive overlaps move the buffers down; what the whole allocation needs up to this
+      // layer is the span it takes in an unbounded memory.
+      const int64_t need = activation_need(q, summary, masks, cfg, source, li);
       cx.err("activations do not fit: IA " + std::to_string(ia) + " B and OA " +
-             std::to_string(oa) + " B need " + std::to_string(need) +
-             " B with in-place overlap, the core has " + std::to_string(mem) + " B (short by " +
+             std::to_string(oa) + " B; the in-place allocation up to this layer needs " +
+             std::to_string(need) + " B, the core has " + std::to_string(mem) + " B (short by " +
              std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
     }
     P.out.base = base;
+    if (probe) {
+      *probe_need = std::max(*probe_need, mem - std::min(base, P.in.base));
+      if (li >= upto) return prog;
+    }
     bufs[L.output] = P.out;
     prog.layers.push_back(std::move(P));
   }
@@ -503,14 +562,18 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
   auto oit = bufs.find(q.output);
   if (oit == bufs.end()) fail(source, "output '" + q.output + "'", "not produced by any layer");
   prog.output = oit->second;
+  int64_t lowest = prog.input.base;
   for (const LayerProgram& P : prog.layers) {
     if (P.mode == Mode::None) continue;
+    lowest = std::min(lowest, P.out.base);
     const int64_t lo = std::min(P.in.base, P.out.base);
     const int64_t hi = std::max(P.in.base + P.in.bytes(), P.out.base + P.out.bytes());
     prog.act_peak = std::max(prog.act_peak, hi - lo);
     prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, P.in.bytes() + P.out.bytes());
   }
+  prog.act_used = cfg.act_mem_bytes - lowest;
   return prog;
 }
+}  // namespace
 
 }  // namespace prunesim::raman

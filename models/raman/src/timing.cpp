@@ -363,7 +363,6 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
     c.acc_updates = c.macs_executed + positions * L.rows;
   } else {  // Lane mode: one word per (tap, tile) at every position where the tap is not padding
     const bool dw = L.qkind == QLayer::Kind::Conv;
-    const bool bitmap = L.encoding == "bitmap";
     const int64_t tiles = L.slots;
     std::unique_ptr<NonZeroPrefix> nzp;
     if (dw) nzp = std::make_unique<NonZeroPrefix>(x, C, H, W, global ? 1 : L.sh, global ? 1 : L.sw);
@@ -389,13 +388,11 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
             continue;
           }
           c.weight_reads += v;
+          const size_t tk = static_cast<size_t>(t * taps + k);
+          c.weight_read_bits += L.lane_bits[tk] * v;
+          c.decoder_steps += L.lane_kept[tk] * v;
           for (int64_t ch = c0; ch < c1; ++ch) {
             const size_t wi = static_cast<size_t>(ch * taps + k);
-            if (L.lane_keep[wi]) {
-              c.weight_read_bits += 8 * v;
-              c.decoder_steps += v;
-            }
-            if (bitmap) c.weight_read_bits += v;
             if (L.lane_w[wi] == 0) continue;
             const int64_t nz = nzp->count(ch, plan);
             busy[static_cast<size_t>(ch - c0)] += nz;
@@ -468,6 +465,7 @@ void finish_counts(const RamanProgram& p, RamanCounts* c) {
   c->weight_mem_used_bytes = p.weight_bytes;
   c->act_peak_bytes = p.act_peak;
   c->act_peak_no_overlap_bytes = p.act_peak_no_overlap;
+  c->act_used_bytes = p.act_used;
   int64_t t = c->dma_in_cycles + c->dma_out_cycles;
   for (const LayerCounts& l : c->layers) t += l.cycles;
   c->total_cycles = t;

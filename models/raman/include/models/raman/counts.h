@@ -29,7 +29,8 @@ struct RamanConfig {
   static RamanConfig from(const ParamValues& v);  // v resolved against specs()
 };
 
-// Per-layer counts. Every PE's cycles split exactly into busy + stalled + gated = cycles.
+// Per-layer counts (summed over RamanCounts::inferences). Every PE's cycles split exactly into busy
+// + stalled + gated = cycles.
 struct LayerCounts {
   std::string name;      // executed node
   std::string kind;      // "conv", "conv_transpose", "gemm", "depthwise", "avgpool", "maxpool",
@@ -73,8 +74,9 @@ struct RamanCounts {
   int64_t weight_mem_used_bytes = 0;
   int64_t act_peak_bytes = 0;             // largest footprint of any layer (IA/OA overlapped)
   int64_t act_peak_no_overlap_bytes = 0;  // what separate IA and OA buffers would need
-  int64_t total_cycles = 0;               // dma_in + layers + dma_out, one inference
-  int64_t inferences = 1;                 // samples simulated (counts are summed over them)
+  int64_t act_used_bytes = 0;  // memory the whole allocation spans (overlaps move buffers down)
+  int64_t total_cycles = 0;    // dma_in + layers + dma_out, one inference
+  int64_t inferences = 1;      // samples simulated (counts are summed over them)
 };
 
 }  // namespace prunesim::raman

@@ -58,7 +58,9 @@ struct LayerProgram {
   // Lane mode (depthwise, pooling, clamp): weight per [channel][tap] (depthwise) and a kept flag.
   std::vector<int8_t> lane_w;
   std::vector<uint8_t> lane_keep;
-  std::vector<uint8_t> tap_skip;  // [tile][tap]: no kept weight in the tile (depthwise)
+  std::vector<uint8_t> tap_skip;   // [tile][tap]: no kept weight in the tile (depthwise)
+  std::vector<int64_t> lane_bits;  // [tile][tap]: weight-memory bits of one word (depthwise)
+  std::vector<int64_t> lane_kept;  // [tile][tap]: kept weights the decoder yields
   // Post-processing.
   std::vector<int32_t> bias;          // per output channel (broadcast, depthwise)
   std::vector<hls::Requant> requant;  // per output channel, or by window count (avgpool)
@@ -83,7 +85,8 @@ struct RamanProgram {
   float input_scale = 1.f, output_scale = 1.f;
   Shape output_shape;  // batch-1 output shape of the graph
   int64_t weight_bytes = 0;
-  int64_t act_peak = 0, act_peak_no_overlap = 0;
+  int64_t act_peak = 0, act_peak_no_overlap = 0;  // largest IA+OA footprint of one layer
+  int64_t act_used = 0;  // span the allocation takes from the top of the memory (all layers)
 };
 
 // Compiles the table. InputError "<source>: layer 'x': ..." for a layer the core cannot run

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <systemc>
+#include <utility>
 
 #include "hls/arith.h"
 
@@ -18,10 +19,39 @@ namespace prunesim::raman {
   SC_METHOD(method);                  \
   sensitive << clk.pos() << rst_n.neg();
 
-// rtl/raman/raman_pe.sv with ACC_SLOTS = 8, ACC_BITS = 32, SLOT_BITS = 3.
-SC_MODULE(RamanPeTwin) {
+// The state and edge behaviour of one PE, shared by the PE and PE-array twins.
+struct PeState {
   static constexpr int kSlots = 8;
   static constexpr int kAccBits = 32;
+  int32_t acc[kSlots] = {};
+
+  void reset() {
+    for (int32_t& a : acc) a = 0;
+  }
+  // One rising edge. `bias(s)` gives init_bias slot s. Returns the registered outputs: rd_acc
+  // (read before the update: the drain port shows the value the edge found) and mac_done.
+  template <class Bias>
+  std::pair<uint32_t, bool> edge(bool gate_en, bool init, const Bias& bias, bool mac_valid,
+                                 uint32_t mac_slot, uint32_t act, uint32_t wgt, uint32_t rd_slot) {
+    const uint32_t rd = rd_slot < kSlots ? static_cast<uint32_t>(acc[rd_slot]) : 0u;
+    const auto a = static_cast<int8_t>(act & 0xffu);
+    const auto w = static_cast<int8_t>(wgt & 0xffu);
+    // Zero skip: a zero operand leaves the accumulator alone; init wins over a MAC.
+    const bool fire = gate_en && mac_valid && !init && a != 0 && w != 0;
+    if (gate_en && init) {
+      for (int s = 0; s < kSlots; ++s) acc[s] = static_cast<int32_t>(bias(s));
+    } else if (fire) {
+      const uint32_t s = mac_slot & (kSlots - 1);
+      acc[s] = hls::mac(acc[s], a, w);
+    }
+    return {rd, fire};
+  }
+};
+
+// rtl/raman/raman_pe.sv with ACC_SLOTS = 8, ACC_BITS = 32, SLOT_BITS = 3.
+SC_MODULE(RamanPeTwin) {
+  static constexpr int kSlots = PeState::kSlots;
+  static constexpr int kAccBits = PeState::kAccBits;
   sc_core::sc_in<bool> clk, rst_n, gate_en, init, mac_valid;
   sc_core::sc_in<sc_dt::sc_bv<kSlots * kAccBits>> init_bias;
   sc_core::sc_in<uint32_t> mac_slot, act, wgt, rd_slot;
@@ -33,31 +63,68 @@ SC_MODULE(RamanPeTwin) {
   }
 
  private:
-  int32_t acc_[kSlots] = {};
+  PeState pe_;
 
   void tick() {
     if (!rst_n.read()) {
-      for (int32_t& a : acc_) a = 0;
+      pe_.reset();
       rd_acc.write(0);
       mac_done.write(false);
       return;
     }
-    const uint32_t rs = rd_slot.read();
-    // Read before the update: the drain port shows the value the edge found.
-    const uint32_t rd = rs < kSlots ? static_cast<uint32_t>(acc_[rs]) : 0u;
-    const auto a = static_cast<int8_t>(act.read() & 0xffu);
-    const auto w = static_cast<int8_t>(wgt.read() & 0xffu);
-    const bool fire = gate_en.read() && mac_valid.read() && !init.read() && a != 0 && w != 0;
-    if (gate_en.read() && init.read()) {
-      const sc_dt::sc_bv<kSlots * kAccBits> b = init_bias.read();
-      for (int s = 0; s < kSlots; ++s)
-        acc_[s] = static_cast<int32_t>(b.range(s * kAccBits + kAccBits - 1, s * kAccBits).to_uint());
-    } else if (fire) {
-      const uint32_t s = mac_slot.read() & (kSlots - 1);
-      acc_[s] = hls::mac(acc_[s], a, w);
+    const sc_dt::sc_bv<kSlots* kAccBits> b = init_bias.read();
+    const auto r = pe_.edge(
+        gate_en.read(), init.read(),
+        [&b](int s) { return b.range(s * kAccBits + kAccBits - 1, s * kAccBits).to_uint(); },
+        mac_valid.read(), mac_slot.read(), act.read(), wgt.read(), rd_slot.read());
+    rd_acc.write(r.first);
+    mac_done.write(r.second);
+  }
+};
+
+// rtl/raman/raman_pe_array.sv with P = 16, PE_BITS = 4 and the PE defaults.
+SC_MODULE(RamanPeArrayTwin) {
+  static constexpr int kPes = 16, kSlots = PeState::kSlots, kAccBits = PeState::kAccBits;
+  sc_core::sc_in<bool> clk, rst_n, init;
+  sc_core::sc_in<uint32_t> gate_en, act, mac_valid, rd_pe, rd_slot;
+  sc_core::sc_in<sc_dt::sc_bv<kPes * kSlots * kAccBits>> init_bias;
+  sc_core::sc_in<uint64_t> mac_slot;
+  sc_core::sc_in<sc_dt::sc_bv<kPes * 8>> wgt;
+  sc_core::sc_out<uint32_t> rd_acc, mac_done;
+
+  SC_CTOR(RamanPeArrayTwin) {
+    PRUNESIM_TWIN_CLOCKED(tick);
+  }
+
+ private:
+  PeState pe_[kPes];
+
+  void tick() {
+    if (!rst_n.read()) {
+      for (PeState& p : pe_) p.reset();
+      rd_acc.write(0);
+      mac_done.write(0);
+      return;
+    }
+    const sc_dt::sc_bv<kPes* kSlots* kAccBits> b = init_bias.read();
+    const sc_dt::sc_bv<kPes* 8> w = wgt.read();
+    const uint64_t slots = mac_slot.read();
+    const uint32_t gate = gate_en.read(), valid = mac_valid.read(), sel = rd_pe.read() & 15u;
+    uint32_t done = 0, rd = 0;
+    for (int p = 0; p < kPes; ++p) {
+      const int base = p * kSlots * kAccBits;
+      const auto r = pe_[p].edge(
+          (gate >> p) & 1u, init.read(),
+          [&b, base](int s) {
+            return b.range(base + s * kAccBits + kAccBits - 1, base + s * kAccBits).to_uint();
+          },
+          (valid >> p) & 1u, static_cast<uint32_t>(slots >> (3 * p)) & 7u, act.read(),
+          w.range(p * 8 + 7, p * 8).to_uint(), rd_slot.read());
+      if (r.second) done |= 1u << p;
+      if (static_cast<uint32_t>(p) == sel) rd = r.first;
     }
     rd_acc.write(rd);
-    mac_done.write(fire);
+    mac_done.write(done);
   }
 };
 
@@ -95,8 +162,8 @@ SC_MODULE(RamanRequantTwin) {
     }
     out_valid.write(in_valid.read());
     if (in_valid.read()) {
-      const int8_t q = compute(bypass.read(), acc.read(), mult.read(), shift.read(),
-                               act_min.read(), act_max.read());
+      const int8_t q = compute(bypass.read(), acc.read(), mult.read(), shift.read(), act_min.read(),
+                               act_max.read());
       out_q.write(static_cast<uint8_t>(q));
     }
   }
@@ -140,13 +207,14 @@ SC_MODULE(RamanDecoderTwin) {
     }
     if (load.read()) {
       fmt_ = fmt.read() & 3u;
-      const sc_dt::sc_bv<kCl * kSlots * kSlotBits> ix = idx.read();
-      const sc_dt::sc_bv<kCl * kSlots * 8> vv = vals.read();
+      const sc_dt::sc_bv<kCl* kSlots* kSlotBits> ix = idx.read();
+      const sc_dt::sc_bv<kCl* kSlots* 8> vv = vals.read();
       const uint32_t b = bits.read(), c = cnt.read();
       for (int p = 0; p < kCl; ++p) {
         for (int k = 0; k < kSlots; ++k) {
           const int i = p * kSlots + k;
-          idx_[p][k] = static_cast<uint8_t>(ix.range(i * kSlotBits + kSlotBits - 1, i * kSlotBits).to_uint());
+          idx_[p][k] = static_cast<uint8_t>(
+              ix.range(i * kSlotBits + kSlotBits - 1, i * kSlotBits).to_uint());
           vals_[p][k] = static_cast<uint8_t>(vv.range(i * 8 + 7, i * 8).to_uint());
         }
         ptr_[p] = 0;
