@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <systemc>
 #include <utility>
+#include <vector>
 
 #include "hls/arith.h"
 
@@ -251,6 +252,55 @@ SC_MODULE(RamanDecoderTwin) {
     slot.write(sl);
     wgt.write(wg);
     last.write(v != 0 && !more);
+  }
+};
+
+// rtl/raman/raman_act_mem.sv with BYTES = 16384, ADDR_BITS = 14, LANES = 16, WR_LANES = 4. The
+// bytes are not reset (an SRAM); a write on a clock edge happens even while reset is low.
+SC_MODULE(RamanActMemTwin) {
+  static constexpr int kBytes = 16384, kLanes = 16, kWrLanes = 4;
+  sc_core::sc_in<bool> clk, rst_n, rd_en, rd_word, wr_en, guard_en;
+  sc_core::sc_in<uint32_t> rd_addr, wr_addr, wr_be, wr_data, ia_low, ia_high;
+  sc_core::sc_out<sc_dt::sc_bv<kLanes * 8>> rd_data;
+  sc_core::sc_out<bool> overlap_err, port_conflict;
+
+  SC_CTOR(RamanActMemTwin) : mem_(kBytes, 0) {
+    PRUNESIM_TWIN_CLOCKED(tick);
+  }
+
+ private:
+  std::vector<uint8_t> mem_;
+  bool overlap_ = false, conflict_ = false;
+
+  void tick() {
+    const bool edge = clk.posedge();
+    // Read before write: a read in the cycle of a write returns the old bytes.
+    sc_dt::sc_bv<kLanes * 8> rd;
+    const uint32_t ra = rd_addr.read();
+    for (int i = 0; i < kLanes; ++i) {
+      const uint32_t a = ra + static_cast<uint32_t>(i);
+      rd.range(i * 8 + 7, i * 8) =
+          (i == 0 || rd_word.read()) && a < static_cast<uint32_t>(kBytes) ? mem_[a] : 0u;
+    }
+    bool hit = false;
+    const uint32_t wa = wr_addr.read(), be = wr_be.read(), wd = wr_data.read();
+    for (int i = 0; i < kWrLanes; ++i) {
+      const uint32_t a = wa + static_cast<uint32_t>(i);
+      if (!((be >> i) & 1u)) continue;
+      if (a >= ia_low.read() && a < ia_high.read()) hit = true;
+      if (edge && wr_en.read() && a < static_cast<uint32_t>(kBytes))
+        mem_[a] = static_cast<uint8_t>(wd >> (8 * i));
+    }
+    if (!rst_n.read()) {
+      overlap_ = conflict_ = false;
+      rd_data.write(sc_dt::sc_bv<kLanes * 8>());
+    } else {
+      if (rd_en.read()) rd_data.write(rd);
+      overlap_ = overlap_ || (wr_en.read() && guard_en.read() && hit);
+      conflict_ = conflict_ || (wr_en.read() && rd_en.read());
+    }
+    overlap_err.write(overlap_);
+    port_conflict.write(conflict_);
   }
 };
 

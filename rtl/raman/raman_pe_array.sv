@@ -1,0 +1,64 @@
+// PE array of the RAMAN-like core (docs/raman.md "Dataflow", "RTL blocks and ports"): P PEs
+// (raman_pe) sharing one broadcast activation; each PE takes its own (valid, slot, weight) from
+// its cluster's decoder and reduces locally into its own accumulators (partial sums never leave
+// the PE). Per-PE gate enables; one-cycle init of every accumulator; a drain port reading one
+// accumulator (pe, slot) per cycle for the PPU. SystemC twin: prunesim::raman::RamanPeArrayTwin.
+module raman_pe_array #(
+    parameter int P         = 16,
+    parameter int PE_BITS   = 4,   // log2(P)
+    parameter int ACC_SLOTS = 8,
+    parameter int ACC_BITS  = 32,
+    parameter int SLOT_BITS = 3
+) (
+    input  logic                            clk,
+    input  logic                            rst_n,
+    input  logic [                   P-1:0] gate_en,    // per PE (idle PEs clock-gated)
+    input  logic                            init,       // every PE loads its biases
+    input  logic [P*ACC_SLOTS*ACC_BITS-1:0] init_bias,  // PE p slot s at (p*ACC_SLOTS+s)*ACC_BITS
+    input  logic [                     7:0] act,        // the broadcast activation
+    input  logic [                   P-1:0] mac_valid,  // from the decoders, one per PE
+    input  logic [         P*SLOT_BITS-1:0] mac_slot,
+    input  logic [                 P*8-1:0] wgt,
+    // Drain: rd_acc shows accumulator (rd_pe, rd_slot) of the edge before: the PEs' read ports
+    // are registered, so the array registers rd_pe to select among them one cycle later.
+    input  logic [           PE_BITS-1:0] rd_pe,
+    input  logic [         SLOT_BITS-1:0] rd_slot,
+    output logic [          ACC_BITS-1:0] rd_acc,
+    output logic [                   P-1:0] mac_done  // per PE: a MAC retired on the last edge
+);
+  logic [P*ACC_BITS-1:0] pe_rd;
+  logic [PE_BITS-1:0] rd_pe_q;
+
+  for (genvar p = 0; p < P; p++) begin : g_pe
+    raman_pe #(
+        .ACC_SLOTS(ACC_SLOTS),
+        .ACC_BITS (ACC_BITS),
+        .SLOT_BITS(SLOT_BITS)
+    ) u_pe (
+        .clk      (clk),
+        .rst_n    (rst_n),
+        .gate_en  (gate_en[p]),
+        .init     (init),
+        .init_bias(init_bias[p*ACC_SLOTS*ACC_BITS+:ACC_SLOTS*ACC_BITS]),
+        .mac_valid(mac_valid[p]),
+        .mac_slot (mac_slot[p*SLOT_BITS+:SLOT_BITS]),
+        .act      (act),
+        .wgt      (wgt[p*8+:8]),
+        .rd_slot  (rd_slot),
+        .rd_acc   (pe_rd[p*ACC_BITS+:ACC_BITS]),
+        .mac_done (mac_done[p])
+    );
+  end
+
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) rd_pe_q <= '0;
+    else rd_pe_q <= rd_pe;
+  end
+
+  always_comb begin
+    rd_acc = '0;
+    for (int p = 0; p < P; p++) begin
+      if (rd_pe_q == PE_BITS'(p)) rd_acc = pe_rd[p*ACC_BITS+:ACC_BITS];
+    end
+  end
+endmodule

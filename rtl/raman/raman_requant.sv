@@ -1,0 +1,65 @@
+// Post-processing datapath of the RAMAN-like core (docs/quantization.md §6-§7, §9-§10):
+// out = clamp(sat8(round_half_away(acc * mult / 2^shift)), act_min, act_max), or with bypass
+// out = clamp(sat8(acc), act_min, act_max) (max-pool, stand-alone ReLU/Clip). One result per
+// cycle, one register stage. SystemC twin: prunesim::raman::RamanRequantTwin.
+// Build with -DBREAK_CARRY for the deliberately broken variant of the co-simulation tests: the
+// rounding loses the -1 for negative products, so negative ties round up instead of away from 0.
+module raman_requant (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        in_valid,
+    input  logic        bypass,    // no rescale: sat8(acc) (max-pool, stand-alone clamp)
+    input  logic [31:0] acc,       // int32 accumulator
+    input  logic [30:0] mult,      // multiplier M, unsigned, [0, 2^31-1]
+    input  logic [ 5:0] shift,     // right shift, 1..62 (0 and 63 are not valid layer values)
+    input  logic [ 7:0] act_min,   // int8 clamp bounds, act_min <= act_max
+    input  logic [ 7:0] act_max,
+    output logic        out_valid,
+    output logic [ 7:0] out_q      // int8 result, valid when out_valid
+);
+  logic signed [31:0] acc_s;
+  logic signed [31:0] mult_s;
+  logic signed [63:0] prod;
+  logic signed [63:0] half;
+  logic signed [63:0] rounded;
+  logic signed [63:0] shifted;
+  logic signed [63:0] pre_sat;
+  logic signed [ 7:0] sat;
+  logic signed [ 7:0] clamped;
+
+  assign acc_s  = $signed(acc);
+  assign mult_s = $signed({1'b0, mult});
+  // |acc * M| <= 2^31 * (2^31 - 1) < 2^62: the signed 64-bit product is exact.
+  assign prod   = 64'(acc_s) * 64'(mult_s);
+  // shift is 1..62 on valid input; shift = 0 would shift by -1 (masked to 63 bits, harmless).
+  assign half   = $signed(64'd1 << (shift - 6'd1));
+`ifdef BREAK_CARRY
+  assign rounded = prod + half;
+`else
+  // Adding half then flooring rounds ties up; the -1 for a negative product makes them round
+  // down, i.e. away from zero (one adder whose carry-in depends on the sign bit).
+  assign rounded = prod + half - {63'd0, prod[63]};
+`endif
+  assign shifted = rounded >>> shift;
+  assign pre_sat = bypass ? 64'(acc_s) : shifted;
+
+  always_comb begin
+    if (pre_sat > 64'sd127) sat = 8'sd127;
+    else if (pre_sat < -64'sd128) sat = -8'sd128;
+    else sat = pre_sat[7:0];
+    if (sat < $signed(act_min)) clamped = $signed(act_min);
+    else if (sat > $signed(act_max)) clamped = $signed(act_max);
+    else clamped = sat;
+  end
+
+  always_ff @(posedge clk or negedge rst_n) begin
+    if (!rst_n) begin
+      out_valid <= 1'b0;
+      out_q     <= '0;
+    end else begin
+      out_valid <= in_valid;
+      // The register only loads on valid input, so idle cycles cost no toggles downstream.
+      if (in_valid) out_q <= clamped;
+    end
+  end
+endmodule
