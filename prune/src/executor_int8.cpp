@@ -7,6 +7,7 @@
 #include "hls/datapath.h"
 #include "op_table.h"
 #include "prune/errors.h"
+#include "prune/hls_params.h"
 #include "prune/op_geometry.h"
 #include "prune/quant.h"
 
@@ -17,48 +18,6 @@ using Codes = std::vector<int8_t>;
 
 int32_t i32(int64_t v) {
   return static_cast<int32_t>(v);
-}
-
-hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L) {
-  hls::ConvParams p;
-  p.in_c = i32(c.C);
-  p.in_h = i32(c.H);
-  p.in_w = i32(c.W);
-  p.out_c = i32(c.M);
-  p.out_h = i32(c.OH);
-  p.out_w = i32(c.OW);
-  p.k_h = i32(c.kh);
-  p.k_w = i32(c.kw);
-  p.stride_h = i32(c.sh);
-  p.stride_w = i32(c.sw);
-  p.dil_h = i32(c.dh);
-  p.dil_w = i32(c.dw);
-  p.pad_top = i32(c.pt);
-  p.pad_left = i32(c.pl);
-  p.groups = i32(c.group);
-  p.act_min = L.act_min;
-  p.act_max = L.act_max;
-  return p;
-}
-
-hls::PoolParams pool_params(const PoolGeom& g, int64_t channels) {
-  hls::PoolParams p;
-  p.channels = i32(channels);
-  p.in_h = i32(g.H);
-  p.in_w = i32(g.W);
-  p.out_h = i32(g.OH);
-  p.out_w = i32(g.OW);
-  p.k_h = i32(g.kh);
-  p.k_w = i32(g.kw);
-  p.stride_h = i32(g.sh);
-  p.stride_w = i32(g.sw);
-  p.dil_h = i32(g.dh);
-  p.dil_w = i32(g.dw);
-  p.pad_top = i32(g.pt);
-  p.pad_left = i32(g.pl);
-  p.pad_bottom = i32(g.pb);
-  p.pad_right = i32(g.pr);
-  return p;
 }
 
 // Strides of `s` seen through numpy broadcasting into `out` (0 along broadcast axes).
@@ -334,6 +293,48 @@ Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer
     r.output_float.f[k] =
         hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
   return r;
+}
+
+hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L) {
+  hls::ConvParams p;
+  p.in_c = static_cast<int32_t>(c.C);
+  p.in_h = static_cast<int32_t>(c.H);
+  p.in_w = static_cast<int32_t>(c.W);
+  p.out_c = static_cast<int32_t>(c.M);
+  p.out_h = static_cast<int32_t>(c.OH);
+  p.out_w = static_cast<int32_t>(c.OW);
+  p.k_h = static_cast<int32_t>(c.kh);
+  p.k_w = static_cast<int32_t>(c.kw);
+  p.stride_h = static_cast<int32_t>(c.sh);
+  p.stride_w = static_cast<int32_t>(c.sw);
+  p.dil_h = static_cast<int32_t>(c.dh);
+  p.dil_w = static_cast<int32_t>(c.dw);
+  p.pad_top = static_cast<int32_t>(c.pt);
+  p.pad_left = static_cast<int32_t>(c.pl);
+  p.groups = static_cast<int32_t>(c.group);
+  p.act_min = L.act_min;
+  p.act_max = L.act_max;
+  return p;
+}
+
+hls::PoolParams pool_params(const PoolGeom& g, int64_t channels) {
+  hls::PoolParams p;
+  p.channels = static_cast<int32_t>(channels);
+  p.in_h = static_cast<int32_t>(g.H);
+  p.in_w = static_cast<int32_t>(g.W);
+  p.out_h = static_cast<int32_t>(g.OH);
+  p.out_w = static_cast<int32_t>(g.OW);
+  p.k_h = static_cast<int32_t>(g.kh);
+  p.k_w = static_cast<int32_t>(g.kw);
+  p.stride_h = static_cast<int32_t>(g.sh);
+  p.stride_w = static_cast<int32_t>(g.sw);
+  p.dil_h = static_cast<int32_t>(g.dh);
+  p.dil_w = static_cast<int32_t>(g.dw);
+  p.pad_top = static_cast<int32_t>(g.pt);
+  p.pad_left = static_cast<int32_t>(g.pl);
+  p.pad_bottom = static_cast<int32_t>(g.pb);
+  p.pad_right = static_cast<int32_t>(g.pr);
+  return p;
 }
 
 }  // namespace prunesim

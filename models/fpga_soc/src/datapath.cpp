@@ -11,6 +11,7 @@
 #include "hls/pl_conv.h"
 #include "models/fpga_soc/soc.h"
 #include "prune/errors.h"
+#include "prune/hls_params.h"
 #include "prune/op_geometry.h"
 
 namespace prunesim {
@@ -23,28 +24,6 @@ using ConvLineBuffer = hls::LineBuffer<3, kLbC, kLbW>;
 
 int32_t i32(int64_t v) {
   return static_cast<int32_t>(v);
-}
-
-hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L) {
-  hls::ConvParams p;
-  p.in_c = i32(c.C);
-  p.in_h = i32(c.H);
-  p.in_w = i32(c.W);
-  p.out_c = i32(c.M);
-  p.out_h = i32(c.OH);
-  p.out_w = i32(c.OW);
-  p.k_h = i32(c.kh);
-  p.k_w = i32(c.kw);
-  p.stride_h = i32(c.sh);
-  p.stride_w = i32(c.sw);
-  p.dil_h = i32(c.dh);
-  p.dil_w = i32(c.dw);
-  p.pad_top = i32(c.pt);
-  p.pad_left = i32(c.pl);
-  p.groups = i32(c.group);
-  p.act_min = L.act_min;
-  p.act_max = L.act_max;
-  return p;
 }
 
 struct Preproc {
