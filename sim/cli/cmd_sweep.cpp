@@ -445,7 +445,9 @@ void run(const Opts& o) {
     c.dense_out = run_float(c.g, c.data);
   }
   if (!o.input.empty()) {
-    c.input = load_data(o.input, &c.g);
+    // The architecture checks the shape: its input need not be the model's (fpga-soc takes raw
+    // sensor frames and preprocesses them).
+    c.input = load_data(o.input, nullptr);
   } else {
     c.input = first_sample(c.g, c.data, o.data);
   }
