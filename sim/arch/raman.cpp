@@ -326,6 +326,8 @@ class RamanArch : public Arch {
         .add("act_peak", c.act_peak_bytes, "B", "activation memory peak (IA/OA overlapped)")
         .add("act_peak_no_overlap", c.act_peak_no_overlap_bytes, "B",
              "what separate IA and OA buffers would need")
+        .add("act_used", c.act_used_bytes, "B",
+             "activation memory the whole allocation spans (smallest act_mem_bytes that runs)")
         .add("weight_mem_used", c.weight_mem_used_bytes, "B", "compiled layer images");
     StatGroup& lg = st.group("layers", "cycles and MACs per layer, per inference");
     for (size_t i = 0; i < c.layers.size(); ++i) {
