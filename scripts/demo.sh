@@ -41,6 +41,15 @@ for m in digits_dscnn fmnist_dscnn; do
     --int8 --calib zoo/$m/calib.npy
 done
 echo
+H=zoo/hsi_unet
+echo "== prunesim simulate: the compressed HSI U-Net on the FPGA-SoC pipeline (Kria K26, SystemC)"
+$P simulate --arch fpga-soc --tables $H/unet_pruned.pwt --input $H/frames.npy \
+  --report $OUT/soc.json --output $OUT/soc_masks.npy
+echo
+echo "== prunesim compare: base vs compressed U-Net on the FPGA-SoC (the paper's before/after table)"
+$P compare --arch fpga-soc $H/unet_base.pwt $H/unet_pruned.pwt --input $H/frames.npy \
+  --labels $H/frame_labels.npy --report $OUT/soc_compare.json
+echo
 echo "== prunesim simulate: the pruned encoder on the RAMAN-like core (SystemC, cycle by cycle)"
 $P simulate --arch raman --tables $OUT/enc.pwt --input $Z/sample.npy \
   --report $OUT/raman.json --output $OUT/raman_latent.npy
@@ -50,12 +59,3 @@ $P sweep --arch raman --model $Z/encoder.onnx --schemes balanced,magnitude,nm \
   --sparsity 0:0.9:0.3 --calib $Z/calib.npy --data $Z/eval.npy -o $OUT/sweep.csv --plot $OUT/sweep.png
 echo "sweep table: $OUT/sweep.csv"
 echo "sweep plot: $OUT/sweep.png"
-echo
-H=zoo/hsi_unet
-echo "== prunesim simulate: the compressed HSI U-Net on the FPGA-SoC pipeline (Kria K26, SystemC)"
-$P simulate --arch fpga-soc --tables $H/unet_pruned.pwt --input $H/frames.npy \
-  --report $OUT/soc.json --output $OUT/soc_masks.npy
-echo
-echo "== prunesim compare: base vs compressed U-Net on the FPGA-SoC (the paper's before/after table)"
-$P compare --arch fpga-soc $H/unet_base.pwt $H/unet_pruned.pwt --input $H/frames.npy \
-  --labels $H/frame_labels.npy --report $OUT/soc_compare.json
