@@ -13,6 +13,7 @@
 // exactly the rule in timing.cpp; idle processes sleep instead of waking every cycle.
 #include "models/raman/core.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <systemc>
 
@@ -345,6 +346,67 @@ SC_MODULE(Core) {
     }
   }
 
+  // ---- Sparse decoders: parse the weight-memory image (docs/raman.md "Weight memory image") ---
+  std::vector<std::vector<Entry>> decoded;  // per PE: the group of the active column
+  std::vector<int8_t> lane_weights;         // per lane: the active depthwise word
+  std::vector<int32_t> drawn, slots;  // decoder scratch, reused (the decoder is on the hot path)
+  std::vector<uint8_t> pattern;
+
+  int8_t img(const LayerProgram& l, int64_t& at) const {
+    if (at >= static_cast<int64_t>(l.image.size()))
+      throw std::logic_error("raman: layer '" + l.name + "': decoder read past the weight image");
+    return static_cast<int8_t>(l.image[static_cast<size_t>(at++)]);
+  }
+
+  void decode_column(const LayerProgram& l, int64_t r) {
+    const int64_t np = l.pes, nb = (l.slots + 7) / 8;
+    decoded.resize(static_cast<size_t>(np));
+    int64_t at = l.col_addr[static_cast<size_t>(r)];
+    uint16_t lfsr = l.lfsr ? l.col_lfsr_state[static_cast<size_t>(r)] : 0;
+    for (int64_t p = 0; p < np; ++p) {
+      auto& out = decoded[static_cast<size_t>(p)];
+      out.clear();
+      const int64_t pslots = std::min(l.slots, (l.rows - p + np - 1) / np);  // rows on this PE
+      slots.clear();
+      if (l.enc == Enc::Dense) {
+        for (int64_t s = 0; s < pslots; ++s) slots.push_back(static_cast<int32_t>(s));
+      } else if (l.enc == Enc::Csr) {
+        const int64_t n = static_cast<uint8_t>(img(l, at));
+        for (int64_t i = 0; i < n; ++i) slots.push_back(static_cast<uint8_t>(img(l, at)));
+      } else if (l.enc == Enc::Bitmap || (!l.lfsr && p % l.cluster == 0)) {
+        pattern.assign(static_cast<size_t>(nb), 0);
+        for (int64_t i = 0; i < nb; ++i)
+          pattern[static_cast<size_t>(i)] = static_cast<uint8_t>(img(l, at));
+      }
+      if (l.enc == Enc::Bitmap || (l.enc == Enc::Balanced && !l.lfsr)) {
+        // The cluster's PEs share the balanced pattern; bitmap has one per PE.
+        for (int64_t s = 0; s < pslots; ++s)
+          if (pattern[static_cast<size_t>(s / 8)] >> (s % 8) & 1)
+            slots.push_back(static_cast<int32_t>(s));
+      } else if (l.lfsr) {
+        lfsr_group_slots(&lfsr, l.slots, l.lfsr_k, &drawn);
+        slots.assign(drawn.begin(), drawn.end());
+        std::sort(slots.begin(), slots.end());
+      }
+      out.resize(slots.size());
+      for (size_t i = 0; i < slots.size(); ++i) out[i] = Entry{slots[i], img(l, at)};
+    }
+  }
+
+  void decode_word(const LayerProgram& l, int64_t word, int64_t lanes) {
+    lane_weights.assign(static_cast<size_t>(lanes), 0);  // capacity is kept between words
+    int64_t at = l.col_addr[static_cast<size_t>(word)];
+    if (l.enc == Enc::Dense) {
+      for (int64_t p = 0; p < lanes; ++p) lane_weights[static_cast<size_t>(p)] = img(l, at);
+      return;
+    }
+    const int64_t nb = (lanes + 7) / 8, bits_at = at;
+    at += nb;
+    for (int64_t p = 0; p < lanes; ++p)
+      if (l.image[static_cast<size_t>(bits_at + p / 8)] >> (p % 8) & 1)
+        lane_weights[static_cast<size_t>(p)] = img(l, at);
+  }
+
   // One cycle of the array: every PE takes its next weight (broadcast) or its lane (lane mode).
   void step(const Broadcast& active) {
     const LayerProgram& l = *L;
@@ -358,13 +420,13 @@ SC_MODULE(Core) {
         cur->weight_reads += ceil_div(l.group_bits[static_cast<size_t>(r)], 32);
         if (!l.col_lfsr_steps.empty()) cur->lfsr_steps += l.col_lfsr_steps[static_cast<size_t>(r)];
       }
+      if (active_step == 0) decode_column(l, r);
       for (int64_t p = 0; p < np; ++p) {
         // The cluster decoder hands PE p the active_step-th kept weight of group (p, r).
-        const int64_t g = r * np + p;
-        const int64_t at = l.group_off[static_cast<size_t>(g)] + active_step;
-        if (at >= l.group_off[static_cast<size_t>(g + 1)]) continue;  // this PE is done: gated
+        const auto& grp = decoded[static_cast<size_t>(p)];
+        if (active_step >= static_cast<int64_t>(grp.size())) continue;  // this PE is done: gated
         ++cur->decoder_steps;
-        const Entry& e = l.entries[static_cast<size_t>(at)];
+        const Entry& e = grp[static_cast<size_t>(active_step)];
         if (e.w == 0) continue;  // zero weight: multiplier gated
         A(p, e.slot) = hls::mac(A(p, e.slot), active.a, e.w);
         ++cur->busy_per_pe[static_cast<size_t>(p)];
@@ -383,13 +445,13 @@ SC_MODULE(Core) {
         cur->weight_read_bits += l.lane_bits[tk];
         cur->decoder_steps += l.lane_kept[tk];
       }
+      if (dw) decode_word(l, t * taps + k, c1 - c0);
       for (int64_t ch = c0; ch < c1; ++ch) {
         const int64_t p = ch - c0;
         const int8_t a = active.word[p];
         int32_t& acc_v = A(p, t);
         if (dw) {
-          const size_t wi = static_cast<size_t>(ch * taps + k);
-          const int8_t w = l.lane_w[wi];
+          const int8_t w = lane_weights[static_cast<size_t>(p)];
           if (w == 0 || a == 0) continue;
           acc_v = hls::mac(acc_v, a, w);
           ++cur->macs_executed;

@@ -133,6 +133,46 @@ struct MatrixView {
   std::function<int64_t(int64_t, int64_t)> init;
 };
 
+// Byte image of a broadcast layer, column by column (docs/raman.md "Weight memory image"):
+//   dense    per PE: one value per row slot
+//   bitmap   per PE: ceil(slots/8) bytes of slot bits, then the kept values
+//   csr      per PE: count byte, one slot-index byte per kept weight, then the values
+//   balanced pattern: per cluster the shared slot bits, then per PE its kept values
+//   balanced lfsr:    per PE its kept values (slots regenerated from col_lfsr_state)
+void build_image(LayerProgram& P, int64_t rows) {
+  const int64_t np = P.pes, nb = ceil_div(P.slots, 8);
+  P.image.clear();
+  P.col_addr.assign(static_cast<size_t>(P.cols), 0);
+  auto group = [&](int64_t c, int64_t p) {
+    const size_t g = static_cast<size_t>(c * np + p);
+    return std::make_pair(P.entries.begin() + P.group_off[g],
+                          P.entries.begin() + P.group_off[g + 1]);
+  };
+  auto bits_of = [&](int64_t c, int64_t p) {
+    std::vector<uint8_t> b(static_cast<size_t>(nb), 0);
+    auto [a, e] = group(c, p);
+    for (auto it = a; it != e; ++it)
+      b[static_cast<size_t>(it->slot / 8)] |= uint8_t(1u << (it->slot % 8));
+    return b;
+  };
+  for (int64_t c = 0; c < P.cols; ++c) {
+    P.col_addr[static_cast<size_t>(c)] = static_cast<int64_t>(P.image.size());
+    for (int64_t p = 0; p < np; ++p) {
+      auto [a, e] = group(c, p);
+      const bool cluster_head = p % P.cluster == 0;
+      if (P.encoding == "bitmap" || (P.encoding == "balanced" && !P.lfsr && cluster_head)) {
+        const auto b = bits_of(c, p);
+        P.image.insert(P.image.end(), b.begin(), b.end());
+      } else if (P.encoding == "csr") {
+        P.image.push_back(static_cast<uint8_t>(e - a));
+        for (auto it = a; it != e; ++it) P.image.push_back(static_cast<uint8_t>(it->slot));
+      }
+      (void)rows;
+      for (auto it = a; it != e; ++it) P.image.push_back(static_cast<uint8_t>(it->w));
+    }
+  }
+}
+
 void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const TableLayerInfo& ti,
                   const MaskMap& masks) {
   const RamanConfig& cfg = cx.cfg;
@@ -210,26 +250,20 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   }
   P.group_off[static_cast<size_t>(v.cols * np)] = static_cast<int64_t>(P.entries.size());
   if (P.lfsr) {
-    // The decoders regenerate the kept slots with the table's LFSR (prune/balanced.h): count the
-    // draws each column needs, in the same order lfsr_slot_mask() makes them.
-    const int64_t k = ti.params.value("k", int64_t{0});
+    // The decoders regenerate the kept slots with the table's LFSR (prune/balanced.h): record the
+    // state each column starts from and the draws it needs, in lfsr_slot_mask() order.
+    P.lfsr_k = std::min(ti.params.value("k", int64_t{0}), P.slots);
     uint16_t x = static_cast<uint16_t>(ti.params.value("seed", int64_t{1}));
     P.col_lfsr_steps.assign(static_cast<size_t>(v.cols), 0);
-    std::vector<uint8_t> seen(static_cast<size_t>(P.slots));
-    for (int64_t c = 0; c < v.cols && k > 0; ++c)
-      for (int64_t p = 0; p < np; ++p) {
-        std::fill(seen.begin(), seen.end(), 0);
-        for (int64_t got = 0; got < std::min(k, P.slots);) {
-          x = lfsr16_step(x);
-          ++P.col_lfsr_steps[static_cast<size_t>(c)];
-          const size_t s = static_cast<size_t>(x % P.slots);
-          if (!seen[s]) {
-            seen[s] = 1;
-            ++got;
-          }
-        }
-      }
+    P.col_lfsr_state.assign(static_cast<size_t>(v.cols), 0);
+    std::vector<int32_t> drawn;
+    for (int64_t c = 0; c < v.cols; ++c) {
+      P.col_lfsr_state[static_cast<size_t>(c)] = x;
+      for (int64_t p = 0; p < np && P.lfsr_k > 0; ++p)
+        P.col_lfsr_steps[static_cast<size_t>(c)] += lfsr_group_slots(&x, P.slots, P.lfsr_k, &drawn);
+    }
   }
+  build_image(P, v.rows);
   int64_t bits = 0;
   for (int64_t b : P.group_bits) bits += b;
   // (Column pointers of bitmap/csr are already in group_bits.)
@@ -244,6 +278,18 @@ void check_acc(const Ctx& cx, int64_t bound) {
 }
 
 }  // namespace
+
+int64_t lfsr_group_slots(uint16_t* state, int64_t slots, int64_t k, std::vector<int32_t>* out) {
+  out->clear();
+  int64_t steps = 0;
+  while (static_cast<int64_t>(out->size()) < k) {
+    *state = lfsr16_step(*state);
+    ++steps;
+    const int32_t s = static_cast<int32_t>(*state % slots);
+    if (std::find(out->begin(), out->end(), s) == out->end()) out->push_back(s);
+  }
+  return steps;
+}
 
 namespace {
 
@@ -327,6 +373,10 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
       ti = info_of(summary, L.name);
       if (!ti) cx.err("no weight section in the table");
       P.encoding = ti->encoding;
+      P.enc = P.encoding == "dense"    ? Enc::Dense
+              : P.encoding == "bitmap" ? Enc::Bitmap
+              : P.encoding == "csr"    ? Enc::Csr
+                                       : Enc::Balanced;
       const Encoding* e = find_encoding(ti->encoding);
       if (!e || !e->accepted_by("raman"))
         cx.err("encoding '" + ti->encoding +
@@ -393,6 +443,22 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
               P.lane_kept[tk] = kept;
               P.lane_bits[tk] = kept * 8 + meta;
               bits += P.lane_bits[tk];
+              // Image word: dense = every lane's value; otherwise a lane bitmap and the kept
+              // values (the csr/balanced metadata is charged as above, decoded the same way).
+              P.col_addr.push_back(static_cast<int64_t>(P.image.size()));
+              const size_t at0 = P.image.size();
+              if (P.encoding != "dense")
+                P.image.resize(at0 + static_cast<size_t>(ceil_div(lanes, 8)), 0);
+              for (int64_t ch = t * P.pes; ch < t * P.pes + lanes; ++ch) {
+                const size_t wi = static_cast<size_t>(ch * taps + k);
+                if (P.encoding == "dense") {
+                  P.image.push_back(static_cast<uint8_t>(L.weight[wi]));
+                } else if (P.lane_keep[wi]) {
+                  const int64_t lane = ch - t * P.pes;
+                  P.image[at0 + static_cast<size_t>(lane / 8)] |= uint8_t(1u << (lane % 8));
+                  P.image.push_back(static_cast<uint8_t>(L.weight[wi]));
+                }
+              }
             }
           P.weight_bytes = ceil_div(bits, 8);
         } else {

@@ -34,10 +34,13 @@ struct Entry {
 };
 
 enum class Mode { Broadcast, Lane, None };
+// The encoding as the decoders see it (LayerProgram::encoding names it for reports).
+enum class Enc { None, Dense, Bitmap, Csr, Balanced };
 
 struct LayerProgram {
   size_t qlayer = 0;  // index in QuantizedModel::layers
   std::string name, op, kind, encoding;
+  Enc enc = Enc::None;
   QLayer::Kind qkind = QLayer::Kind::Move;
   Mode mode = Mode::None;
   ActBuffer in, out;
@@ -73,7 +76,14 @@ struct LayerProgram {
   int64_t csr_index_bits = 8;
   bool lfsr = false;
   std::vector<int64_t> col_lfsr_steps;  // LFSR advances the decoders make per broadcast of r
-  int64_t macs_dense = 0;               // per inference
+  // The weight-memory image the SystemC decoders parse (docs/raman.md "Weight memory image"),
+  // byte-aligned per group. Broadcast: column r starts at col_addr[r] (the column pointer table).
+  // Lane (depthwise): word (tile, tap) starts at col_addr[tile * taps + tap].
+  std::vector<uint8_t> image;
+  std::vector<int64_t> col_addr;
+  std::vector<uint16_t> col_lfsr_state;  // balanced/lfsr: LFSR state where column r starts
+  int64_t lfsr_k = 0;                    // balanced/lfsr: kept slots per group
+  int64_t macs_dense = 0;                // per inference
   int64_t positions() const { return out.h * out.w; }
 };
 
@@ -88,6 +98,10 @@ struct RamanProgram {
   int64_t act_peak = 0, act_peak_no_overlap = 0;  // largest IA+OA footprint of one layer
   int64_t act_used = 0;  // span the allocation takes from the top of the memory (all layers)
 };
+
+// The balanced LFSR variant's slots of one group, in draw order: advance `state` until k distinct
+// slots of `slots` are drawn (prune/balanced.h lfsr_slot_mask order). Returns the advances made.
+int64_t lfsr_group_slots(uint16_t* state, int64_t slots, int64_t k, std::vector<int32_t>* out);
 
 // Compiles the table. InputError "<source>: layer 'x': ..." for a layer the core cannot run
 // (unsupported op, grouped conv that is not depthwise, too many accumulators per PE, an
