@@ -11,6 +11,35 @@
 namespace prunesim {
 namespace fpga_soc {
 
+void add_resources(const SocConfig& cfg, const std::vector<double>& core_busy, double dpu_busy_s,
+                   int64_t dpu_ops, double ddr_busy_s, int64_t ddr_bytes, SocResult& r) {
+  for (int c = 0; c < cfg.ps_cores; ++c) {
+    Activity a;
+    a.name = "ps.core" + std::to_string(c);
+    a.kind = "ps";
+    a.busy_s = core_busy[static_cast<size_t>(c)];
+    r.resources.push_back(a);
+  }
+  for (const Activity& s : r.stages)
+    if (s.kind == "pl") {
+      Activity a = s;
+      a.name = "pl." + s.name.substr(0, s.name.find(' '));
+      r.resources.push_back(a);
+    }
+  Activity d;
+  d.name = "dpu.array";
+  d.kind = "dpu";
+  d.busy_s = dpu_busy_s;
+  d.ops = dpu_ops;
+  r.resources.push_back(d);
+  Activity m;
+  m.name = "ddr";
+  m.kind = "ddr";
+  m.busy_s = ddr_busy_s;
+  m.ddr_bytes = ddr_bytes;
+  r.resources.push_back(m);
+}
+
 void finish_result(const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
                    const Frames& frames, int64_t n, const std::vector<double>& start_s,
                    const std::vector<double>& done_s, SocResult& r) {
@@ -113,31 +142,9 @@ SocResult run_analytical(const QuantizedModel& q, const DpuProgram& prog, const 
     if (plan[i].kind == "ps") core_busy[static_cast<size_t>(plan[i].core)] += a.busy_s;
     r.stages.push_back(a);
   }
-  for (int c = 0; c < cfg.ps_cores; ++c) {
-    Activity a;
-    a.name = "ps.core" + std::to_string(c);
-    a.kind = "ps";
-    a.busy_s = core_busy[static_cast<size_t>(c)];
-    r.resources.push_back(a);
-  }
-  for (const Activity& s : r.stages)
-    if (s.kind == "pl") {
-      Activity a = s;
-      a.name = "pl." + s.name.substr(0, s.name.find(' '));
-      r.resources.push_back(a);
-    }
-  Activity d;
-  d.name = "dpu.array";
-  d.kind = "dpu";
-  d.busy_s = dpu_compute_s * static_cast<double>(n);
-  d.ops = prog.macs * n;
-  r.resources.push_back(d);
-  Activity m;
-  m.name = "ddr";
-  m.kind = "ddr";
-  m.busy_s = total_bytes / bw * static_cast<double>(n);
-  m.ddr_bytes = static_cast<int64_t>(total_bytes) * n;
-  r.resources.push_back(m);
+  add_resources(cfg, core_busy, dpu_compute_s * static_cast<double>(n), prog.macs * n,
+                total_bytes / bw * static_cast<double>(n), static_cast<int64_t>(total_bytes) * n,
+                r);
   finish_result(q, prog, cfg, frames, n, start_s, done_s, r);
   if (n >= 1) r.throughput_fps = 1.0 / period;
   return r;

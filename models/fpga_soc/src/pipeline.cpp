@@ -292,6 +292,10 @@ sc_time period_of(double hz) {
 
 }  // namespace
 
+// Shared by both modes (analytical.cpp): the per-resource activity rows (PS cores, PL kernels,
+// DPU array, DDR) from the stages and the busy times each mode measured.
+void add_resources(const SocConfig& cfg, const std::vector<double>& core_busy, double dpu_busy_s,
+                   int64_t dpu_ops, double ddr_busy_s, int64_t ddr_bytes, SocResult& r);
 // Shared by both modes (analytical.cpp): masks, the reference check and the latency figures.
 void finish_result(const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
                    const Frames& frames, int64_t n, const std::vector<double>& start_s,
@@ -402,31 +406,8 @@ SocResult run_cycle(const QuantizedModel& q, const DpuProgram& prog, const SocCo
       if (plan[i].kind == "ps") core_busy[static_cast<size_t>(plan[i].core)] += st->probe.busy_s;
     }
   }
-  for (int c = 0; c < cfg.ps_cores; ++c) {
-    Activity a;
-    a.name = "ps.core" + std::to_string(c);
-    a.kind = "ps";
-    a.busy_s = core_busy[static_cast<size_t>(c)];
-    r.resources.push_back(a);
-  }
-  for (const Activity& s : r.stages)
-    if (s.kind == "pl") {
-      Activity a = s;
-      a.name = "pl." + s.name.substr(0, s.name.find(' '));
-      r.resources.push_back(a);
-    }
-  Activity d;
-  d.name = "dpu.array";
-  d.kind = "dpu";
-  d.busy_s = dpu->compute_s;
-  d.ops = dpu->probe.ops;
-  r.resources.push_back(d);
-  Activity m;
-  m.name = "ddr";
-  m.kind = "ddr";
-  m.busy_s = static_cast<double>(ddr->busy_cycles) / cfg.ddr_clock_hz;
-  m.ddr_bytes = ddr->bytes;
-  r.resources.push_back(m);
+  add_resources(cfg, core_busy, dpu->compute_s, dpu->probe.ops,
+                static_cast<double>(ddr->busy_cycles) / cfg.ddr_clock_hz, ddr->bytes, r);
   for (double s : dpu->layer_s)
     r.layer_cycles.push_back(
         static_cast<int64_t>(std::llround(s / static_cast<double>(n) * cfg.dpu_clock_hz)));

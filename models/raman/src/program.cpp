@@ -61,31 +61,29 @@ ActBuffer buffer_of(const Shape& s, const std::string& src, const std::string& p
   return b;
 }
 
+// Lowest input index along one axis that output index o reads (kernel k, stride s, pad p,
+// dilation d, input length n); LLONG_MAX if every tap falls outside.
+int64_t first_along(bool transpose, int64_t o, int64_t k, int64_t s, int64_t p, int64_t d,
+                    int64_t n) {
+  int64_t first = LLONG_MAX;
+  for (int64_t i = 0; i < k; ++i) {
+    int64_t in;
+    if (transpose) {  // gather form: input in feeds output in*s - p + i*d
+      const int64_t t = o + p - i * d;
+      if (t < 0 || t % s) continue;
+      in = t / s;
+    } else {
+      in = o * s - p + i * d;
+    }
+    if (in >= 0 && in < n) first = std::min(first, in);
+  }
+  return first;
+}
+
 // Lowest raster index of an input position output (oy, ox) reads; LLONG_MAX if none.
 int64_t first_input(const LayerProgram& L, int64_t oy, int64_t ox) {
-  int64_t y0 = LLONG_MAX, x0 = LLONG_MAX;
-  for (int64_t i = 0; i < L.kh; ++i) {
-    int64_t iy;
-    if (L.transpose) {
-      const int64_t t = oy + L.pt - i * L.dh;
-      if (t < 0 || t % L.sh) continue;
-      iy = t / L.sh;
-    } else {
-      iy = oy * L.sh - L.pt + i * L.dh;
-    }
-    if (iy >= 0 && iy < L.in.h) y0 = std::min(y0, iy);
-  }
-  for (int64_t j = 0; j < L.kw; ++j) {
-    int64_t ix;
-    if (L.transpose) {
-      const int64_t t = ox + L.pl - j * L.dw;
-      if (t < 0 || t % L.sw) continue;
-      ix = t / L.sw;
-    } else {
-      ix = ox * L.sw - L.pl + j * L.dw;
-    }
-    if (ix >= 0 && ix < L.in.w) x0 = std::min(x0, ix);
-  }
+  const int64_t y0 = first_along(L.transpose, oy, L.kh, L.sh, L.pt, L.dh, L.in.h);
+  const int64_t x0 = first_along(L.transpose, ox, L.kw, L.sw, L.pl, L.dw, L.in.w);
   if (y0 == LLONG_MAX || x0 == LLONG_MAX) return LLONG_MAX;
   return y0 * L.in.w + x0;
 }
