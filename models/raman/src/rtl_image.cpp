@@ -1,0 +1,359 @@
+// Builds the whole-core RTL's tables from the layer program (docs/raman-rtl.md "Tables",
+// "Gather lists"). The candidate order of every position is the SystemC zero detector's
+// (core.cpp): broadcast c, i, j (flat: k) skipping padding and columns without a kept weight;
+// lane i, j, t skipping padding and all-pruned depthwise tiles.
+#include "models/raman/rtl_image.h"
+
+#include <algorithm>
+#include <map>
+#include <sstream>
+
+#include "hls/pool.h"
+#include "prune/errors.h"
+
+namespace prunesim::raman {
+namespace {
+
+struct AxisTap {
+  int64_t i;  // kernel index on this axis
+  int64_t d;  // input coordinate relative to the position's base
+  bool operator<(const AxisTap& o) const { return i != o.i ? i < o.i : d < o.d; }
+  bool operator==(const AxisTap& o) const { return i == o.i && d == o.d; }
+};
+
+// One axis of a layer: per output coordinate its class, base input coordinate and (average
+// pool) window-count factor; per class the valid taps in kernel order.
+struct Axis {
+  std::vector<int64_t> cls, base, factor;
+  std::vector<std::vector<AxisTap>> classes;
+};
+
+struct AxisGeom {
+  int64_t n_out, n_in, k, s, d, pad, pad_end;
+  bool transpose, global, count_pad;
+};
+
+Axis make_axis(const AxisGeom& g) {
+  Axis a;
+  std::map<std::vector<AxisTap>, int64_t> index;
+  for (int64_t o = 0; o < g.n_out; ++o) {
+    std::vector<std::pair<int64_t, int64_t>> taps;  // (i, input coordinate)
+    int64_t factor = 0;
+    for (int64_t i = 0; i < g.k; ++i) {
+      int64_t c;
+      bool ok;
+      if (g.global) {
+        c = i;
+        ok = c < g.n_in;
+      } else if (g.transpose) {
+        const int64_t t = o + g.pad - i * g.d;
+        ok = t >= 0 && t % g.s == 0 && t / g.s < g.n_in;
+        c = ok ? t / g.s : 0;
+      } else {
+        c = o * g.s - g.pad + i * g.d;
+        ok = c >= 0 && c < g.n_in;
+      }
+      if (ok) taps.emplace_back(i, c);
+      // The average pool's window count (hls::pool_window_count) per axis.
+      if (!g.global && !g.transpose) {
+        const int64_t cc = o * g.s - g.pad + i * g.d;
+        const int64_t lo = g.count_pad ? -g.pad : 0, hi = g.count_pad ? g.n_in + g.pad_end : g.n_in;
+        if (cc >= lo && cc < hi) ++factor;
+      }
+    }
+    int64_t base = 0;
+    if (!taps.empty()) {
+      base = taps.front().second;
+      for (const auto& t : taps) base = std::min(base, t.second);
+    }
+    std::vector<AxisTap> key;
+    for (const auto& t : taps) key.push_back({t.first, t.second - base});
+    auto it = index.find(key);
+    if (it == index.end()) {
+      it = index.emplace(key, static_cast<int64_t>(a.classes.size())).first;
+      a.classes.push_back(key);
+    }
+    a.cls.push_back(it->second);
+    a.base.push_back(base);
+    a.factor.push_back(factor);
+  }
+  return a;
+}
+
+uint32_t u32(int64_t v) {
+  return static_cast<uint32_t>(static_cast<int32_t>(v));
+}
+
+}  // namespace
+
+std::string rtl_config_mismatch(const RamanConfig& cfg) {
+  auto bad = [](const char* name, int64_t v, const std::string& rtl) {
+    return std::string(name) + "=" + std::to_string(v) + " (the RTL has " + rtl + ")";
+  };
+  if (cfg.pe_count != kRtlPes) return bad("pe_count", cfg.pe_count, "16");
+  if (cfg.cluster_size != kRtlCluster) return bad("cluster_size", cfg.cluster_size, "4");
+  if (cfg.acc_per_pe != kRtlSlots) return bad("acc_per_pe", cfg.acc_per_pe, "8");
+  if (cfg.ppu_lanes != 1) return bad("ppu_lanes", cfg.ppu_lanes, "1");
+  if (cfg.dma_bytes_per_cycle != 4) return bad("dma_bytes_per_cycle", cfg.dma_bytes_per_cycle, "4");
+  if (cfg.acc_bits > 32) return bad("acc_bits", cfg.acc_bits, "32");
+  if (cfg.act_mem_bytes > kRtlActBytes)
+    return bad("act_mem_bytes", cfg.act_mem_bytes, "65536 B");
+  return "";
+}
+
+RtlImage build_rtl_image(const RamanProgram& p) {
+  const std::string where = p.source + ": whole-core RTL: ";
+  if (const std::string m = rtl_config_mismatch(p.cfg); !m.empty())
+    throw InputError(where + "configuration " + m);
+  RtlImage img;
+  auto& T = img.tables;
+  auto put = [&](int sel, uint32_t w) { T[static_cast<size_t>(sel)].push_back(w); };
+  std::vector<uint8_t> wbytes;
+  // Global words g0..g15 first; g0 (layer count) is patched at the end.
+  T[kDtab].assign(16, 0);
+  T[kDtab][1] = u32(p.input.base);
+  T[kDtab][2] = u32(p.input.bytes());
+  T[kDtab][3] = u32(p.output.base);
+  T[kDtab][4] = u32(p.output.bytes());
+  T[kDtab][5] = u32(p.cfg.layer_setup_cycles);
+  img.in_c = p.input.c;
+  img.in_hw = p.input.h * p.input.w;
+  img.out_c = p.output.c;
+  img.out_hw = p.output.h * p.output.w;
+
+  for (const LayerProgram& L : p.layers) {
+    if (L.mode == Mode::None) continue;
+    const std::string lw = where + "layer '" + L.name + "': ";
+    const bool lane = L.mode == Mode::Lane;
+    const bool dw = lane && L.qkind == QLayer::Kind::Conv;
+    const bool global =
+        L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
+    const int64_t C = L.in.c, W = L.in.w, taps = L.kh * L.kw, np = L.pes;
+    if (np > kRtlPes || L.slots > kRtlSlots) throw InputError(lw + "does not fit 16 PEs x 8 slots");
+
+    // Weight image and column table.
+    const int64_t wbase = static_cast<int64_t>(wbytes.size());
+    wbytes.insert(wbytes.end(), L.image.begin(), L.image.end());
+    if (static_cast<int64_t>(wbytes.size()) > kRtlTableWords[kWmem] * 4)
+      throw InputError(lw + "weight images need " + std::to_string(wbytes.size()) +
+                       " B, the RTL weight memory holds " +
+                       std::to_string(kRtlTableWords[kWmem] * 4) + " B");
+    const int64_t cbase = static_cast<int64_t>(T[kCtab].size());
+    for (size_t r = 0; r < L.col_addr.size(); ++r) {
+      const uint32_t state = L.lfsr ? L.col_lfsr_state[r] : 0u;
+      put(kCtab, static_cast<uint32_t>(wbase + L.col_addr[r]) | state << 16);
+    }
+    if (L.lfsr && !lane) {
+      std::vector<int32_t> drawn;
+      for (int64_t r = 0; r < L.cols; ++r) {
+        uint16_t s = L.col_lfsr_state[static_cast<size_t>(r)];
+        for (int64_t q = 0; q < np; ++q) {
+          const int64_t steps = lfsr_group_slots(&s, L.slots, L.lfsr_k, &drawn);
+          if (steps > kRtlLfsrDraws)
+            throw InputError(lw + "balanced LFSR group (column " + std::to_string(r) + ", PE " +
+                             std::to_string(q) + ") needs " + std::to_string(steps) +
+                             " draws, the RTL column fetch unrolls " +
+                             std::to_string(kRtlLfsrDraws));
+        }
+      }
+    }
+
+    // Position tables: one class per distinct set of valid taps on each axis.
+    Axis ay, ax;
+    if (L.flat_input) {
+      if (L.positions() != 1) throw InputError(lw + "flat input with several output positions");
+      ay = make_axis({1, 1, 0, 1, 1, 0, 0, false, false, false});
+      ax = ay;
+    } else {
+      ay = make_axis({L.out.h, L.in.h, L.kh, L.sh, L.dh, L.pt, L.pool_pb, L.transpose, global,
+                      L.count_include_pad});
+      ax = make_axis({L.out.w, L.in.w, L.kw, L.sw, L.dw, L.pl, L.pool_pr, L.transpose, global,
+                      L.count_include_pad});
+    }
+    if (L.qkind == QLayer::Kind::AvgPool) {
+      // The RTL forms the window count as a product of the axis factors: check it is one.
+      hls::PoolParams pp;
+      pp.in_h = static_cast<int32_t>(L.in.h), pp.in_w = static_cast<int32_t>(L.in.w);
+      pp.k_h = static_cast<int32_t>(L.kh), pp.k_w = static_cast<int32_t>(L.kw);
+      pp.stride_h = static_cast<int32_t>(L.sh), pp.stride_w = static_cast<int32_t>(L.sw);
+      pp.dil_h = static_cast<int32_t>(L.dh), pp.dil_w = static_cast<int32_t>(L.dw);
+      pp.pad_top = static_cast<int32_t>(L.pt), pp.pad_left = static_cast<int32_t>(L.pl);
+      pp.pad_bottom = static_cast<int32_t>(L.pool_pb);
+      pp.pad_right = static_cast<int32_t>(L.pool_pr);
+      pp.count_include_pad = L.count_include_pad;
+      for (int64_t oy = 0; oy < L.out.h; ++oy)
+        for (int64_t ox = 0; ox < L.out.w; ++ox)
+          if (ay.factor[static_cast<size_t>(oy)] * ax.factor[static_cast<size_t>(ox)] !=
+              hls::pool_window_count(pp, static_cast<int32_t>(oy), static_cast<int32_t>(ox)))
+            throw std::logic_error(lw + "average-pool window count is not separable");
+    }
+    const int64_t pty = static_cast<int64_t>(T[kPtab].size()) / 2;
+    for (size_t o = 0; o < ay.cls.size(); ++o) {
+      put(kPtab, u32(ay.base[o] * W * C));
+      put(kPtab, static_cast<uint32_t>(ay.cls[o]) | static_cast<uint32_t>(ay.factor[o]) << 16);
+    }
+    const int64_t ptx = static_cast<int64_t>(T[kPtab].size()) / 2;
+    for (size_t o = 0; o < ax.cls.size(); ++o) {
+      put(kPtab, u32(ax.base[o] * C));
+      put(kPtab, static_cast<uint32_t>(ax.cls[o]) | static_cast<uint32_t>(ax.factor[o]) << 16);
+    }
+
+    // Gather lists per class pair, in the SystemC zero detector's order.
+    const int64_t lbase = static_cast<int64_t>(T[kLtab].size()) / 2;
+    const int64_t NY = static_cast<int64_t>(ay.classes.size());
+    const int64_t NX = static_cast<int64_t>(ax.classes.size());
+    for (int64_t yc = 0; yc < NY; ++yc)
+      for (int64_t xc = 0; xc < NX; ++xc) {
+        const int64_t first = static_cast<int64_t>(T[kGmem].size()) / 2;
+        auto cand = [&](int64_t ctab, int64_t tile, int64_t off) {
+          put(kGmem, static_cast<uint32_t>(ctab) | static_cast<uint32_t>(tile) << 20);
+          put(kGmem, u32(off));
+        };
+        const auto& ty = ay.classes[static_cast<size_t>(yc)];
+        const auto& tx = ax.classes[static_cast<size_t>(xc)];
+        if (L.flat_input) {
+          const int64_t hw = L.in.h * L.in.w;
+          for (int64_t k = 0; k < L.cols; ++k)
+            if (L.col_work[static_cast<size_t>(k)] > 0)
+              cand(cbase + k, 0, L.in.addr(k / hw, (k % hw) / W, (k % hw) % W) - L.in.base);
+        } else if (!lane) {
+          for (int64_t ch = 0; ch < C; ++ch)
+            for (const AxisTap& a : ty)
+              for (const AxisTap& b : tx) {
+                const int64_t r = ch * taps + a.i * L.kw + b.i;
+                if (L.col_work[static_cast<size_t>(r)] == 0) continue;
+                cand(cbase + r, 0, (a.d * W + b.d) * C + ch);
+              }
+        } else {
+          for (const AxisTap& a : ty)
+            for (const AxisTap& b : tx)
+              for (int64_t t = 0; t < L.slots; ++t) {
+                const int64_t k = a.i * L.kw + b.i;
+                if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
+                cand(dw ? cbase + t * taps + k : 0, t, (a.d * W + b.d) * C + t * np);
+              }
+        }
+        const int64_t n = static_cast<int64_t>(T[kGmem].size()) / 2 - first;
+        img.candidates += n;
+        put(kLtab, static_cast<uint32_t>(first));
+        put(kLtab, static_cast<uint32_t>(n));
+      }
+
+    // Bias and requantization.
+    const int64_t qbase = static_cast<int64_t>(T[kQtab].size()) / 4;
+    auto q = [&](int32_t bias, const hls::Requant& rq) {
+      put(kQtab, static_cast<uint32_t>(bias));
+      put(kQtab, static_cast<uint32_t>(rq.multiplier) & 0x7fffffffu);
+      put(kQtab, static_cast<uint32_t>(rq.shift) & 0x3fu);
+      put(kQtab, 0);
+    };
+    uint32_t init = 0, ppu = 0, op = 0;
+    int8_t amin = L.act_min, amax = L.act_max;
+    switch (L.qkind) {
+      case QLayer::Kind::MaxPool:
+      case QLayer::Kind::GlobalMaxPool:
+        init = 1, ppu = 1, op = 1;
+        amin = hls::kInt8Min, amax = hls::kInt8Max;  // the model keeps the int8 maximum as is
+        break;
+      case QLayer::Kind::Clamp:
+        init = 2, ppu = 1, op = 3;
+        break;
+      case QLayer::Kind::AvgPool:
+        init = 2, ppu = 2, op = 2;
+        for (const hls::Requant& rq : L.requant) q(0, rq);
+        break;
+      case QLayer::Kind::GlobalAvgPool:
+        init = 2, ppu = 3, op = 2;
+        q(0, L.requant.at(0));
+        break;
+      default:
+        for (int64_t ch = 0; ch < L.out.c; ++ch)
+          q(L.bias.empty() ? 0 : L.bias[static_cast<size_t>(ch)],
+            L.requant.at(static_cast<size_t>(ch)));
+        break;
+    }
+    uint32_t enc = 0;
+    switch (L.enc) {
+      case Enc::Bitmap: enc = 1; break;
+      case Enc::Csr: enc = 2; break;
+      case Enc::Balanced: enc = L.lfsr ? 4 : 3; break;
+      default: enc = 0; break;
+    }
+    std::vector<uint32_t> d(16, 0);
+    d[0] = (lane ? 1u : 0u) | enc << 2 | op << 5 | init << 8 | ppu << 10;
+    d[1] = u32(np);
+    d[2] = u32(L.slots);
+    d[3] = u32(L.cluster);
+    d[4] = u32(L.out.c);
+    d[5] = u32(L.out.h);
+    d[6] = u32(L.out.w);
+    d[7] = u32(L.out.base);
+    d[8] = u32(L.in.base);
+    d[9] = u32(C);
+    d[10] = u32(lbase);
+    d[11] = u32(NX);
+    d[12] = u32(pty);
+    d[13] = u32(ptx);
+    d[14] = u32(qbase);
+    d[15] = static_cast<uint32_t>(static_cast<uint8_t>(amin)) |
+            static_cast<uint32_t>(static_cast<uint8_t>(amax)) << 8 |
+            static_cast<uint32_t>(L.lfsr_k & 0xff) << 16;
+    T[kDtab].insert(T[kDtab].end(), d.begin(), d.end());
+    ++img.layers;
+  }
+  T[kDtab][0] = u32(img.layers);
+  for (size_t b = 0; b < wbytes.size(); b += 4) {
+    uint32_t w = 0;
+    for (size_t i = 0; i < 4 && b + i < wbytes.size(); ++i)
+      w |= static_cast<uint32_t>(wbytes[b + i]) << (8 * i);
+    put(kWmem, w);
+  }
+  for (int t = 0; t < kRtlTables; ++t)
+    if (static_cast<int64_t>(T[static_cast<size_t>(t)].size()) > kRtlTableWords[static_cast<size_t>(t)])
+      throw InputError(where + kRtlTableNames[t] + " needs " +
+                       std::to_string(T[static_cast<size_t>(t)].size()) + " words, the RTL has " +
+                       std::to_string(kRtlTableWords[static_cast<size_t>(t)]));
+  if ((img.in_bytes() + 3) / 4 > kRtlTableWords[kHin])
+    throw InputError(where + "the input needs " + std::to_string(img.in_bytes()) +
+                     " B, HIN holds " + std::to_string(kRtlTableWords[kHin] * 4) + " B");
+  return img;
+}
+
+std::vector<uint32_t> RtlImage::hin_words(const std::vector<int8_t>& nchw) const {
+  const int64_t n = in_bytes();
+  if (static_cast<int64_t>(nchw.size()) != n)
+    throw std::logic_error("rtl image: input sample has " + std::to_string(nchw.size()) +
+                           " codes, the program takes " + std::to_string(n));
+  std::vector<uint32_t> w(static_cast<size_t>((n + 3) / 4), 0);
+  for (int64_t c = 0; c < in_c; ++c)
+    for (int64_t s = 0; s < in_hw; ++s) {
+      const int64_t b = s * in_c + c;  // NHWC byte
+      w[static_cast<size_t>(b / 4)] |= static_cast<uint32_t>(static_cast<uint8_t>(
+                                           nchw[static_cast<size_t>(c * in_hw + s)]))
+                                       << (8 * (b % 4));
+    }
+  return w;
+}
+
+std::vector<int8_t> RtlImage::output_from_words(const std::vector<uint32_t>& words) const {
+  const int64_t n = out_bytes();
+  std::vector<int8_t> y(static_cast<size_t>(n), 0);
+  for (int64_t c = 0; c < out_c; ++c)
+    for (int64_t s = 0; s < out_hw; ++s) {
+      const int64_t b = s * out_c + c;
+      const size_t wi = static_cast<size_t>(b / 4);
+      const uint32_t w = wi < words.size() ? words[wi] : 0u;
+      y[static_cast<size_t>(c * out_hw + s)] = static_cast<int8_t>(w >> (8 * (b % 4)) & 0xffu);
+    }
+  return y;
+}
+
+std::string RtlImage::usage() const {
+  std::ostringstream s;
+  for (int t = 0; t < kRtlTables; ++t)
+    s << kRtlTableNames[t] << " " << tables[static_cast<size_t>(t)].size() << "/"
+      << kRtlTableWords[static_cast<size_t>(t)] << " words\n";
+  return s.str();
+}
+
+}  // namespace prunesim::raman
