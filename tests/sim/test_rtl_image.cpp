@@ -1,0 +1,135 @@
+// The whole-core RTL's tables (models/raman/rtl_image.h): walking the gather lists the way the
+// RTL controller does (docs/raman-rtl.md) must visit exactly the candidates the SystemC model's
+// zero detector reads, on every zoo model and encoding; the host layout round-trips; programs
+// the RTL cannot run are input errors naming the reason.
+#include <gtest/gtest.h>
+
+#include "models/raman/rtl_image.h"
+#include "prune/errors.h"
+#include "raman_cases.h"
+
+namespace prunesim {
+namespace {
+
+using namespace raman;
+using nlohmann::json;
+
+RamanProgram program_of(const SimInput& in) {
+  return compile(in.model, in.summary, in.masks, RamanConfig::from(in.params), in.tables_path);
+}
+
+// Per executed layer: candidates over all positions and their distinct input addresses' sum,
+// by walking DTAB -> PTAB -> LTAB -> GMEM as the controller does.
+std::vector<int64_t> walk_candidates(const RtlImage& img, std::vector<int64_t>* addr_sum) {
+  const auto& T = img.tables;
+  std::vector<int64_t> n;
+  for (uint32_t l = 0; l < T[kDtab][0]; ++l) {
+    const uint32_t* d = &T[kDtab][16 + 16 * l];
+    int64_t total = 0, asum = 0;
+    for (uint32_t oy = 0; oy < d[5]; ++oy)
+      for (uint32_t ox = 0; ox < d[6]; ++ox) {
+        const uint32_t py = d[12] + oy, px = d[13] + ox;
+        const int32_t yoff = static_cast<int32_t>(T[kPtab][2 * py]);
+        const int32_t xoff = static_cast<int32_t>(T[kPtab][2 * px]);
+        const uint32_t yc = T[kPtab][2 * py + 1] & 0xffff, xc = T[kPtab][2 * px + 1] & 0xffff;
+        const uint32_t pair = d[10] + yc * d[11] + xc;
+        const uint32_t first = T[kLtab][2 * pair], cnt = T[kLtab][2 * pair + 1];
+        for (uint32_t e = first; e < first + cnt; ++e) {
+          const int64_t a = static_cast<int64_t>(d[8]) + yoff + xoff +
+                            static_cast<int32_t>(T[kGmem][2 * e + 1]);
+          EXPECT_GE(a, 0);
+          EXPECT_LT(a, kRtlActBytes);
+          asum += a;
+        }
+        total += cnt;
+      }
+    n.push_back(total);
+    addr_sum->push_back(asum);
+  }
+  return n;
+}
+
+struct Case {
+  const char* model;
+  const char* calib;
+  const char* input;
+  const char* scheme;
+  double sparsity;
+  const char* encoding;
+  const char* variant;
+};
+
+class RtlImageZoo : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RtlImageZoo, GatherListsVisitTheModelsCandidates) {
+  const Case c = GetParam();
+  SimInput in = test::build_case(c.model, c.calib, c.input, c.scheme, c.sparsity, c.encoding,
+                                 {"weight_mem_bytes=65536", "cluster_size=2"}, c.variant);
+  const RamanProgram prog = program_of(in);
+  const RtlImage img = build_rtl_image(prog);
+  std::vector<int64_t> asum;
+  const std::vector<int64_t> walked = walk_candidates(img, &asum);
+  in.mode = "analytical";
+  in.rate_hz = 1;
+  const SimOutput out = get_arch("raman").simulate(in);
+  // One activation-memory read per candidate in both modes (a byte or a lane word).
+  std::vector<int64_t> reads;
+  for (const json& l : out.report["layers"])
+    if (l["mode"] != "none") reads.push_back(l["act_reads"].get<int64_t>());
+  ASSERT_EQ(walked.size(), reads.size());
+  for (size_t i = 0; i < reads.size(); ++i) EXPECT_EQ(walked[i], reads[i]) << "layer " << i;
+  EXPECT_EQ(static_cast<int64_t>(img.tables[kDtab][0]), static_cast<int64_t>(reads.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Zoo, RtlImageZoo,
+    ::testing::Values(
+        Case{"ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "", 0, "dense",
+             "pattern"},
+        Case{"ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "balanced", 0.5,
+             "balanced", "lfsr"},
+        Case{"ds_cae1/decoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "magnitude", 0.6,
+             "csr", "pattern"},
+        Case{"digits_dscnn/digits_dscnn.onnx", "digits_dscnn/calib.npy", "digits_dscnn/sample.npy",
+             "magnitude", 0.9, "bitmap", "pattern"},
+        Case{"fmnist_dscnn/fmnist_dscnn.onnx", "fmnist_dscnn/calib.npy", "fmnist_dscnn/sample.npy",
+             "balanced", 0.6, "balanced", "pattern"}),
+    [](const ::testing::TestParamInfo<Case>& i) {
+      std::string n = i.param.model;
+      n = n.substr(n.find('/') + 1);
+      n = n.substr(0, n.find('.')) + "_" + i.param.encoding + "_" + i.param.variant;
+      return n;
+    });
+
+TEST(RtlImage, HostLayoutRoundTrips) {
+  SimInput in = test::build_case("ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy",
+                                 "", 0, "dense");
+  const RtlImage img = build_rtl_image(program_of(in));
+  std::vector<int8_t> x(static_cast<size_t>(img.in_bytes()));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<int8_t>(i * 37 + 11);
+  const std::vector<uint32_t> w = img.hin_words(x);
+  ASSERT_EQ(static_cast<int64_t>(w.size()), (img.in_bytes() + 3) / 4);
+  // Byte (position s, channel c) of the NHWC stream is element (c, s) of the NCHW sample.
+  const int64_t s = img.in_hw - 1, c = img.in_c - 1, b = s * img.in_c + c;
+  EXPECT_EQ(static_cast<int8_t>(w[static_cast<size_t>(b / 4)] >> (8 * (b % 4))),
+            x[static_cast<size_t>(c * img.in_hw + s)]);
+}
+
+TEST(RtlImage, ConfigurationsTheRtlDoesNotHaveAreInputErrors) {
+  SimInput in = test::build_case("ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy",
+                                 "", 0, "dense", {"pe_count=8", "acc_per_pe=16"});
+  try {
+    build_rtl_image(program_of(in));
+    FAIL() << "pe_count=8 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("pe_count=8 (the RTL has 16)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(rtl_config_mismatch(RamanConfig{}), "");
+  RamanConfig big;
+  big.act_mem_bytes = 131072;
+  EXPECT_NE(rtl_config_mismatch(big).find("act_mem_bytes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace prunesim
