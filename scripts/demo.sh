@@ -2,7 +2,8 @@
 # Installs what is missing, builds, and runs the main job on the bundled default model
 # (the DS-CAE1-like neural-signal autoencoder): inspect, hardware-aware balanced pruning of the
 # encoder into int8 weight tables, integer inference from the tables, and evaluation.
-# Later stages (simulation, RTL verification) join this script as they land.
+# Then the accelerator models (FPGA-SoC, RAMAN-like), a sparsity sweep, and last the RTL check:
+# the pruned encoder on the RAMAN-like core's Verilated RTL against the reference and the model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -59,3 +60,8 @@ $P sweep --arch raman --model $Z/encoder.onnx --schemes balanced,magnitude,nm \
   --sparsity 0:0.9:0.3 --calib $Z/calib.npy --data $Z/eval.npy -o $OUT/sweep.csv --plot $OUT/sweep.png
 echo "sweep table: $OUT/sweep.csv"
 echo "sweep plot: $OUT/sweep.png"
+echo
+echo "== prunesim verify: the pruned encoder on the RAMAN-like core's RTL (Verilator), cycle by cycle"
+echo "   against the SystemC twins, bit-exact with the integer reference, cycles equal to the model's"
+$P verify --arch raman --tables $OUT/enc.pwt --input $Z/sample.npy --trace $OUT/core.fst
+echo "RTL trace: $OUT/core.fst"

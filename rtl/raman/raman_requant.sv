@@ -1,12 +1,12 @@
 // Post-processing datapath of the RAMAN-like core (docs/quantization.md §6-§7, §9-§10):
 // out = clamp(sat8(round_half_away(acc * mult / 2^shift)), act_min, act_max), or with bypass
-// out = clamp(sat8(acc), act_min, act_max) (max-pool, stand-alone ReLU/Clip). One result per
-// cycle, one register stage. SystemC twin: prunesim::raman::RamanRequantTwin.
+// out = clamp(sat8(acc), act_min, act_max) (max-pool, stand-alone ReLU/Clip). Purely
+// combinational (no clock, no reset): the drain reads an accumulator, requantizes it and writes
+// the byte in one cycle (docs/raman-rtl.md "Block changes the core needs"), so the result must
+// be ready in the cycle of its inputs. SystemC twin: prunesim::raman::RamanRequantTwin.
 // Build with -DBREAK_CARRY for the deliberately broken variant of the co-simulation tests: the
 // rounding loses the -1 for negative products, so negative ties round up instead of away from 0.
 module raman_requant (
-    input  logic        clk,
-    input  logic        rst_n,
     input  logic        in_valid,
     input  logic        bypass,    // no rescale: sat8(acc) (max-pool, stand-alone clamp)
     input  logic [31:0] acc,       // int32 accumulator
@@ -14,8 +14,10 @@ module raman_requant (
     input  logic [ 5:0] shift,     // right shift, 1..62 (0 and 63 are not valid layer values)
     input  logic [ 7:0] act_min,   // int8 clamp bounds, act_min <= act_max
     input  logic [ 7:0] act_max,
-    output logic        out_valid,
-    output logic [ 7:0] out_q      // int8 result, valid when out_valid
+    output logic        out_valid, // = in_valid
+    // int8 result; 0 when in_valid is low, so the output is defined every cycle (the core
+    // compares every output every cycle) and idle cycles do not toggle the write data.
+    output logic [ 7:0] out_q
 );
   logic signed [31:0] acc_s;
   logic signed [31:0] mult_s;
@@ -52,14 +54,6 @@ module raman_requant (
     else clamped = sat;
   end
 
-  always_ff @(posedge clk or negedge rst_n) begin
-    if (!rst_n) begin
-      out_valid <= 1'b0;
-      out_q     <= '0;
-    end else begin
-      out_valid <= in_valid;
-      // The register only loads on valid input, so idle cycles cost no toggles downstream.
-      if (in_valid) out_q <= clamped;
-    end
-  end
+  assign out_valid = in_valid;
+  assign out_q     = in_valid ? clamped : 8'd0;
 endmodule

@@ -1,15 +1,20 @@
 // Co-simulation of the rtl/raman/ blocks against their SystemC twins (sim/cosim): each block
 // runs 100,000 cycles of seeded random stimulus in lockstep, RTL == twin every cycle; the
 // deliberately broken variants (-DBREAK_CARRY, -DBREAK_DECODER_ORDER) must be caught at the
-// cycle the test predicts from the stimulus, naming the block and signal. One bench per test:
-// SystemC elaborates once per process (gtest_discover_tests runs each test alone).
+// cycle the test predicts from the stimulus, naming the block and signal. Directed tests pin
+// the semantics the twins could share a mistake in (requant examples, max op, lane mode, the
+// cycle of the combinational drain read). One bench per test: SystemC elaborates once per
+// process (gtest_discover_tests runs each test alone). Cycle convention: cosim/lockstep.h.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "Vraman_act_mem.h"
 #include "Vraman_decoder.h"
@@ -44,10 +49,8 @@ TEST(Cosim, PeRtlMatchesTwin) {
   // Agreement only means something if the outputs move: count MACs and distinct drain values.
   uint64_t macs = 0;
   std::set<uint32_t> drained;
-  b.on_cycle = [&](uint64_t) {
-    macs += b.o_rtl.mac_done.read();
-    drained.insert(b.o_rtl.rd_acc.read());
-  };
+  b.on_settled = [&](uint64_t) { drained.insert(b.o_rtl.rd_acc.read()); };
+  b.on_cycle = [&](uint64_t) { macs += b.o_rtl.mac_done.read(); };
   const Divergence d = run(b);
   EXPECT_FALSE(d.found) << d.message();
   EXPECT_EQ(b.cycles_run, kCycles);
@@ -59,13 +62,21 @@ TEST(Cosim, RequantRtlMatchesTwin) {
   const Stimulus s = requant_stimulus(2, kCycles);
   RequantBench<Vraman_requant> b("b", s);
   std::set<uint32_t> codes;
-  b.on_cycle = [&](uint64_t) {
-    if (b.o_rtl.out_valid.read()) codes.insert(b.o_rtl.out_q.read());
+  uint64_t idle = 0, idle_nonzero = 0;
+  b.on_settled = [&](uint64_t) {
+    if (b.o_rtl.out_valid.read()) {
+      codes.insert(b.o_rtl.out_q.read());
+    } else {
+      ++idle;
+      idle_nonzero += b.o_rtl.out_q.read() != 0;
+    }
   };
   const Divergence d = run(b);
   EXPECT_FALSE(d.found) << d.message();
   EXPECT_EQ(b.cycles_run, kCycles);
   EXPECT_EQ(codes.size(), 256u);  // every int8 code produced
+  EXPECT_GT(idle, kCycles / 20);
+  EXPECT_EQ(idle_nonzero, 0u);  // out_q is 0 without in_valid (the RTL itself, not the twin)
 }
 
 TEST(Cosim, DecoderRtlMatchesTwin) {
@@ -88,9 +99,9 @@ TEST(Cosim, PeArrayRtlMatchesTwin) {
   PeArrayBench<Vraman_pe_array> b("b", s);
   uint64_t macs = 0;
   std::set<uint32_t> drained;
+  b.on_settled = [&](uint64_t) { drained.insert(b.o_rtl.rd_acc.read()); };
   b.on_cycle = [&](uint64_t) {
     macs += static_cast<uint64_t>(__builtin_popcount(b.o_rtl.mac_done.read()));
-    drained.insert(b.o_rtl.rd_acc.read());
   };
   const Divergence d = run(b);
   EXPECT_FALSE(d.found) << d.message();
@@ -132,24 +143,84 @@ TEST(Cosim, SpeedPeArrayTwinOnly) {
   EXPECT_FALSE(run(b).found);
 }
 
-// The stimulus exercises what it should: every decoder format with multi-entry groups, MACs
-// that fire and are skipped, requantizations with ties (checked on the twin, which the RTL
-// equals every cycle in the tests above).
+// The stimulus exercises what it should: every decoder format with multi-entry groups,
+// requantizations with ties and invalid rows with illegal shifts, max operations on negative
+// and zero activations, lane issues with zero lane bytes and garbage on the ignored
+// activation input (checked on the stimulus; the RTL equals the twin every cycle above).
 TEST(Cosim, StimulusCoversCornerCases) {
   const Stimulus d = decoder_stimulus(3, 20000);
   int loads[4] = {0, 0, 0, 0};
   for (size_t c = 0; c < d.cycles(); ++c)
     if (d.get(c, 1) && d.get(c, 0)) ++loads[d.get(c, 2)];
   for (int f = 0; f < 4; ++f) EXPECT_GT(loads[f], 500) << "format " << f;
+
   const Stimulus q = requant_stimulus(2, 20000);
-  int neg_ties = 0;
+  const size_t q_valid = q.field("in_valid"), q_acc = q.field("acc"), q_mult = q.field("mult"),
+               q_shift = q.field("shift");
+  int neg_ties = 0, bad_shift_idle = 0;
   for (size_t c = 0; c < q.cycles(); ++c) {
-    const auto acc = static_cast<int32_t>(q.get(c, 3));
-    const int64_t p = static_cast<int64_t>(acc) * static_cast<int64_t>(q.get(c, 4));
-    const int sh = static_cast<int>(q.get(c, 5));
+    const int sh = static_cast<int>(q.get(c, q_shift));
+    if (!q.get(c, q_valid)) {
+      bad_shift_idle += sh == 0 || sh == 63;
+      continue;
+    }
+    const auto acc = static_cast<int32_t>(q.get(c, q_acc));
+    const int64_t p = static_cast<int64_t>(acc) * static_cast<int64_t>(q.get(c, q_mult));
     if (p < 0 && (-p & ((int64_t{1} << sh) - 1)) == (int64_t{1} << (sh - 1))) ++neg_ties;
   }
   EXPECT_GT(neg_ties, 100);
+  EXPECT_GT(bad_shift_idle, 100);
+
+  // PE: operations that fire (reset high, gate, valid, no init) by kind.
+  const Stimulus e = pe_stimulus(1, 20000);
+  const size_t e_rst = e.field("rst_n"), e_gate = e.field("gate_en"), e_init = e.field("init"),
+               e_valid = e.field("mac_valid"), e_max = e.field("op_max"), e_act = e.field("act"),
+               e_wgt = e.field("wgt");
+  int max_neg = 0, max_zero = 0, max_zero_wgt = 0, mac_skip = 0, mac_fire = 0;
+  for (size_t c = 0; c < e.cycles(); ++c) {
+    if (!e.get(c, e_rst) || !e.get(c, e_gate) || e.get(c, e_init) || !e.get(c, e_valid)) continue;
+    const auto a = static_cast<int8_t>(e.get(c, e_act));
+    const bool wz = e.get(c, e_wgt) == 0;
+    if (e.get(c, e_max)) {
+      max_neg += a < 0;
+      max_zero += a == 0;
+      max_zero_wgt += wz;
+    } else if (a == 0 || wz) {
+      ++mac_skip;
+    } else {
+      ++mac_fire;
+    }
+  }
+  EXPECT_GT(max_neg, 1000);
+  EXPECT_GT(max_zero, 300);
+  EXPECT_GT(max_zero_wgt, 300);
+  EXPECT_GT(mac_skip, 2000);
+  EXPECT_GT(mac_fire, 5000);
+
+  // PE array: lane issues (some valid lane with a zero byte, garbage on act), lane max.
+  const Stimulus a = pe_array_stimulus(5, 20000);
+  const size_t a_lane = a.field("lane"), a_la = a.field("lane_act"), a_act = a.field("act"),
+               a_max = a.field("op_max"), a_valid = a.field("mac_valid");
+  int lane_zero = 0, lane_garbage_act = 0, lane_max = 0, bc_garbage_lane = 0;
+  for (size_t c = 0; c < a.cycles(); ++c) {
+    const uint64_t valid = a.get(c, a_valid);
+    if (!a.get(c, a_lane)) {
+      bc_garbage_lane += (a.get(c, a_la, 0) | a.get(c, a_la, 1)) != 0;
+      continue;
+    }
+    lane_garbage_act += a.get(c, a_act) != 0;
+    lane_max += a.get(c, a_max) && valid != 0;
+    for (int p = 0; p < 16; ++p) {
+      if (((valid >> p) & 1u) && ((a.get(c, a_la, p / 8) >> (8 * (p % 8))) & 0xffu) == 0) {
+        ++lane_zero;
+        break;
+      }
+    }
+  }
+  EXPECT_GT(lane_zero, 1000);
+  EXPECT_GT(lane_garbage_act, 1000);
+  EXPECT_GT(lane_max, 1000);
+  EXPECT_GT(bc_garbage_lane, 1000);
 }
 
 // The worked examples of docs/quantization.md §6 through the RTL, independent of the twin.
@@ -166,56 +237,209 @@ TEST(Cosim, RequantRtlReproducesDocExamples) {
       {-1, 1u << 30, 32, 0},          {255, 1u << 30, 31, 127},      {-257, 1u << 30, 31, -128},
       {-255, 1u << 30, 31, -128}};
   const size_t n = sizeof(cases) / sizeof(cases[0]);
-  Stimulus s("raman_requant", {{"rst_n", 1},
-                               {"in_valid", 1},
-                               {"bypass", 1},
-                               {"acc", 32},
-                               {"mult", 31},
-                               {"shift", 6},
-                               {"act_min", 8},
-                               {"act_max", 8}});
-  // Row 0 holds reset; row i + 1 carries case i, whose result the edge of row i + 1 registers.
+  Stimulus s = requant_stimulus(0, 0);  // the block's fields, no rows
+  const size_t f_valid = s.field("in_valid"), f_acc = s.field("acc"), f_mult = s.field("mult"),
+               f_shift = s.field("shift"), f_lo = s.field("act_min"), f_hi = s.field("act_max");
+  // Row i carries case i, whose result is out_q in cycle i (combinational). A last row repeats
+  // the last case without in_valid: out_q must drop to 0 in that very cycle.
   for (size_t c = 0; c < n + 1; ++c) {
     s.add_cycle();
-    const Case& k = cases[c == 0 ? 0 : c - 1];
-    s.set(c, 0, c > 0);
-    s.set(c, 1, 1);
-    s.set(c, 3, static_cast<uint32_t>(k.acc));
-    s.set(c, 4, k.mult);
-    s.set(c, 5, k.shift);
-    s.set(c, 6, 0x80);  // no clamp: [-128, 127]
-    s.set(c, 7, 0x7f);
+    const Case& k = cases[c < n ? c : n - 1];
+    s.set(c, f_valid, c < n);
+    s.set(c, f_acc, static_cast<uint32_t>(k.acc));
+    s.set(c, f_mult, k.mult);
+    s.set(c, f_shift, k.shift);
+    s.set(c, f_lo, 0x80);  // no clamp: [-128, 127]
+    s.set(c, f_hi, 0x7f);
   }
   RequantBench<Vraman_requant> b("b", s);
   std::vector<int> got;
-  b.on_cycle = [&](uint64_t c) {
-    if (c >= 1) got.push_back(static_cast<int8_t>(b.o_rtl.out_q.read() & 0xffu));
+  std::vector<bool> valid;
+  b.on_settled = [&](uint64_t) {
+    got.push_back(static_cast<int8_t>(b.o_rtl.out_q.read() & 0xffu));
+    valid.push_back(b.o_rtl.out_valid.read());
   };
   const Divergence d = run(b);
   EXPECT_FALSE(d.found) << d.message();
-  ASSERT_EQ(got.size(), n);
-  for (size_t i = 0; i < n; ++i)
+  ASSERT_EQ(got.size(), n + 1);
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_TRUE(valid[i]);
     EXPECT_EQ(got[i], cases[i].expect) << "acc " << cases[i].acc << " shift " << cases[i].shift;
+  }
+  EXPECT_FALSE(valid[n]);
+  EXPECT_EQ(got[n], 0);
+}
+
+// The max operation and the combinational drain read of one PE, independent of the twin: a
+// max-pool window from -128 (no zero skip, wgt ignored), then MACs on another slot, each read
+// in the cycle of its rd_slot. rd_acc in cycle k shows the registers of cycle k: an operation
+// in row k is visible from cycle k + 1 on; mac_done of row k is compared after edge k.
+TEST(Cosim, PeRtlMaxAndCombinationalRead) {
+  struct Row {
+    int rst_n, gate, init, valid, op_max, slot, act, wgt, rd;
+    int64_t rd_acc;  // expected rd_acc in this cycle (int32)
+    int done;        // expected mac_done after this row's edge
+  };
+  // Biases: slot 0 -128, slot 1 -5, slot 2 100, slot 3 INT32_MAX, slots 4..7 0.
+  const int32_t bias[8] = {-128, -5, 100, INT32_MAX, 0, 0, 0, 0};
+  const Row rows[] = {
+      {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},            // reset
+      {1, 1, 1, 1, 1, 0, 5, 5, 0, 0, 0},            // init (wins over the max): slot 0 = -128 after
+      {1, 1, 0, 1, 1, 0, -5, 0, 0, -128, 1},        // max(-128, -5), wgt 0 ignored
+      {1, 1, 0, 1, 1, 0, -100, 7, 0, -5, 1},        // max(-5, -100) keeps -5, still an operation
+      {1, 1, 0, 1, 1, 0, 0, 3, 0, -5, 1},           // max(-5, 0) = 0: no zero skip
+      {1, 1, 0, 1, 1, 2, 127, 0, 0, 0, 1},          // max(100, 127) on slot 2
+      {1, 1, 0, 1, 0, 2, 3, 0, 2, 127, 0},          // MAC with wgt 0: skipped
+      {1, 1, 0, 1, 0, 2, 3, -2, 2, 127, 1},         // MAC: 127 + 3 * -2
+      {1, 1, 0, 0, 1, 2, 0, 0, 2, 121, 0},          // no operation
+      {1, 1, 0, 1, 1, 3, -1, 0, 1, -5, 1},          // max(INT32_MAX, -1) on slot 3
+      {1, 0, 0, 1, 1, 1, 127, 0, 3, INT32_MAX, 0},  // gated: no max on slot 1
+      {1, 1, 0, 1, 1, 1, -128, 0, 1, -5, 1},        // max(-5, -128) keeps -5
+      {1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},            // slot 0 still 0
+  };
+  const size_t n = sizeof(rows) / sizeof(rows[0]);
+  Stimulus s = pe_stimulus(0, 0);
+  const size_t f_rst = s.field("rst_n"), f_gate = s.field("gate_en"), f_init = s.field("init"),
+               f_bias = s.field("init_bias"), f_valid = s.field("mac_valid"),
+               f_max = s.field("op_max"), f_slot = s.field("mac_slot"), f_act = s.field("act"),
+               f_wgt = s.field("wgt"), f_rd = s.field("rd_slot");
+  for (size_t c = 0; c < n; ++c) {
+    const Row& r = rows[c];
+    s.add_cycle();
+    s.set(c, f_rst, r.rst_n);
+    s.set(c, f_gate, r.gate);
+    s.set(c, f_init, r.init);
+    for (size_t w = 0; w < 4; ++w)
+      s.set(c, f_bias,
+            static_cast<uint32_t>(bias[2 * w]) |
+                static_cast<uint64_t>(static_cast<uint32_t>(bias[2 * w + 1])) << 32,
+            w);
+    s.set(c, f_valid, r.valid);
+    s.set(c, f_max, r.op_max);
+    s.set(c, f_slot, r.slot);
+    s.set(c, f_act, static_cast<uint8_t>(r.act));
+    s.set(c, f_wgt, static_cast<uint8_t>(r.wgt));
+    s.set(c, f_rd, r.rd);
+  }
+  PeBench<Vraman_pe> b("b", s);
+  std::vector<int64_t> rd;
+  std::vector<int> done;
+  b.on_settled = [&](uint64_t) { rd.push_back(static_cast<int32_t>(b.o_rtl.rd_acc.read())); };
+  b.on_cycle = [&](uint64_t) { done.push_back(b.o_rtl.mac_done.read()); };
+  const Divergence d = run(b);
+  EXPECT_FALSE(d.found) << d.message();
+  ASSERT_EQ(rd.size(), n);
+  ASSERT_EQ(done.size(), n);
+  for (size_t c = 0; c < n; ++c) {
+    EXPECT_EQ(rd[c], rows[c].rd_acc) << "cycle " << c;
+    EXPECT_EQ(done[c], rows[c].done) << "cycle " << c;
+  }
+}
+
+// Lane mode of the PE array, independent of the twin: a depthwise MAC with per-PE activations
+// (zero bytes skip, the broadcast act is ignored), a broadcast MAC, a lane max with no zero
+// skip, then every PE's two slots read through the combinational drain port.
+TEST(Cosim, PeArrayRtlLaneMode) {
+  Stimulus s = pe_array_stimulus(0, 0);
+  const size_t f_rst = s.field("rst_n"), f_gate = s.field("gate_en"), f_init = s.field("init"),
+               f_bias = s.field("init_bias"), f_act = s.field("act"), f_lane = s.field("lane"),
+               f_la = s.field("lane_act"), f_max = s.field("op_max"),
+               f_valid = s.field("mac_valid"), f_slot = s.field("mac_slot"), f_wgt = s.field("wgt"),
+               f_rd_pe = s.field("rd_pe"), f_rd_slot = s.field("rd_slot");
+  auto bytes = [](int (*f)(int)) {  // 16 bytes, byte p = f(p), as two 64-bit words
+    uint64_t w[2] = {0, 0};
+    for (int p = 0; p < 16; ++p)
+      w[p / 8] |= static_cast<uint64_t>(static_cast<uint8_t>(f(p))) << (8 * (p % 8));
+    return std::pair<uint64_t, uint64_t>(w[0], w[1]);
+  };
+  auto row = [&](int rst, int init, int lane, int op_max, int act, int (*la)(int), int (*wg)(int),
+                 uint64_t slot_all, int rd_pe, int rd_slot) {
+    const size_t c = s.cycles();
+    s.add_cycle();
+    s.set(c, f_rst, rst);
+    s.set(c, f_gate, 0xffff);
+    s.set(c, f_init, init);
+    if (init) {  // slot 2 of every PE = -128 (max-pool init), every other slot 0
+      for (int p = 0; p < 16; ++p) {
+        const int bit = (p * 8 + 2) * 32;
+        s.set(c, f_bias, s.get(c, f_bias, bit / 64) | uint64_t{0xffffff80} << (bit % 64), bit / 64);
+      }
+    }
+    s.set(c, f_act, static_cast<uint8_t>(act));
+    s.set(c, f_lane, lane);
+    const auto l = bytes(la), w = bytes(wg);
+    s.set(c, f_la, l.first, 0);
+    s.set(c, f_la, l.second, 1);
+    s.set(c, f_max, op_max);
+    s.set(c, f_valid, 0xffff);
+    uint64_t slots = 0;
+    for (int p = 0; p < 16; ++p) slots |= slot_all << (3 * p);
+    s.set(c, f_slot, slots);
+    s.set(c, f_wgt, w.first, 0);
+    s.set(c, f_wgt, w.second, 1);
+    s.set(c, f_rd_pe, static_cast<uint64_t>(rd_pe));
+    s.set(c, f_rd_slot, static_cast<uint64_t>(rd_slot));
+  };
+  auto zero = [](int) { return 0; };
+  row(0, 0, 0, 0, 0, zero, zero, 0, 0, 0);  // reset
+  row(1, 1, 0, 0, 0, zero, zero, 0, 0, 0);  // init
+  // Depthwise: PE p < 8 gets act p + 1, PEs 8..15 a zero byte (skipped); act 0x55 ignored.
+  row(
+      1, 0, 1, 0, 0x55, [](int p) { return p < 8 ? p + 1 : 0; }, [](int) { return 2; }, 1, 0, 0);
+  // Broadcast MAC: every PE's slot 1 += 3 * 1; the lane bytes are ignored.
+  row(
+      1, 0, 0, 0, 3, [](int p) { return p + 100; }, [](int) { return 1; }, 1, 5, 1);
+  // Lane max on slot 2 (-128): odd PEs -7, even PEs 0 (no zero skip); wgt 0 ignored.
+  row(
+      1, 0, 1, 1, 0x55, [](int p) { return p % 2 ? -7 : 0; }, zero, 2, 5, 1);
+  const size_t first_read = s.cycles();
+  for (int sl = 1; sl <= 2; ++sl)
+    for (int p = 0; p < 16; ++p) row(1, 0, 0, 0, 0, zero, zero, 0, p, sl);
+  // mac_valid stays high on the read rows, but act 0 and wgt 0 skip every MAC.
+  PeArrayBench<Vraman_pe_array> b("b", s);
+  std::vector<int32_t> rd;
+  std::vector<uint32_t> done;
+  b.on_settled = [&](uint64_t) { rd.push_back(static_cast<int32_t>(b.o_rtl.rd_acc.read())); };
+  b.on_cycle = [&](uint64_t) { done.push_back(b.o_rtl.mac_done.read()); };
+  const Divergence d = run(b);
+  EXPECT_FALSE(d.found) << d.message();
+  ASSERT_EQ(rd.size(), s.cycles());
+  EXPECT_EQ(done[2], 0x00ffu);  // zero lane bytes skip
+  EXPECT_EQ(done[3], 0xffffu);
+  EXPECT_EQ(done[4], 0xffffu);  // max: no zero skip
+  EXPECT_EQ(done[5], 0u);
+  EXPECT_EQ(rd[3], 12);  // PE 5 slot 1 in cycle 3: the depthwise MAC of edge 2, 2 * 6
+  EXPECT_EQ(rd[4], 15);  // + the broadcast MAC of edge 3
+  for (int p = 0; p < 16; ++p) {
+    EXPECT_EQ(rd[first_read + p], (p < 8 ? 2 * (p + 1) : 0) + 3) << "PE " << p << " slot 1";
+    EXPECT_EQ(rd[first_read + 16 + p], p % 2 ? -7 : 0) << "PE " << p << " slot 2";
+  }
 }
 
 // -DBREAK_CARRY drops the -1 of negative products: the first valid, non-bypass row whose
 // product is a negative tie (and whose result is not clamped away) diverges, and nothing before.
+// The requantizer is combinational, so the divergence is in the cycle of that row itself
+// (compared before its rising edge); invalid rows give 0 in both variants.
 TEST(Cosim, BrokenRequantIsCaughtAtFirstNegativeTie) {
   const Stimulus s = requant_stimulus(2, kCycles);
+  const size_t f_valid = s.field("in_valid"), f_bypass = s.field("bypass"), f_acc = s.field("acc"),
+               f_mult = s.field("mult"), f_shift = s.field("shift"), f_lo = s.field("act_min"),
+               f_hi = s.field("act_max");
   uint64_t predicted = 0;
   bool found = false;
   for (size_t c = 0; c < s.cycles() && !found; ++c) {
-    if (!s.get(c, 0) || !s.get(c, 1) || s.get(c, 2)) continue;
-    const auto acc = static_cast<int32_t>(s.get(c, 3));
-    const auto m = static_cast<uint32_t>(s.get(c, 4)), sh = static_cast<uint32_t>(s.get(c, 5));
-    const int8_t good = raman::RamanRequantTwin::compute(false, static_cast<uint32_t>(acc), m, sh,
-                                                         static_cast<uint32_t>(s.get(c, 6)),
-                                                         static_cast<uint32_t>(s.get(c, 7)));
+    if (!s.get(c, f_valid) || s.get(c, f_bypass)) continue;
+    const auto acc = static_cast<int32_t>(s.get(c, f_acc));
+    const auto m = static_cast<uint32_t>(s.get(c, f_mult));
+    const auto sh = static_cast<uint32_t>(s.get(c, f_shift));
+    const auto lo = static_cast<uint32_t>(s.get(c, f_lo)),
+               hi = static_cast<uint32_t>(s.get(c, f_hi));
+    const int8_t good =
+        raman::RamanRequantTwin::compute(false, static_cast<uint32_t>(acc), m, sh, lo, hi);
     // The broken rounding: (p + 2^(sh-1)) >> sh for every sign.
     const int64_t p = static_cast<int64_t>(acc) * m;
     const int64_t r = (p + (int64_t{1} << (sh - 1))) >> sh;
-    const int8_t bad = hls::clamp8(hls::sat8(r), static_cast<int8_t>(s.get(c, 6)),
-                                   static_cast<int8_t>(s.get(c, 7)));
+    const int8_t bad = hls::clamp8(hls::sat8(r), static_cast<int8_t>(lo), static_cast<int8_t>(hi));
     if (good != bad) {
       predicted = c;
       found = true;

@@ -142,56 +142,83 @@ Stimulus pe_stimulus(uint64_t seed, size_t cycles) {
                           {"init", 1},
                           {"init_bias", 256},
                           {"mac_valid", 1},
+                          {"op_max", 1},
                           {"mac_slot", 3},
                           {"act", 8},
                           {"wgt", 8},
                           {"rd_slot", 3}});
+  const size_t f_rst = s.field("rst_n"), f_gate = s.field("gate_en"), f_init = s.field("init"),
+               f_bias = s.field("init_bias"), f_valid = s.field("mac_valid"),
+               f_max = s.field("op_max"), f_slot = s.field("mac_slot"), f_act = s.field("act"),
+               f_wgt = s.field("wgt"), f_rd = s.field("rd_slot");
   Rng r(seed);
+  // Like a layer: the operation (MAC or max-pool) is chosen at each init and held until the
+  // next one, with a few rows of the other kind mixed in (the PE must not care).
+  bool max_mode = false;
   for (size_t c = 0; c < cycles; ++c) {
     s.add_cycle();
-    s.set(c, 0, !reset_low(r, c));
-    s.set(c, 1, r.chance(90));
-    s.set(c, 2, r.chance(3));
-    // Biases: mostly small, sometimes near the int32 limits so the accumulator wraps.
+    s.set(c, f_rst, !reset_low(r, c));
+    s.set(c, f_gate, r.chance(90));
+    const bool init = r.chance(3);
+    s.set(c, f_init, init);
+    if (init) max_mode = r.chance(30);
+    // Biases: mostly small, sometimes near the int32 limits so the accumulator wraps (or a max
+    // meets INT32_MIN / INT32_MAX), -128 (the max-pool init) in max mode.
     for (size_t w = 0; w < 4; ++w) {
       uint64_t v = 0;
       for (int k = 0; k < 2; ++k) {
-        const uint32_t b = r.chance(70) ? static_cast<uint32_t>(r.range(-100000, 100000))
-                                        : static_cast<uint32_t>(r.bits(32));
+        const uint32_t b = max_mode && r.chance(60) ? static_cast<uint32_t>(-128)
+                           : r.chance(70) ? static_cast<uint32_t>(r.range(-100000, 100000))
+                                          : static_cast<uint32_t>(r.bits(32));
         v |= static_cast<uint64_t>(b) << (32 * k);
       }
-      s.set(c, 3, v, w);
+      s.set(c, f_bias, v, w);
     }
-    s.set(c, 4, r.chance(80));
-    s.set(c, 5, r.bits(3));
-    // Zero operands a quarter of the time each (the skip path), extremes now and then.
+    s.set(c, f_valid, r.chance(80));
+    const bool op_max = r.chance(5) ? !max_mode : max_mode;
+    s.set(c, f_max, op_max);
+    s.set(c, f_slot, r.bits(3));
+    // MAC: zero operands a quarter of the time each (the skip path), extremes now and then.
+    // Max: mostly negative activations (a window at -128 climbs slowly, and a negative
+    // accumulator meets a larger negative value), zero (no skip for max), extremes; wgt is
+    // ignored but still random, zero included.
     auto operand = [&r]() -> uint64_t {
       if (r.chance(25)) return 0;
       if (r.chance(10)) return r.chance(50) ? 0x80 : 0x7f;
       return r.bits(8);
     };
-    s.set(c, 6, operand());
-    s.set(c, 7, operand());
-    s.set(c, 8, r.bits(3));
+    uint64_t act = 0;
+    if (!op_max) {
+      act = operand();
+    } else if (r.chance(50)) {
+      act = static_cast<uint8_t>(r.range(-128, -1));
+    } else {
+      act = operand();
+    }
+    s.set(c, f_act, act);
+    s.set(c, f_wgt, operand());
+    s.set(c, f_rd, r.bits(3));
   }
   return s;
 }
 
 Stimulus requant_stimulus(uint64_t seed, size_t cycles) {
-  Stimulus s("raman_requant", {{"rst_n", 1},
-                               {"in_valid", 1},
+  Stimulus s("raman_requant", {{"in_valid", 1},
                                {"bypass", 1},
                                {"acc", 32},
                                {"mult", 31},
                                {"shift", 6},
                                {"act_min", 8},
                                {"act_max", 8}});
+  const size_t f_valid = s.field("in_valid"), f_bypass = s.field("bypass"), f_acc = s.field("acc"),
+               f_mult = s.field("mult"), f_shift = s.field("shift"), f_lo = s.field("act_min"),
+               f_hi = s.field("act_max");
   Rng r(seed);
   for (size_t c = 0; c < cycles; ++c) {
     s.add_cycle();
-    s.set(c, 0, !reset_low(r, c));
-    s.set(c, 1, r.chance(90));
-    s.set(c, 2, r.chance(10));
+    const bool valid = r.chance(90);
+    s.set(c, f_valid, valid);
+    s.set(c, f_bypass, r.chance(10));
     int64_t acc = 0, mult = 0, shift = 1;
     const int64_t kind = r.range(0, 9);
     if (kind < 4) {  // anything legal
@@ -210,9 +237,12 @@ Stimulus requant_stimulus(uint64_t seed, size_t cycles) {
       shift = mag + 31 - 7 + r.range(-2, 2);
       shift = shift < 1 ? 1 : shift > 62 ? 62 : shift;
     }
-    s.set(c, 3, static_cast<uint32_t>(acc));
-    s.set(c, 4, static_cast<uint64_t>(mult));
-    s.set(c, 5, static_cast<uint64_t>(shift));
+    // Invalid rows carry garbage, sometimes the shifts no layer has (0, 63): out_q must be 0
+    // whatever the datapath computes from them.
+    if (!valid && r.chance(25)) shift = r.chance(50) ? 0 : 63;
+    s.set(c, f_acc, static_cast<uint32_t>(acc));
+    s.set(c, f_mult, static_cast<uint64_t>(mult));
+    s.set(c, f_shift, static_cast<uint64_t>(shift));
     int64_t lo = -128, hi = 127;
     const int64_t clamp = r.range(0, 9);
     if (clamp < 3) {
@@ -221,8 +251,8 @@ Stimulus requant_stimulus(uint64_t seed, size_t cycles) {
       lo = r.range(-128, 127);
       hi = r.range(lo, 127);
     }
-    s.set(c, 6, static_cast<uint8_t>(lo));
-    s.set(c, 7, static_cast<uint8_t>(hi));
+    s.set(c, f_lo, static_cast<uint8_t>(lo));
+    s.set(c, f_hi, static_cast<uint8_t>(hi));
   }
   return s;
 }
@@ -319,43 +349,106 @@ Stimulus pe_array_stimulus(uint64_t seed, size_t cycles) {
                                 {"init", 1},
                                 {"init_bias", kPes * 8 * 32},
                                 {"act", 8},
+                                {"lane", 1},
+                                {"lane_act", kPes * 8},
+                                {"op_max", 1},
                                 {"mac_valid", kPes},
                                 {"mac_slot", kPes * 3},
                                 {"wgt", kPes * 8},
                                 {"rd_pe", 4},
                                 {"rd_slot", 3}});
+  const size_t f_rst = s.field("rst_n"), f_gate = s.field("gate_en"), f_init = s.field("init"),
+               f_bias = s.field("init_bias"), f_act = s.field("act"), f_lane = s.field("lane"),
+               f_lane_act = s.field("lane_act"), f_max = s.field("op_max"),
+               f_valid = s.field("mac_valid"), f_slot = s.field("mac_slot"), f_wgt = s.field("wgt"),
+               f_rd_pe = s.field("rd_pe"), f_rd_slot = s.field("rd_slot");
   Rng r(seed);
+  // The layer kind is chosen at each init and held until the next one, like the controller:
+  // broadcast MAC, lane MAC (depthwise: per-PE activation and weight), lane max (max-pool: wgt
+  // 0), lane sum (average pool: wgt 1), and rarely a broadcast max (legal for the block). A few
+  // rows flip lane or op_max on their own. `lanes` PEs carry channels in lane mode.
+  enum Kind { kBroadcast, kLaneMac, kLaneMax, kLaneSum, kBroadcastMax } kind = kBroadcast;
+  int lanes = kPes;
+  auto bits8 = [&r](int zero_percent) -> uint64_t {
+    return r.chance(zero_percent) ? 0 : r.bits(8);
+  };
   for (size_t c = 0; c < cycles; ++c) {
     s.add_cycle();
-    s.set(c, 0, !reset_low(r, c));
+    s.set(c, f_rst, !reset_low(r, c));
     // Mostly the whole array runs; sometimes only the PEs holding rows of a small layer.
-    s.set(c, 1, r.chance(70) ? 0xffffu : r.bits(16));
+    s.set(c, f_gate, r.chance(70) ? 0xffffu : r.bits(16));
     const bool init = r.chance(3);
-    s.set(c, 2, init);
+    s.set(c, f_init, init);
+    if (init) {
+      const int64_t k = r.range(0, 19);
+      kind = k < 9    ? kBroadcast
+             : k < 13 ? kLaneMac
+             : k < 17 ? kLaneMax
+             : k < 19 ? kLaneSum
+                      : kBroadcastMax;
+      lanes = r.chance(50) ? kPes : static_cast<int>(r.range(1, kPes));
+    }
+    const bool is_max = kind == kLaneMax || kind == kBroadcastMax;
+    const bool is_lane = kind == kLaneMac || kind == kLaneMax || kind == kLaneSum;
     // Only init cycles need bias values; the other rows stay zero (a quarter of the table size).
+    // Max layers start at -128.
     if (init) {
       for (size_t w = 0; w < 64; ++w) {
         uint64_t v = 0;
         for (int k = 0; k < 2; ++k) {
-          const uint32_t b = r.chance(70) ? static_cast<uint32_t>(r.range(-100000, 100000))
-                                          : static_cast<uint32_t>(r.bits(32));
+          const uint32_t b = is_max && r.chance(80) ? static_cast<uint32_t>(-128)
+                             : r.chance(70) ? static_cast<uint32_t>(r.range(-100000, 100000))
+                                            : static_cast<uint32_t>(r.bits(32));
           v |= static_cast<uint64_t>(b) << (32 * k);
         }
-        s.set(c, 3, v, w);
+        s.set(c, f_bias, v, w);
       }
     }
-    s.set(c, 4, r.chance(25) ? 0 : r.bits(8));
-    s.set(c, 5, r.chance(10) ? 0 : r.bits(16));
-    s.set(c, 6, r.bits(48));
+    const bool lane = r.chance(3) ? !is_lane : is_lane;
+    const bool op_max = r.chance(3) ? !is_max : is_max;
+    s.set(c, f_lane, lane);
+    s.set(c, f_max, op_max);
+    // The input the mode ignores carries garbage (act in lane mode, lane_act in broadcast
+    // mode) half the time, so a wrong select shows.
+    s.set(c, f_act, lane ? (r.chance(50) ? r.bits(8) : 0) : bits8(25));
+    uint64_t la[2] = {0, 0};
+    if (lane || r.chance(50)) {
+      for (int p = 0; p < kPes; ++p) {
+        // Lane bytes past `lanes` are 0 (the controller's rule), and many inputs are 0 (ReLU
+        // outputs): max(acc, 0) and a depthwise MAC with act 0 must differ in the PE.
+        uint64_t x = 0;
+        if (!lane || p < lanes)
+          x = is_max && r.chance(40) ? static_cast<uint8_t>(r.range(-128, -1)) : bits8(30);
+        la[p / 8] |= x << (8 * (p % 8));
+      }
+    }
+    s.set(c, f_lane_act, la[0], 0);
+    s.set(c, f_lane_act, la[1], 1);
+    // Lane issue: the lanes carrying channels are valid (the controller clears them between
+    // issues); broadcast: the decoders' valid bits.
+    uint64_t valid = 0;
+    if (lane && !r.chance(10)) {
+      valid = r.chance(80) ? (uint64_t{1} << lanes) - 1 : 0;
+    } else {
+      valid = r.chance(10) ? 0 : r.bits(16);
+    }
+    s.set(c, f_valid, valid);
+    // A lane issue has one channel tile for every PE; the decoders give each PE its own slot.
+    const uint64_t tile = r.bits(3);
+    uint64_t slots = 0;
+    for (int p = 0; p < kPes; ++p) slots |= (lane && r.chance(90) ? tile : r.bits(3)) << (3 * p);
+    s.set(c, f_slot, slots);
     uint64_t w[2] = {0, 0};
     for (int p = 0; p < kPes; ++p) {
-      const uint64_t x = r.chance(20) ? 0 : r.bits(8);
+      uint64_t x = bits8(20);
+      if (kind == kLaneMax && r.chance(80)) x = 0;  // max ignores wgt: 0 like the controller
+      if (kind == kLaneSum && r.chance(80)) x = 1;  // sum and pass: weight 1
       w[p / 8] |= x << (8 * (p % 8));
     }
-    s.set(c, 7, w[0], 0);
-    s.set(c, 7, w[1], 1);
-    s.set(c, 8, r.bits(4));
-    s.set(c, 9, r.bits(3));
+    s.set(c, f_wgt, w[0], 0);
+    s.set(c, f_wgt, w[1], 1);
+    s.set(c, f_rd_pe, r.bits(4));
+    s.set(c, f_rd_slot, r.bits(3));
   }
   return s;
 }

@@ -2,6 +2,8 @@
 // implementation, an instance of Rtl and of Twin bound by port name. Rtl is normally the
 // Verilated --sc model (Vraman_pe, ...), Twin the SystemC twin (models/raman/rtl_twins.h); both
 // parameters accept either, which is how a subset of blocks runs in RTL and the rest in SystemC.
+// Combinational outputs (the drain reads rd_acc, the requantizer's outputs) are watched as
+// Lockstep::kCombinational: compared just before the rising edge of their cycle (lockstep.h).
 #pragma once
 
 #include "cosim/lockstep.h"
@@ -12,7 +14,8 @@ namespace prunesim::cosim {
 template <class Rtl, class Twin = raman::RamanPeTwin>
 struct PeBench : Bench {
   using Bias = sc_dt::sc_bv<raman::RamanPeTwin::kSlots * raman::RamanPeTwin::kAccBits>;
-  sc_core::sc_signal<bool> rst_n{"rst_n"}, gate_en{"gate_en"}, init{"init"}, mac_valid{"mac_valid"};
+  sc_core::sc_signal<bool> rst_n{"rst_n"}, gate_en{"gate_en"}, init{"init"}, mac_valid{"mac_valid"},
+      op_max{"op_max"};
   sc_core::sc_signal<Bias> init_bias{"init_bias"};
   sc_core::sc_signal<uint32_t> mac_slot{"mac_slot"}, act{"act"}, wgt{"wgt"}, rd_slot{"rd_slot"};
   struct Out {
@@ -30,11 +33,12 @@ struct PeBench : Bench {
     player.drive("init", init);
     player.drive("init_bias", init_bias);
     player.drive("mac_valid", mac_valid);
+    player.drive("op_max", op_max);
     player.drive("mac_slot", mac_slot);
     player.drive("act", act);
     player.drive("wgt", wgt);
     player.drive("rd_slot", rd_slot);
-    check.watch("rd_acc", o_rtl.rd_acc, o_twin.rd_acc);
+    check.watch("rd_acc", o_rtl.rd_acc, o_twin.rd_acc, Lockstep::kCombinational);
     check.watch("mac_done", o_rtl.mac_done, o_twin.mac_done);
   }
   template <class M>
@@ -45,6 +49,7 @@ struct PeBench : Bench {
     m.init(init);
     m.init_bias(init_bias);
     m.mac_valid(mac_valid);
+    m.op_max(op_max);
     m.mac_slot(mac_slot);
     m.act(act);
     m.wgt(wgt);
@@ -56,7 +61,8 @@ struct PeBench : Bench {
 
 template <class Rtl, class Twin = raman::RamanRequantTwin>
 struct RequantBench : Bench {
-  sc_core::sc_signal<bool> rst_n{"rst_n"}, in_valid{"in_valid"}, bypass{"bypass"};
+  // No clock or reset on the block: the bench's clock only paces the stimulus rows.
+  sc_core::sc_signal<bool> in_valid{"in_valid"}, bypass{"bypass"};
   sc_core::sc_signal<uint32_t> acc{"acc"}, mult{"mult"}, shift{"shift"}, act_min{"act_min"},
       act_max{"act_max"};
   struct Out {
@@ -69,7 +75,6 @@ struct RequantBench : Bench {
   RequantBench(sc_core::sc_module_name n, const Stimulus& s) : Bench(n, s, "raman_requant") {
     bind(rtl, o_rtl);
     bind(twin, o_twin);
-    player.drive("rst_n", rst_n);
     player.drive("in_valid", in_valid);
     player.drive("bypass", bypass);
     player.drive("acc", acc);
@@ -77,13 +82,11 @@ struct RequantBench : Bench {
     player.drive("shift", shift);
     player.drive("act_min", act_min);
     player.drive("act_max", act_max);
-    check.watch("out_valid", o_rtl.out_valid, o_twin.out_valid);
-    check.watch("out_q", o_rtl.out_q, o_twin.out_q);
+    check.watch("out_valid", o_rtl.out_valid, o_twin.out_valid, Lockstep::kCombinational);
+    check.watch("out_q", o_rtl.out_q, o_twin.out_q, Lockstep::kCombinational);
   }
   template <class M>
   void bind(M& m, Out& o) {
-    m.clk(clk);
-    m.rst_n(rst_n);
     m.in_valid(in_valid);
     m.bypass(bypass);
     m.acc(acc);
@@ -145,10 +148,11 @@ struct DecoderBench : Bench {
 template <class Rtl, class Twin = raman::RamanPeArrayTwin>
 struct PeArrayBench : Bench {
   using T = raman::RamanPeArrayTwin;
-  sc_core::sc_signal<bool> rst_n{"rst_n"}, init{"init"};
+  sc_core::sc_signal<bool> rst_n{"rst_n"}, init{"init"}, lane{"lane"}, op_max{"op_max"};
   sc_core::sc_signal<uint32_t> gate_en{"gate_en"}, act{"act"}, mac_valid{"mac_valid"},
       rd_pe{"rd_pe"}, rd_slot{"rd_slot"};
   sc_core::sc_signal<sc_dt::sc_bv<T::kPes * T::kSlots * T::kAccBits>> init_bias{"init_bias"};
+  sc_core::sc_signal<sc_dt::sc_bv<T::kPes * 8>> lane_act{"lane_act"};
   sc_core::sc_signal<uint64_t> mac_slot{"mac_slot"};
   sc_core::sc_signal<sc_dt::sc_bv<T::kPes * 8>> wgt{"wgt"};
   struct Out {
@@ -165,12 +169,15 @@ struct PeArrayBench : Bench {
     player.drive("init", init);
     player.drive("init_bias", init_bias);
     player.drive("act", act);
+    player.drive("lane", lane);
+    player.drive("lane_act", lane_act);
+    player.drive("op_max", op_max);
     player.drive("mac_valid", mac_valid);
     player.drive("mac_slot", mac_slot);
     player.drive("wgt", wgt);
     player.drive("rd_pe", rd_pe);
     player.drive("rd_slot", rd_slot);
-    check.watch("rd_acc", o_rtl.rd_acc, o_twin.rd_acc);
+    check.watch("rd_acc", o_rtl.rd_acc, o_twin.rd_acc, Lockstep::kCombinational);
     check.watch("mac_done", o_rtl.mac_done, o_twin.mac_done);
   }
   template <class M>
@@ -181,6 +188,9 @@ struct PeArrayBench : Bench {
     m.init(init);
     m.init_bias(init_bias);
     m.act(act);
+    m.lane(lane);
+    m.lane_act(lane_act);
+    m.op_max(op_max);
     m.mac_valid(mac_valid);
     m.mac_slot(mac_slot);
     m.wgt(wgt);

@@ -1,11 +1,14 @@
 // SystemC twins of the RTL blocks in rtl/raman/: one SC_MODULE per block with the port list the
 // Verilated --sc model of that block has (same names; 1 bit -> bool, 2..32 bits -> uint32_t,
-// wider -> sc_bv<N>), computing with the hls/ arithmetic. The co-simulation (sim/cosim/) binds
-// either implementation to the same signals and compares their outputs every cycle; the port
-// contracts are in docs/raman.md "RTL blocks and ports". Twins use the RTL's default parameters.
+// 33..64 bits -> uint64_t, wider -> sc_bv<N>), computing with the hls/ arithmetic. The
+// co-simulation (sim/cosim/) binds either implementation to the same signals and compares their
+// outputs every cycle; the port contracts are in docs/raman.md "RTL blocks and ports". Twins use
+// the RTL's default parameters (the activation memory's size is a constructor argument).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <stdexcept>
 #include <systemc>
 #include <utility>
 #include <vector>
@@ -14,11 +17,18 @@
 
 namespace prunesim::raman {
 
-// Every RTL block has active-low asynchronous reset and registered outputs: the twins run one
-// method on the rising clock edge and on the falling reset edge.
+// The clocked blocks have an active-low asynchronous reset: their twins run one method on the
+// rising clock edge and on the falling reset edge.
 #define PRUNESIM_TWIN_CLOCKED(method) \
   SC_METHOD(method);                  \
   sensitive << clk.pos() << rst_n.neg();
+
+// Combinational outputs (the PE drain read, the requantizer) are written by one SC_METHOD per
+// output set, sensitive to the inputs they depend on and, for register-dependent outputs, to an
+// event the clocked method notifies immediately after it changes the registers. An immediate
+// notification runs that method in the same evaluation phase as the clocked one, so the twin's
+// output changes in the same delta cycle as the Verilated model's (whose eval() is sensitive to
+// every input and the clock). One writer per output: sc_signal allows a single writing process.
 
 // The state and edge behaviour of one PE, shared by the PE and PE-array twins.
 struct PeState {
@@ -29,23 +39,26 @@ struct PeState {
   void reset() {
     for (int32_t& a : acc) a = 0;
   }
-  // One rising edge. `bias(s)` gives init_bias slot s. Returns the registered outputs: rd_acc
-  // (read before the update: the drain port shows the value the edge found) and mac_done.
+  // The drain read port: acc[slot] as the registers hold it now (combinational).
+  uint32_t read(uint32_t slot) const {
+    return slot < kSlots ? static_cast<uint32_t>(acc[slot]) : 0u;
+  }
+  // One rising edge. `bias(s)` gives init_bias slot s. Returns whether an operation fired (the
+  // next mac_done): a MAC past the zero skip, or a max (no zero skip, wgt ignored).
   template <class Bias>
-  std::pair<uint32_t, bool> edge(bool gate_en, bool init, const Bias& bias, bool mac_valid,
-                                 uint32_t mac_slot, uint32_t act, uint32_t wgt, uint32_t rd_slot) {
-    const uint32_t rd = rd_slot < kSlots ? static_cast<uint32_t>(acc[rd_slot]) : 0u;
+  bool edge(bool gate_en, bool init, const Bias& bias, bool mac_valid, bool op_max,
+            uint32_t mac_slot, uint32_t act, uint32_t wgt) {
     const auto a = static_cast<int8_t>(act & 0xffu);
     const auto w = static_cast<int8_t>(wgt & 0xffu);
-    // Zero skip: a zero operand leaves the accumulator alone; init wins over a MAC.
-    const bool fire = gate_en && mac_valid && !init && a != 0 && w != 0;
+    // init wins over an operation; the zero skip is the MAC's only.
+    const bool fire = gate_en && mac_valid && !init && (op_max || (a != 0 && w != 0));
     if (gate_en && init) {
       for (int s = 0; s < kSlots; ++s) acc[s] = static_cast<int32_t>(bias(s));
     } else if (fire) {
       const uint32_t s = mac_slot & (kSlots - 1);
-      acc[s] = hls::mac(acc[s], a, w);
+      acc[s] = op_max ? std::max<int32_t>(acc[s], a) : hls::mac(acc[s], a, w);
     }
-    return {rd, fire};
+    return fire;
   }
 };
 
@@ -53,7 +66,7 @@ struct PeState {
 SC_MODULE(RamanPeTwin) {
   static constexpr int kSlots = PeState::kSlots;
   static constexpr int kAccBits = PeState::kAccBits;
-  sc_core::sc_in<bool> clk, rst_n, gate_en, init, mac_valid;
+  sc_core::sc_in<bool> clk, rst_n, gate_en, init, mac_valid, op_max;
   sc_core::sc_in<sc_dt::sc_bv<kSlots * kAccBits>> init_bias;
   sc_core::sc_in<uint32_t> mac_slot, act, wgt, rd_slot;
   sc_core::sc_out<uint32_t> rd_acc;
@@ -61,88 +74,105 @@ SC_MODULE(RamanPeTwin) {
 
   SC_CTOR(RamanPeTwin) {
     PRUNESIM_TWIN_CLOCKED(tick);
+    SC_METHOD(drain);
+    sensitive << rd_slot << changed_;
   }
 
  private:
   PeState pe_;
+  sc_core::sc_event changed_;  // the accumulators changed (edge or reset)
 
   void tick() {
     if (!rst_n.read()) {
       pe_.reset();
-      rd_acc.write(0);
       mac_done.write(false);
-      return;
+    } else {
+      const sc_dt::sc_bv<kSlots* kAccBits> b = init_bias.read();
+      mac_done.write(pe_.edge(
+          gate_en.read(), init.read(),
+          [&b](int s) { return b.range(s * kAccBits + kAccBits - 1, s * kAccBits).to_uint(); },
+          mac_valid.read(), op_max.read(), mac_slot.read(), act.read(), wgt.read()));
     }
-    const sc_dt::sc_bv<kSlots* kAccBits> b = init_bias.read();
-    const auto r = pe_.edge(
-        gate_en.read(), init.read(),
-        [&b](int s) { return b.range(s * kAccBits + kAccBits - 1, s * kAccBits).to_uint(); },
-        mac_valid.read(), mac_slot.read(), act.read(), wgt.read(), rd_slot.read());
-    rd_acc.write(r.first);
-    mac_done.write(r.second);
+    changed_.notify();
+  }
+  void drain() {
+    rd_acc.write(pe_.read(rd_slot.read() & (kSlots - 1)));
   }
 };
 
 // rtl/raman/raman_pe_array.sv with P = 16, PE_BITS = 4 and the PE defaults.
 SC_MODULE(RamanPeArrayTwin) {
   static constexpr int kPes = 16, kSlots = PeState::kSlots, kAccBits = PeState::kAccBits;
-  sc_core::sc_in<bool> clk, rst_n, init;
+  sc_core::sc_in<bool> clk, rst_n, init, lane, op_max;
   sc_core::sc_in<uint32_t> gate_en, act, mac_valid, rd_pe, rd_slot;
   sc_core::sc_in<sc_dt::sc_bv<kPes * kSlots * kAccBits>> init_bias;
+  sc_core::sc_in<sc_dt::sc_bv<kPes * 8>> lane_act;
   sc_core::sc_in<uint64_t> mac_slot;
   sc_core::sc_in<sc_dt::sc_bv<kPes * 8>> wgt;
   sc_core::sc_out<uint32_t> rd_acc, mac_done;
 
   SC_CTOR(RamanPeArrayTwin) {
     PRUNESIM_TWIN_CLOCKED(tick);
+    SC_METHOD(drain);
+    sensitive << rd_pe << rd_slot << changed_;
   }
 
  private:
   PeState pe_[kPes];
+  sc_core::sc_event changed_;  // the accumulators changed (edge or reset)
 
   void tick() {
     if (!rst_n.read()) {
       for (PeState& p : pe_) p.reset();
-      rd_acc.write(0);
       mac_done.write(0);
+      changed_.notify();
       return;
     }
     const sc_dt::sc_bv<kPes* kSlots* kAccBits> b = init_bias.read();
     const sc_dt::sc_bv<kPes* 8> w = wgt.read();
+    // Lane mode: PE p's activation is lane_act byte p instead of the broadcast act.
+    const bool ln = lane.read();
+    const sc_dt::sc_bv<kPes* 8> la = ln ? lane_act.read() : sc_dt::sc_bv<kPes * 8>();
     const uint64_t slots = mac_slot.read();
-    const uint32_t gate = gate_en.read(), valid = mac_valid.read(), sel = rd_pe.read() & 15u;
-    uint32_t done = 0, rd = 0;
+    const uint32_t gate = gate_en.read(), valid = mac_valid.read();
+    uint32_t done = 0;
     for (int p = 0; p < kPes; ++p) {
       const int base = p * kSlots * kAccBits;
-      const auto r = pe_[p].edge(
+      const bool fired = pe_[p].edge(
           (gate >> p) & 1u, init.read(),
           [&b, base](int s) {
             return b.range(base + s * kAccBits + kAccBits - 1, base + s * kAccBits).to_uint();
           },
-          (valid >> p) & 1u, static_cast<uint32_t>(slots >> (3 * p)) & 7u, act.read(),
-          w.range(p * 8 + 7, p * 8).to_uint(), rd_slot.read());
-      if (r.second) done |= 1u << p;
-      if (static_cast<uint32_t>(p) == sel) rd = r.first;
+          (valid >> p) & 1u, op_max.read(), static_cast<uint32_t>(slots >> (3 * p)) & 7u,
+          ln ? la.range(p * 8 + 7, p * 8).to_uint() : act.read(),
+          w.range(p * 8 + 7, p * 8).to_uint());
+      if (fired) done |= 1u << p;
     }
-    rd_acc.write(rd);
     mac_done.write(done);
+    changed_.notify();
+  }
+  void drain() {
+    rd_acc.write(pe_[rd_pe.read() & (kPes - 1)].read(rd_slot.read() & (kSlots - 1)));
   }
 };
 
 // rtl/raman/raman_requant.sv: hls::requantize_clamp, or clamp8(sat8(acc)) with bypass.
-// shift must be in [1, 62] (hls::kMinShift..kMaxShift) on valid cycles: layer programs never
-// hold other values, and hls::round_shift is undefined outside that range.
+// Combinational (no clock, no reset): out_valid = in_valid, out_q = the result when in_valid,
+// else 0. shift must be in [1, 62] (hls::kMinShift..kMaxShift) on valid cycles: layer programs
+// never hold other values, and hls::round_shift is undefined outside that range (invalid cycles
+// may carry anything: their result is not computed).
 SC_MODULE(RamanRequantTwin) {
-  sc_core::sc_in<bool> clk, rst_n, in_valid, bypass;
+  sc_core::sc_in<bool> in_valid, bypass;
   sc_core::sc_in<uint32_t> acc, mult, shift, act_min, act_max;
   sc_core::sc_out<bool> out_valid;
   sc_core::sc_out<uint32_t> out_q;
 
   SC_CTOR(RamanRequantTwin) {
-    PRUNESIM_TWIN_CLOCKED(tick);
+    SC_METHOD(eval);
+    sensitive << in_valid << bypass << acc << mult << shift << act_min << act_max;
   }
 
-  // The registered result for one set of inputs (also used by tests to predict outputs).
+  // The result for one set of valid inputs (also used by tests to predict outputs).
   static int8_t compute(bool bypass, uint32_t acc, uint32_t mult, uint32_t shift, uint32_t lo,
                         uint32_t hi) {
     const auto a = static_cast<int32_t>(acc);
@@ -155,18 +185,12 @@ SC_MODULE(RamanRequantTwin) {
   }
 
  private:
-  void tick() {
-    if (!rst_n.read()) {
-      out_valid.write(false);
-      out_q.write(0);
-      return;
-    }
-    out_valid.write(in_valid.read());
-    if (in_valid.read()) {
-      const int8_t q = compute(bypass.read(), acc.read(), mult.read(), shift.read(), act_min.read(),
-                               act_max.read());
-      out_q.write(static_cast<uint8_t>(q));
-    }
+  void eval() {
+    const bool v = in_valid.read();
+    out_valid.write(v);
+    out_q.write(v ? static_cast<uint8_t>(compute(bypass.read(), acc.read(), mult.read(),
+                                                 shift.read(), act_min.read(), act_max.read()))
+                  : 0u);
   }
 };
 
@@ -255,41 +279,59 @@ SC_MODULE(RamanDecoderTwin) {
   }
 };
 
-// rtl/raman/raman_act_mem.sv with BYTES = 16384, ADDR_BITS = 14, LANES = 16, WR_LANES = 4. The
-// bytes are not reset (an SRAM); a write on a clock edge happens even while reset is low.
-SC_MODULE(RamanActMemTwin) {
-  static constexpr int kBytes = 16384, kLanes = 16, kWrLanes = 4;
+// rtl/raman/raman_act_mem.sv with LANES = 16, WR_LANES = 4 and BYTES / ADDR_BITS given at
+// construction: 16384 / 14 by default (the stand-alone block), 65536 / 16 for the whole core
+// (docs/raman-rtl.md). ADDR_BITS = ceil(log2(BYTES)); address inputs are cut to ADDR_BITS bits
+// (ia_low, ia_high to ADDR_BITS + 1) like the RTL's ports. The bytes are not reset (an SRAM); a
+// write on a clock edge happens even while reset is low.
+class RamanActMemTwin : public sc_core::sc_module {
+ public:
+  static constexpr int kDefaultBytes = 16384, kLanes = 16, kWrLanes = 4;
   sc_core::sc_in<bool> clk, rst_n, rd_en, rd_word, wr_en, guard_en;
   sc_core::sc_in<uint32_t> rd_addr, wr_addr, wr_be, wr_data, ia_low, ia_high;
   sc_core::sc_out<sc_dt::sc_bv<kLanes * 8>> rd_data;
   sc_core::sc_out<bool> overlap_err, port_conflict;
 
-  SC_CTOR(RamanActMemTwin) : mem_(kBytes, 0) {
+  SC_HAS_PROCESS(RamanActMemTwin);
+  explicit RamanActMemTwin(sc_core::sc_module_name name, uint32_t bytes = kDefaultBytes)
+      : sc_module(name), bytes_(bytes), addr_bits_(addr_bits_for(bytes)), mem_(bytes, 0) {
     PRUNESIM_TWIN_CLOCKED(tick);
+  }
+  uint32_t bytes() const { return bytes_; }
+  int addr_bits() const { return addr_bits_; }
+  // ceil(log2(bytes)): the RTL's ADDR_BITS for a memory of `bytes` bytes (14 for 16384).
+  static int addr_bits_for(uint32_t bytes) {
+    if (bytes == 0 || bytes > (uint32_t{1} << 30))
+      throw std::invalid_argument("RamanActMemTwin: BYTES must be in [1, 2^30]");
+    int b = 0;
+    while (b < 32 && (uint64_t{1} << b) < bytes) ++b;
+    return b;
   }
 
  private:
+  uint32_t bytes_;
+  int addr_bits_;
   std::vector<uint8_t> mem_;
   bool overlap_ = false, conflict_ = false;
 
   void tick() {
     const bool edge = clk.posedge();
+    const uint32_t amask = (1u << addr_bits_) - 1u, imask = (2u << addr_bits_) - 1u;
     // Read before write: a read in the cycle of a write returns the old bytes.
     sc_dt::sc_bv<kLanes * 8> rd;
-    const uint32_t ra = rd_addr.read();
+    const uint32_t ra = rd_addr.read() & amask;
     for (int i = 0; i < kLanes; ++i) {
       const uint32_t a = ra + static_cast<uint32_t>(i);
-      rd.range(i * 8 + 7, i * 8) =
-          (i == 0 || rd_word.read()) && a < static_cast<uint32_t>(kBytes) ? mem_[a] : 0u;
+      rd.range(i * 8 + 7, i * 8) = (i == 0 || rd_word.read()) && a < bytes_ ? mem_[a] : 0u;
     }
     bool hit = false;
-    const uint32_t wa = wr_addr.read(), be = wr_be.read(), wd = wr_data.read();
+    const uint32_t wa = wr_addr.read() & amask, be = wr_be.read(), wd = wr_data.read();
+    const uint32_t lo = ia_low.read() & imask, hi = ia_high.read() & imask;
     for (int i = 0; i < kWrLanes; ++i) {
       const uint32_t a = wa + static_cast<uint32_t>(i);
       if (!((be >> i) & 1u)) continue;
-      if (a >= ia_low.read() && a < ia_high.read()) hit = true;
-      if (edge && wr_en.read() && a < static_cast<uint32_t>(kBytes))
-        mem_[a] = static_cast<uint8_t>(wd >> (8 * i));
+      if (a >= lo && a < hi) hit = true;
+      if (edge && wr_en.read() && a < bytes_) mem_[a] = static_cast<uint8_t>(wd >> (8 * i));
     }
     if (!rst_n.read()) {
       overlap_ = conflict_ = false;

@@ -1,0 +1,78 @@
+// `prunesim verify` as a user runs it: the pruned ds_cae1 encoder on the whole-core RTL and in
+// mixed mode passes (exit 0) with the cycles of the SystemC model, traces are written, and bad
+// input is refused with exit 2, one line and no trace left behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/cli_fixture.h"
+
+namespace fs = std::filesystem;
+using prunesim::testing::slurp;
+
+namespace {
+
+class Verify : public prunesim::testing::CliFixture {
+ protected:
+  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
+  std::string table;
+  void SetUp() override {
+    CliFixture::SetUp();
+    table = path("enc.pwt");
+    const auto r = run("prune " + zoo + "encoder.onnx --scheme balanced --sparsity 0.5 --calib " +
+                       zoo + "calib.npy --target raman -o " + table);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  std::string verify(const std::string& extra) const {
+    return "verify --arch raman --tables " + table + " --input " + zoo + "sample.npy " + extra;
+  }
+};
+
+TEST_F(Verify, WholeCorePassesWithTheModelsCyclesAndWritesAnFst) {
+  const auto r = run(verify("--trace " + path("core.fst")));
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("PASS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("bit-exact with the integer reference"), std::string::npos) << r.out;
+  EXPECT_GT(fs::file_size(path("core.fst")), 10000u);
+  // The JSON form states the two cycle counts, equal.
+  const auto j = run(verify("--json --no-lockstep"));
+  ASSERT_EQ(j.code, 0) << j.err;
+  const auto v = nlohmann::json::parse(j.out);
+  EXPECT_TRUE(v["pass"].get<bool>());
+  EXPECT_EQ(v["cycles_rtl"], v["cycles_model"]);
+  EXPECT_GT(v["cycles_rtl"][0].get<int64_t>(), 30000);
+}
+
+TEST_F(Verify, MixedModePassesAndWritesABlockPortVcd) {
+  const auto r = run(verify("--rtl pe_array,decoder --trace " + path("mixed.vcd")));
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mixed: pe_array decoder in RTL"), std::string::npos) << r.out;
+  const std::string vcd = slurp(path("mixed.vcd"));
+  EXPECT_NE(vcd.find("rtl.decoder0.valid"), std::string::npos);
+  EXPECT_NE(vcd.find("twin.pe_array.rd_acc"), std::string::npos);
+}
+
+TEST_F(Verify, BadInputIsExit2WithOneLineAndNoTrace) {
+  struct Bad {
+    std::string args, needle;
+  };
+  const Bad bad[] = {
+      {verify("--rtl pe_array,alu"), "--rtl alu: not a block of the core"},
+      {verify("--trace " + path("t.txt")), "must end in .fst or .vcd"},
+      {verify("--rtl decoder --trace " + path("t.fst")), "in mixed mode use .vcd"},
+      {verify("--set pe_count=8 --set acc_per_pe=16 --trace " + path("t.vcd")),
+       "pe_count=8 (the RTL has 16)"},
+      {"verify --arch fpga-soc --tables " + table + " --input " + zoo + "sample.npy",
+       "only raman has RTL"},
+  };
+  for (const Bad& b : bad) {
+    const auto r = run(b.args);
+    EXPECT_EQ(r.code, 2) << b.args << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(b.needle), std::string::npos) << b.args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  for (const char* f : {"t.txt", "t.fst", "t.vcd"}) EXPECT_FALSE(fs::exists(path(f))) << f;
+}
+
+}  // namespace

@@ -1,0 +1,188 @@
+// The whole-core RTL (rtl/raman/raman_core.sv) against the integer reference, the SystemC model's
+// cycle count and, cycle by cycle, the all-twin SystemC netlist: every zoo model at several
+// sparsities and encodings in full RTL, every block alone in RTL (mixed mode), and two broken
+// variants caught at the block and cycle predicted from the reference netlist's own signals.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../sim/raman_cases.h"
+#include "cosim/verify.h"
+#include "models/isolate.h"
+#include "models/raman/core.h"
+
+namespace prunesim::cosim {
+namespace {
+
+using nlohmann::json;
+
+struct Case {
+  const char* model;
+  const char* scheme;
+  double sparsity;
+  const char* encoding;
+  const char* variant;
+  bool lockstep;
+};
+
+SimInput case_input(const Case& c) {
+  const std::string m = c.model;
+  const std::string dir = m.substr(0, m.find('/'));
+  // Room for the csr/bitmap images of the larger models; clusters of 2 divide the classifiers'
+  // 10 output rows, which the balanced pattern needs (the RTL's pattern group is a descriptor).
+  return test::build_case(m, dir + "/calib.npy", dir + "/sample.npy", c.scheme, c.sparsity,
+                          c.encoding, {"weight_mem_bytes=65536", "cluster_size=2"}, c.variant);
+}
+
+class CoreVerifyZoo : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CoreVerifyZoo, FullRtlIsBitExactWithTheModelsCycles) {
+  const Case c = GetParam();
+  VerifyOptions o;
+  o.run.lockstep = c.lockstep;
+  const VerifyReport r = verify_raman(case_input(c), o);
+  EXPECT_TRUE(r.pass) << r.first_failure;
+  EXPECT_TRUE(r.bit_exact);
+  ASSERT_EQ(r.rtl_cycles.size(), 1u);
+  EXPECT_EQ(r.rtl_cycles, r.model_cycles);
+  EXPECT_GT(r.rtl_cycles[0], 1000);
+  EXPECT_EQ(r.dut, "raman_core");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Zoo, CoreVerifyZoo,
+    ::testing::Values(
+        Case{"ds_cae1/encoder.onnx", "", 0, "dense", "pattern", true},
+        Case{"ds_cae1/encoder.onnx", "balanced", 0.5, "balanced", "pattern", true},
+        Case{"ds_cae1/encoder.onnx", "balanced", 0.5, "balanced", "lfsr", true},
+        Case{"ds_cae1/encoder.onnx", "magnitude", 0.6, "csr", "pattern", false},
+        Case{"ds_cae1/encoder.onnx", "magnitude", 0.9, "bitmap", "pattern", false},
+        Case{"ds_cae1/decoder.onnx", "magnitude", 0.3, "bitmap", "pattern", true},
+        Case{"ds_cae1/decoder.onnx", "balanced", 0.6, "balanced", "lfsr", false},
+        Case{"ds_cae1/ds_cae1.onnx", "magnitude", 0.6, "csr", "pattern", false},
+        Case{"digits_dscnn/digits_dscnn.onnx", "", 0, "dense", "pattern", true},
+        Case{"digits_dscnn/digits_dscnn.onnx", "magnitude", 0.9, "csr", "pattern", false},
+        Case{"fmnist_dscnn/fmnist_dscnn.onnx", "balanced", 0.6, "balanced", "pattern", true},
+        Case{"fmnist_dscnn/fmnist_dscnn.onnx", "magnitude", 0.3, "bitmap", "pattern", false}),
+    [](const ::testing::TestParamInfo<Case>& i) {
+      std::string n = i.param.model;
+      n = n.substr(n.find('/') + 1);
+      n = n.substr(0, n.find('.')) + "_" + i.param.encoding + "_" +
+          (std::string(i.param.encoding) == "balanced" ? std::string(i.param.variant) + "_" : "") +
+          std::to_string(static_cast<int>(i.param.sparsity * 100));
+      return n;
+    });
+
+const Case kEncoder{"ds_cae1/encoder.onnx", "balanced", 0.5, "balanced", "pattern", true};
+
+// Each block alone in RTL, and the pair, inside the twin netlist.
+class CoreVerifyMixed : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CoreVerifyMixed, MixedModePasses) {
+  VerifyOptions o;
+  const std::string s = GetParam();
+  for (size_t a = 0; a <= s.size();) {
+    const size_t b = std::min(s.find('+', a), s.size());
+    o.run.rtl.push_back(s.substr(a, b - a));
+    a = b + 1;
+  }
+  const VerifyReport r = verify_raman(case_input(kEncoder), o);
+  EXPECT_TRUE(r.pass) << r.first_failure;
+  EXPECT_EQ(r.rtl_cycles, r.model_cycles);
+  EXPECT_NE(r.dut.find("mixed:"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Blocks, CoreVerifyMixed,
+                         ::testing::Values("ctrl", "act_mem", "pe_array", "decoder", "requant",
+                                           "pe_array+decoder"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           std::string n = i.param;
+                           std::replace(n.begin(), n.end(), '+', 'X');
+                           return n;
+                         });
+
+std::vector<std::vector<std::vector<uint32_t>>> record_reference(
+    const std::vector<std::string>& probes) {
+  // The good core with lockstep: the twin netlist's values of `probes` in every busy cycle.
+  const std::string payload = run_isolated([&] {
+    const SimInput in = case_input(kEncoder);
+    const raman::RamanProgram prog = raman::compile(
+        in.model, in.summary, in.masks, raman::RamanConfig::from(in.params), in.tables_path);
+    const raman::RtlImage img = raman::build_rtl_image(prog);
+    std::vector<int8_t> x;
+    for (float v : in.input.f) x.push_back(hls::quantize_value(v, prog.input_scale));
+    CoreRunOptions o;
+    o.record = probes;
+    const CoreRunResult r = run_core(img, {x}, o, {0}, {}, 0);
+    if (r.div.found) throw std::runtime_error("good core diverged: " + r.div.message());
+    return json(r.recorded).dump();
+  });
+  return json::parse(payload).get<std::vector<std::vector<std::vector<uint32_t>>>>();
+}
+
+// BREAK_CARRY: negative ties round up. The first drain whose requantizer input is a negative
+// product exactly halfway between two codes must be the first divergence, at requant.out_q.
+TEST(CoreVerifyBroken, CarryIsCaughtAtTheFirstNegativeTie) {
+  const auto rec = record_reference({"ctrl.rq_in_valid", "ctrl.rq_bypass", "ctrl.rq_acc",
+                                     "ctrl.rq_mult", "ctrl.rq_shift"});
+  int64_t predicted = -1;
+  for (size_t c = 0; c < rec[0].size() && predicted < 0; ++c) {
+    if (!rec[0][c][0] || rec[1][c][0]) continue;
+    const int64_t prod = static_cast<int64_t>(static_cast<int32_t>(rec[2][c][0])) *
+                         static_cast<int64_t>(rec[3][c][0]);
+    const int s = static_cast<int>(rec[4][c][0]);
+    const int64_t rem = prod & ((int64_t{1} << s) - 1);
+    if (prod < 0 && rem == (int64_t{1} << (s - 1))) predicted = static_cast<int64_t>(c);
+  }
+  ASSERT_GE(predicted, 0) << "the encoder run has no negative tie to catch";
+  VerifyOptions o;
+  o.run.variant = "broken_carry";
+  const VerifyReport r = verify_raman(case_input(kEncoder), o);
+  EXPECT_FALSE(r.pass);
+  ASSERT_TRUE(r.div.found) << r.first_failure;
+  EXPECT_EQ(r.div.block, "requant");
+  EXPECT_EQ(r.div.signal, "out_q");
+  EXPECT_EQ(static_cast<int64_t>(r.div.cycle), predicted);
+  EXPECT_NE(r.first_failure.find("layer '"), std::string::npos) << r.first_failure;
+}
+
+// BREAK_DECODER_ORDER: mask formats yield the highest slot first. The first load of a mask
+// format giving some PE two or more slots must diverge one cycle later at that decoder's slot.
+TEST(CoreVerifyBroken, DecoderOrderIsCaughtAfterTheFirstMultiSlotLoad) {
+  const auto rec = record_reference({"ctrl.dec_load", "ctrl.dec_fmt", "ctrl.dec_bits"});
+  int64_t predicted = -1;
+  int cluster = -1;
+  for (size_t c = 0; c < rec[0].size() && predicted < 0; ++c) {
+    if (!rec[0][c][0] || rec[1][c][0] == 2) continue;
+    for (int p = 0; p < 16 && predicted < 0; ++p) {
+      const uint32_t bits = (rec[2][c][static_cast<size_t>(p / 4)] >> (8 * (p % 4))) & 0xffu;
+      if (__builtin_popcount(bits) >= 2) {
+        predicted = static_cast<int64_t>(c) + 1;
+        cluster = p / 4;
+      }
+    }
+  }
+  ASSERT_GE(predicted, 0);
+  VerifyOptions o;
+  o.run.variant = "broken_order";
+  const VerifyReport r = verify_raman(case_input(kEncoder), o);
+  EXPECT_FALSE(r.pass);
+  ASSERT_TRUE(r.div.found) << r.first_failure;
+  EXPECT_EQ(r.div.block, "decoder" + std::to_string(cluster));
+  EXPECT_EQ(r.div.signal, "slot");
+  EXPECT_EQ(static_cast<int64_t>(r.div.cycle), predicted);
+}
+
+// Without the lockstep the broken core is still caught, by its outputs.
+TEST(CoreVerifyBroken, WithoutLockstepTheOutputsGiveItAway) {
+  VerifyOptions o;
+  o.run.variant = "broken_carry";
+  o.run.lockstep = false;
+  const VerifyReport r = verify_raman(case_input(kEncoder), o);
+  EXPECT_FALSE(r.pass);
+  EXPECT_FALSE(r.bit_exact);
+  EXPECT_NE(r.first_failure.find("output element"), std::string::npos) << r.first_failure;
+}
+
+}  // namespace
+}  // namespace prunesim::cosim
