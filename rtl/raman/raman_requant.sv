@@ -6,6 +6,7 @@
 // be ready in the cycle of its inputs. SystemC twin: prunesim::raman::RamanRequantTwin.
 // Build with -DBREAK_CARRY for the deliberately broken variant of the co-simulation tests: the
 // rounding loses the -1 for negative products, so negative ties round up instead of away from 0.
+// -DBREAK_ROUND (the whole-core tests) drops the rounding addend: the result is truncated.
 module raman_requant (
     input  logic        in_valid,
     input  logic        bypass,    // no rescale: sat8(acc) (max-pool, stand-alone clamp)
@@ -22,7 +23,9 @@ module raman_requant (
   logic signed [31:0] acc_s;
   logic signed [31:0] mult_s;
   logic signed [63:0] prod;
+`ifndef BREAK_ROUND
   logic signed [63:0] half;
+`endif
   logic signed [63:0] rounded;
   logic signed [63:0] shifted;
   logic signed [63:0] pre_sat;
@@ -34,9 +37,15 @@ module raman_requant (
   // |acc * M| <= 2^31 * (2^31 - 1) < 2^62: the signed 64-bit product is exact.
   assign prod   = 64'(acc_s) * 64'(mult_s);
   // shift is 1..62 on valid input; shift = 0 would shift by -1 (masked to 63 bits, harmless).
+`ifndef BREAK_ROUND
   assign half   = $signed(64'd1 << (shift - 6'd1));
+`endif
 `ifdef BREAK_CARRY
   assign rounded = prod + half;
+`elsif BREAK_ROUND
+  // The rounding addend is lost altogether (truncation toward minus infinity): real layers hit
+  // it in about half their outputs, where exact negative ties (BREAK_CARRY) hardly ever occur.
+  assign rounded = prod;
 `else
   // Adding half then flooring rounds ties up; the -1 for a negative product makes them round
   // down, i.e. away from zero (one adder whose carry-in depends on the sign bit).

@@ -4,6 +4,7 @@
 // variants caught at the block and cycle predicted from the reference netlist's own signals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "../sim/raman_cases.h"
@@ -102,10 +103,10 @@ INSTANTIATE_TEST_SUITE_P(Blocks, CoreVerifyMixed,
                          });
 
 std::vector<std::vector<std::vector<uint32_t>>> record_reference(
-    const std::vector<std::string>& probes) {
+    const std::vector<std::string>& probes, const Case& c = kEncoder) {
   // The good core with lockstep: the twin netlist's values of `probes` in every busy cycle.
   const std::string payload = run_isolated([&] {
-    const SimInput in = case_input(kEncoder);
+    const SimInput in = case_input(c);
     const raman::RamanProgram prog = raman::compile(
         in.model, in.summary, in.masks, raman::RamanConfig::from(in.params), in.tables_path);
     const raman::RtlImage img = raman::build_rtl_image(prog);
@@ -113,30 +114,41 @@ std::vector<std::vector<std::vector<uint32_t>>> record_reference(
     for (float v : in.input.f) x.push_back(hls::quantize_value(v, prog.input_scale));
     CoreRunOptions o;
     o.record = probes;
-    const CoreRunResult r = run_core(img, {x}, o, {0}, {}, 0);
+    const CoreRunResult r = run_core(img, {x}, o, {int64_t{1} << 30}, {}, 0);
     if (r.div.found) throw std::runtime_error("good core diverged: " + r.div.message());
+    if (r.timed_out || r.cycles.size() != 1) throw std::runtime_error("good core did not finish");
     return json(r.recorded).dump();
   });
   return json::parse(payload).get<std::vector<std::vector<std::vector<uint32_t>>>>();
 }
 
-// BREAK_CARRY: negative ties round up. The first drain whose requantizer input is a negative
-// product exactly halfway between two codes must be the first divergence, at requant.out_q.
-TEST(CoreVerifyBroken, CarryIsCaughtAtTheFirstNegativeTie) {
+int8_t requant_out(int64_t prod, int shift, bool round, int8_t lo, int8_t hi) {
+  // docs/quantization.md: round half away from zero (round) or truncate (the broken core).
+  const int64_t half = round ? (int64_t{1} << (shift - 1)) - (prod < 0 ? 1 : 0) : 0;
+  const int64_t v = std::clamp<int64_t>((prod + half) >> shift, -128, 127);
+  return static_cast<int8_t>(std::clamp<int64_t>(v, lo, hi));
+}
+
+// BREAK_ROUND: the requantizer truncates. The first drain cycle whose inputs (as the twin netlist
+// presents them) give a different code truncated than rounded must be the first divergence, at
+// requant.out_q.
+TEST(CoreVerifyBroken, RoundingIsCaughtAtTheFirstDrainItChanges) {
   const auto rec = record_reference({"ctrl.rq_in_valid", "ctrl.rq_bypass", "ctrl.rq_acc",
-                                     "ctrl.rq_mult", "ctrl.rq_shift"});
+                                     "ctrl.rq_mult", "ctrl.rq_shift", "ctrl.rq_act_min",
+                                     "ctrl.rq_act_max"});
   int64_t predicted = -1;
   for (size_t c = 0; c < rec[0].size() && predicted < 0; ++c) {
     if (!rec[0][c][0] || rec[1][c][0]) continue;
     const int64_t prod = static_cast<int64_t>(static_cast<int32_t>(rec[2][c][0])) *
                          static_cast<int64_t>(rec[3][c][0]);
     const int s = static_cast<int>(rec[4][c][0]);
-    const int64_t rem = prod & ((int64_t{1} << s) - 1);
-    if (prod < 0 && rem == (int64_t{1} << (s - 1))) predicted = static_cast<int64_t>(c);
+    const auto lo = static_cast<int8_t>(rec[5][c][0]), hi = static_cast<int8_t>(rec[6][c][0]);
+    if (requant_out(prod, s, true, lo, hi) != requant_out(prod, s, false, lo, hi))
+      predicted = static_cast<int64_t>(c);
   }
-  ASSERT_GE(predicted, 0) << "the encoder run has no negative tie to catch";
+  ASSERT_GE(predicted, 0) << "no drain where rounding matters";
   VerifyOptions o;
-  o.run.variant = "broken_carry";
+  o.run.variant = "broken_round";
   const VerifyReport r = verify_raman(case_input(kEncoder), o);
   EXPECT_FALSE(r.pass);
   ASSERT_TRUE(r.div.found) << r.first_failure;
@@ -149,7 +161,9 @@ TEST(CoreVerifyBroken, CarryIsCaughtAtTheFirstNegativeTie) {
 // BREAK_DECODER_ORDER: mask formats yield the highest slot first. The first load of a mask
 // format giving some PE two or more slots must diverge one cycle later at that decoder's slot.
 TEST(CoreVerifyBroken, DecoderOrderIsCaughtAfterTheFirstMultiSlotLoad) {
-  const auto rec = record_reference({"ctrl.dec_load", "ctrl.dec_fmt", "ctrl.dec_bits"});
+  // The dense encoder: its wider layers hold two or more rows per PE (the balanced one keeps one).
+  const Case dense{"ds_cae1/encoder.onnx", "", 0, "dense", "pattern", true};
+  const auto rec = record_reference({"ctrl.dec_load", "ctrl.dec_fmt", "ctrl.dec_bits"}, dense);
   int64_t predicted = -1;
   int cluster = -1;
   for (size_t c = 0; c < rec[0].size() && predicted < 0; ++c) {
@@ -165,7 +179,7 @@ TEST(CoreVerifyBroken, DecoderOrderIsCaughtAfterTheFirstMultiSlotLoad) {
   ASSERT_GE(predicted, 0);
   VerifyOptions o;
   o.run.variant = "broken_order";
-  const VerifyReport r = verify_raman(case_input(kEncoder), o);
+  const VerifyReport r = verify_raman(case_input(dense), o);
   EXPECT_FALSE(r.pass);
   ASSERT_TRUE(r.div.found) << r.first_failure;
   EXPECT_EQ(r.div.block, "decoder" + std::to_string(cluster));
@@ -176,7 +190,7 @@ TEST(CoreVerifyBroken, DecoderOrderIsCaughtAfterTheFirstMultiSlotLoad) {
 // Without the lockstep the broken core is still caught, by its outputs.
 TEST(CoreVerifyBroken, WithoutLockstepTheOutputsGiveItAway) {
   VerifyOptions o;
-  o.run.variant = "broken_carry";
+  o.run.variant = "broken_round";
   o.run.lockstep = false;
   const VerifyReport r = verify_raman(case_input(kEncoder), o);
   EXPECT_FALSE(r.pass);

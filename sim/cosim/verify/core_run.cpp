@@ -10,8 +10,8 @@
 #include "Vraman_act_mem64.h"
 #include "Vraman_core.h"
 #include "Vraman_core___024root.h"
-#include "Vraman_core_broken_carry.h"
-#include "Vraman_core_broken_carry___024root.h"
+#include "Vraman_core_broken_round.h"
+#include "Vraman_core_broken_round___024root.h"
 #include "Vraman_core_broken_order.h"
 #include "Vraman_core_broken_order___024root.h"
 #include "Vraman_ctrl.h"
@@ -472,12 +472,12 @@ CoreRunResult run_core(const raman::RtlImage& img, const std::vector<std::vector
       dut_probes = core_probes(m, top);
       trace_core = [m](VerilatedFstSc* f) { m->trace(f, 99); };
       core.reset(m);
-    } else if (opt.variant == "broken_carry") {
-      auto* m = make_core<Vraman_core_broken_carry>("rtl", clk, top);
+    } else if (opt.variant == "broken_round") {
+      auto* m = make_core<Vraman_core_broken_round>("rtl", clk, top);
       dut_probes = core_probes(m, top);
       trace_core = [m](VerilatedFstSc* f) { m->trace(f, 99); };
       core.reset(m);
-      res.dut += " (-DBREAK_CARRY)";
+      res.dut += " (-DBREAK_ROUND)";
     } else if (opt.variant == "broken_order") {
       auto* m = make_core<Vraman_core_broken_order>("rtl", clk, top);
       dut_probes = core_probes(m, top);

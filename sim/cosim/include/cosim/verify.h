@@ -22,7 +22,7 @@ struct CoreRunOptions {
   std::vector<std::string> rtl;  // mixed mode: these blocks in RTL; empty: the whole raman_core
   bool lockstep = true;          // run the all-twin netlist beside the DUT and compare
   std::string trace;             // .fst (Verilator's, of the RTL) or .vcd (the block ports)
-  std::string variant;           // whole core: "" | "broken_carry" | "broken_order" (tests)
+  std::string variant;           // whole core: "" | "broken_round" | "broken_order" (tests)
   int64_t max_cycles = 0;        // per sample before giving up as hung; 0: 2 x expected + 1000
   // Probes ("ctrl.dec_load", ...) whose values the reference netlist (the DUT without lockstep)
   // had in each busy cycle of sample 0: CoreRunResult::recorded (tests predict divergences).
