@@ -220,24 +220,9 @@ struct HostPort {
   std::function<uint32_t()> dout_addr, dout_data;
 };
 
-HostPort host_of(CoreSignals& s) {
-  HostPort h;
-  h.drive = [&s](bool r, bool e, uint32_t sel, uint32_t a, uint32_t d, bool st) {
-    s.rst_n.write(r);
-    s.pl_en.write(e);
-    s.pl_sel.write(sel);
-    s.pl_addr.write(a);
-    s.pl_data.write(d);
-    s.start.write(st);
-  };
-  h.busy = [&s] { return s.busy.read(); };
-  h.dout_valid = [&s] { return s.dout_valid.read(); };
-  h.dout_addr = [&s] { return s.dout_addr.read(); };
-  h.dout_data = [&s] { return s.dout_data.read(); };
-  return h;
-}
-
-HostPort host_of(TopSignals& s) {
+// CoreSignals (a netlist) and TopSignals (the Verilated core) name their top ports alike.
+template <class S>
+HostPort host_of(S& s) {
   HostPort h;
   h.drive = [&s](bool r, bool e, uint32_t sel, uint32_t a, uint32_t d, bool st) {
     s.rst_n.write(r);

@@ -51,6 +51,9 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
       throw InputError("--rtl " + b + ": not a block of the core (" + k + ")");
     }
   const RamanConfig cfg = RamanConfig::from(in.params);
+  // The RTL's fixed parameters first: a table compiled for another core fails for that reason.
+  if (const std::string m = rtl_config_mismatch(cfg); !m.empty())
+    throw InputError(in.tables_path + ": whole-core RTL: configuration " + m);
   const RamanProgram prog = compile(in.model, in.summary, in.masks, cfg, in.tables_path);
   const RtlImage img = build_rtl_image(prog);
 
