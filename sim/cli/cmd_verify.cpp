@@ -1,5 +1,6 @@
 // `prunesim verify --arch raman --tables T.pwt --input x.npy [--rtl pe_array,decoder]
-// [--trace out.fst|out.vcd] [--set k=v ...] [--config c.json] [--no-lockstep] [--json]`:
+// [--trace out.fst|out.vcd] [--set k=v ...] [--config c.json] [--no-lockstep] [--broken V]
+// [--json]`:
 // runs the table on the RAMAN-like core's RTL (Verilator) — the whole core, or the chosen blocks
 // inside the SystemC twin netlist — and exits 0 when the outputs are bit-exact with the integer
 // reference and the cycles equal the SystemC model's, 1 with the first divergence otherwise.
@@ -20,7 +21,7 @@ namespace prunesim::cli {
 namespace {
 
 struct Opts {
-  std::string arch, tables, input, trace, config, rtl;
+  std::string arch, tables, input, trace, config, rtl, variant;
   std::vector<std::string> sets;
   bool json = false, no_lockstep = false;
 };
@@ -56,6 +57,11 @@ void run(const Opts& o) {
   if (!o.rtl.empty() && vo.run.rtl.empty()) throw InputError("--rtl: empty block list");
   vo.run.trace = o.trace;
   vo.run.lockstep = !o.no_lockstep;
+  if (!o.variant.empty() && o.variant != "broken_round" && o.variant != "broken_order")
+    throw InputError("--broken " + o.variant + ": the broken cores are broken_round, broken_order");
+  if (!o.variant.empty() && !vo.run.rtl.empty())
+    throw InputError("--broken " + o.variant + ": a broken core is a whole core (no --rtl)");
+  vo.run.variant = o.variant;
   const cosim::VerifyReport r = cosim::verify_raman(in, vo);
   set_exit_code(r.pass ? 0 : 1);
   if (o.json) {
@@ -117,6 +123,10 @@ void setup(CLI::App& app) {
   c->add_flag("--no-lockstep", o->no_lockstep,
               "do not run the SystemC twin netlist beside the RTL (faster; only outputs and "
               "cycles are checked)");
+  c->add_option("--broken", o->variant,
+                 "run a deliberately broken build of the whole core to see the checker fail: "
+                 "broken_round (the requantizer truncates), broken_order (decoders yield the "
+                 "highest slot first)");
   c->add_flag("--json", o->json, "print the result as JSON");
   c->callback([o] { run(*o); });
 }

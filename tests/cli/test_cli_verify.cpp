@@ -53,6 +53,18 @@ TEST_F(Verify, MixedModePassesAndWritesABlockPortVcd) {
   EXPECT_NE(vcd.find("twin.pe_array.rd_acc"), std::string::npos);
 }
 
+TEST_F(Verify, ABrokenCoreIsExit1WithTheFirstDivergence) {
+  const auto r = run(verify("--broken broken_round"));
+  EXPECT_EQ(r.code, 1) << r.out << r.err;
+  const size_t f = r.out.find("FAIL: cycle ");
+  ASSERT_NE(f, std::string::npos) << r.out;
+  const std::string line = r.out.substr(f, r.out.find('\n', f) - f);
+  EXPECT_NE(line.find(": requant.out_q: expected 0x"), std::string::npos) << line;
+  EXPECT_NE(line.find(", actual 0x"), std::string::npos) << line;
+  EXPECT_NE(line.find("(sample 0, layer '"), std::string::npos) << line;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+}
+
 TEST_F(Verify, BadInputIsExit2WithOneLineAndNoTrace) {
   struct Bad {
     std::string args, needle;
@@ -65,6 +77,7 @@ TEST_F(Verify, BadInputIsExit2WithOneLineAndNoTrace) {
        "pe_count=8 (the RTL has 16)"},
       {"verify --arch fpga-soc --tables " + table + " --input " + zoo + "sample.npy",
        "only raman has RTL"},
+      {verify("--broken off_by_one"), "the broken cores are broken_round, broken_order"},
   };
   for (const Bad& b : bad) {
     const auto r = run(b.args);

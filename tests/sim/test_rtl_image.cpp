@@ -1,6 +1,6 @@
 // The whole-core RTL's tables (models/raman/rtl_image.h): walking the gather lists the way the
-// RTL controller does (docs/raman-rtl.md) must visit exactly the candidates the SystemC model's
-// zero detector reads, on every zoo model and encoding; the host layout round-trips; programs
+// RTL controller does (docs/raman-rtl.md) must visit exactly the addresses the SystemC model's
+// zero detector reads, position by position and in its order, on zoo models and encodings; the host layout round-trips; programs
 // the RTL cannot run are input errors naming the reason.
 #include <gtest/gtest.h>
 
@@ -18,14 +18,64 @@ RamanProgram program_of(const SimInput& in) {
   return compile(in.model, in.summary, in.masks, RamanConfig::from(in.params), in.tables_path);
 }
 
-// Per executed layer: candidates over all positions and their distinct input addresses' sum,
-// by walking DTAB -> PTAB -> LTAB -> GMEM as the controller does.
-std::vector<int64_t> walk_candidates(const RtlImage& img, std::vector<int64_t>* addr_sum) {
+// The input addresses the SystemC model's zero detector reads for one output position, in its
+// order (models/raman/src/core.cpp zero_detector, restated here from docs/raman.md "Dataflow").
+std::vector<int64_t> model_candidates(const LayerProgram& l, int64_t oy, int64_t ox) {
+  std::vector<int64_t> a;
+  const int64_t H = l.in.h, W = l.in.w, C = l.in.c, taps = l.kh * l.kw;
+  if (l.mode == Mode::Broadcast) {
+    if (l.flat_input) {
+      const int64_t hw = H * W;
+      for (int64_t k = 0; k < l.cols; ++k)
+        if (l.col_work[static_cast<size_t>(k)] > 0)
+          a.push_back(l.in.addr(k / hw, (k % hw) / W, (k % hw) % W));
+      return a;
+    }
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t i = 0; i < l.kh; ++i)
+        for (int64_t j = 0; j < l.kw; ++j) {
+          int64_t iy, ix;
+          if (l.transpose) {
+            const int64_t ty = oy + l.pt - i * l.dh, tx = ox + l.pl - j * l.dw;
+            if (ty < 0 || tx < 0 || ty % l.sh || tx % l.sw) continue;
+            iy = ty / l.sh, ix = tx / l.sw;
+            if (iy >= H || ix >= W) continue;
+          } else {
+            iy = oy * l.sh - l.pt + i * l.dh, ix = ox * l.sw - l.pl + j * l.dw;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+          }
+          if (l.col_work[static_cast<size_t>(ch * taps + i * l.kw + j)] > 0)
+            a.push_back(l.in.addr(ch, iy, ix));
+        }
+    return a;
+  }
+  const bool dw = l.qkind == QLayer::Kind::Conv;
+  const bool global =
+      l.qkind == QLayer::Kind::GlobalAvgPool || l.qkind == QLayer::Kind::GlobalMaxPool;
+  for (int64_t i = 0; i < l.kh; ++i)
+    for (int64_t j = 0; j < l.kw; ++j) {
+      const int64_t iy = global ? i : oy * l.sh - l.pt + i * l.dh;
+      const int64_t ix = global ? j : ox * l.sw - l.pl + j * l.dw;
+      if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+      for (int64_t t = 0; t < l.slots; ++t)
+        if (!dw || !l.tap_skip[static_cast<size_t>(t * taps + i * l.kw + j)])
+          a.push_back(l.in.addr(t * l.pes, iy, ix));
+    }
+  return a;
+}
+
+// Walks DTAB -> PTAB -> LTAB -> GMEM as the controller does (docs/raman-rtl.md) and checks every
+// position's candidate addresses, in order, against the model's. Returns candidates per layer.
+std::vector<int64_t> walk_and_check(const RtlImage& img, const RamanProgram& prog) {
   const auto& T = img.tables;
+  std::vector<const LayerProgram*> run;
+  for (const LayerProgram& L : prog.layers)
+    if (L.mode != Mode::None) run.push_back(&L);
+  EXPECT_EQ(T[kDtab][0], run.size());
   std::vector<int64_t> n;
-  for (uint32_t l = 0; l < T[kDtab][0]; ++l) {
+  for (uint32_t l = 0; l < T[kDtab][0] && l < run.size(); ++l) {
     const uint32_t* d = &T[kDtab][16 + 16 * l];
-    int64_t total = 0, asum = 0;
+    int64_t total = 0;
     for (uint32_t oy = 0; oy < d[5]; ++oy)
       for (uint32_t ox = 0; ox < d[6]; ++ox) {
         const uint32_t py = d[12] + oy, px = d[13] + ox;
@@ -34,17 +84,17 @@ std::vector<int64_t> walk_candidates(const RtlImage& img, std::vector<int64_t>* 
         const uint32_t yc = T[kPtab][2 * py + 1] & 0xffff, xc = T[kPtab][2 * px + 1] & 0xffff;
         const uint32_t pair = d[10] + yc * d[11] + xc;
         const uint32_t first = T[kLtab][2 * pair], cnt = T[kLtab][2 * pair + 1];
-        for (uint32_t e = first; e < first + cnt; ++e) {
-          const int64_t a = static_cast<int64_t>(d[8]) + yoff + xoff +
-                            static_cast<int32_t>(T[kGmem][2 * e + 1]);
-          EXPECT_GE(a, 0);
-          EXPECT_LT(a, kRtlActBytes);
-          asum += a;
-        }
+        std::vector<int64_t> got;
+        for (uint32_t e = first; e < first + cnt; ++e)
+          got.push_back(static_cast<int64_t>(d[8]) + yoff + xoff +
+                        static_cast<int32_t>(T[kGmem][2 * e + 1]));
+        const std::vector<int64_t> want = model_candidates(*run[l], oy, ox);
+        EXPECT_EQ(got, want) << "layer " << run[l]->name << " position (" << oy << ", " << ox
+                             << ")";
+        if (got != want) return n;  // one position's report is enough
         total += cnt;
       }
     n.push_back(total);
-    addr_sum->push_back(asum);
   }
   return n;
 }
@@ -67,8 +117,7 @@ TEST_P(RtlImageZoo, GatherListsVisitTheModelsCandidates) {
                                  {"weight_mem_bytes=65536", "cluster_size=2"}, c.variant);
   const RamanProgram prog = program_of(in);
   const RtlImage img = build_rtl_image(prog);
-  std::vector<int64_t> asum;
-  const std::vector<int64_t> walked = walk_candidates(img, &asum);
+  const std::vector<int64_t> walked = walk_and_check(img, prog);
   in.mode = "analytical";
   in.rate_hz = 1;
   const SimOutput out = get_arch("raman").simulate(in);
@@ -113,6 +162,13 @@ TEST(RtlImage, HostLayoutRoundTrips) {
   const int64_t s = img.in_hw - 1, c = img.in_c - 1, b = s * img.in_c + c;
   EXPECT_EQ(static_cast<int8_t>(w[static_cast<size_t>(b / 4)] >> (8 * (b % 4))),
             x[static_cast<size_t>(c * img.in_hw + s)]);
+  // The output side reads NHWC words back into NCHW: a sample the size of the output, packed as
+  // the DMA delivers it, comes back unchanged.
+  RtlImage o = img;
+  o.in_c = img.out_c, o.in_hw = img.out_hw;
+  std::vector<int8_t> y(static_cast<size_t>(img.out_bytes()));
+  for (size_t i = 0; i < y.size(); ++i) y[i] = static_cast<int8_t>(i * 53 + 7);
+  EXPECT_EQ(img.output_from_words(o.hin_words(y)), y);
 }
 
 TEST(RtlImage, ConfigurationsTheRtlDoesNotHaveAreInputErrors) {

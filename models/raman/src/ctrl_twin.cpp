@@ -160,10 +160,10 @@ uint32_t RamanCtrlTwin::column_fetch(const Pos& p, uint32_t ct, Out* o) const {
         bits = low_bits(pslots) & 0xffu;
         nvals = pslots;
         break;
-      case 1: {  // bitmap: mask byte, one value per set bit
+      case 1: {  // bitmap: mask byte, one value per set bit of the mask within pslots
         const uint32_t m = wbyte(a++);
         bits = m & low_bits(pslots) & 0xffu;
-        nvals = popcount8(m);
+        nvals = popcount8(bits);
         break;
       }
       case 2: {  // csr: count n, n slot bytes, n values
@@ -277,7 +277,11 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
       o->am_wr_addr = (g1 + 4 * j) & 0xffffu;
       for (uint32_t i = 0; i < 4; ++i)
         if (4 * j + i < g2) o->am_wr_be |= 1u << i;
-      o->am_wr_data = t(7, j);
+      // Bytes without their enable are 0 (the spec's don't-care rule).
+      uint32_t d = t(7, j);
+      for (uint32_t i = 0; i < 4; ++i)
+        if (!(o->am_wr_be >> i & 1u)) d &= ~(0xffu << (8 * i));
+      o->am_wr_data = d;
     }
     if (n) {
       if (j >= beats)

@@ -297,7 +297,7 @@ SC_MODULE(Host) {
   std::vector<Probe> dut_probes, ref_probes;
   std::vector<const Probe*> rec;  // recorded probes (CoreRunOptions::record)
   ProbeVcd* vcd = nullptr;
-  int64_t hang_limit = 0;
+  int64_t max_cycles = 0;  // CoreRunOptions::max_cycles
   std::vector<int64_t> expected;
   CoreRunResult* res = nullptr;
   uint64_t cycle = 0;
@@ -318,7 +318,9 @@ SC_MODULE(Host) {
 
   // The state of the sample being run: busy cycles seen so far, output words collected.
   bool in_sample = false, seen_busy = false;
-  int64_t busy_count = 0, sample = -1;
+  // busy_count: cycles with the DUT's busy high; sample_cycle: cycles since the start edge (the
+  // numbering of divergences: equal to the busy index while the DUT is right).
+  int64_t busy_count = 0, sample_cycle = 0, sample = -1;
   std::vector<uint32_t> out;
   std::string phase = "reset";
 
@@ -328,9 +330,10 @@ SC_MODULE(Host) {
     int64_t idx = -1;
     HostPort& d = ports[0];
     if (in_sample) {
+      idx = sample_cycle++;
       if (d.busy()) {
         seen_busy = true;
-        idx = busy_count++;
+        ++busy_count;
       }
       if (d.dout_valid() && d.dout_addr() < out.size()) out[d.dout_addr()] = d.dout_data();
     }
@@ -352,9 +355,8 @@ SC_MODULE(Host) {
         res->div = {true, static_cast<uint64_t>(idx >= 0 ? idx : static_cast<int64_t>(cycle)),
                     p.name.substr(0, dot), p.name.substr(dot + 1), words_hex(b, p.width),
                     words_hex(a, p.width)};
-        res->div_sample = sample;
-        res->div_where =
-            idx >= 0 ? where(idx) : phase + " (clock cycle " + std::to_string(cycle) + ")";
+        res->div_sample = idx >= 0 ? sample : -1;
+        res->div_where = idx >= 0 ? where(idx) : phase + ", clock cycle " + std::to_string(cycle);
         return false;
       }
     }
@@ -399,14 +401,17 @@ SC_MODULE(Host) {
       in_sample = true;
       seen_busy = false;
       busy_count = 0;
+      sample_cycle = 0;
       drive(true, false, 0, 0, 0, true);
       tick();  // start is sampled on this rising edge: busy is high from here on
       drive(true, false, 0, 0, 0, false);
-      const int64_t limit = 2 * (s < expected.size() ? expected[s] : 0) + 1000;
+      const int64_t limit =
+          max_cycles > 0 ? max_cycles : 2 * (s < expected.size() ? expected[s] : 0) + 1000;
       int64_t waited = 0;
       while (!seen_busy || ports[0].busy()) {
         if (busy_count > limit || (!seen_busy && ++waited > 16)) {
           res->timed_out = true;
+          res->hang_limit = limit;
           res->div_sample = sample;
           sc_stop();
           wait();
@@ -498,10 +503,18 @@ CoreRunResult run_core(const raman::RtlImage& img, const std::vector<std::vector
     ref_probes = netlist_probes(*ref_sig);
   }
 
+  // One list of block outputs: ours must be the twin netlist's (names, widths, order).
+  const auto& ports = raman::observation_ports();
+  bool same = ports.size() == dut_probes.size();
+  for (size_t i = 0; same && i < ports.size(); ++i)
+    same = ports[i].first == dut_probes[i].name && ports[i].second == dut_probes[i].width;
+  if (!same) throw std::logic_error("run_core: the probe list differs from observation_ports()");
+
   Host host("host", img, codes);
   host.clk(clk);
   host.res = &res;
   host.expected = expected_cycles;
+  host.max_cycles = opt.max_cycles;
   host.ports.push_back(full ? host_of(top) : host_of(*dut_sig));
   if (ref_sig) host.ports.push_back(host_of(*ref_sig));
   host.dut_probes = std::move(dut_probes);

@@ -1,7 +1,8 @@
 // Block-boundary probes of the whole core: every output of every block (act memory, the four
 // decoders, PE array, requantizer, controller) in the order the lockstep compares them, read
 // either from a structural netlist's signals or from the Verilated raman_core's public wires.
-// Both lists come from one table (kPorts), so the names and widths cannot drift apart.
+// Both lists are built by one function (core_run.cpp make_probes) and checked at start-up against
+// the twin netlist's own list (raman::observation_ports()), so the three cannot drift apart.
 #pragma once
 
 #include <cstdint>

@@ -109,6 +109,7 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
       j["div"] = {r.div.found, r.div.cycle, r.div.block, r.div.signal, r.div.expected,
                   r.div.actual, r.div_sample, r.div_where};
       j["timed_out"] = r.timed_out;
+      j["hang"] = {r.div_sample, r.hang_limit};
       j["error"] = r.error;
       j["seconds"] = r.seconds;
       j["cycles_run"] = r.cycles_run;
@@ -119,8 +120,10 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
     if (!trace_tmp.empty()) std::remove(trace_tmp.c_str());
     throw;
   }
-  if (!trace_tmp.empty() && std::rename(trace_tmp.c_str(), tr.c_str()) != 0)
+  if (!trace_tmp.empty() && std::rename(trace_tmp.c_str(), tr.c_str()) != 0) {
+    std::remove(trace_tmp.c_str());
     throw InputError("--trace " + tr + ": cannot write the trace");
+  }
 
   rep.dut = rtl["dut"];
   rep.rtl_seconds = rtl["seconds"];
@@ -135,12 +138,17 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
   rep.div.expected = d[4];
   rep.div.actual = d[5];
   std::string first;
-  if (rep.div.found)
-    first = rep.div.message() + " (sample " + std::to_string(d[6].get<int64_t>()) + ", " +
+  if (rep.div.found) {
+    const int64_t s = d[6];
+    first = rep.div.message() + " (" + (s >= 0 ? "sample " + std::to_string(s) + ", " : "") +
             d[7].get<std::string>() + ")";
+  }
   if (first.empty() && rtl["timed_out"].get<bool>())
-    first = "the RTL did not finish within " + std::to_string(2 * rep.model_cycles.at(0) + 1000) +
-            " cycles";
+    first = "sample " + std::to_string(rtl["hang"][0].get<int64_t>()) +
+            ": the RTL did not finish within " + std::to_string(rtl["hang"][1].get<int64_t>()) +
+            " busy cycles (the SystemC model took " +
+            std::to_string(rep.model_cycles.at(static_cast<size_t>(
+                std::max<int64_t>(0, rtl["hang"][0].get<int64_t>())))) + ")";
   if (first.empty() && !rtl["error"].get<std::string>().empty()) first = rtl["error"];
   // Outputs against the reference, element by element.
   rep.bit_exact = outs.size() == ref.size();
