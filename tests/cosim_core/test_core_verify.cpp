@@ -111,6 +111,20 @@ INSTANTIATE_TEST_SUITE_P(Zoo, CoreVerifySweep,
                            return n.substr(0, n.find('.'));
                          });
 
+// Several samples back to back on one loaded program: every inference bit-exact, each with the
+// model's cycles (the controller's state and the activation memory carry over between them).
+TEST(CoreVerifySamples, ThreeInferencesBackToBack) {
+  SimInput in = test::build_case("digits_dscnn/digits_dscnn.onnx", "digits_dscnn/calib.npy",
+                                 "digits_dscnn/eval.npy", "magnitude", 0.6, "bitmap",
+                                 {"weight_mem_bytes=65536"}, "pattern", 3);
+  VerifyOptions o;
+  const VerifyReport r = verify_raman(in, o);
+  EXPECT_TRUE(r.pass) << r.first_failure;
+  ASSERT_EQ(r.samples, 3);
+  EXPECT_EQ(r.rtl_cycles, r.model_cycles);
+  EXPECT_TRUE(r.bit_exact);
+}
+
 // The controller alone in RTL on the whole autoencoder: over 100,000 cycles of lockstep with the
 // twin controller on a real program (the controller's counterpart of the blocks' seeded
 // 100,000-cycle stimulus tests in tests/cosim).
