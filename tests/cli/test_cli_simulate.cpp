@@ -14,17 +14,8 @@ using prunesim::testing::slurp;
 
 namespace {
 
-class Simulate : public prunesim::testing::CliFixture {
+class Simulate : public prunesim::testing::RamanEncoderFixture {
  protected:
-  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
-  std::string table;
-  void SetUp() override {
-    CliFixture::SetUp();
-    table = path("enc.pwt");
-    const auto r = run("prune " + zoo + "encoder.onnx --scheme balanced --sparsity 0.5 --calib " +
-                       zoo + "calib.npy --target raman -o " + table);
-    ASSERT_EQ(r.code, 0) << r.err;
-  }
   std::string sim(const std::string& extra) const {
     return "simulate --arch raman --tables " + table + " --input " + zoo + "sample.npy " + extra;
   }

@@ -13,17 +13,8 @@ using prunesim::testing::slurp;
 
 namespace {
 
-class Verify : public prunesim::testing::CliFixture {
+class Verify : public prunesim::testing::RamanEncoderFixture {
  protected:
-  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
-  std::string table;
-  void SetUp() override {
-    CliFixture::SetUp();
-    table = path("enc.pwt");
-    const auto r = run("prune " + zoo + "encoder.onnx --scheme balanced --sparsity 0.5 --calib " +
-                       zoo + "calib.npy --target raman -o " + table);
-    ASSERT_EQ(r.code, 0) << r.err;
-  }
   std::string verify(const std::string& extra) const {
     return "verify --arch raman --tables " + table + " --input " + zoo + "sample.npy " + extra;
   }

@@ -97,4 +97,18 @@ class CliFixture : public ::testing::Test {
   Tensor x_;
 };
 
+// The bundled ds_cae1 encoder pruned for the RAMAN-like core (balanced, 50 %), as `table`.
+class RamanEncoderFixture : public CliFixture {
+ protected:
+  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
+  std::string table;
+  void SetUp() override {
+    CliFixture::SetUp();
+    table = path("enc.pwt");
+    const auto r = run("prune " + zoo + "encoder.onnx --scheme balanced --sparsity 0.5 --calib " +
+                       zoo + "calib.npy --target raman -o " + table);
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+};
+
 }  // namespace prunesim::testing
