@@ -38,11 +38,7 @@ void run(const Opts& o) {
     throw InputError("--mode " + in.mode + ": " + o.arch + " has modes " + k);
   }
   if (o.rate < 0) throw InputError("--rate " + std::to_string(o.rate) + ": must be positive");
-  if (!is_table_file(o.tables)) throw InputError(o.tables + ": not a weight table (.pwt)");
-  in.tables_path = o.tables;
-  in.model = read_tables(o.tables, &in.summary, &in.masks);
-  in.input_path = o.input;
-  in.input = load_data(o.input, nullptr);  // the architecture checks the shape
+  load_table_and_input(o.tables, o.input, &in);
   in.trace_path = o.vcd;
   in.rate_hz = o.rate;
   SimOutput r = a.simulate(in);

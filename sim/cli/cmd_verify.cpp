@@ -38,20 +38,16 @@ std::vector<std::string> split_list(const std::string& s) {
 }
 
 void run(const Opts& o) {
-  if (o.arch != "raman")
-    throw InputError("--arch " + o.arch + ": only raman has RTL to verify");
+  if (o.arch != "raman") throw InputError("--arch " + o.arch + ": only raman has RTL to verify");
 #ifndef PRUNESIM_HAVE_COSIM
-  throw InputError("verify: this prunesim was built without Verilator (scripts/setup.sh installs it)");
+  throw InputError(
+      "verify: this prunesim was built without Verilator (scripts/setup.sh installs it)");
 #else
   const Arch& a = get_arch(o.arch);
   check_writable(o.trace, "--trace");
   SimInput in;
   in.params = resolve_params(o.arch, a.params(), o.config, o.sets);
-  if (!is_table_file(o.tables)) throw InputError(o.tables + ": not a weight table (.pwt)");
-  in.tables_path = o.tables;
-  in.model = read_tables(o.tables, &in.summary, &in.masks);
-  in.input_path = o.input;
-  in.input = load_data(o.input, nullptr);
+  load_table_and_input(o.tables, o.input, &in);
   cosim::VerifyOptions vo;
   vo.run.rtl = split_list(o.rtl);
   if (!o.rtl.empty() && vo.run.rtl.empty()) throw InputError("--rtl: empty block list");
@@ -76,8 +72,10 @@ void run(const Opts& o) {
     j["lockstep"] = !o.no_lockstep;
     j["first_divergence"] = r.first_failure;
     if (r.div.found)
-      j["divergence"] = {{"cycle", r.div.cycle},   {"block", r.div.block},
-                         {"signal", r.div.signal}, {"expected", r.div.expected},
+      j["divergence"] = {{"cycle", r.div.cycle},
+                         {"block", r.div.block},
+                         {"signal", r.div.signal},
+                         {"expected", r.div.expected},
                          {"actual", r.div.actual}};
     j["rtl_wall_s"] = r.rtl_seconds;
     j["rtl_cycles_simulated"] = r.rtl_cycles_run;
@@ -85,9 +83,8 @@ void run(const Opts& o) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::cout << "verify raman: " << o.tables << " on " << r.dut << ", " << r.samples
-            << " sample(s)" << (o.no_lockstep ? "" : ", lockstep against the SystemC twins")
-            << "\n";
+  std::cout << "verify raman: " << o.tables << " on " << r.dut << ", " << r.samples << " sample(s)"
+            << (o.no_lockstep ? "" : ", lockstep against the SystemC twins") << "\n";
   for (size_t s = 0; s < r.model_cycles.size(); ++s)
     std::cout << "  sample " << s << ": " << (s < r.rtl_cycles.size() ? r.rtl_cycles[s] : -1)
               << " cycles RTL, " << r.model_cycles[s] << " cycles SystemC model\n";
@@ -97,8 +94,7 @@ void run(const Opts& o) {
   std::cout << "\n";
   if (r.rtl_seconds > 0)
     std::cout << "  RTL simulation: " << r.rtl_cycles_run << " cycles in " << r.rtl_seconds
-              << " s (" << static_cast<int64_t>(r.rtl_cycles_run / r.rtl_seconds)
-              << " cycles/s)\n";
+              << " s (" << static_cast<int64_t>(r.rtl_cycles_run / r.rtl_seconds) << " cycles/s)\n";
   if (!o.trace.empty()) std::cout << "  trace -> " << o.trace << "\n";
   if (r.pass)
     std::cout << "PASS\n";
@@ -109,7 +105,8 @@ void run(const Opts& o) {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  auto* c = app.add_subcommand("verify", "Check the accelerator RTL against the reference and model");
+  auto* c =
+      app.add_subcommand("verify", "Check the accelerator RTL against the reference and model");
   c->add_option("--arch", o->arch, "architecture with RTL (raman)")->required();
   c->add_option("--tables", o->tables, "weight table (.pwt)")->required()->check(CLI::ExistingFile);
   c->add_option("--input", o->input, "input .npy [N, ...]")->required()->check(CLI::ExistingFile);
@@ -124,9 +121,9 @@ void setup(CLI::App& app) {
               "do not run the SystemC twin netlist beside the RTL (faster; only outputs and "
               "cycles are checked)");
   c->add_option("--broken", o->variant,
-                 "run a deliberately broken build of the whole core to see the checker fail: "
-                 "broken_round (the requantizer truncates), broken_order (decoders yield the "
-                 "highest slot first)");
+                "run a deliberately broken build of the whole core to see the checker fail: "
+                "broken_round (the requantizer truncates), broken_order (decoders yield the "
+                "highest slot first)");
   c->add_flag("--json", o->json, "print the result as JSON");
   c->callback([o] { run(*o); });
 }

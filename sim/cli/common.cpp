@@ -9,6 +9,7 @@
 #include "prune/executor.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
+#include "prune/tables.h"
 
 namespace prunesim::cli {
 
@@ -56,6 +57,14 @@ void check_writable(const std::string& path, const std::string& flag) {
       fs::path(path).has_parent_path() ? fs::path(path).parent_path() : fs::path(".");
   if (!fs::is_directory(dir) || ::access(dir.c_str(), W_OK) != 0)
     fail(path, flag, "folder '" + dir.string() + "' does not exist or is not writable");
+}
+
+void load_table_and_input(const std::string& tables, const std::string& input, SimInput* in) {
+  if (!is_table_file(tables)) throw InputError(tables + ": not a weight table (.pwt)");
+  in->tables_path = tables;
+  in->model = read_tables(tables, &in->summary, &in->masks);
+  in->input_path = input;
+  in->input = load_data(input, nullptr);
 }
 
 std::vector<double> parse_number_list(const std::string& s, const std::string& flag, char sep) {

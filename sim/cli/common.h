@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "prune/ir.h"
+#include "sim/arch.h"
 
 namespace prunesim::cli {
 
@@ -19,6 +20,10 @@ Tensor load_labels(const std::string& path, const Graph& g, int64_t n);
 // Every output must land in an existing, writable folder: checked before any work, so a bad
 // last output cannot leave the earlier ones behind.
 void check_writable(const std::string& path, const std::string& flag);
+
+// The weight table (checked to be one) and the input of a simulation into `in` (tables_path,
+// model, summary, masks, input_path, input; the architecture checks the input's shape).
+void load_table_and_input(const std::string& tables, const std::string& input, SimInput* in);
 // "0.1,0.5" → {0.1, 0.5} (items split at `sep`); InputError "<flag>: 'x' is not a number".
 std::vector<double> parse_number_list(const std::string& s, const std::string& flag,
                                       char sep = ',');

@@ -26,13 +26,9 @@ struct Case {
   bool lockstep;
 };
 
+// Clusters of 2 (zoo_case) run on the RTL too: its pattern group is a descriptor field.
 SimInput case_input(const Case& c) {
-  const std::string m = c.model;
-  const std::string dir = m.substr(0, m.find('/'));
-  // Room for the csr/bitmap images of the larger models; clusters of 2 divide the classifiers'
-  // 10 output rows, which the balanced pattern needs (the RTL's pattern group is a descriptor).
-  return test::build_case(m, dir + "/calib.npy", dir + "/sample.npy", c.scheme, c.sparsity,
-                          c.encoding, {"weight_mem_bytes=65536", "cluster_size=2"}, c.variant);
+  return test::zoo_case(c.model, c.scheme, c.sparsity, c.encoding, c.variant);
 }
 
 class CoreVerifyZoo : public ::testing::TestWithParam<Case> {};
@@ -66,9 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"fmnist_dscnn/fmnist_dscnn.onnx", "balanced", 0.6, "balanced", "pattern", true},
         Case{"fmnist_dscnn/fmnist_dscnn.onnx", "magnitude", 0.3, "bitmap", "pattern", false}),
     [](const ::testing::TestParamInfo<Case>& i) {
-      std::string n = i.param.model;
-      n = n.substr(n.find('/') + 1);
-      n = n.substr(0, n.find('.')) + "_" + i.param.encoding + "_" +
+      std::string n =
+          test::zoo_short_name(i.param.model) + "_" + i.param.encoding + "_" +
           (std::string(i.param.encoding) == "balanced" ? std::string(i.param.variant) + "_" : "") +
           std::to_string(static_cast<int>(i.param.sparsity * 100));
       return n;
@@ -93,7 +88,8 @@ TEST_P(CoreVerifySweep, EveryEncodingAndSparsity) {
       o.run.lockstep = false;
       const Case c{GetParam(), v.scheme, sp, v.encoding, v.variant, false};
       const VerifyReport r = verify_raman(case_input(c), o);
-      const std::string what = std::string(v.encoding) + "/" + v.variant + " s=" + std::to_string(sp);
+      const std::string what =
+          std::string(v.encoding) + "/" + v.variant + " s=" + std::to_string(sp);
       EXPECT_TRUE(r.pass) << what << ": " << r.first_failure;
       EXPECT_EQ(r.rtl_cycles, r.model_cycles) << what;
       ++cases;
@@ -101,14 +97,9 @@ TEST_P(CoreVerifySweep, EveryEncodingAndSparsity) {
   EXPECT_EQ(cases, 10);
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, CoreVerifySweep,
-                         ::testing::Values("ds_cae1/encoder.onnx", "ds_cae1/decoder.onnx",
-                                           "ds_cae1/ds_cae1.onnx", "digits_dscnn/digits_dscnn.onnx",
-                                           "fmnist_dscnn/fmnist_dscnn.onnx"),
+INSTANTIATE_TEST_SUITE_P(Zoo, CoreVerifySweep, ::testing::ValuesIn(test::kRamanZooModels),
                          [](const ::testing::TestParamInfo<const char*>& i) {
-                           std::string n = i.param;
-                           n = n.substr(n.find('/') + 1);
-                           return n.substr(0, n.find('.'));
+                           return test::zoo_short_name(i.param);
                          });
 
 // Several samples back to back on one loaded program: every inference bit-exact, each with the
@@ -131,8 +122,8 @@ TEST(CoreVerifySamples, ThreeInferencesBackToBack) {
 TEST(CoreVerifyMixedLong, ControllerInRtlRunsTheWholeAutoencoder) {
   VerifyOptions o;
   o.run.rtl = {"ctrl"};
-  const VerifyReport r =
-      verify_raman(case_input({"ds_cae1/ds_cae1.onnx", "magnitude", 0.6, "csr", "pattern", true}), o);
+  const VerifyReport r = verify_raman(
+      case_input({"ds_cae1/ds_cae1.onnx", "magnitude", 0.6, "csr", "pattern", true}), o);
   EXPECT_TRUE(r.pass) << r.first_failure;
   ASSERT_EQ(r.rtl_cycles.size(), 1u);
   EXPECT_EQ(r.rtl_cycles, r.model_cycles);
@@ -198,9 +189,9 @@ int8_t requant_out(int64_t prod, int shift, bool round, int8_t lo, int8_t hi) {
 // presents them) give a different code truncated than rounded must be the first divergence, at
 // requant.out_q.
 TEST(CoreVerifyBroken, RoundingIsCaughtAtTheFirstDrainItChanges) {
-  const auto rec = record_reference({"ctrl.rq_in_valid", "ctrl.rq_bypass", "ctrl.rq_acc",
-                                     "ctrl.rq_mult", "ctrl.rq_shift", "ctrl.rq_act_min",
-                                     "ctrl.rq_act_max"});
+  const auto rec =
+      record_reference({"ctrl.rq_in_valid", "ctrl.rq_bypass", "ctrl.rq_acc", "ctrl.rq_mult",
+                        "ctrl.rq_shift", "ctrl.rq_act_min", "ctrl.rq_act_max"});
   int64_t predicted = -1;
   for (size_t c = 0; c < rec[0].size() && predicted < 0; ++c) {
     if (!rec[0][c][0] || rec[1][c][0]) continue;

@@ -78,4 +78,25 @@ inline SimInput build_case(const std::string& model, const std::string& calib,
   return in;
 }
 
+// The zoo models the RAMAN core runs, and a short test name for one ("ds_cae1/encoder.onnx" ->
+// "encoder").
+inline constexpr const char* kRamanZooModels[] = {
+    "ds_cae1/encoder.onnx", "ds_cae1/decoder.onnx", "ds_cae1/ds_cae1.onnx",
+    "digits_dscnn/digits_dscnn.onnx", "fmnist_dscnn/fmnist_dscnn.onnx"};
+inline std::string zoo_short_name(const std::string& model) {
+  std::string n = model.substr(model.find('/') + 1);
+  return n.substr(0, n.find('.'));
+}
+
+// build_case for a zoo model with its folder's calib.npy and `input`, and the settings every
+// model runs with: room for the csr/bitmap images of the larger models, and clusters of 2 that
+// divide the classifiers' 10 output rows (which the balanced pattern needs).
+inline SimInput zoo_case(const std::string& model, const std::string& scheme, double sparsity,
+                         const std::string& encoding, const std::string& variant,
+                         const std::string& input = "sample.npy", int64_t samples = 1) {
+  const std::string dir = model.substr(0, model.find('/'));
+  return build_case(model, dir + "/calib.npy", dir + "/" + input, scheme, sparsity, encoding,
+                    {"weight_mem_bytes=65536", "cluster_size=2"}, variant, samples);
+}
+
 }  // namespace prunesim::test

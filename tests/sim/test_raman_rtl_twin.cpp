@@ -101,11 +101,7 @@ void PrintTo(const Case& c, std::ostream* os) {
 }
 
 SimInput case_input(const Case& c) {
-  const std::string m = c.model;
-  const std::string dir = m.substr(0, m.find('/'));
-  return test::build_case(m, dir + "/calib.npy", dir + "/" + c.input, c.scheme, c.sparsity,
-                          c.encoding, {"weight_mem_bytes=65536", "cluster_size=2"}, c.variant,
-                          c.samples);
+  return test::zoo_case(c.model, c.scheme, c.sparsity, c.encoding, c.variant, c.input, c.samples);
 }
 
 class RamanRtlTwin : public ::testing::TestWithParam<Case> {};
@@ -159,10 +155,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"fmnist_dscnn/fmnist_dscnn.onnx", "balanced", 0.6, "balanced", "pattern"},
         Case{"fmnist_dscnn/fmnist_dscnn.onnx", "magnitude", 0.3, "csr", "pattern"}),
     [](const ::testing::TestParamInfo<Case>& i) {
-      std::string n = i.param.model;
-      n = n.substr(n.find('/') + 1);
-      n = n.substr(0, n.find('.')) + "_" + i.param.encoding + "_" + i.param.variant + "_s" +
-          std::to_string(static_cast<int>(i.param.sparsity * 100 + 0.5));
+      std::string n = test::zoo_short_name(i.param.model) + "_" + i.param.encoding + "_" +
+                      i.param.variant + "_s" +
+                      std::to_string(static_cast<int>(i.param.sparsity * 100 + 0.5));
       return n;
     });
 
@@ -204,14 +199,9 @@ TEST_P(RamanRtlTwinSweep, EveryEncodingAndSparsity) {
               static_cast<long long>(busy), seconds);
 }
 
-INSTANTIATE_TEST_SUITE_P(Zoo, RamanRtlTwinSweep,
-                         ::testing::Values("ds_cae1/encoder.onnx", "ds_cae1/decoder.onnx",
-                                           "ds_cae1/ds_cae1.onnx", "digits_dscnn/digits_dscnn.onnx",
-                                           "fmnist_dscnn/fmnist_dscnn.onnx"),
+INSTANTIATE_TEST_SUITE_P(Zoo, RamanRtlTwinSweep, ::testing::ValuesIn(test::kRamanZooModels),
                          [](const ::testing::TestParamInfo<const char*>& i) {
-                           std::string n = i.param;
-                           n = n.substr(n.find('/') + 1);
-                           return n.substr(0, n.find('.'));
+                           return test::zoo_short_name(i.param);
                          });
 
 // Every controller output that is not meaningful in a cycle is 0 (docs/raman-rtl.md
@@ -219,8 +209,8 @@ INSTANTIATE_TEST_SUITE_P(Zoo, RamanRtlTwinSweep,
 // visible at the block boundary: DMA in writes every input word, the drains write every output
 // byte of every layer once, no read and write share a cycle.
 TEST(RamanRtlTwinNet, OutputsThatAreNotMeaningfulAreZero) {
-  const Prepared r = prepare(case_input(
-      Case{"digits_dscnn/digits_dscnn.onnx", "magnitude", 0.6, "csr", "pattern"}));
+  const Prepared r = prepare(
+      case_input(Case{"digits_dscnn/digits_dscnn.onnx", "magnitude", 0.6, "csr", "pattern"}));
   const json j = json::parse(run_isolated([&] {
     ::setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
     sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
@@ -234,7 +224,8 @@ TEST(RamanRtlTwinNet, OutputsThatAreNotMeaningfulAreZero) {
     json v = json::array();
     int64_t writes = 0, rd_wr = 0, inits = 0, loads = 0, drains = 0, cycles = 0;
     auto zero = [](const std::vector<uint32_t>& w) {
-      for (uint32_t x : w) if (x) return false;
+      for (uint32_t x : w)
+        if (x) return false;
       return true;
     };
     host.on_cycle = [&](uint64_t edge, int64_t busy) {
@@ -318,8 +309,8 @@ TEST(RamanRtlTwinNet, ObservationListIsInLockstepOrder) {
   int bits = 0;
   for (const auto& [n, w] : p) bits += w;
   int ctrl = 0;  // docs/raman-rtl.md "Controller ports", outputs in table order
-  for (int w : {1, 1, 16, 32, 1, 1, 16, 1, 16, 4, 32, 16, 1, 4096, 8, 1, 1, 128, 16, 48, 128, 4,
-                3, 1, 2, 128, 64, 384, 1024, 1, 1, 32, 31, 6, 8, 8})
+  for (int w : {1,  1,  16,  32, 1, 1, 16, 1,   16, 4,   32,   16, 1, 4096, 8,  1, 1, 128,
+                16, 48, 128, 4,  3, 1, 2,  128, 64, 384, 1024, 1,  1, 32,   31, 6, 8, 8})
     ctrl += w;
   EXPECT_EQ(bits, 128 + 1 + 1 + 4 * (4 + 12 + 32 + 1) + 32 + 16 + 1 + 8 + ctrl);
 }

@@ -1,7 +1,7 @@
 // The whole-core RTL's tables (models/raman/rtl_image.h): walking the gather lists the way the
 // RTL controller does (docs/raman-rtl.md) must visit exactly the addresses the SystemC model's
-// zero detector reads, position by position and in its order, on zoo models and encodings; the host layout round-trips; programs
-// the RTL cannot run are input errors naming the reason.
+// zero detector reads, position by position and in its order, on zoo models and encodings; the host
+// layout round-trips; programs the RTL cannot run are input errors naming the reason.
 #include <gtest/gtest.h>
 
 #include "models/raman/rtl_image.h"
@@ -132,22 +132,18 @@ TEST_P(RtlImageZoo, GatherListsVisitTheModelsCandidates) {
 
 INSTANTIATE_TEST_SUITE_P(
     Zoo, RtlImageZoo,
-    ::testing::Values(
-        Case{"ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "", 0, "dense",
-             "pattern"},
-        Case{"ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "balanced", 0.5,
-             "balanced", "lfsr"},
-        Case{"ds_cae1/decoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "magnitude", 0.6,
-             "csr", "pattern"},
-        Case{"digits_dscnn/digits_dscnn.onnx", "digits_dscnn/calib.npy", "digits_dscnn/sample.npy",
-             "magnitude", 0.9, "bitmap", "pattern"},
-        Case{"fmnist_dscnn/fmnist_dscnn.onnx", "fmnist_dscnn/calib.npy", "fmnist_dscnn/sample.npy",
-             "balanced", 0.6, "balanced", "pattern"}),
+    ::testing::Values(Case{"ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy", "", 0,
+                           "dense", "pattern"},
+                      Case{"ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy",
+                           "balanced", 0.5, "balanced", "lfsr"},
+                      Case{"ds_cae1/decoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy",
+                           "magnitude", 0.6, "csr", "pattern"},
+                      Case{"digits_dscnn/digits_dscnn.onnx", "digits_dscnn/calib.npy",
+                           "digits_dscnn/sample.npy", "magnitude", 0.9, "bitmap", "pattern"},
+                      Case{"fmnist_dscnn/fmnist_dscnn.onnx", "fmnist_dscnn/calib.npy",
+                           "fmnist_dscnn/sample.npy", "balanced", 0.6, "balanced", "pattern"}),
     [](const ::testing::TestParamInfo<Case>& i) {
-      std::string n = i.param.model;
-      n = n.substr(n.find('/') + 1);
-      n = n.substr(0, n.find('.')) + "_" + i.param.encoding + "_" + i.param.variant;
-      return n;
+      return test::zoo_short_name(i.param.model) + "_" + i.param.encoding + "_" + i.param.variant;
     });
 
 TEST(RtlImage, HostLayoutRoundTrips) {

@@ -16,8 +16,12 @@ std::string signal_prefix(const std::string& p) {
   return p.empty() ? "net" + std::to_string(n++) + "_" : p;
 }
 
-void words_of(bool v, std::vector<uint32_t>& o) { o.assign(1, v ? 1u : 0u); }
-void words_of(uint32_t v, std::vector<uint32_t>& o) { o.assign(1, v); }
+void words_of(bool v, std::vector<uint32_t>& o) {
+  o.assign(1, v ? 1u : 0u);
+}
+void words_of(uint32_t v, std::vector<uint32_t>& o) {
+  o.assign(1, v);
+}
 void words_of(uint64_t v, std::vector<uint32_t>& o) {
   o = {static_cast<uint32_t>(v), static_cast<uint32_t>(v >> 32)};
 }
@@ -34,17 +38,6 @@ std::vector<uint32_t> value(const sc_core::sc_signal<T>& s, int width) {
   if (width % 32 != 0) o[static_cast<size_t>(width / 32)] &= (1u << (width % 32)) - 1u;
   return o;
 }
-
-// The controller's outputs in port-table order (docs/raman-rtl.md "Controller ports").
-#define PRUNESIM_CTRL_OUTPUTS(X)                                                                \
-  X(busy, 1)                                                                                    \
-  X(dout_valid, 1) X(dout_addr, 16) X(dout_data, 32) X(am_rd_en, 1) X(am_rd_word, 1)            \
-  X(am_rd_addr, 16) X(am_wr_en, 1) X(am_wr_addr, 16) X(am_wr_be, 4) X(am_wr_data, 32)           \
-  X(pa_gate_en, 16) X(pa_init, 1) X(pa_init_bias, 4096) X(pa_act, 8) X(pa_lane, 1)              \
-  X(pa_op_max, 1) X(pa_lane_act, 128) X(pa_mac_valid, 16) X(pa_mac_slot, 48) X(pa_wgt, 128)     \
-  X(pa_rd_pe, 4) X(pa_rd_slot, 3) X(dec_load, 1) X(dec_fmt, 2) X(dec_bits, 128) X(dec_cnt, 64)  \
-  X(dec_idx, 384) X(dec_vals, 1024) X(rq_in_valid, 1) X(rq_bypass, 1) X(rq_acc, 32)             \
-  X(rq_mult, 31) X(rq_shift, 6) X(rq_act_min, 8) X(rq_act_max, 8)
 
 // Visits every observed output: f(name, width, signal).
 template <class F>
@@ -139,8 +132,8 @@ CoreSignals::CoreSignals(const std::string& prefix)
       PRUNESIM_S(rq_out_q) {}
 #undef PRUNESIM_S
 
-CoreNet::CoreNet(sc_core::sc_module_name name, sc_core::sc_signal_in_if<bool>& clk,
-                 CoreSignals& s, const BlockMakers& mk)
+CoreNet::CoreNet(sc_core::sc_module_name name, sc_core::sc_signal_in_if<bool>& clk, CoreSignals& s,
+                 const BlockMakers& mk)
     : sc_module(name), s_(s) {
   s.clk = &clk;
   blocks_.emplace_back(mk.ctrl("ctrl", s, 0));

@@ -55,8 +55,7 @@ RamanCtrlTwin::RamanCtrlTwin(sc_core::sc_module_name n) : sc_core::sc_module(n) 
   SC_METHOD(tick);
   sensitive << clk.pos() << rst_n.neg();
   SC_METHOD(comb);
-  sensitive << changed_ << am_rd_data << dec_valid << dec_slot << dec_wgt << pa_rd_acc
-            << rq_out_q;
+  sensitive << changed_ << am_rd_data << dec_valid << dec_slot << dec_wgt << pa_rd_acc << rq_out_q;
 }
 
 void RamanCtrlTwin::tick() {
@@ -355,7 +354,8 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
     for (uint32_t q = 0; q < kPes; ++q) {
       put_bits(o->pa_lane_act.data(), static_cast<int>(8 * q), 8, r.lane_act[q]);
       put_bits(o->pa_wgt.data(), static_cast<int>(8 * q), 8, r.lane_wgt[q]);
-      if ((r.lane_valid >> q) & 1u) o->pa_mac_slot |= static_cast<uint64_t>(r.lane_slot & 7u) << (3 * q);
+      if ((r.lane_valid >> q) & 1u)
+        o->pa_mac_slot |= static_cast<uint64_t>(r.lane_slot & 7u) << (3 * q);
     }
   };
   if (r.state != kDrain) {
@@ -406,7 +406,8 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
         const sc_dt::sc_bv<128>& in = am_rd_data.read();
         for (uint32_t q = 0; q < lanes; ++q) {
           n->lane_valid |= 1u << q;
-          n->lane_act[q] = static_cast<uint8_t>(in.get_word(static_cast<int>(q / 4)) >> (8 * (q % 4)));
+          n->lane_act[q] =
+              static_cast<uint8_t>(in.get_word(static_cast<int>(q / 4)) >> (8 * (q % 4)));
           n->lane_wgt[q] = w[q];
         }
         n->lane_slot = tile & 7u;
@@ -455,8 +456,12 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
     o->rq_shift = t(5, 4 * entry + 2) & 0x3fu;
   };
   switch (ppu) {
-    case 0: q_of(qbase + ch); break;
-    case 1: o->rq_bypass = true; break;
+    case 0:
+      q_of(qbase + ch);
+      break;
+    case 1:
+      o->rq_bypass = true;
+      break;
     case 2: {
       const uint32_t cnt = p.yfac * p.xfac;
       if (cnt > 0) {
@@ -469,7 +474,9 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
       }
       break;
     }
-    default: q_of(qbase); break;
+    default:
+      q_of(qbase);
+      break;
   }
   const uint32_t outptr = d[7] + (r.oy * d[6] + r.ox) * out_c;
   o->am_wr_en = true;

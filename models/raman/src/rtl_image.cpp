@@ -97,8 +97,7 @@ std::string rtl_config_mismatch(const RamanConfig& cfg) {
   if (cfg.ppu_lanes != 1) return bad("ppu_lanes", cfg.ppu_lanes, "1");
   if (cfg.dma_bytes_per_cycle != 4) return bad("dma_bytes_per_cycle", cfg.dma_bytes_per_cycle, "4");
   if (cfg.acc_bits > 32) return bad("acc_bits", cfg.acc_bits, "32");
-  if (cfg.act_mem_bytes > kRtlActBytes)
-    return bad("act_mem_bytes", cfg.act_mem_bytes, "65536 B");
+  if (cfg.act_mem_bytes > kRtlActBytes) return bad("act_mem_bytes", cfg.act_mem_bytes, "65536 B");
   return "";
 }
 
@@ -275,10 +274,18 @@ RtlImage build_rtl_image(const RamanProgram& p) {
     }
     uint32_t enc = 0;
     switch (L.enc) {
-      case Enc::Bitmap: enc = 1; break;
-      case Enc::Csr: enc = 2; break;
-      case Enc::Balanced: enc = L.lfsr ? 4 : 3; break;
-      default: enc = 0; break;
+      case Enc::Bitmap:
+        enc = 1;
+        break;
+      case Enc::Csr:
+        enc = 2;
+        break;
+      case Enc::Balanced:
+        enc = L.lfsr ? 4 : 3;
+        break;
+      default:
+        enc = 0;
+        break;
     }
     std::vector<uint32_t> d(16, 0);
     d[0] = (lane ? 1u : 0u) | enc << 2 | op << 5 | init << 8 | ppu << 10;
@@ -310,7 +317,8 @@ RtlImage build_rtl_image(const RamanProgram& p) {
     put(kWmem, w);
   }
   for (int t = 0; t < kRtlTables; ++t)
-    if (static_cast<int64_t>(T[static_cast<size_t>(t)].size()) > kRtlTableWords[static_cast<size_t>(t)])
+    if (static_cast<int64_t>(T[static_cast<size_t>(t)].size()) >
+        kRtlTableWords[static_cast<size_t>(t)])
       throw InputError(where + kRtlTableNames[t] + " needs " +
                        std::to_string(T[static_cast<size_t>(t)].size()) + " words, the RTL has " +
                        std::to_string(kRtlTableWords[static_cast<size_t>(t)]));
@@ -329,9 +337,9 @@ std::vector<uint32_t> RtlImage::hin_words(const std::vector<int8_t>& nchw) const
   for (int64_t c = 0; c < in_c; ++c)
     for (int64_t s = 0; s < in_hw; ++s) {
       const int64_t b = s * in_c + c;  // NHWC byte
-      w[static_cast<size_t>(b / 4)] |= static_cast<uint32_t>(static_cast<uint8_t>(
-                                           nchw[static_cast<size_t>(c * in_hw + s)]))
-                                       << (8 * (b % 4));
+      w[static_cast<size_t>(b / 4)] |=
+          static_cast<uint32_t>(static_cast<uint8_t>(nchw[static_cast<size_t>(c * in_hw + s)]))
+          << (8 * (b % 4));
     }
   return w;
 }

@@ -10,18 +10,18 @@
 #include "Vraman_act_mem64.h"
 #include "Vraman_core.h"
 #include "Vraman_core___024root.h"
-#include "Vraman_core_broken_round.h"
-#include "Vraman_core_broken_round___024root.h"
 #include "Vraman_core_broken_order.h"
 #include "Vraman_core_broken_order___024root.h"
+#include "Vraman_core_broken_round.h"
+#include "Vraman_core_broken_round___024root.h"
 #include "Vraman_ctrl.h"
 #include "Vraman_decoder.h"
 #include "Vraman_pe_array.h"
 #include "Vraman_requant.h"
 #include "cosim/verify.h"
 #include "models/raman/core_net.h"
-#include "prune/errors.h"
 #include "probes.h"
+#include "prune/errors.h"
 #include "verilated.h"
 #include "verilated_fst_sc.h"
 
@@ -29,8 +29,8 @@ namespace prunesim::cosim {
 namespace {
 
 using namespace sc_core;
-using raman::CoreSignals;
 using cosim::to_words;  // the port-type overloads of probes.h beside the ones below
+using raman::CoreSignals;
 
 template <size_t N>
 void to_words(const VlWide<N>& v, uint32_t* o) {
@@ -44,17 +44,6 @@ template <class T>
 void to_words(const sc_out<T>& s, uint32_t* o) {
   to_words(s.read(), o);
 }
-
-// The controller's outputs (docs/raman-rtl.md "Controller ports"): name, width.
-#define PRUNESIM_CTRL_OUTPUTS(X)                                                                \
-  X(busy, 1)                                                                                    \
-  X(dout_valid, 1) X(dout_addr, 16) X(dout_data, 32) X(am_rd_en, 1) X(am_rd_word, 1)            \
-  X(am_rd_addr, 16) X(am_wr_en, 1) X(am_wr_addr, 16) X(am_wr_be, 4) X(am_wr_data, 32)           \
-  X(pa_gate_en, 16) X(pa_init, 1) X(pa_init_bias, 4096) X(pa_act, 8) X(pa_lane, 1)              \
-  X(pa_op_max, 1) X(pa_lane_act, 128) X(pa_mac_valid, 16) X(pa_mac_slot, 48) X(pa_wgt, 128)     \
-  X(pa_rd_pe, 4) X(pa_rd_slot, 3) X(dec_load, 1) X(dec_fmt, 2) X(dec_bits, 128) X(dec_cnt, 64)  \
-  X(dec_idx, 384) X(dec_vals, 1024) X(rq_in_valid, 1) X(rq_bypass, 1) X(rq_acc, 32)             \
-  X(rq_mult, 31) X(rq_shift, 6) X(rq_act_min, 8) X(rq_act_max, 8)
 
 // Probes in lockstep order, reading wires through `get(wire_name)` which returns a callable
 // filling words with the whole wire (decoder outputs are slices of the concatenated wires).
@@ -352,8 +341,11 @@ SC_MODULE(Host) {
         ref_probes[i].read(b);
         if (std::equal(a, a + p.words(), b)) continue;
         const size_t dot = p.name.find('.');
-        res->div = {true, static_cast<uint64_t>(idx >= 0 ? idx : static_cast<int64_t>(cycle)),
-                    p.name.substr(0, dot), p.name.substr(dot + 1), words_hex(b, p.width),
+        res->div = {true,
+                    static_cast<uint64_t>(idx >= 0 ? idx : static_cast<int64_t>(cycle)),
+                    p.name.substr(0, dot),
+                    p.name.substr(dot + 1),
+                    words_hex(b, p.width),
                     words_hex(a, p.width)};
         res->div_sample = idx >= 0 ? sample : -1;
         res->div_where = idx >= 0 ? where(idx) : phase + ", clock cycle " + std::to_string(cycle);

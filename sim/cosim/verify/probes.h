@@ -21,10 +21,18 @@ struct Probe {
 };
 
 // Reads a value of any port type into 32-bit words.
-inline void to_words(bool v, uint32_t* o) { o[0] = v; }
-inline void to_words(uint8_t v, uint32_t* o) { o[0] = v; }
-inline void to_words(uint16_t v, uint32_t* o) { o[0] = v; }
-inline void to_words(uint32_t v, uint32_t* o) { o[0] = v; }
+inline void to_words(bool v, uint32_t* o) {
+  o[0] = v;
+}
+inline void to_words(uint8_t v, uint32_t* o) {
+  o[0] = v;
+}
+inline void to_words(uint16_t v, uint32_t* o) {
+  o[0] = v;
+}
+inline void to_words(uint32_t v, uint32_t* o) {
+  o[0] = v;
+}
 inline void to_words(uint64_t v, uint32_t* o) {
   o[0] = static_cast<uint32_t>(v);
   o[1] = static_cast<uint32_t>(v >> 32);

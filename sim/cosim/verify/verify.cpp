@@ -35,13 +35,12 @@ const std::vector<std::string>& rtl_block_names() {
 
 VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
   const std::string& tr = opt.run.trace;
-  auto ends = [&](const char* e) {
-    return tr.size() > 4 && tr.compare(tr.size() - 4, 4, e) == 0;
-  };
+  auto ends = [&](const char* e) { return tr.size() > 4 && tr.compare(tr.size() - 4, 4, e) == 0; };
   if (!tr.empty() && !ends(".fst") && !ends(".vcd"))
     throw InputError("--trace " + tr + ": the trace file name must end in .fst or .vcd");
   if (ends(".fst") && !opt.run.rtl.empty())
-    throw InputError("--trace " + tr + ": FST traces the whole Verilated core; in mixed mode use "
+    throw InputError("--trace " + tr +
+                     ": FST traces the whole Verilated core; in mixed mode use "
                      ".vcd (the block ports)");
   for (const std::string& b : opt.run.rtl)
     if (std::find(rtl_block_names().begin(), rtl_block_names().end(), b) ==
@@ -93,9 +92,10 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
   std::vector<std::pair<std::string, int64_t>> layer_cycles;
   for (const json& l : model["layers"]) layer_cycles.emplace_back(l[0], l[1]);
 
-  const std::string trace_tmp =
-      tr.empty() ? "" : tr.substr(0, tr.size() - 4) + ".tmp." + std::to_string(::getpid()) +
-                            tr.substr(tr.size() - 4);
+  const std::string trace_tmp = tr.empty()
+                                    ? ""
+                                    : tr.substr(0, tr.size() - 4) + ".tmp." +
+                                          std::to_string(::getpid()) + tr.substr(tr.size() - 4);
   CoreRunOptions ro = opt.run;
   ro.trace = trace_tmp;
   json rtl;
@@ -106,8 +106,8 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
       json j;
       j["outputs"] = r.outputs;
       j["cycles"] = r.cycles;
-      j["div"] = {r.div.found, r.div.cycle, r.div.block, r.div.signal, r.div.expected,
-                  r.div.actual, r.div_sample, r.div_where};
+      j["div"] = {r.div.found,    r.div.cycle,  r.div.block,  r.div.signal,
+                  r.div.expected, r.div.actual, r.div_sample, r.div_where};
       j["timed_out"] = r.timed_out;
       j["hang"] = {r.div_sample, r.hang_limit};
       j["error"] = r.error;
@@ -147,8 +147,9 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
     first = "sample " + std::to_string(rtl["hang"][0].get<int64_t>()) +
             ": the RTL did not finish within " + std::to_string(rtl["hang"][1].get<int64_t>()) +
             " busy cycles (the SystemC model took " +
-            std::to_string(rep.model_cycles.at(static_cast<size_t>(
-                std::max<int64_t>(0, rtl["hang"][0].get<int64_t>())))) + ")";
+            std::to_string(rep.model_cycles.at(
+                static_cast<size_t>(std::max<int64_t>(0, rtl["hang"][0].get<int64_t>())))) +
+            ")";
   if (first.empty() && !rtl["error"].get<std::string>().empty()) first = rtl["error"];
   // Outputs against the reference, element by element.
   rep.bit_exact = outs.size() == ref.size();

@@ -34,13 +34,13 @@ struct CoreRunResult {
   std::vector<int64_t> cycles;               // busy cycles per sample
   Divergence div;                            // first lockstep divergence (found: false if none)
   int64_t div_sample = -1;  // sample the divergence happened in (-1: reset, program load)
-  std::string div_where;                     // "layer 'x', 12 cycles into it" (or the phase)
+  std::string div_where;    // "layer 'x', 12 cycles into it" (or the phase)
   bool timed_out = false;   // sample div_sample ran past hang_limit busy cycles
   int64_t hang_limit = 0;
-  std::string error;        // a sticky error flag of the design (act memory port conflict)
-  double seconds = 0;       // wall time of the inferences (program load excluded)
-  int64_t cycles_run = 0;   // clock cycles simulated in that time
-  std::string dut;          // "raman_core" or "mixed: pe_array, decoder"
+  std::string error;       // a sticky error flag of the design (act memory port conflict)
+  double seconds = 0;      // wall time of the inferences (program load excluded)
+  int64_t cycles_run = 0;  // clock cycles simulated in that time
+  std::string dut;         // "raman_core" or "mixed: pe_array, decoder"
   std::vector<std::vector<std::vector<uint32_t>>> recorded;  // [probe][busy cycle] -> words
 };
 

@@ -16,6 +16,49 @@
 #include <utility>
 #include <vector>
 
+// The controller's outputs in port-table order (docs/raman-rtl.md "Controller ports"): X(name,
+// width). The twin netlist's observation list and verify's probes of the Verilated core both
+// expand it, so the two cannot list different ports.
+// clang-format off
+#define PRUNESIM_CTRL_OUTPUTS(X) \
+  X(busy, 1) \
+  X(dout_valid, 1) \
+  X(dout_addr, 16) \
+  X(dout_data, 32) \
+  X(am_rd_en, 1) \
+  X(am_rd_word, 1) \
+  X(am_rd_addr, 16) \
+  X(am_wr_en, 1) \
+  X(am_wr_addr, 16) \
+  X(am_wr_be, 4) \
+  X(am_wr_data, 32) \
+  X(pa_gate_en, 16) \
+  X(pa_init, 1) \
+  X(pa_init_bias, 4096) \
+  X(pa_act, 8) \
+  X(pa_lane, 1) \
+  X(pa_op_max, 1) \
+  X(pa_lane_act, 128) \
+  X(pa_mac_valid, 16) \
+  X(pa_mac_slot, 48) \
+  X(pa_wgt, 128) \
+  X(pa_rd_pe, 4) \
+  X(pa_rd_slot, 3) \
+  X(dec_load, 1) \
+  X(dec_fmt, 2) \
+  X(dec_bits, 128) \
+  X(dec_cnt, 64) \
+  X(dec_idx, 384) \
+  X(dec_vals, 1024) \
+  X(rq_in_valid, 1) \
+  X(rq_bypass, 1) \
+  X(rq_acc, 32) \
+  X(rq_mult, 31) \
+  X(rq_shift, 6) \
+  X(rq_act_min, 8) \
+  X(rq_act_max, 8)
+// clang-format on
+
 namespace prunesim::raman {
 
 // Every inter-block signal of the core, named like the controller's ports (docs/raman-rtl.md
@@ -278,8 +321,8 @@ SC_MODULE(CoreHost) {
   sc_core::sc_in<bool> clk;
 
   struct Options {
-    int64_t out_words = 0;     // dout words per sample (0: as many as dout_addr reaches)
-    int64_t max_busy = 0;      // per sample before giving up; 0: no limit
+    int64_t out_words = 0;         // dout words per sample (0: as many as dout_addr reaches)
+    int64_t max_busy = 0;          // per sample before giving up; 0: no limit
     bool skip_zero_words = false;  // program load: skip zero words (the tables reset to 0)
   };
 

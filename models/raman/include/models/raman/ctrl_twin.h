@@ -74,7 +74,9 @@ SC_MODULE(RamanCtrlTwin) {
   SC_CTOR(RamanCtrlTwin);
 
   // The FSM state (tests, traces).
-  uint32_t state() const { return r_.state; }
+  uint32_t state() const {
+    return r_.state;
+  }
 
  private:
   struct Regs {
@@ -129,19 +131,21 @@ SC_MODULE(RamanCtrlTwin) {
   void comb();
   // This cycle's outputs from the registers and the inputs; with next != nullptr also the
   // registers after the coming rising edge.
-  void eval(Out* o, Regs* next) const;
+  void eval(Out * o, Regs * next) const;
   uint32_t t(int sel, uint32_t addr) const {
     const auto& v = tab_[static_cast<size_t>(sel)];
     return addr < v.size() ? v[addr] : 0u;
   }
-  uint32_t wbyte(uint32_t b) const { return (t(0, b >> 2) >> (8 * (b & 3u))) & 0xffu; }
-  void position(uint32_t layer, uint32_t oy, uint32_t ox, Pos* p) const;
+  uint32_t wbyte(uint32_t b) const {
+    return (t(0, b >> 2) >> (8 * (b & 3u))) & 0xffu;
+  }
+  void position(uint32_t layer, uint32_t oy, uint32_t ox, Pos * p) const;
   uint32_t cand_addr(const Pos& p, uint32_t k) const;
   // Broadcast column fetch of CTAB entry `ct` into the decoder inputs; returns `work`.
   uint32_t column_fetch(const Pos& p, uint32_t ct, Out* o) const;
   // Depthwise word of CTAB entry `ct` for `lanes` lanes: weight per lane (0 if not kept).
   void depthwise_word(const Pos& p, uint32_t ct, uint32_t lanes, uint8_t* w) const;
-  void enter_layer(uint32_t layer, Regs* n) const;
+  void enter_layer(uint32_t layer, Regs * n) const;
   void next_position(const Pos& p, Regs* n) const;
 };
 

@@ -17,8 +17,8 @@ namespace prunesim::raman {
 
 // Table indices (the program port's pl_sel) and capacities in 32-bit words.
 enum RtlTable : int { kWmem = 0, kCtab, kGmem, kPtab, kLtab, kQtab, kDtab, kHin, kRtlTables };
-inline constexpr std::array<int64_t, kRtlTables> kRtlTableWords = {16384, 65536,  262144, 16384,
-                                                                   16384, 65536,  1024,   16384};
+inline constexpr std::array<int64_t, kRtlTables> kRtlTableWords = {16384, 65536, 262144, 16384,
+                                                                   16384, 65536, 1024,   16384};
 inline constexpr const char* kRtlTableNames[kRtlTables] = {"WMEM", "CTAB", "GMEM", "PTAB",
                                                            "LTAB", "QTAB", "DTAB", "HIN"};
 // The RTL's fixed parameters (docs/raman-rtl.md "Structure").
