@@ -19,7 +19,8 @@ matplotlib.use("Agg")  # no display: a file is all we want
 import matplotlib.pyplot as plt  # noqa: E402
 
 # Columns every sweep CSV has; anything between scheme_options and pareto is a swept parameter.
-FIXED = ["scheme", "sparsity_target", "sparsity_actual", "fidelity", "fidelity_metric", "cycles",
+FIXED = ["scheme", "sparsity_target", "sparsity_actual", "fidelity", "fidelity_metric",
+         "fidelity_oneshot", "cycles",
          "latency_s", "energy_j", "power_w", "area_mm2", "storage_bytes", "file_bytes",
          "scheme_options", "pareto", "error"]
 
@@ -85,6 +86,11 @@ def main(argv):
         fx = [(a, b) for a, b in zip(x, fid) if math.isfinite(b)]
         if fx:
             ax_f.plot([a for a, _ in fx], [b for _, b in fx], "o-", color=c, label=label)
+        # With --finetune the one-shot fidelity (before recovery) is drawn dotted beside it.
+        once = [(a, num(r.get("fidelity_oneshot", ""))) for a, r in zip(x, pts)]
+        once = [(a, b) for a, b in once if math.isfinite(b)]
+        if once:
+            ax_f.plot([a for a, _ in once], [b for _, b in once], "x:", color=c, alpha=0.7)
         par = [r for r in pts if r["pareto"] == "1"]
         if par:
             px = [num(r["sparsity_actual"]) for r in par]
@@ -114,6 +120,11 @@ def main(argv):
         plt.Line2D([], [], color="black", marker="o", markersize=12, markerfacecolor="none",
                    linestyle="none", label="Pareto: energy min, fidelity max"),
     ]
+    if any(math.isfinite(num(r.get("fidelity_oneshot", ""))) for r in ok):
+        ax_f.legend(handles=[
+            plt.Line2D([], [], color="gray", marker="o", linestyle="-", label="fine-tuned (int8)"),
+            plt.Line2D([], [], color="gray", marker="x", linestyle=":",
+                       label="one-shot, before fine-tuning (int8)")], fontsize=8, loc="best")
     ax_e.legend(handles=style, fontsize=8, loc="best")
     ax_e.set_title("prunesim sweep: %s" % os.path.basename(src))
     fig.tight_layout(rect=(0, 0, 0.80, 1))

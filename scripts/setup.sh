@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian package prunesim needs to build, test and regenerate its zoo.
-# Idempotent and quick when everything is present (one dpkg query, no apt-get call).
+# Installs every Debian package prunesim needs to build, test and regenerate its zoo, then writes
+# the zoo's training splits (scripts/zoo/make_train_splits.py) when they are missing.
+# Idempotent and quick when everything is present (one dpkg query, no apt-get call, one Python
+# run of about a second that reads the .npy headers).
 set -euo pipefail
 
 PACKAGES=(
@@ -11,6 +13,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libcli11-dev libcadical-dev zlib1g-dev
+  # training engine (prune/train/, CPU libtorch; linked only by the commands that train)
+  libtorch-dev
   # ONNX conformance data for the float reference executor
   libonnx-testdata
   # open-source synthesis for the area cross-check
@@ -29,12 +33,16 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#PACKAGES[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "setup: installing ${missing[*]}"
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Training splits of the zoo models (zoo/*/train.npy, train_labels.npy; generated, not committed,
+# see .gitignore): seeded, about 10 s the first time, one line per file written; files already
+# present with the right shape are kept (a shape read per file).
+/usr/bin/python3 "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/zoo/make_train_splits.py"

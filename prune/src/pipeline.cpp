@@ -82,7 +82,11 @@ RecipeRule parse_rule(const json& j, const std::string& file, size_t idx) {
       r.options.threshold = num(k);
     else if (k == "mask_file")
       r.options.mask_file = str(k);
-    else
+    else if (k == "granularity") {
+      r.options.granularity = str(k);
+      if (r.options.granularity != "weight" && r.options.granularity != "channel")
+        fail(file, place + ".granularity", "must be weight or channel");
+    } else
       fail(file, place + "." + k, "unknown key");
   }
   if (r.options.n > r.options.m)
@@ -131,7 +135,7 @@ std::vector<std::vector<float>> rows(const Tensor& t) {
 }
 
 int fractions_count_hint(const Schedule& s) {
-  if (s.kind == "agp") return s.steps;
+  if (s.kind == "agp" || s.kind == "lottery") return s.steps;
   if (s.kind == "steps") return static_cast<int>(s.fractions.size());
   return 1;
 }
@@ -232,6 +236,18 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
     if (sched.steps < 1) throw InputError("--steps: must be at least 1");
     for (int t = 1; t <= sched.steps; ++t)  // Zhu & Gupta: s_t = s_f (1 - (1 - t/T)^3)
       fractions.push_back(1.0 - std::pow(1.0 - static_cast<double>(t) / sched.steps, 3.0));
+  } else if (sched.kind == "lottery") {
+    // Iterative magnitude pruning (Frankle & Carbin; Fed-LTP): every round removes the same share
+    // of what is left, s_r = 1 - (1 - s)^(r/R), then rewinds the survivors and trains them.
+    if (sched.steps < 1) throw InputError("--rounds: must be at least 1");
+    if (!sched.finetune_fn)
+      throw InputError("--schedule lottery: needs --finetune (every round trains the ticket)");
+    double target = 0;
+    for (const auto& rl : recipe.rules) target = std::max(target, rl.skip ? 0.0 : rl.options.sparsity);
+    for (int t = 1; t <= sched.steps; ++t) {
+      const double s_t = 1.0 - std::pow(1.0 - target, static_cast<double>(t) / sched.steps);
+      fractions.push_back(target > 0 ? s_t / target : 1.0);
+    }
   } else if (sched.kind == "steps") {
     fractions = sched.fractions;
     if (fractions.empty())
@@ -240,14 +256,18 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       if (!(fractions[k] > 0 && fractions[k] <= 1) || (k && fractions[k] < fractions[k - 1]))
         throw InputError("--step-list: fractions must increase within (0, 1]");
   } else {
-    throw InputError("--schedule: '" + sched.kind + "' is not oneshot, agp or steps");
+    throw InputError("--schedule: '" + sched.kind + "' is not oneshot, agp, steps or lottery");
   }
   Graph rewind;
   if (!sched.rewind_onnx.empty()) rewind = load_onnx(sched.rewind_onnx);
+  else if (sched.rewind_dense) rewind = g;
+  const bool rewinding = !sched.rewind_onnx.empty() || sched.rewind_dense;
+  const std::string rewind_name = sched.rewind_onnx.empty() ? g.source : sched.rewind_onnx;
 
   PruneOutcome out;
   out.graph = g;
   for (size_t step = 0; step < fractions.size(); ++step) {
+    bool all_trained = true;  // every rule of this step trained its own result (polarization)
     for (size_t k = 0; k < recipe.rules.size(); ++k) {
       if (owned[k].empty()) continue;
       const RecipeRule& rule = recipe.rules[k];
@@ -266,6 +286,9 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
         o.sparsity = std::max(0.0, 1.0 - (1.0 - o.sparsity) / left);
       }
       SchemeResult r = make_scheme(rule.scheme)->apply(out.graph, owned[k], o, data);
+      const bool obj = r.notes.is_object();
+      all_trained = all_trained && obj && r.notes.value("trained", false);
+      if (obj) r.notes.erase("trained");
       and_masks(out.masks, r.masks);
       // A structural scheme (channel, similarity) changes weight shapes: an earlier mask of a
       // reshaped weight is replaced by the weight's current zero pattern, one of a removed
@@ -295,11 +318,11 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       }
       for (const auto& name : owned[k]) out.notes["layers"][name]["scheme"] = rule.scheme;
     }
-    if (!sched.rewind_onnx.empty()) {
+    if (rewinding) {
       // Lottery ticket: surviving weights restart from their initial values.
       for (const auto& kv : out.masks) {
         if (!rewind.is_const(kv.first) || rewind.init(kv.first).f.size() != kv.second.size())
-          fail(sched.rewind_onnx, "initializer '" + kv.first + "'",
+          fail(rewind_name, "initializer '" + kv.first + "'",
                "missing or of another shape than in " + g.source);
         out.graph.initializers[kv.first].f = rewind.init(kv.first).f;
       }
@@ -330,6 +353,15 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
           throw InputError("--finetune-cmd: the returned model changed or lost initializer '" +
                            kv.first + "'");
       out.graph = apply_masks(tuned, out.masks);  // pruned weights stay pruned
+    }
+    if (sched.finetune_fn && !all_trained) {
+      const std::string label = fractions.size() > 1 ? (sched.kind == "lottery" ? "round " : "step ") +
+                                                           std::to_string(step + 1) + "/" +
+                                                           std::to_string(fractions.size())
+                                                     : std::string("finetune");
+      const Graph tuned = sched.finetune_fn(out.graph, out.masks, label);
+      out.graph = apply_masks(tuned, out.masks);  // exact already; kept as the contract's guard
+      out.notes["finetune"].push_back({{"step", step + 1}});
     }
     out.notes["steps"].push_back({{"step", step + 1},
                                   {"fraction_of_target", fractions[step]},

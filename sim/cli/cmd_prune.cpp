@@ -10,11 +10,13 @@
 
 #include "common.h"
 #include "prune/errors.h"
+#include "prune/executor.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
 #include "prune/pipeline.h"
 #include "prune_output.h"
 #include "registry.h"
+#include "train_cli.h"
 
 namespace prunesim::cli {
 namespace {
@@ -29,7 +31,8 @@ struct Opts {
   std::string step_list;
   Recovery rec;
   TablesCliOpts tables;
-  bool list = false, json = false;
+  std::string finetune, train_data, train_labels;
+  bool list = false, json = false, quiet = false;
 };
 
 void print_table(const nlohmann::json& rep) {
@@ -124,8 +127,80 @@ void run(Opts& o) {
 
   const Recipe recipe =
       o.recipe.empty() ? single_rule_recipe(o.scheme, o.so, o.layers) : load_recipe(o.recipe, g);
+  // Built-in recovery: the training engine runs after one-shot pruning and between the steps of
+  // every schedule; PASER's budget then chooses the fine-tuning set from --train-data.
+  LoopFinetune ft;
+  nlohmann::json polar_log = nlohmann::json::array();
+  Tensor train_x, train_y;
+  if (!o.finetune.empty()) {
+    train::parse_train_spec(o.finetune, "--finetune", &ft.opt);
+    if (o.train_data.empty())
+      throw InputError("--finetune: needs --train-data X.npy (and --train-labels, or the dense "
+                       "model is distilled)");
+    train_x = load_data(o.train_data, &g);
+    ft.x = &train_x;
+    if (!o.train_labels.empty()) {
+      train_y = load_npy_as_float(o.train_labels);
+      check_finite(train_y, o.train_labels, "labels");
+      ft.labels = &train_y;
+    }
+    ft.calib = pd.calib;
+    ft.dense = &g;
+    ft.quiet = o.quiet;
+    if (o.rec.paser_budget > 0) {
+      if (o.rec.paser_budget > train_x.shape[0])
+        throw InputError("--paser-budget: " + std::to_string(o.rec.paser_budget) +
+                         " is more than the " + std::to_string(train_x.shape[0]) +
+                         " samples of --train-data");
+      ft.paser_budget = o.rec.paser_budget;
+      ft.paser_clusters = o.rec.paser_clusters;
+      if (!o.rec.bias_correct) o.rec.paser_budget = 0;  // the budget picks the training set
+    }
+    o.sched.finetune_fn = [&ft](const Graph& pg, const MaskMap& m, const std::string& label) {
+      return ft(pg, m, label);
+    };
+    if (o.sched.kind == "lottery" && o.sched.rewind_onnx.empty()) o.sched.rewind_dense = true;
+    // Polarization trains its gates in the pruning step itself, with the same options.
+    pd.train_scheme = [&ft, &g, &rep_polar = polar_log](const std::string&, const Graph& cur,
+                                                         const std::vector<std::string>& layers,
+                                                         const SchemeOptions& so) {
+      train::PolarizeOptions po;
+      po.train = ft.opt;
+      po.sparsity = so.sparsity;
+      po.granularity = so.granularity;
+      train::TrainData d;
+      d.x = ft.x;
+      d.labels = ft.labels;
+      d.teacher = &g;
+      d.calib = ft.calib;
+      d.x_source = "--train-data";
+      d.labels_source = "--train-labels";
+      train::PolarizeResult pr =
+          train::polarize(cur, layers, d, po, train_progress("polarization", ft.quiet));
+      if (!ft.quiet)
+        std::fprintf(stderr,
+                     "polarization: %.1f %% of gates removed (target %.1f %%), %.1f %% were below "
+                     "1/2 after training\n",
+                     100 * pr.reached_sparsity, 100 * so.sparsity,
+                     100 * pr.report["gates_below_half_at_end"].get<double>());
+      rep_polar.push_back(pr.report);
+      SchemeResult r;
+      r.graph = pr.graph;
+      r.masks = pr.masks;
+      for (const auto& [node, info] : pr.report["layers"].items())
+        r.notes["layers"][node]["polarization"] = info;
+      return r;
+    };
+    train::install_interrupt_handler();
+  } else if (!o.train_data.empty() || !o.train_labels.empty()) {
+    throw InputError("--train-data/--train-labels: only used with --finetune epochs=N");
+  } else if (o.sched.kind == "lottery") {
+    throw InputError("--schedule lottery: needs --finetune epochs=N and --train-data");
+  }
   PruneOutcome res = run_pruning(g, recipe, o.sched, o.rec, pd);
   nlohmann::json rep = pruning_report(g, res);
+  if (!ft.log.empty()) rep["finetune"] = ft.log;
+  if (!polar_log.empty()) rep["polarization"] = polar_log;
   rep["model"] = o.model;
   if (!o.recipe.empty()) rep["recipe"] = o.recipe;
   if (pd.eval) {
@@ -176,16 +251,28 @@ void setup(CLI::App& app) {
   c->add_option("--seed", o->so.seed, "seed of every random choice");
   c->add_option("--criterion", o->so.criterion, "channel: l1|l2; similarity: cosine|correlation");
   c->add_option("--threshold", o->so.threshold, "similarity: merge while similarity >= threshold");
+  c->add_option("--granularity", o->so.granularity, "polarization: weight | channel gates");
   c->add_option("--mask-file", o->so.mask_file, "mask/polarization: .npz or .onnx with the masks")
       ->check(CLI::ExistingFile);
-  c->add_option("--schedule", o->sched.kind, "oneshot | agp | steps");
-  c->add_option("--steps", o->sched.steps, "agp: number of steps");
+  c->add_option("--schedule", o->sched.kind,
+                "oneshot | agp | steps | lottery (iterative magnitude, rewinding; needs --finetune)");
+  c->add_option("--steps,--rounds", o->sched.steps, "agp: number of steps; lottery: rounds");
   c->add_option("--step-list", o->step_list, "steps: fractions of the target, e.g. 0.5,0.8,1");
   c->add_option("--finetune-cmd", o->sched.finetune_cmd,
                 "run as CMD IN.onnx OUT.onnx after every step");
   c->add_option("--rewind", o->sched.rewind_onnx,
-                "lottery ticket: initial ONNX the kept weights rewind to")
+                "lottery ticket: initial ONNX the kept weights rewind to (lottery default: the "
+                "dense model's own weights)")
       ->check(CLI::ExistingFile);
+  c->add_option("--finetune", o->finetune,
+                "built-in fine-tuning after pruning and between steps: epochs=N[,lr=X,batch=N,qat,"
+                "...] (see prunesim finetune --help)");
+  c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")
+      ->check(CLI::ExistingFile);
+  c->add_option("--train-labels", o->train_labels,
+                "--finetune: class ids or targets (without: distillation from the dense model)")
+      ->check(CLI::ExistingFile);
+  c->add_flag("--quiet", o->quiet, "no training progress on stderr");
   c->add_flag("--bias-correct", o->rec.bias_correct,
               "recover: per-channel bias correction on --calib");
   c->add_option("--paser-budget", o->rec.paser_budget,

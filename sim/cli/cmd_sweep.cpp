@@ -23,6 +23,7 @@
 #include "models/isolate.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/npy.h"
 #include "prune/pipeline.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
@@ -30,6 +31,7 @@
 #include "registry.h"
 #include "sim/arch.h"
 #include "sim/config.h"
+#include "train_cli.h"
 
 namespace prunesim::cli {
 namespace {
@@ -49,6 +51,10 @@ struct Opts {
   double rate = 0;
   uint64_t seed = 1;
   bool json = false;
+  // Recovery of every point: built-in fine-tuning, bias correction, a recipe as one more curve,
+  // masks imported for the mask/polarization schemes.
+  std::string finetune, train_data, train_labels, recipe, mask_file;
+  bool bias_correct = false;
 };
 
 // One swept architecture parameter: its values as the user wrote them (already validated).
@@ -63,6 +69,7 @@ struct Row {
   std::vector<std::string> set_values;  // one per Axis
   bool ok = false;
   double fidelity = 0;
+  double fidelity_oneshot = std::nan("");  // with --finetune: the int8 fidelity before recovery
   std::string metric;
   int64_t cycles = 0, storage_bytes = 0, file_bytes = 0;
   double latency_s = 0, energy_j = 0, power_w = 0, area_mm2 = 0;
@@ -205,7 +212,14 @@ struct Context {
   Tensor calib, data, labels, dense_out, input;
   const Tensor* labels_p = nullptr;
   mutable double rate_hz = 0;  // the rate the arch used for power (its default unless --rate)
+  Tensor train_x, train_y;
+  mutable LoopFinetune ft;
+  bool finetune = false;
 };
+
+double fidelity_value(const json& f) {
+  return f.contains("top1") ? 100.0 * f["top1"].get<double>() : f["sndr_db"].get<double>();
+}
 
 // One point of the sweep. Throws for anything that makes the point impossible; the caller
 // records the message in the row.
@@ -229,11 +243,30 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
       r.scheme_options =
           "pes=" + std::to_string(so.pe.pes) + " cluster=" + std::to_string(so.pe.cluster);
     }
+    so.mask_file = c.o->mask_file;
     PruneData pd;
     pd.calib = &c.calib;
     pd.eval = &c.data;
     pd.labels = c.labels_p;
-    res = run_pruning(c.g, single_rule_recipe(r.scheme, so), Schedule{}, Recovery{}, pd);
+    Recovery rec;
+    rec.bias_correct = c.o->bias_correct;
+    rec.seed = c.o->seed;
+    const Recipe recipe = r.scheme == "recipe" ? load_recipe(c.o->recipe, c.g)
+                                               : single_rule_recipe(r.scheme, so);
+    if (c.finetune) {
+      // The one-shot point first (its int8 fidelity is the "before" column), then recovery.
+      const PruneOutcome once = run_pruning(c.g, recipe, Schedule{}, rec, pd);
+      r.fidelity_oneshot =
+          fidelity_value(int8_fidelity(c.g, quantize(once.graph, c.calib), c.data, c.labels_p,
+                                       &c.dense_out));
+      Schedule sched;
+      sched.finetune_fn = [&c, &r](const Graph& pg, const MaskMap& m, const std::string&) {
+        return c.ft(pg, m, "finetune " + r.scheme + " s=" + fmt(r.target));
+      };
+      res = run_pruning(c.g, recipe, sched, rec, pd);
+    } else {
+      res = run_pruning(c.g, recipe, Schedule{}, rec, pd);
+    }
   }
   r.actual = pruning_report(c.g, res)["total"].value("sparsity", 0.0);
 
@@ -290,18 +323,20 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
 
 std::string to_csv(const std::vector<Row>& rows, const std::vector<Axis>& axes) {
   std::ostringstream s;
-  s << "scheme,sparsity_target,sparsity_actual,fidelity,fidelity_metric,cycles,latency_s,energy_j,"
-       "power_w,area_mm2,storage_bytes,file_bytes,scheme_options";
+  s << "scheme,sparsity_target,sparsity_actual,fidelity,fidelity_metric,fidelity_oneshot,cycles,"
+       "latency_s,energy_j,power_w,area_mm2,storage_bytes,file_bytes,scheme_options";
   for (const auto& a : axes) s << "," << csv_field(a.key);
   s << ",pareto,error\n";
   for (const auto& r : rows) {
     s << csv_field(r.scheme) << "," << fmt(r.target) << ",";
     if (r.ok)
-      s << fmt(r.actual) << "," << fmt(r.fidelity) << "," << r.metric << "," << r.cycles << ","
+      s << fmt(r.actual) << "," << fmt(r.fidelity) << "," << r.metric << ","
+        << (std::isnan(r.fidelity_oneshot) ? std::string() : fmt(r.fidelity_oneshot)) << ","
+        << r.cycles << ","
         << fmt(r.latency_s) << "," << fmt(r.energy_j) << "," << fmt(r.power_w) << ","
         << fmt(r.area_mm2) << "," << r.storage_bytes << "," << r.file_bytes;
     else
-      s << ",,,,,,,,,";
+      s << ",,,,,,,,,,";
     s << "," << csv_field(r.scheme_options);
     for (const auto& v : r.set_values) s << "," << csv_field(v);
     s << "," << (r.pareto ? 1 : 0) << "," << csv_field(r.error) << "\n";
@@ -320,6 +355,7 @@ json to_json(const std::vector<Row>& rows, const std::vector<Axis>& axes) {
       j["sparsity_actual"] = r.actual;
       j["fidelity"] = num(r.fidelity);
       j["fidelity_metric"] = r.metric;
+      if (!std::isnan(r.fidelity_oneshot)) j["fidelity_oneshot"] = num(r.fidelity_oneshot);
       j["cycles"] = r.cycles;
       j["latency_s"] = r.latency_s;
       j["energy_j"] = r.energy_j;
@@ -391,6 +427,10 @@ void run(const Opts& o) {
   std::vector<std::string> schemes;
   const auto known = scheme_names();
   for (const auto& s : o.schemes) {
+    if (s == "recipe" && !o.recipe.empty()) {
+      if (!std::count(schemes.begin(), schemes.end(), s)) schemes.push_back(s);
+      continue;
+    }
     if (!std::count(known.begin(), known.end(), s)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
@@ -436,7 +476,29 @@ void run(const Opts& o) {
   }
 
   c.g = load_model(o.model);
+  if (!o.recipe.empty()) {
+    load_recipe(o.recipe, c.g);  // a bad recipe fails now, not at every point
+    if (!std::count(schemes.begin(), schemes.end(), "recipe")) schemes.push_back("recipe");
+  }
+  if (!o.finetune.empty()) {
+    train::parse_train_spec(o.finetune, "--finetune", &c.ft.opt);
+    if (o.train_data.empty()) throw InputError("--finetune: needs --train-data X.npy");
+    c.train_x = load_data(o.train_data, &c.g);
+    c.ft.x = &c.train_x;
+    if (!o.train_labels.empty()) {
+      c.train_y = load_npy_as_float(o.train_labels);
+      check_finite(c.train_y, o.train_labels, "labels");
+      c.ft.labels = &c.train_y;
+    }
+    c.ft.dense = &c.g;
+    c.ft.quiet = true;
+    c.finetune = true;
+    train::install_interrupt_handler();
+  } else if (!o.train_data.empty() || !o.train_labels.empty()) {
+    throw InputError("--train-data/--train-labels: only used with --finetune epochs=N");
+  }
   c.calib = load_data(o.calib, &c.g);
+  c.ft.calib = &c.calib;
   c.data = load_data(o.data, &c.g);
   if (!o.labels.empty()) {
     c.labels = load_labels(o.labels, c.g, c.data.shape[0]);
@@ -468,6 +530,14 @@ void run(const Opts& o) {
   for (const auto& cv : combo_values)
     for (const auto& s : schemes)
       for (double sp : sparsities) {
+        if (s == "recipe") {
+          // A recipe names its own sparsities: one point, labelled with its largest target.
+          if (sp != sparsities.front()) continue;
+          sp = 0;
+          for (const auto& rl : load_recipe(o.recipe, c.g).rules)
+            if (!rl.skip) sp = std::max(sp, rl.options.sparsity);
+          if (sp == 0) sp = 1e-9;  // an all-skip recipe is still not the dense shortcut
+        }
         Row r;
         r.scheme = s;
         r.target = sp;
@@ -556,6 +626,18 @@ void setup(CLI::App& app) {
   c->add_option("-o,--output", o->out, "CSV to write (without: CSV on stdout)");
   c->add_option("--plot", o->plot, "PNG to draw (energy, power and fidelity against sparsity)");
   c->add_flag("--json", o->json, "print the rows as JSON");
+  c->add_option("--finetune", o->finetune,
+                "recover every point with the built-in engine: epochs=N[,lr=X,batch=N,qat,...]");
+  c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")
+      ->check(CLI::ExistingFile);
+  c->add_option("--train-labels", o->train_labels,
+                "--finetune: class ids or targets (without: distillation from the dense model)")
+      ->check(CLI::ExistingFile);
+  c->add_flag("--bias-correct", o->bias_correct, "recover every point by bias correction");
+  c->add_option("--recipe", o->recipe, "one more curve: this recipe (scheme name 'recipe')")
+      ->check(CLI::ExistingFile);
+  c->add_option("--mask-file", o->mask_file, "masks for the mask/polarization schemes")
+      ->check(CLI::ExistingFile);
   c->callback([o] { run(*o); });
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "prune/errors.h"
+#include "train/finetune.h"
 
 namespace prunesim::cli {
 namespace {
@@ -36,6 +37,10 @@ int run_cli(int argc, char** argv) {
     const int rc = app.exit(e);
     // Usage errors (unknown flag, missing value) are bad input too: exit code 2.
     return rc == 0 ? 0 : 2;
+  } catch (const train::Interrupted&) {
+    // Outputs are written only after training returns: an interrupted run leaves none.
+    std::cerr << "prunesim: interrupted: no output written\n";
+    return 130;
   } catch (const InputError& e) {
     std::cerr << "prunesim: error: " << e.what() << "\n";
     return 2;

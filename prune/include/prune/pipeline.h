@@ -5,6 +5,7 @@
 // the per-layer report.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -36,11 +37,17 @@ Recipe single_rule_recipe(const std::string& scheme, const SchemeOptions& o,
 bool glob_match(const std::string& pattern, const std::string& text);
 
 struct Schedule {
-  std::string kind = "oneshot";   // oneshot | agp | steps
-  int steps = 4;                  // agp: number of steps
+  std::string kind = "oneshot";   // oneshot | agp | steps | lottery
+  int steps = 4;                  // agp: number of steps; lottery: rounds
   std::vector<double> fractions;  // steps: fraction of each rule's target sparsity, increasing
   std::string finetune_cmd;       // run as: CMD IN.onnx OUT.onnx between steps
   std::string rewind_onnx;        // lottery ticket: kept weights take these values at the end
+  // lottery: rewind the kept weights to the dense model's own (when rewind_onnx is empty).
+  bool rewind_dense = false;
+  // Built-in fine-tuning after every step (the commands that train set it; this library does not
+  // link the training engine): (pruned graph, its masks, "step k/K") -> the tuned graph, whose
+  // masked weights must still be zero.
+  std::function<Graph(const Graph&, const MaskMap&, const std::string&)> finetune_fn;
 };
 
 struct Recovery {

@@ -58,13 +58,21 @@ struct SchemeOptions {
   std::string criterion;   // channel: l1|l2; similarity: cosine|correlation
   double threshold = 0.0;  // similarity: merge when similarity >= threshold (if > 0)
   std::string mask_file;   // mask: .npz or ONNX holding the masks to import
+  std::string granularity = "weight";  // polarization: weight | channel gates
 };
 
 // Data a scheme may use (any pointer may be null: schemes that need one say so with InputError).
+struct SchemeResult;
+struct SchemeOptions;
 struct PruneData {
   const Tensor* calib = nullptr;   // [N, ...input]
   const Tensor* eval = nullptr;    // [N, ...input]
   const Tensor* labels = nullptr;  // [N] class ids or targets
+  // Schemes that train (polarization) call this with their name; the commands that train set it
+  // (this library never links the training engine), so null means "no training available".
+  std::function<SchemeResult(const std::string& scheme, const Graph&,
+                             const std::vector<std::string>& layers, const SchemeOptions&)>
+      train_scheme;
 };
 
 struct SchemeResult {

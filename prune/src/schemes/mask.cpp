@@ -65,9 +65,27 @@ class MaskImport : public Scheme {
   std::string name_;
 };
 
+// Polarization trains its gates (prune/train/src/polarize.cpp, reached through
+// PruneData::train_scheme, which only the commands that train set) or, with --mask-file, imports
+// the masks such training produced elsewhere.
 class Polarization : public MaskImport {
  public:
   Polarization() : MaskImport("polarization") {}
+  std::string description() const override {
+    return "train per-weight or per-channel gates with the polarization regulariser to "
+           "--sparsity in one pass (needs --finetune and --train-data), or import --mask-file";
+  }
+  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                     const PruneData& d) const override {
+    if (!o.mask_file.empty()) return MaskImport::apply(g, layers, o, d);
+    if (!d.train_scheme)
+      throw InputError("polarization: trains gates, so it needs --finetune epochs=N and "
+                       "--train-data (or --mask-file to import masks trained elsewhere)");
+    check_sparsity(o.sparsity);
+    SchemeResult r = d.train_scheme(name(), g, layers, o);
+    r.notes["trained"] = true;
+    return r;
+  }
 };
 
 }  // namespace
