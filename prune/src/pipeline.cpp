@@ -243,7 +243,8 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
     if (!sched.finetune_fn)
       throw InputError("--schedule lottery: needs --finetune (every round trains the ticket)");
     double target = 0;
-    for (const auto& rl : recipe.rules) target = std::max(target, rl.skip ? 0.0 : rl.options.sparsity);
+    for (const auto& rl : recipe.rules)
+      target = std::max(target, rl.skip ? 0.0 : rl.options.sparsity);
     for (int t = 1; t <= sched.steps; ++t) {
       const double s_t = 1.0 - std::pow(1.0 - target, static_cast<double>(t) / sched.steps);
       fractions.push_back(target > 0 ? s_t / target : 1.0);
@@ -259,8 +260,10 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
     throw InputError("--schedule: '" + sched.kind + "' is not oneshot, agp, steps or lottery");
   }
   Graph rewind;
-  if (!sched.rewind_onnx.empty()) rewind = load_onnx(sched.rewind_onnx);
-  else if (sched.rewind_dense) rewind = g;
+  if (!sched.rewind_onnx.empty())
+    rewind = load_onnx(sched.rewind_onnx);
+  else if (sched.rewind_dense)
+    rewind = g;
   const bool rewinding = !sched.rewind_onnx.empty() || sched.rewind_dense;
   const std::string rewind_name = sched.rewind_onnx.empty() ? g.source : sched.rewind_onnx;
 
@@ -355,10 +358,11 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       out.graph = apply_masks(tuned, out.masks);  // pruned weights stay pruned
     }
     if (sched.finetune_fn && !all_trained) {
-      const std::string label = fractions.size() > 1 ? (sched.kind == "lottery" ? "round " : "step ") +
-                                                           std::to_string(step + 1) + "/" +
-                                                           std::to_string(fractions.size())
-                                                     : std::string("finetune");
+      const std::string label = fractions.size() > 1
+                                    ? (sched.kind == "lottery" ? "round " : "step ") +
+                                          std::to_string(step + 1) + "/" +
+                                          std::to_string(fractions.size())
+                                    : std::string("finetune");
       const Graph tuned = sched.finetune_fn(out.graph, out.masks, label);
       out.graph = apply_masks(tuned, out.masks);  // exact already; kept as the contract's guard
       out.notes["finetune"].push_back({{"step", step + 1}});

@@ -60,24 +60,28 @@ void run(Opts& o) {
     throw InputError("--mask-from and --tables: give one mask source");
   if (o.out.empty() && o.tables_out.empty())
     throw InputError("finetune: give -o OUT.onnx and/or --tables-out T.pwt");
-  for (const auto& [path, flag] : {std::pair{o.out, "-o"}, {o.tables_out, "--tables-out"},
-                                   {o.report, "--report"}})
+  for (const auto& [path, flag] :
+       {std::pair{o.out, "-o"}, {o.tables_out, "--tables-out"}, {o.report, "--report"}})
     check_writable(path, flag);
   if (!o.tables_out.empty() && o.calib.empty())
     throw InputError("--tables-out: writing int8 weight tables needs --calib");
-  if (!o.val_labels.empty() && o.val_data.empty()) throw InputError("--val-labels needs --val-data");
+  if (!o.val_labels.empty() && o.val_data.empty())
+    throw InputError("--val-labels needs --val-data");
 
   Graph g = load_model(o.model);
   Tensor x = load_data(o.data, &g);
   Tensor labels, val_x, val_labels, calib;
-  if (!o.labels.empty()) labels = load_npy_as_float(o.labels), check_finite(labels, o.labels, "labels");
+  if (!o.labels.empty())
+    labels = load_npy_as_float(o.labels), check_finite(labels, o.labels, "labels");
   if (!o.val_data.empty()) val_x = load_data(o.val_data, &g);
   if (!o.val_labels.empty())
     val_labels = load_npy_as_float(o.val_labels), check_finite(val_labels, o.val_labels, "labels");
   if (!o.calib.empty()) calib = load_data(o.calib, &g);
   Graph teacher;
-  if (!o.teacher.empty()) teacher = load_model(o.teacher);
-  else teacher = g;
+  if (!o.teacher.empty())
+    teacher = load_model(o.teacher);
+  else
+    teacher = g;
 
   nlohmann::json notes;
   MaskMap masks;
@@ -106,7 +110,8 @@ void run(Opts& o) {
                  "warning: no --labels and no --teacher: distilling %s from itself only holds it "
                  "where it is; pass --teacher DENSE.onnx to recover a pruned model\n",
                  o.model.c_str());
-  if (d.val_labels && !d.labels) throw InputError("--val-labels: the training data has no --labels");
+  if (d.val_labels && !d.labels)
+    throw InputError("--val-labels: the training data has no --labels");
 
   train::install_interrupt_handler();
   train::TrainResult r = train::finetune(g, masks, d, o.t, train_progress("finetune", o.quiet));
@@ -115,9 +120,11 @@ void run(Opts& o) {
   rep["model"] = o.model;
   rep["mask_source"] = mask_source;
   rep["weight_sparsity"] = weight_zero_fraction(r.graph);
-  rep["options"] = {{"epochs", o.t.epochs}, {"lr", o.t.lr},           {"batch", o.t.batch},
-                    {"optimizer", o.t.optimizer}, {"schedule", o.t.schedule}, {"qat", o.t.qat},
-                    {"seed", o.t.seed},         {"threads", o.t.threads}, {"val_split", o.t.val_split}};
+  rep["options"] = {{"epochs", o.t.epochs},      {"lr", o.t.lr},
+                    {"batch", o.t.batch},        {"optimizer", o.t.optimizer},
+                    {"schedule", o.t.schedule},  {"qat", o.t.qat},
+                    {"seed", o.t.seed},          {"threads", o.t.threads},
+                    {"val_split", o.t.val_split}};
   if (!o.eval_data.empty()) {
     Tensor ex = load_data(o.eval_data, &g);
     const Tensor* el = nullptr;
@@ -228,8 +235,7 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--eval-data", o->eval_data, "report fidelity before/after on these inputs")
       ->check(CLI::ExistingFile);
-  c->add_option("--eval-labels", o->eval_labels, "labels of --eval-data")
-      ->check(CLI::ExistingFile);
+  c->add_option("--eval-labels", o->eval_labels, "labels of --eval-data")->check(CLI::ExistingFile);
   c->add_option("-o,--output", o->out, "trained ONNX to write");
   c->add_option("--tables-out", o->tables_out, "int8 weight tables of the trained model");
   o->tab.add_to(c);

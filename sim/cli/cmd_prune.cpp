@@ -135,8 +135,9 @@ void run(Opts& o) {
   if (!o.finetune.empty()) {
     train::parse_train_spec(o.finetune, "--finetune", &ft.opt);
     if (o.train_data.empty())
-      throw InputError("--finetune: needs --train-data X.npy (and --train-labels, or the dense "
-                       "model is distilled)");
+      throw InputError(
+          "--finetune: needs --train-data X.npy (and --train-labels, or the dense "
+          "model is distilled)");
     train_x = load_data(o.train_data, &g);
     ft.x = &train_x;
     if (!o.train_labels.empty()) {
@@ -162,8 +163,8 @@ void run(Opts& o) {
     if (o.sched.kind == "lottery" && o.sched.rewind_onnx.empty()) o.sched.rewind_dense = true;
     // Polarization trains its gates in the pruning step itself, with the same options.
     pd.train_scheme = [&ft, &g, &rep_polar = polar_log](const std::string&, const Graph& cur,
-                                                         const std::vector<std::string>& layers,
-                                                         const SchemeOptions& so) {
+                                                        const std::vector<std::string>& layers,
+                                                        const SchemeOptions& so) {
       train::PolarizeOptions po;
       po.train = ft.opt;
       po.sparsity = so.sparsity;
@@ -254,8 +255,9 @@ void setup(CLI::App& app) {
   c->add_option("--granularity", o->so.granularity, "polarization: weight | channel gates");
   c->add_option("--mask-file", o->so.mask_file, "mask/polarization: .npz or .onnx with the masks")
       ->check(CLI::ExistingFile);
-  c->add_option("--schedule", o->sched.kind,
-                "oneshot | agp | steps | lottery (iterative magnitude, rewinding; needs --finetune)");
+  c->add_option(
+      "--schedule", o->sched.kind,
+      "oneshot | agp | steps | lottery (iterative magnitude, rewinding; needs --finetune)");
   c->add_option("--steps,--rounds", o->sched.steps, "agp: number of steps; lottery: rounds");
   c->add_option("--step-list", o->step_list, "steps: fractions of the target, e.g. 0.5,0.8,1");
   c->add_option("--finetune-cmd", o->sched.finetune_cmd,

@@ -251,14 +251,13 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
     Recovery rec;
     rec.bias_correct = c.o->bias_correct;
     rec.seed = c.o->seed;
-    const Recipe recipe = r.scheme == "recipe" ? load_recipe(c.o->recipe, c.g)
-                                               : single_rule_recipe(r.scheme, so);
+    const Recipe recipe =
+        r.scheme == "recipe" ? load_recipe(c.o->recipe, c.g) : single_rule_recipe(r.scheme, so);
     if (c.finetune) {
       // The one-shot point first (its int8 fidelity is the "before" column), then recovery.
       const PruneOutcome once = run_pruning(c.g, recipe, Schedule{}, rec, pd);
-      r.fidelity_oneshot =
-          fidelity_value(int8_fidelity(c.g, quantize(once.graph, c.calib), c.data, c.labels_p,
-                                       &c.dense_out));
+      r.fidelity_oneshot = fidelity_value(
+          int8_fidelity(c.g, quantize(once.graph, c.calib), c.data, c.labels_p, &c.dense_out));
       Schedule sched;
       sched.finetune_fn = [&c, &r](const Graph& pg, const MaskMap& m, const std::string&) {
         return c.ft(pg, m, "finetune " + r.scheme + " s=" + fmt(r.target));
@@ -332,9 +331,8 @@ std::string to_csv(const std::vector<Row>& rows, const std::vector<Axis>& axes) 
     if (r.ok)
       s << fmt(r.actual) << "," << fmt(r.fidelity) << "," << r.metric << ","
         << (std::isnan(r.fidelity_oneshot) ? std::string() : fmt(r.fidelity_oneshot)) << ","
-        << r.cycles << ","
-        << fmt(r.latency_s) << "," << fmt(r.energy_j) << "," << fmt(r.power_w) << ","
-        << fmt(r.area_mm2) << "," << r.storage_bytes << "," << r.file_bytes;
+        << r.cycles << "," << fmt(r.latency_s) << "," << fmt(r.energy_j) << "," << fmt(r.power_w)
+        << "," << fmt(r.area_mm2) << "," << r.storage_bytes << "," << r.file_bytes;
     else
       s << ",,,,,,,,,,";
     s << "," << csv_field(r.scheme_options);

@@ -16,7 +16,8 @@ train::ProgressFn train_progress(const std::string& label, bool quiet) {
   return [tty, label](int epoch, int64_t b, int64_t batches, double loss,
                       const train::EpochStats* st) {
     if (st) {
-      std::fprintf(stderr, "%s%s epoch %d: loss %.5g, val loss %.5g, val metric %.4g, lr %.3g, %.1f s\n",
+      std::fprintf(stderr,
+                   "%s%s epoch %d: loss %.5g, val loss %.5g, val metric %.4g, lr %.3g, %.1f s\n",
                    tty ? "\r\033[K" : "", label.c_str(), epoch, st->train_loss, st->val_loss,
                    st->val_metric, st->lr, st->seconds);
       return;

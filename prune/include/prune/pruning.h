@@ -55,9 +55,9 @@ struct SchemeOptions {
   double p = 8.0;  // balanced: sampling weight |w|^p; inf = balanced magnitude (docs/schemes.md)
   std::string variant = "pattern";  // balanced: "pattern" (shared per cluster) or "lfsr"
   uint64_t seed = 1;
-  std::string criterion;   // channel: l1|l2; similarity: cosine|correlation
-  double threshold = 0.0;  // similarity: merge when similarity >= threshold (if > 0)
-  std::string mask_file;   // mask: .npz or ONNX holding the masks to import
+  std::string criterion;               // channel: l1|l2; similarity: cosine|correlation
+  double threshold = 0.0;              // similarity: merge when similarity >= threshold (if > 0)
+  std::string mask_file;               // mask: .npz or ONNX holding the masks to import
   std::string granularity = "weight";  // polarization: weight | channel gates
 };
 

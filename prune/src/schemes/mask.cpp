@@ -79,8 +79,9 @@ class Polarization : public MaskImport {
                      const PruneData& d) const override {
     if (!o.mask_file.empty()) return MaskImport::apply(g, layers, o, d);
     if (!d.train_scheme)
-      throw InputError("polarization: trains gates, so it needs --finetune epochs=N and "
-                       "--train-data (or --mask-file to import masks trained elsewhere)");
+      throw InputError(
+          "polarization: trains gates, so it needs --finetune epochs=N and "
+          "--train-data (or --mask-file to import masks trained elsewhere)");
     check_sparsity(o.sparsity);
     SchemeResult r = d.train_scheme(name(), g, layers, o);
     r.notes["trained"] = true;

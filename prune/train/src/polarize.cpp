@@ -46,7 +46,8 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
     throw InputError("polarization: granularity must be weight or channel, not '" +
                      opt.granularity + "'");
   if (!(opt.t > 1 && opt.t < 10)) throw InputError("polarization: t must be in (1, 10)");
-  if (!(opt.lambda > 0 && opt.lambda < 100)) throw InputError("polarization: lambda must be in (0, 100)");
+  if (!(opt.lambda > 0 && opt.lambda < 100))
+    throw InputError("polarization: lambda must be in (0, 100)");
   validate(opt.train, "polarization");
 
   const std::vector<PrunableLayer> sel = select_layers(model, layers);
@@ -158,7 +159,9 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
   std::stable_sort(refs.begin(), refs.end(), [](const Ref& x, const Ref& y) { return x.v < y.v; });
   std::vector<std::vector<uint8_t>> gate_keep(vals.size());
   for (size_t i = 0; i < vals.size(); ++i) gate_keep[i].assign(vals[i].size(), 1);
-  for (int64_t r = 0; r < drop; ++r) gate_keep[refs[static_cast<size_t>(r)].layer][static_cast<size_t>(refs[static_cast<size_t>(r)].k)] = 0;
+  for (int64_t r = 0; r < drop; ++r)
+    gate_keep[refs[static_cast<size_t>(r)].layer]
+             [static_cast<size_t>(refs[static_cast<size_t>(r)].k)] = 0;
   const double thr = drop > 0 ? refs[static_cast<size_t>(drop - 1)].v : 0.0;
   double natural = 0, undecided = 0;
   for (const auto& r : refs) {
@@ -183,7 +186,8 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
       const bool keep = gate_keep[i][static_cast<size_t>(gi)] && w.f[static_cast<size_t>(e)] != 0.f;
       mk[static_cast<size_t>(e)] = keep;
       // The kept weight carries its gate, so the sub-network computes what was trained.
-      w.f[static_cast<size_t>(e)] = keep ? w.f[static_cast<size_t>(e)] * vals[i][static_cast<size_t>(gi)] : 0.f;
+      w.f[static_cast<size_t>(e)] =
+          keep ? w.f[static_cast<size_t>(e)] * vals[i][static_cast<size_t>(gi)] : 0.f;
     }
     int64_t kept = 0;
     for (uint8_t k : gate_keep[i]) kept += k;

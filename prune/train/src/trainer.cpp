@@ -68,7 +68,8 @@ void parse_train_spec(const std::string& spec, const std::string& flag, TrainOpt
     const std::string k = item.substr(0, eq);
     const std::string v = eq == std::string::npos ? "" : item.substr(eq + 1);
     auto need = [&] {
-      if (eq == std::string::npos) throw InputError(flag + ": " + k + " needs a value (" + k + "=...)");
+      if (eq == std::string::npos)
+        throw InputError(flag + ": " + k + " needs a value (" + k + "=...)");
     };
     if (k == "qat") {
       o->qat = v.empty() || v == "1" || v == "true";
@@ -128,10 +129,13 @@ void parse_train_spec(const std::string& spec, const std::string& flag, TrainOpt
 
 void validate(const TrainOptions& o, const std::string& flag) {
   auto bad = [&](const std::string& what) { throw InputError(flag + ": " + what); };
-  if (o.epochs < 1 || o.epochs > 100000) bad("epochs must be a positive integer, not " + std::to_string(o.epochs));
+  if (o.epochs < 1 || o.epochs > 100000)
+    bad("epochs must be a positive integer, not " + std::to_string(o.epochs));
   if (!(o.lr > 0) || !std::isfinite(o.lr)) bad("lr must be positive");
-  if (o.batch < 1 || o.batch > (1 << 20)) bad("batch must be a positive integer, not " + std::to_string(o.batch));
-  if (o.optimizer != "adam" && o.optimizer != "sgd") bad("optimizer must be adam or sgd, not '" + o.optimizer + "'");
+  if (o.batch < 1 || o.batch > (1 << 20))
+    bad("batch must be a positive integer, not " + std::to_string(o.batch));
+  if (o.optimizer != "adam" && o.optimizer != "sgd")
+    bad("optimizer must be adam or sgd, not '" + o.optimizer + "'");
   if (o.schedule != "cosine" && o.schedule != "step" && o.schedule != "constant")
     bad("schedule must be cosine, step or constant, not '" + o.schedule + "'");
   if (o.loss != "auto" && o.loss != "ce" && o.loss != "mse" && o.loss != "kl")
@@ -257,8 +261,8 @@ Task make_task(const Graph& model, const TrainData& d, const TrainOptions& o) {
     const Tensor& y = *d.labels;
     if (y.shape.empty() || y.shape[0] != t.n)
       fail(d.labels_source, "shape " + shape_str(y.shape),
-           std::to_string(y.shape.empty() ? 0 : y.shape[0]) + " labels for " +
-               std::to_string(t.n) + " samples of " + d.x_source);
+           std::to_string(y.shape.empty() ? 0 : y.shape[0]) + " labels for " + std::to_string(t.n) +
+               " samples of " + d.x_source);
     Shape ids = out;
     ids.erase(ids.begin() + 1);  // class ids: the output without its class dimension
     if (y.shape == out && o.loss != "ce") {
@@ -272,8 +276,7 @@ Task make_task(const Graph& model, const TrainData& d, const TrainOptions& o) {
       t.classes = out[1];
       std::vector<float> v = y.is_float() ? y.f : std::vector<float>(y.i.begin(), y.i.end());
       for (size_t k = 0; k < v.size(); ++k)
-        if (v[k] != std::floor(v[k]) || v[k] < 0 ||
-            v[k] >= static_cast<float>(t.classes))
+        if (v[k] != std::floor(v[k]) || v[k] < 0 || v[k] >= static_cast<float>(t.classes))
           fail(d.labels_source, "element " + std::to_string(k),
                "value " + std::to_string(v[k]) + " is not a class id in [0, " +
                    std::to_string(t.classes) + ")");
@@ -290,8 +293,9 @@ Task make_task(const Graph& model, const TrainData& d, const TrainOptions& o) {
     Shape o1 = out;
     o1[0] = tout[0];
     if (tout != o1)
-      fail(d.teacher->source, "output", "the teacher's output " + shape_str(tout) +
-                                            " differs from the student's " + shape_str(o1));
+      fail(d.teacher->source, "output",
+           "the teacher's output " + shape_str(tout) + " differs from the student's " +
+               shape_str(o1));
     t.against = "teacher";
     const bool logits = out.size() == 2 && out[1] > 1;
     t.loss = o.loss == "auto" ? (logits ? "kl" : "mse") : o.loss;
@@ -542,8 +546,7 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
         plist, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
   else
     opt = std::make_unique<torch::optim::SGD>(
-        plist,
-        torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+        plist, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
 
   const int64_t ntr = Xtr.size(0);
   const int64_t nb = (ntr + o.batch - 1) / o.batch;
@@ -562,7 +565,8 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
     for (int64_t b = 0; b < nb; ++b) {
       if (interrupted()) throw Interrupted();
       torch::Tensor bi = idx.slice(0, b * o.batch, std::min(ntr, (b + 1) * o.batch));
-      torch::Tensor xb = shifted(Xtr.index_select(0, bi), o.shift, rng), yb = Ytr.index_select(0, bi);
+      torch::Tensor xb = shifted(Xtr.index_select(0, bi), o.shift, rng),
+                    yb = Ytr.index_select(0, bi);
       opt->zero_grad();
       torch::Tensor loss = loss_of(task, o, m.forward(xb), yb);
       if (hooks.extra_loss) loss = loss + hooks.extra_loss();

@@ -27,17 +27,17 @@ struct TrainOptions {
   std::string schedule = "cosine";  // cosine | step | constant (per epoch)
   int step_every = 0;               // step: epochs between decays (0: epochs / 3, at least 1)
   double step_gamma = 0.1;          // step: factor per decay
-  double val_split = 0.1;  // fraction of the training data held out for validation, [0, 0.9]
-  std::string loss = "auto";  // auto | ce | mse | kl (kl: distillation of softened logits)
-  double temperature = 4.0;   // kl
+  double val_split = 0.1;       // fraction of the training data held out for validation, [0, 0.9]
+  std::string loss = "auto";    // auto | ce | mse | kl (kl: distillation of softened logits)
+  double temperature = 4.0;     // kl
   int64_t ignore_index = -100;  // ce: a class id whose pixels/samples count for nothing (HSI: 0)
-  bool qat = false;           // fake-quantize weights and activations (straight-through)
+  bool qat = false;             // fake-quantize weights and activations (straight-through)
   // Augmentation: every training sample shifted by up to this many positions (zero fill) along
   // each spatial axis (images: H and W; 1-D signals: time), drawn per sample from the seed.
   int shift = 0;
-  uint64_t seed = 1;          // shuffling, the validation split, anything random
-  int threads = 0;            // 0: every core; 1 makes a run deterministic for its seed
-  bool keep_best = true;      // keep the epoch with the best validation metric (else the last)
+  uint64_t seed = 1;      // shuffling, the validation split, anything random
+  int threads = 0;        // 0: every core; 1 makes a run deterministic for its seed
+  bool keep_best = true;  // keep the epoch with the best validation metric (else the last)
 };
 
 // Every key of `spec` ("epochs=3,lr=1e-3,batch=32,qat,optimizer=sgd,...") applied onto `o`.
@@ -75,11 +75,11 @@ using ProgressFn =
 struct TrainResult {
   Graph graph;  // the trained float graph (masked weights exactly zero)
   std::vector<EpochStats> epochs;
-  int best_epoch = 0;          // 0: the starting weights were best (kept)
-  std::string metric;          // "top1", "sndr_db" (against targets) or "agreement"/"sndr_db"
-  std::string loss;            // the loss used: ce | mse | kl
-  std::string against;         // "labels" or "teacher"
-  double start_metric = 0;     // validation metric of the starting weights
+  int best_epoch = 0;       // 0: the starting weights were best (kept)
+  std::string metric;       // "top1", "sndr_db" (against targets) or "agreement"/"sndr_db"
+  std::string loss;         // the loss used: ce | mse | kl
+  std::string against;      // "labels" or "teacher"
+  double start_metric = 0;  // validation metric of the starting weights
   double best_metric = 0;
   int64_t train_samples = 0, val_samples = 0;
   double seconds = 0;
@@ -104,17 +104,17 @@ std::vector<std::string> trainable_initializers(const Graph& g);
 
 struct PolarizeOptions {
   TrainOptions train;
-  double sparsity = 0.5;        // target fraction of gated weights (or channels) removed
+  double sparsity = 0.5;               // target fraction of gated weights (or channels) removed
   std::string granularity = "weight";  // weight | channel
-  double lambda = 1e-4;   // strength of the polarization regulariser
-  double t = 1.2;         // polarization: R(g) = sum( t|g| - |g - mean(g)| ), t > 1
+  double lambda = 1e-4;                // strength of the polarization regulariser
+  double t = 1.2;                      // polarization: R(g) = sum( t|g| - |g - mean(g)| ), t > 1
 };
 
 struct PolarizeResult {
-  Graph graph;                   // the static sub-network (removed weights exactly 0), trained
-  MaskMap masks;                 // 1 = kept
-  double reached_sparsity = 0;   // over the gated weights
-  nlohmann::json report;         // per layer: gates kept/total, threshold, gap statistics
+  Graph graph;                  // the static sub-network (removed weights exactly 0), trained
+  MaskMap masks;                // 1 = kept
+  double reached_sparsity = 0;  // over the gated weights
+  nlohmann::json report;        // per layer: gates kept/total, threshold, gap statistics
   TrainResult train;
 };
 
