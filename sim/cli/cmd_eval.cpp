@@ -1,16 +1,24 @@
-// `prunesim eval MODEL --data x.npy --labels y.npy [--int8 --calib c.npy] [--json]`:
+// `prunesim eval MODEL --data x.npy --labels y.npy [--int8 --calib c.npy] [--then D] [--json]`:
 // top-1 when the labels are class ids [N], SNDR and R² when they are target tensors shaped like
 // the output (an autoencoder passes its input as labels). With --int8 both float and int8 are
 // reported, with the difference.
+//
+// MODEL may be a weight table (.pwt): it is the int8 model the simulators run, so only the int8
+// row exists. --then D runs a second stage on MODEL's output (RAMAN's use: the on-chip encoder,
+// then the offline decoder), and the labels are D's targets. A .pwt D is fixed int8; an ONNX D
+// runs in float, and with --int8 in int8 calibrated on --then-calib (a file of D's inputs), or,
+// when that is not given, on the first stage's output over --calib.
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/metrics.h"
 #include "prune/npy.h"
+#include "prune/tables.h"
 #include "quant_opts.h"
 #include "registry.h"
 
@@ -18,7 +26,7 @@ namespace prunesim::cli {
 namespace {
 
 struct Opts {
-  std::string model, data, labels;
+  std::string model, data, labels, then, then_calib;
   bool json = false;
   Int8Opts q;
 };
@@ -34,35 +42,110 @@ nlohmann::json metrics(const Tensor& out, const Tensor& labels, bool classes) {
   return j;
 }
 
+// One stage: an ONNX graph (float, and int8 once quantized) or a weight table (int8 only).
+struct Stage {
+  std::string path;
+  bool table = false;
+  Graph g;                          // the float graph (a table's geometry only)
+  std::optional<QuantizedModel> qm;  // int8 form: the table, or the graph quantized
+  std::string calib_source;         // what the int8 form was calibrated on
+};
+
+Stage load_stage(const std::string& path) {
+  Stage s;
+  s.path = path;
+  if (is_table_file(path)) {
+    s.table = true;
+    s.qm = read_tables(path);
+    s.g = s.qm->graph;
+    s.calib_source = "the table's own scales";
+  } else {
+    s.g = load_model(path);
+  }
+  return s;
+}
+
 void run(const Opts& o) {
-  if (o.q.int8 && o.q.calib.empty()) throw InputError("--int8 needs --calib FILE.npy");
-  Graph g = load_model(o.model);
-  Tensor x = load_data(o.data, &g);
-  Tensor labels = load_labels(o.labels, g, x.shape[0]);
-  Tensor yf = run_float(g, x);
+  Stage a = load_stage(o.model);
+  std::optional<Stage> b;
+  if (!o.then.empty()) b = load_stage(o.then);
+  const bool int8 = o.q.int8 || a.table;
+  if (a.table && !o.q.calib.empty())
+    throw InputError("--calib: " + o.model + " is a weight table, already quantized");
+  if (o.q.int8 && !a.table && o.q.calib.empty()) throw InputError("--int8 needs --calib FILE.npy");
+  if (!o.then_calib.empty() && (!b || b->table || !int8))
+    throw InputError("--then-calib calibrates an ONNX --then model for --int8");
+  if (b && b->table && !int8)
+    throw InputError("--then: " + o.then + " is a weight table (int8): evaluate with --int8");
+
+  Tensor x = load_data(o.data, &a.g);
   const int64_t n = x.shape[0];
+  const Graph& last = b ? b->g : a.g;
+  Tensor labels = load_labels(o.labels, last, n);
   const bool classes = labels.shape.size() == 1;
+
   nlohmann::json j;
   j["model"] = o.model;
+  if (b) j["then"] = o.then;
   j["samples"] = n;
-  j["float"] = metrics(yf, labels, classes);
-  if (o.q.int8) {
-    Tensor calib = load_data(o.q.calib, &g);
-    QuantizedModel qm = quantize(g, calib, o.q.options());
-    j["int8"] = metrics(run_int8(qm, x).output_float, labels, classes);
-    j["calibration"] = {{"file", o.q.calib}, {"method", o.q.method}, {"samples", calib.shape[0]}};
+  if (!a.table) {
+    Tensor yf = run_float(a.g, x);
+    if (b && !b->table) {
+      check_input_shape(b->g, yf, "--then " + o.then + " (the first stage's output)");
+      yf = run_float(b->g, yf);
+    }
+    if (!b || !b->table) j["float"] = metrics(yf, labels, classes);
+  }
+  if (int8) {
+    if (!a.table) {
+      Tensor calib = load_data(o.q.calib, &a.g);
+      a.qm = quantize(a.g, calib, o.q.options());
+      a.calib_source = o.q.calib;
+      j["calibration"] = {{"file", o.q.calib}, {"method", o.q.method}, {"samples", calib.shape[0]}};
+    }
+    Tensor y = run_int8(*a.qm, x).output_float;
+    if (b) {
+      check_input_shape(b->g, y, "--then " + o.then + " (the first stage's output)");
+      if (!b->table) {
+        Tensor bc;
+        if (!o.then_calib.empty()) {
+          bc = load_data(o.then_calib, &b->g);
+          b->calib_source = o.then_calib;
+        } else {
+          if (o.q.calib.empty())
+            throw InputError("--then " + o.then +
+                             ": an ONNX second stage after a weight table needs --then-calib "
+                             "FILE.npy (its inputs) to run in int8");
+          bc = run_int8(*a.qm, load_data(o.q.calib, &a.g)).output_float;
+          b->calib_source = "the first stage's int8 output on " + o.q.calib;
+        }
+        QuantOptions bo = o.q.options();
+        bo.calib_source = b->calib_source;
+        b->qm = quantize(b->g, bc, bo);
+      }
+      y = run_int8(*b->qm, y).output_float;
+      j["then_calibration"] = b->calib_source;
+    }
+    j["int8"] = metrics(y, labels, classes);
   }
   if (o.json) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::printf("%s on %lld samples\n", o.model.c_str(), static_cast<long long>(n));
+  std::printf("%s%s%s on %lld samples\n", o.model.c_str(), b ? " then " : "",
+              b ? o.then.c_str() : "", static_cast<long long>(n));
+  const bool has_float = j.contains("float"), has_int8 = j.contains("int8");
   auto row = [&](const char* name, const char* key, double scale, const char* unit) {
-    const double f = j["float"][key].get<double>() * scale;
-    std::printf("  %-8s float %8.3f %s", name, f, unit);
-    if (o.q.int8) {
+    std::printf("  %-8s", name);
+    double f = 0;
+    if (has_float) {
+      f = j["float"][key].get<double>() * scale;
+      std::printf(" float %8.3f %s", f, unit);
+    }
+    if (has_int8) {
       const double q = j["int8"][key].get<double>() * scale;
-      std::printf("   int8 %8.3f %s   (int8 - float %+.3f %s)", q, unit, q - f, unit);
+      std::printf("%s int8 %8.3f %s", has_float ? "  " : "", q, unit);
+      if (has_float) std::printf("   (int8 - float %+.3f %s)", q - f, unit);
     }
     std::printf("\n");
   };
@@ -72,15 +155,28 @@ void run(const Opts& o) {
     row("SNDR", "sndr_db", 1.0, "dB");
     row("R2", "r2", 1.0, "(1)");
   }
+  if (!has_float)
+    std::printf("  (int8 only: %s is a weight table)\n",
+                a.table ? o.model.c_str() : o.then.c_str());
 }
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* c = app.add_subcommand("eval", "Fidelity of a model on a data set: top-1, or SNDR and R2");
-  c->add_option("model", o->model, "ONNX model")->required()->check(CLI::ExistingFile);
-  c->add_option("--data", o->data, "inputs .npy [N, ...]")->required()->check(CLI::ExistingFile);
-  c->add_option("--labels", o->labels, "class ids [N] or targets shaped like the output")
+  c->add_option("model", o->model, "ONNX model or weight table (.pwt: int8 only)")
       ->required()
+      ->check(CLI::ExistingFile);
+  c->add_option("--data", o->data, "inputs .npy [N, ...]")->required()->check(CLI::ExistingFile);
+  c->add_option("--labels", o->labels,
+                "class ids [N] or targets shaped like the (last stage's) output")
+      ->required()
+      ->check(CLI::ExistingFile);
+  c->add_option("--then", o->then,
+                "second stage fed by MODEL's output (ONNX or .pwt), e.g. RAMAN's offline decoder")
+      ->check(CLI::ExistingFile);
+  c->add_option("--then-calib", o->then_calib,
+                "int8 calibration inputs of an ONNX --then model (default: MODEL's output on "
+                "--calib)")
       ->check(CLI::ExistingFile);
   c->add_flag("--json", o->json, "print JSON");
   o->q.add_to(c);

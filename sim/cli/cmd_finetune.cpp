@@ -110,6 +110,13 @@ void run(Opts& o) {
                  "warning: no --labels and no --teacher: distilling %s from itself only holds it "
                  "where it is; pass --teacher DENSE.onnx to recover a pruned model\n",
                  o.model.c_str());
+  if (o.t.distill > 0 && d.labels && o.teacher.empty())
+    throw InputError("--distill: give --teacher DENSE.onnx, the model whose outputs are mixed in");
+  if (o.t.distill > 0 && !d.labels)
+    std::fprintf(stderr,
+                 "warning: --distill %g has no effect without --labels (the run distills from the "
+                 "teacher alone)\n",
+                 o.t.distill);
   if (d.val_labels && !d.labels)
     throw InputError("--val-labels: the training data has no --labels");
 
@@ -124,7 +131,8 @@ void run(Opts& o) {
                     {"batch", o.t.batch},        {"optimizer", o.t.optimizer},
                     {"schedule", o.t.schedule},  {"qat", o.t.qat},
                     {"seed", o.t.seed},          {"threads", o.t.threads},
-                    {"val_split", o.t.val_split}};
+                    {"val_split", o.t.val_split}, {"distill", o.t.distill},
+                    {"shift", o.t.shift}};
   if (!o.eval_data.empty()) {
     Tensor ex = load_data(o.eval_data, &g);
     const Tensor* el = nullptr;
@@ -225,6 +233,14 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--ignore-index", o->t.ignore_index,
                 "ce: class id that counts for nothing (e.g. 0 = unlabelled pixels)");
+  c->add_option("--distill", o->t.distill,
+                "with --labels: weight in [0, 1] of the --teacher's outputs in the loss (KL of "
+                "softened logits, or MSE)")
+      ->capture_default_str();
+  c->add_option("--shift", o->t.shift,
+                "augment: shift every sample by up to N positions per spatial axis (zero fill; "
+                "classification and distillation)")
+      ->capture_default_str();
   c->add_flag("--qat", o->t.qat,
               "quantization-aware: fake-quantize weights and activations with the int8 rules");
   c->add_option("--calib", o->calib,

@@ -83,7 +83,7 @@ Graph LoopFinetune::operator()(const Graph& g, const MaskMap& masks, const std::
   Tensor subset, sublabels;
   d.x = x;
   d.labels = labels;
-  d.teacher = labels ? nullptr : dense;
+  d.teacher = dense;  // distilled from without labels; mixed in with them when distill > 0
   d.calib = calib;
   d.x_source = "--train-data";
   d.labels_source = "--train-labels";
@@ -115,7 +115,9 @@ Graph LoopFinetune::operator()(const Graph& g, const MaskMap& masks, const std::
   if (!quiet)
     std::fprintf(stderr, "%s: %s %.4g -> %.4g (best epoch %d of %d, %s, %.1f s)\n", label.c_str(),
                  r.metric.c_str(), r.start_metric, r.best_metric, r.best_epoch, opt.epochs,
-                 r.against == "teacher" ? "distilled from the dense model" : "on labels",
+                 r.against == "teacher" ? "distilled from the dense model"
+                 : opt.distill > 0      ? "on labels and the dense model"
+                                        : "on labels",
                  r.seconds);
   log.push_back(rep);
   return r.graph;

@@ -13,7 +13,9 @@
 #include "common/cli_fixture.h"
 #include "prune/executor.h"
 #include "prune/npy.h"
+#include "prune/metrics.h"
 #include "prune/quant.h"
+#include "prune/tables.h"
 
 namespace fs = std::filesystem;
 using namespace prunesim;
@@ -85,6 +87,83 @@ TEST_F(Cli, EvalReportsFloatAndInt8) {
   EXPECT_GE(t, 0.0);
   EXPECT_LE(t, 1.0);
   EXPECT_TRUE(doc["int8"].contains("top1"));
+}
+
+// A second stage for --then: Gemm(3 -> 4), fed by the fixture net's [N, 3] output.
+std::string write_decoder(const std::string& path) {
+  ModelBuilder b;
+  b.input("z", {-1, 3});
+  b.init("dw", {4, 3}, ramp(12, 7));
+  b.init("db", {4}, ramp(4, 8));
+  auto* fc = b.node("Gemm", {"z", "dw", "db"}, {"y"}, "dec");
+  ModelBuilder::attr(fc, "transB", 1);
+  b.output("y");
+  std::ofstream(path, std::ios::binary) << b.bytes();
+  return path;
+}
+
+TEST_F(Cli, EvalThenChainsTwoStagesInFloatAndInt8) {
+  const std::string dec = write_decoder(path("dec.onnx"));
+  Graph a = load_onnx(model_), d = load_onnx(dec);
+  Tensor calib = load_npy(path("calib.npy"));
+  // Targets: the float chain's output, perturbed so SNDR is finite.
+  Tensor target = run_float(d, run_float(a, x_));
+  for (size_t k = 0; k < target.f.size(); ++k) target.f[k] += 0.01f * static_cast<float>(k % 3);
+  save_npy(target, path("t.npy"));
+  Result r = run("eval " + model_ + " --then " + dec + " --data " + path("x.npy") + " --labels " +
+                 path("t.npy") + " --int8 --calib " + path("calib.npy") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_DOUBLE_EQ(doc["float"]["sndr_db"].get<double>(),
+                   sndr_db(target, run_float(d, run_float(a, x_))));
+  // int8: the decoder is calibrated on the first stage's int8 output over --calib.
+  QuantizedModel qa = quantize(a, calib);
+  QuantizedModel qd = quantize(d, run_int8(qa, calib).output_float);
+  Tensor want = run_int8(qd, run_int8(qa, x_).output_float).output_float;
+  EXPECT_DOUBLE_EQ(doc["int8"]["sndr_db"].get<double>(), sndr_db(target, want));
+  EXPECT_NE(doc["then_calibration"].get<std::string>().find("calib.npy"), std::string::npos);
+  // The human form names both stages and prints units.
+  Result h = run("eval " + model_ + " --then " + dec + " --data " + path("x.npy") + " --labels " +
+                 path("t.npy"));
+  ASSERT_EQ(h.code, 0) << h.err;
+  EXPECT_NE(h.out.find("then"), std::string::npos) << h.out;
+  EXPECT_NE(h.out.find(" dB"), std::string::npos) << h.out;
+}
+
+TEST_F(Cli, EvalRunsAWeightTableAsInt8Only) {
+  Graph a = load_onnx(model_);
+  QuantizedModel qa = quantize(a, load_npy(path("calib.npy")));
+  write_tables(qa, {}, {}, TableOptions{}, path("t.pwt"));
+  Tensor labels = Tensor::ints({5}, {0, 1, 2, 1, 0});
+  save_npy(labels, path("labels.npy"));
+  Result r = run("eval " + path("t.pwt") + " --data " + path("x.npy") + " --labels " +
+                 path("labels.npy") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto doc = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(doc.contains("float"));
+  Int8Result want = run_int8(read_tables(path("t.pwt")), x_);
+  EXPECT_DOUBLE_EQ(doc["int8"]["top1"].get<double>(), top1(want.output_float, labels));
+  Result h = run("eval " + path("t.pwt") + " --data " + path("x.npy") + " --labels " +
+                 path("labels.npy"));
+  ASSERT_EQ(h.code, 0) << h.err;
+  EXPECT_NE(h.out.find("int8 only"), std::string::npos) << h.out;
+  // A table is already quantized; an ONNX stage after it needs its own calibration inputs.
+  expect_bad("eval " + path("t.pwt") + " --calib " + path("calib.npy") + " --data " +
+                 path("x.npy") + " --labels " + path("labels.npy"),
+             "t.pwt");
+  const std::string dec = write_decoder(path("dec.onnx"));
+  save_npy(Tensor({5, 4}, ramp(20, 9)), path("t4.npy"));
+  expect_bad("eval " + path("t.pwt") + " --then " + dec + " --data " + path("x.npy") +
+                 " --labels " + path("t4.npy"),
+             "--then-calib");
+  Result ok = run("eval " + path("t.pwt") + " --then " + dec + " --then-calib " +
+                  path("lat.npy") + " --data " + path("x.npy") + " --labels " + path("t4.npy"));
+  EXPECT_EQ(ok.code, 2) << "a missing --then-calib file";
+  save_npy(run_float(a, load_npy(path("calib.npy"))), path("lat.npy"));
+  ok = run("eval " + path("t.pwt") + " --then " + dec + " --then-calib " + path("lat.npy") +
+           " --data " + path("x.npy") + " --labels " + path("t4.npy") + " --json");
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_TRUE(nlohmann::json::parse(ok.out)["int8"].contains("sndr_db"));
 }
 
 TEST_F(Cli, MissingModelFile) {

@@ -82,7 +82,7 @@ TEST_F(Sweep, CsvRowsEnergyAndPareto) {
   auto rows = read_csv(slurp(csv), &header);
   const std::vector<std::string> want = {
       "scheme",        "sparsity_target", "sparsity_actual", "fidelity", "fidelity_metric",
-      "cycles",        "latency_s",       "energy_j",        "power_w",  "area_mm2",
+      "fidelity_oneshot", "cycles",        "latency_s",       "energy_j",        "power_w",  "area_mm2",
       "storage_bytes", "file_bytes",      "scheme_options",  "pareto",   "error"};
   EXPECT_EQ(header, want);
   ASSERT_EQ(rows.size(), 4u);

@@ -55,7 +55,8 @@ extern "C" void on_signal(int) {
 std::string train_spec_help() {
   return "epochs=N (10), lr=X (1e-3), batch=N (64), optimizer=adam|sgd, momentum=X (0.9), "
          "weight_decay=X (0), schedule=cosine|step|constant, step_every=N, step_gamma=X (0.1), "
-         "val_split=X (0.1), loss=auto|ce|mse|kl, temperature=X (4), qat, shift=N (0), seed=N, "
+         "val_split=X (0.1), loss=auto|ce|mse|kl, temperature=X (4), distill=X (0: labels only), qat, "
+         "shift=N (0), seed=N, "
          "threads=N, keep_last";
 }
 
@@ -111,6 +112,9 @@ void parse_train_spec(const std::string& spec, const std::string& flag, TrainOpt
     } else if (k == "temperature") {
       need();
       o->temperature = parse_num(v, flag, k);
+    } else if (k == "distill") {
+      need();
+      o->distill = parse_num(v, flag, k);
     } else if (k == "shift") {
       need();
       o->shift = static_cast<int>(parse_int(v, flag, k));
@@ -148,6 +152,7 @@ void validate(const TrainOptions& o, const std::string& flag) {
   if (!(o.temperature > 0 && o.temperature <= 100)) bad("temperature must be in (0, 100]");
   if (o.threads < 0 || o.threads > 1024) bad("threads must be >= 0");
   if (o.shift < 0 || o.shift > 64) bad("shift must be in [0, 64]");
+  if (!(o.distill >= 0 && o.distill <= 1)) bad("distill must be in [0, 1]");
 }
 
 void install_interrupt_handler() {
@@ -334,6 +339,15 @@ torch::Tensor loss_of(const Task& t, const TrainOptions& o, const torch::Tensor&
   return torch::mse_loss(out, y);
 }
 
+// The teacher term of a labelled run with distill > 0: KL of softened logits for a classifier,
+// MSE for anything else (per-pixel logits, reconstructions, latents).
+torch::Tensor teacher_loss(const Task& t, const TrainOptions& o, const torch::Tensor& out,
+                           const torch::Tensor& teacher_out) {
+  Task k = t;
+  k.loss = (out.dim() == 2 && out.size(1) > 1) ? "kl" : "mse";
+  return loss_of(k, o, out, teacher_out);
+}
+
 // Higher is better for every metric.
 double metric_of(const Task& t, const TrainOptions& o, const torch::Tensor& out,
                  const torch::Tensor& y) {
@@ -437,7 +451,8 @@ nlohmann::json TrainResult::report() const {
                   {"train_loss", e.train_loss},
                   {"val_loss", e.val_loss},
                   {"val_" + metric, e.val_metric},
-                  {"seconds", e.seconds}});
+                  {"seconds", e.seconds},
+                  {"train_seconds", e.train_seconds}});
   return {{"loss", loss},
           {"metric", metric},
           {"against", against},
@@ -447,6 +462,7 @@ nlohmann::json TrainResult::report() const {
           {"train_samples", train_samples},
           {"val_samples", val_samples},
           {"seconds", seconds},
+          {"train_seconds", train_seconds},
           {"epochs", ep}};
 }
 
@@ -461,12 +477,21 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
   const auto t_start = std::chrono::steady_clock::now();
   const Graph& g = m.graph();
   Task task = make_task(g, d, o);
-  // A shifted input keeps its class, but not its reconstruction target, its per-pixel labels or a
-  // teacher output computed on the unshifted sample.
-  if (o.shift > 0 && task.metric != "top1")
+  // A shifted input keeps its class, and the teacher is run on the shifted input itself; but a
+  // reconstruction target or per-pixel labels belong to the unshifted sample.
+  if (o.shift > 0 && task.metric != "top1" && task.against != "teacher")
     throw InputError("finetune: shift=" + std::to_string(o.shift) +
-                     " augments classification with class-id labels only (this is " + task.loss +
+                     " augments classification or distillation only (this is " + task.loss +
                      " against " + task.against + ")");
+  const bool mix = o.distill > 0 && task.against == "labels";
+  if (mix && !d.teacher)
+    throw InputError("finetune: distill=" + std::to_string(o.distill) +
+                     " mixes in a teacher's outputs: give the dense model as the teacher");
+  // The teacher runs per batch on what the student sees when the inputs are shifted; otherwise
+  // its outputs are computed once.
+  std::unique_ptr<GraphModule> teacher;
+  if (o.shift > 0 && (mix || task.against == "teacher"))
+    teacher = std::make_unique<GraphModule>(*d.teacher, std::vector<std::string>{std::string()});
 
   // Masks as bool tensors over the parameters they hold.
   std::map<std::string, torch::Tensor> held;
@@ -519,6 +544,12 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
   // Without a validation set the metric is measured on the training data.
   const torch::Tensor& Xm = has_val ? Xv : Xtr;
   const torch::Tensor& Ym = has_val ? Yv : Ytr;
+  torch::Tensor Ttr;  // the teacher's outputs on the training inputs (mix without shift)
+  if (mix && !teacher) {
+    TrainData td = d;
+    td.labels = nullptr;
+    Ttr = targets_for(task, td, nullptr, Xtr, o.batch);
+  }
 
   TrainResult r;
   r.loss = task.loss;
@@ -558,6 +589,7 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
     const double lr = lr_at(o, e);
     for (auto& grp : opt->param_groups()) grp.options().set_lr(lr);
     if (qat && e > 0) qat->calibrate(m.to_graph(), *calib);
+    const auto t_loop = std::chrono::steady_clock::now();
     std::shuffle(order.begin(), order.end(), rng);
     torch::Tensor idx = torch::tensor(order, torch::kLong);
     double sum = 0;
@@ -565,10 +597,18 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
     for (int64_t b = 0; b < nb; ++b) {
       if (interrupted()) throw Interrupted();
       torch::Tensor bi = idx.slice(0, b * o.batch, std::min(ntr, (b + 1) * o.batch));
-      torch::Tensor xb = shifted(Xtr.index_select(0, bi), o.shift, rng),
-                    yb = Ytr.index_select(0, bi);
+      torch::Tensor xb = shifted(Xtr.index_select(0, bi), o.shift, rng), yb, tb;
+      if (teacher) {
+        torch::NoGradGuard ng;
+        tb = teacher->forward(xb);
+      } else if (mix) {
+        tb = Ttr.index_select(0, bi);
+      }
+      yb = task.against == "teacher" && teacher ? tb : Ytr.index_select(0, bi);
       opt->zero_grad();
-      torch::Tensor loss = loss_of(task, o, m.forward(xb), yb);
+      torch::Tensor out = m.forward(xb);
+      torch::Tensor loss = loss_of(task, o, out, yb);
+      if (mix) loss = (1 - o.distill) * loss + o.distill * teacher_loss(task, o, out, tb);
       if (hooks.extra_loss) loss = loss + hooks.extra_loss();
       const double lv = loss.item<double>();
       if (!std::isfinite(lv)) {
@@ -590,8 +630,12 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
       seen += bi.size(0);
       if (progress) progress(e + 1, b + 1, nb, sum / static_cast<double>(seen), nullptr);
     }
+    const double loop_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
     if (hooks.on_epoch) hooks.on_epoch(e + 1);
     EpochStats st;
+    st.train_seconds = loop_s;
+    r.train_seconds += loop_s;
     st.epoch = e + 1;
     st.lr = lr;
     st.train_loss = sum / static_cast<double>(std::max<int64_t>(1, seen));

@@ -30,6 +30,10 @@ struct TrainOptions {
   double val_split = 0.1;       // fraction of the training data held out for validation, [0, 0.9]
   std::string loss = "auto";    // auto | ce | mse | kl (kl: distillation of softened logits)
   double temperature = 4.0;     // kl
+  // With labels and a teacher: loss = (1 - distill) * (label loss) + distill * (teacher loss:
+  // KL of softened logits for classifiers, MSE otherwise). The pruned model learns the labels and
+  // the dense model's soft outputs at once, which generalises better on small training splits.
+  double distill = 0.0;
   int64_t ignore_index = -100;  // ce: a class id whose pixels/samples count for nothing (HSI: 0)
   bool qat = false;             // fake-quantize weights and activations (straight-through)
   // Augmentation: every training sample shifted by up to this many positions (zero fill) along
@@ -64,7 +68,8 @@ struct EpochStats {
   int epoch = 0;  // 1-based
   double lr = 0, train_loss = 0, val_loss = 0;
   double val_metric = 0;  // top-1 (fraction) or SNDR (dB), see TrainResult::metric
-  double seconds = 0;
+  double seconds = 0;        // the whole epoch: batches, QAT re-calibration, validation pass
+  double train_seconds = 0;  // the batches alone (forward, backward, optimiser step, masks)
 };
 
 // Called after every optimiser step (batch b of `batches`) and at each epoch's end
@@ -82,7 +87,8 @@ struct TrainResult {
   double start_metric = 0;  // validation metric of the starting weights
   double best_metric = 0;
   int64_t train_samples = 0, val_samples = 0;
-  double seconds = 0;
+  double seconds = 0;        // wall time of the whole run, metric passes included
+  double train_seconds = 0;  // sum of the epochs' train_seconds: what a bare training loop costs
   nlohmann::json report() const;
 };
 
