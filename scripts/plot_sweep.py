@@ -26,6 +26,7 @@ FIXED = ["scheme", "sparsity_target", "sparsity_actual", "fidelity", "fidelity_m
 
 METRIC_LABEL = {
     "top1_pct": "top-1 accuracy (%)",
+    "miou_pct": "mIoU (%)",
     "sndr_db_vs_targets": "SNDR vs targets (dB)",
     "sndr_db_vs_dense_float": "SNDR vs dense float model (dB)",
 }

@@ -322,12 +322,15 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       for (const auto& name : owned[k]) out.notes["layers"][name]["scheme"] = rule.scheme;
     }
     if (rewinding) {
-      // Lottery ticket: surviving weights restart from their initial values.
+      // Lottery ticket: surviving weights restart from their initial values, or from the early-
+      // epoch snapshot of the first round once there is one.
+      const Graph* snap = sched.rewind_snapshot ? sched.rewind_snapshot() : nullptr;
+      const Graph& src = snap ? *snap : rewind;
       for (const auto& kv : out.masks) {
-        if (!rewind.is_const(kv.first) || rewind.init(kv.first).f.size() != kv.second.size())
-          fail(rewind_name, "initializer '" + kv.first + "'",
-               "missing or of another shape than in " + g.source);
-        out.graph.initializers[kv.first].f = rewind.init(kv.first).f;
+        if (!src.is_const(kv.first) || src.init(kv.first).f.size() != kv.second.size())
+          fail(snap ? std::string("the rewind snapshot") : rewind_name,
+               "initializer '" + kv.first + "'", "missing or of another shape than in " + g.source);
+        out.graph.initializers[kv.first].f = src.init(kv.first).f;
       }
       out.graph = apply_masks(out.graph, out.masks);
     }
@@ -578,14 +581,9 @@ std::vector<int64_t> paser_select(const Graph& pruned, const Graph& dense, const
 json fidelity(const Graph& model, const Graph& dense, const Tensor& x, const Tensor* labels) {
   const Tensor y = run_float(model, x);
   json j;
-  if (labels && labels->shape.size() == 1) {
-    j["top1"] = top1(y, *labels);
-  } else {
-    const Tensor ref = labels ? *labels : run_float(dense, x);
-    j["sndr_db"] = sndr_db(ref, y);
-    j["r2"] = r2_score(ref, y);
-    j["against"] = labels ? "targets" : "dense model output";
-  }
+  const Tensor ref = labels ? *labels : run_float(dense, x);
+  for (const auto& [k, v] : score(y, ref)) j[k] = v;
+  if (j.contains("sndr_db")) j["against"] = labels ? "targets" : "dense model output";
   return j;
 }
 
@@ -656,16 +654,16 @@ std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& schem
                                         const PruneData& data) {
   auto s = make_scheme(scheme);
   std::vector<SensitivityRow> out;
-  const bool classes = labels && labels->shape.size() == 1;
-  if (metric_name) *metric_name = classes ? "top1" : (labels ? "sndr_db" : "sndr_db_vs_dense");
   const Tensor ref = labels ? *labels : run_float(g, x);
+  const std::string metric = score(run_float(g, x), ref).front().first;
+  if (metric_name) *metric_name = metric == "sndr_db" && !labels ? "sndr_db_vs_dense" : metric;
   for (const auto& l : prunable_layers(g))
     for (double sp : sparsities) {
       SchemeOptions o = base;
       o.sparsity = sp;
       const Graph pg = sp == 0 ? g : s->apply(g, {l.node}, o, data).graph;  // from dense every time
       const Tensor y = run_float(pg, x);
-      out.push_back({l.node, sp, classes ? top1(y, ref) : sndr_db(ref, y)});
+      out.push_back({l.node, sp, score(y, ref).front().second});
     }
   return out;
 }

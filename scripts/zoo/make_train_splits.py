@@ -13,6 +13,9 @@
 * hsi_unet/train.npy, train_labels.npy       float32 [1200, 25, 24, 48] reflectance cubes, int64
                           [1200, 24, 48] class ids 0-10 (0 = unlabelled, kept; the training gave it
                           loss weight 0): hsi_synth.make_set(611, 1200, 24, 48)
+* hsi_unet/eval.npy, eval_labels.npy         the 200 held-out test scenes the model card's
+                          84.72 % mIoU is measured on: hsi_synth.make_set(TEST_SEED, 200, 24, 48)
+                          (what `prunesim eval` and `finetune --eval-data` score mIoU on)
 
 Every split is made by the generator the training script uses (imported, not copied), so it is
 the training data itself, in the model's input normalisation and shape: the classifiers' images
@@ -79,7 +82,8 @@ def specs(cae_windows):
 
     def hsi():
         _, x, y = hs.make_set(thsi.TRAIN_SEED, nh, thsi.H, thsi.W)
-        return {"train.npy": x, "train_labels.npy": y}
+        _, xte, yte = hs.make_set(thsi.TEST_SEED, 200, thsi.H, thsi.W)
+        return {"train.npy": x, "train_labels.npy": y, "eval.npy": xte, "eval_labels.npy": yte}
 
     return {
         "ds_cae1": ({"train.npy": ((cae_windows, lfp_synth.N_CH, lfp_synth.WIN), f32)}, cae),
@@ -88,7 +92,9 @@ def specs(cae_windows):
         "fmnist_dscnn": ({"train.npy": ((tfm.N_TRAIN, 1, 28, 28), f32),
                           "train_labels.npy": ((tfm.N_TRAIN,), i64)}, fmnist),
         "hsi_unet": ({"train.npy": ((nh, hs.BANDS, thsi.H, thsi.W), f32),
-                      "train_labels.npy": ((nh, thsi.H, thsi.W), i64)}, hsi),
+                      "train_labels.npy": ((nh, thsi.H, thsi.W), i64),
+                      "eval.npy": ((200, hs.BANDS, thsi.H, thsi.W), f32),
+                      "eval_labels.npy": ((200, thsi.H, thsi.W), i64)}, hsi),
     }
 
 

@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "prune/errors.h"
+#include "prune/metrics.h"
 #include "prune/npy.h"
 #include "prune/tables.h"
 #include "registry.h"
@@ -34,33 +35,6 @@ constexpr double kPaperOpsPct = 24.34, kPaperParamsPct = 1.02, kPaperSpeedup = 2
 
 double num(const json& j, const char* k) {
   return j.contains(k) && j[k].is_number() ? j[k].get<double>() : std::nan("");
-}
-
-// Mean IoU over classes 1..C-1 present in the labels or the predictions, pixels labelled 0
-// ("unlabelled", HSI-Drive's convention) ignored — the same rule as scripts/zoo/hsi_synth.py.
-double miou(const Tensor& masks, const Tensor& labels, int64_t classes) {
-  const int64_t per = masks.shape.size() >= 2 ? masks.size() / masks.shape[0] : masks.size();
-  const int64_t nl = labels.shape[0];
-  std::vector<int64_t> inter(static_cast<size_t>(classes), 0), uni(static_cast<size_t>(classes), 0);
-  for (int64_t f = 0; f < masks.shape[0]; ++f)
-    for (int64_t k = 0; k < per; ++k) {
-      const int64_t t = labels.i[static_cast<size_t>((f % nl) * per + k)];
-      if (t == 0) continue;
-      const int64_t p = static_cast<int64_t>(masks.f[static_cast<size_t>(f * per + k)]);
-      for (int64_t c = 1; c < classes; ++c) {
-        const bool pc = p == c, tc = t == c;
-        if (pc && tc) inter[static_cast<size_t>(c)]++;
-        if (pc || tc) uni[static_cast<size_t>(c)]++;
-      }
-    }
-  double s = 0;
-  int n = 0;
-  for (int64_t c = 1; c < classes; ++c)
-    if (uni[static_cast<size_t>(c)] > 0) {
-      s += static_cast<double>(inter[static_cast<size_t>(c)]) / uni[static_cast<size_t>(c)];
-      ++n;
-    }
-  return n ? s / n : 0.0;
 }
 
 struct Run {
@@ -87,10 +61,9 @@ Run run_one(const Arch& a, const SimInput& proto, const std::string& tables, con
     if (ls.size() != ms.size() || !std::equal(ls.begin() + 1, ls.end(), ms.begin() + 1))
       throw InputError(
           "--labels: shape does not match the masks (one class id per pixel, [N, H, W])");
-    int64_t classes = 0;
-    for (int64_t v : labels->i) classes = std::max(classes, v + 1);
-    for (float v : o.output.f) classes = std::max(classes, static_cast<int64_t>(v) + 1);
-    r.miou = miou(o.output, *labels, classes);
+    // Pixels labelled 0 ("unlabelled", HSI-Drive's convention) are ignored, as in
+    // scripts/zoo/hsi_synth.py.
+    r.miou = miou(o.output, *labels, 0);
   }
   return r;
 }

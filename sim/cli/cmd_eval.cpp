@@ -1,5 +1,6 @@
 // `prunesim eval MODEL --data x.npy --labels y.npy [--int8 --calib c.npy] [--then D] [--json]`:
-// top-1 when the labels are class ids [N], SNDR and R² when they are target tensors shaped like
+// top-1 when the labels are class ids [N], mIoU and pixel accuracy when they are class ids per
+// pixel [N, H, W] (0 = unlabelled, ignored), SNDR and R² when they are target tensors shaped like
 // the output (an autoencoder passes its input as labels). With --int8 both float and int8 are
 // reported, with the difference.
 //
@@ -31,14 +32,9 @@ struct Opts {
   Int8Opts q;
 };
 
-nlohmann::json metrics(const Tensor& out, const Tensor& labels, bool classes) {
+nlohmann::json metrics(const Tensor& out, const Tensor& labels) {
   nlohmann::json j;
-  if (classes) {
-    j["top1"] = top1(out, labels);
-  } else {
-    j["sndr_db"] = sndr_db(labels, out);
-    j["r2"] = r2_score(labels, out);
-  }
+  for (const auto& [k, v] : score(out, labels)) j[k] = v;
   return j;
 }
 
@@ -46,9 +42,9 @@ nlohmann::json metrics(const Tensor& out, const Tensor& labels, bool classes) {
 struct Stage {
   std::string path;
   bool table = false;
-  Graph g;                          // the float graph (a table's geometry only)
+  Graph g;                           // the float graph (a table's geometry only)
   std::optional<QuantizedModel> qm;  // int8 form: the table, or the graph quantized
-  std::string calib_source;         // what the int8 form was calibrated on
+  std::string calib_source;          // what the int8 form was calibrated on
 };
 
 Stage load_stage(const std::string& path) {
@@ -82,7 +78,6 @@ void run(const Opts& o) {
   const int64_t n = x.shape[0];
   const Graph& last = b ? b->g : a.g;
   Tensor labels = load_labels(o.labels, last, n);
-  const bool classes = labels.shape.size() == 1;
 
   nlohmann::json j;
   j["model"] = o.model;
@@ -94,7 +89,7 @@ void run(const Opts& o) {
       check_input_shape(b->g, yf, "--then " + o.then + " (the first stage's output)");
       yf = run_float(b->g, yf);
     }
-    if (!b || !b->table) j["float"] = metrics(yf, labels, classes);
+    if (!b || !b->table) j["float"] = metrics(yf, labels);
   }
   if (int8) {
     if (!a.table) {
@@ -126,7 +121,7 @@ void run(const Opts& o) {
       y = run_int8(*b->qm, y).output_float;
       j["then_calibration"] = b->calib_source;
     }
-    j["int8"] = metrics(y, labels, classes);
+    j["int8"] = metrics(y, labels);
   }
   if (o.json) {
     std::cout << j.dump(2) << "\n";
@@ -136,7 +131,7 @@ void run(const Opts& o) {
               b ? o.then.c_str() : "", static_cast<long long>(n));
   const bool has_float = j.contains("float"), has_int8 = j.contains("int8");
   auto row = [&](const char* name, const char* key, double scale, const char* unit) {
-    std::printf("  %-8s", name);
+    std::printf("  %-9s", name);
     double f = 0;
     if (has_float) {
       f = j["float"][key].get<double>() * scale;
@@ -149,8 +144,13 @@ void run(const Opts& o) {
     }
     std::printf("\n");
   };
-  if (classes) {
+  const nlohmann::json& any = has_int8 ? j["int8"] : j["float"];
+  if (any.contains("top1")) {
     row("top-1", "top1", 100.0, "%");
+  } else if (any.contains("miou")) {
+    row("mIoU", "miou", 100.0, "%");
+    row("pixel acc", "pixel_accuracy", 100.0, "%");
+    std::printf("  (pixels labelled 0 are unlabelled and not scored)\n");
   } else {
     row("SNDR", "sndr_db", 1.0, "dB");
     row("R2", "r2", 1.0, "(1)");
@@ -168,7 +168,8 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--data", o->data, "inputs .npy [N, ...]")->required()->check(CLI::ExistingFile);
   c->add_option("--labels", o->labels,
-                "class ids [N] or targets shaped like the (last stage's) output")
+                "class ids [N], per-pixel class ids [N, H, W] or targets shaped like the (last "
+                "stage's) output")
       ->required()
       ->check(CLI::ExistingFile);
   c->add_option("--then", o->then,

@@ -127,10 +127,10 @@ void run(Opts& o) {
   rep["model"] = o.model;
   rep["mask_source"] = mask_source;
   rep["weight_sparsity"] = weight_zero_fraction(r.graph);
-  rep["options"] = {{"epochs", o.t.epochs},      {"lr", o.t.lr},
-                    {"batch", o.t.batch},        {"optimizer", o.t.optimizer},
-                    {"schedule", o.t.schedule},  {"qat", o.t.qat},
-                    {"seed", o.t.seed},          {"threads", o.t.threads},
+  rep["options"] = {{"epochs", o.t.epochs},       {"lr", o.t.lr},
+                    {"batch", o.t.batch},         {"optimizer", o.t.optimizer},
+                    {"schedule", o.t.schedule},   {"qat", o.t.qat},
+                    {"seed", o.t.seed},           {"threads", o.t.threads},
                     {"val_split", o.t.val_split}, {"distill", o.t.distill},
                     {"shift", o.t.shift}};
   if (!o.eval_data.empty()) {
@@ -179,11 +179,7 @@ void run(Opts& o) {
     for (const char* k : {"before", "after", "after_int8"}) {
       if (!rep["fidelity"].contains(k)) continue;
       const auto& f = rep["fidelity"][k];
-      if (f.contains("top1"))
-        std::printf("  eval %-10s top-1 %.2f %%\n", k, 100 * f["top1"].get<double>());
-      else
-        std::printf("  eval %-10s SNDR %.2f dB, R2 %.4f\n", k, f["sndr_db"].get<double>(),
-                    f["r2"].get<double>());
+      std::printf("  eval %-10s %s\n", k, fidelity_text(f).c_str());
     }
   }
 }

@@ -32,6 +32,7 @@ struct Opts {
   Recovery rec;
   TablesCliOpts tables;
   std::string finetune, train_data, train_labels;
+  int rewind_epoch = 0;
   bool list = false, json = false, quiet = false;
 };
 
@@ -64,11 +65,7 @@ void print_table(const nlohmann::json& rep) {
       if (!f.contains(which)) continue;
       const auto& m = f[which];
       if (std::string(which) == "dense" && m.value("against", "") == "dense model output") continue;
-      if (m.contains("top1"))
-        std::printf("fidelity %-7s top-1 %.2f %%\n", which, 100.0 * m["top1"].get<double>());
-      else
-        std::printf("fidelity %-7s SNDR %.2f dB, R2 %.4f\n", which, m["sndr_db"].get<double>(),
-                    m["r2"].get<double>());
+      std::printf("fidelity %-7s %s\n", which, fidelity_text(m).c_str());
     }
   }
 }
@@ -161,6 +158,19 @@ void run(Opts& o) {
       return ft(pg, m, label);
     };
     if (o.sched.kind == "lottery" && o.sched.rewind_onnx.empty()) o.sched.rewind_dense = true;
+    if (o.rewind_epoch > 0) {
+      if (o.sched.kind != "lottery")
+        throw InputError("--rewind-epoch: rewinds a lottery ticket (--schedule lottery)");
+      if (!o.sched.rewind_onnx.empty())
+        throw InputError("--rewind-epoch and --rewind: give one rewind point");
+      if (o.rewind_epoch > ft.opt.epochs)
+        throw InputError("--rewind-epoch " + std::to_string(o.rewind_epoch) + ": more than the " +
+                         std::to_string(ft.opt.epochs) + " epochs of a round");
+      ft.opt.snapshot_epoch = o.rewind_epoch;
+      o.sched.rewind_snapshot = [&ft]() -> const Graph* {
+        return ft.has_snapshot ? &ft.snapshot : nullptr;
+      };
+    }
     // Polarization trains its gates in the pruning step itself, with the same options.
     pd.train_scheme = [&ft, &g, &rep_polar = polar_log](const std::string&, const Graph& cur,
                                                         const std::vector<std::string>& layers,
@@ -195,6 +205,8 @@ void run(Opts& o) {
     train::install_interrupt_handler();
   } else if (!o.train_data.empty() || !o.train_labels.empty()) {
     throw InputError("--train-data/--train-labels: only used with --finetune epochs=N");
+  } else if (o.rewind_epoch > 0) {
+    throw InputError("--rewind-epoch: rewinds a lottery ticket trained by --finetune epochs=N");
   } else if (o.sched.kind == "lottery") {
     throw InputError("--schedule lottery: needs --finetune epochs=N and --train-data");
   }
@@ -266,6 +278,10 @@ void setup(CLI::App& app) {
                 "lottery ticket: initial ONNX the kept weights rewind to (lottery default: the "
                 "dense model's own weights)")
       ->check(CLI::ExistingFile);
+  c->add_option("--rewind-epoch", o->rewind_epoch,
+                "lottery: rounds after the first rewind to the first round's weights after this "
+                "many epochs (late rewinding) instead of the dense ones")
+      ->check(CLI::PositiveNumber);
   c->add_option("--finetune", o->finetune,
                 "built-in fine-tuning after pruning and between steps: epochs=N[,lr=X,batch=N,qat,"
                 "...] (see prunesim finetune --help)");

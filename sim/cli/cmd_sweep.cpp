@@ -218,7 +218,7 @@ struct Context {
 };
 
 double fidelity_value(const json& f) {
-  return f.contains("top1") ? 100.0 * f["top1"].get<double>() : f["sndr_db"].get<double>();
+  return fidelity_headline(f);
 }
 
 // One point of the sweep. Throws for anything that makes the point impossible; the caller
@@ -282,13 +282,9 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
 
   // Fidelity of what the table holds, i.e. of what the accelerator computes.
   const json f = int8_fidelity(c.g, in.model, c.data, c.labels_p, &c.dense_out);
-  if (f.contains("top1")) {
-    r.fidelity = 100.0 * f["top1"].get<double>();
-    r.metric = "top1_pct";
-  } else {
-    r.fidelity = f["sndr_db"].get<double>();
+  r.fidelity = fidelity_headline(f, &r.metric);
+  if (r.metric == "sndr_db")
     r.metric = c.labels_p ? "sndr_db_vs_targets" : "sndr_db_vs_dense_float";
-  }
 
   in.input = c.input;
   in.input_path = c.o->input.empty() ? c.o->data : c.o->input;
@@ -388,7 +384,10 @@ void print_table(const std::vector<Row>& rows, const std::vector<Axis>& axes, do
   for (const auto& r : rows)
     if (r.ok) {
       std::printf("fidelity: %s (%s); power at %g inferences/s\n", r.metric.c_str(),
-                  r.metric == "top1_pct" ? "top-1 accuracy in %" : "SNDR in dB", rate_hz);
+                  r.metric == "top1_pct"   ? "top-1 accuracy in %"
+                  : r.metric == "miou_pct" ? "mIoU in %"
+                                           : "SNDR in dB",
+                  rate_hz);
       break;
     }
 }

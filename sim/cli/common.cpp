@@ -44,8 +44,20 @@ Tensor load_labels(const std::string& path, const Graph& g, int64_t n) {
                  ")");
     }
   } else if (labels.shape != out) {
-    fail(path, "shape " + shape_str(labels.shape),
-         "targets must be class ids [N] or shaped like the output " + shape_str(out));
+    Shape ids = out;  // per-pixel class ids: the output without its class dimension
+    if (out.size() > 2) ids.erase(ids.begin() + 1);
+    if (out.size() <= 2 || labels.shape != ids)
+      fail(path, "shape " + shape_str(labels.shape),
+           "targets must be class ids [N], per-pixel class ids " +
+               (out.size() > 2 ? shape_str(ids) + " " : std::string()) +
+               "or shaped like the output " + shape_str(out));
+    for (size_t k = 0; k < static_cast<size_t>(labels.size()); ++k) {
+      const float v = labels.f[k];
+      if (v < 0 || v >= static_cast<float>(out[1]) || v != std::floor(v))
+        fail(path, "element " + std::to_string(k),
+             "value " + std::to_string(v) + " is not a class id in [0, " + std::to_string(out[1]) +
+                 ")");
+    }
   }
   return labels;
 }

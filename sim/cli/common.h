@@ -14,8 +14,9 @@ namespace prunesim::cli {
 Graph load_model(const std::string& path);
 // .npy as float32 with NaN/Inf rejected; if g is given, the shape must fit its input.
 Tensor load_data(const std::string& path, const Graph* g);
-// Labels for a model's output on N samples: class ids [N] (integers in [0, classes)) or targets
-// shaped like the output. InputError naming the file otherwise.
+// Labels for a model's output on N samples: class ids [N] (integers in [0, classes)), per-pixel
+// class ids [N, H, W] for an output [N, classes, H, W], or targets shaped like the output.
+// InputError naming the file otherwise.
 Tensor load_labels(const std::string& path, const Graph& g, int64_t n);
 // Every output must land in an existing, writable folder: checked before any work, so a bad
 // last output cannot leave the earlier ones behind.

@@ -1,5 +1,7 @@
 #include "prune_output.h"
 
+#include <cstdio>
+
 #include "prune/executor.h"
 #include "prune/metrics.h"
 #include "prune/quant.h"
@@ -11,15 +13,36 @@ nlohmann::json int8_fidelity(const Graph& dense, const QuantizedModel& q, const 
                              const Tensor* labels, const Tensor* dense_out) {
   const Tensor y = run_int8(q, data).output_float;
   nlohmann::json f;
-  if (labels && labels->shape.size() == 1) {
-    f["top1"] = top1(y, *labels);
-  } else {
-    // Same reference as the float fidelity: the targets, or else the dense float model.
-    const Tensor ref = labels ? *labels : dense_out ? *dense_out : run_float(dense, data);
-    f["sndr_db"] = sndr_db(ref, y);
-    f["r2"] = r2_score(ref, y);
-  }
+  // Same reference as the float fidelity: the labels, or else the dense float model.
+  const Tensor ref = labels ? *labels : dense_out ? *dense_out : run_float(dense, data);
+  for (const auto& [k, v] : score(y, ref)) f[k] = v;
   return f;
+}
+
+std::string fidelity_text(const nlohmann::json& f) {
+  char b[128];
+  if (f.contains("top1"))
+    std::snprintf(b, sizeof b, "top-1 %.2f %%", 100.0 * f["top1"].get<double>());
+  else if (f.contains("miou"))
+    std::snprintf(b, sizeof b, "mIoU %.2f %%, pixel accuracy %.2f %%",
+                  100.0 * f["miou"].get<double>(), 100.0 * f["pixel_accuracy"].get<double>());
+  else
+    std::snprintf(b, sizeof b, "SNDR %.2f dB, R2 %.4f", f["sndr_db"].get<double>(),
+                  f["r2"].get<double>());
+  return b;
+}
+
+double fidelity_headline(const nlohmann::json& f, std::string* metric) {
+  if (f.contains("top1")) {
+    if (metric) *metric = "top1_pct";
+    return 100.0 * f["top1"].get<double>();
+  }
+  if (f.contains("miou")) {
+    if (metric) *metric = "miou_pct";
+    return 100.0 * f["miou"].get<double>();
+  }
+  if (metric) *metric = "sndr_db";
+  return f["sndr_db"].get<double>();
 }
 
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,

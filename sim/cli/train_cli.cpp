@@ -109,6 +109,10 @@ Graph LoopFinetune::operator()(const Graph& g, const MaskMap& masks, const std::
     }
   }
   train::TrainResult r = train::finetune(g, masks, d, opt, train_progress(label, quiet));
+  if (r.has_snapshot && !has_snapshot) {
+    snapshot = r.snapshot;
+    has_snapshot = true;
+  }
   nlohmann::json rep = r.report();
   rep["label"] = label;
   if (!paser.is_null()) rep["paser"] = paser;

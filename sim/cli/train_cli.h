@@ -39,6 +39,9 @@ struct LoopFinetune {
   int64_t paser_budget = 0;  // > 0: PASER picks this many of x as the fine-tuning set
   int64_t paser_clusters = 4;
   nlohmann::json log = nlohmann::json::array();  // one entry per call: the training report
+  // The first call's weights after opt.snapshot_epoch (the lottery's early-epoch rewind point).
+  Graph snapshot;
+  bool has_snapshot = false;
   Graph operator()(const Graph& g, const MaskMap& masks, const std::string& label);
 };
 

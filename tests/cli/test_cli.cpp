@@ -12,8 +12,8 @@
 
 #include "common/cli_fixture.h"
 #include "prune/executor.h"
-#include "prune/npy.h"
 #include "prune/metrics.h"
+#include "prune/npy.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
 
@@ -143,8 +143,8 @@ TEST_F(Cli, EvalRunsAWeightTableAsInt8Only) {
   EXPECT_FALSE(doc.contains("float"));
   Int8Result want = run_int8(read_tables(path("t.pwt")), x_);
   EXPECT_DOUBLE_EQ(doc["int8"]["top1"].get<double>(), top1(want.output_float, labels));
-  Result h = run("eval " + path("t.pwt") + " --data " + path("x.npy") + " --labels " +
-                 path("labels.npy"));
+  Result h =
+      run("eval " + path("t.pwt") + " --data " + path("x.npy") + " --labels " + path("labels.npy"));
   ASSERT_EQ(h.code, 0) << h.err;
   EXPECT_NE(h.out.find("int8 only"), std::string::npos) << h.out;
   // A table is already quantized; an ONNX stage after it needs its own calibration inputs.
@@ -156,8 +156,8 @@ TEST_F(Cli, EvalRunsAWeightTableAsInt8Only) {
   expect_bad("eval " + path("t.pwt") + " --then " + dec + " --data " + path("x.npy") +
                  " --labels " + path("t4.npy"),
              "--then-calib");
-  Result ok = run("eval " + path("t.pwt") + " --then " + dec + " --then-calib " +
-                  path("lat.npy") + " --data " + path("x.npy") + " --labels " + path("t4.npy"));
+  Result ok = run("eval " + path("t.pwt") + " --then " + dec + " --then-calib " + path("lat.npy") +
+                  " --data " + path("x.npy") + " --labels " + path("t4.npy"));
   EXPECT_EQ(ok.code, 2) << "a missing --then-calib file";
   save_npy(run_float(a, load_npy(path("calib.npy"))), path("lat.npy"));
   ok = run("eval " + path("t.pwt") + " --then " + dec + " --then-calib " + path("lat.npy") +

@@ -8,6 +8,8 @@
 #include <chrono>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/cli_fixture.h"
 #include "prune/onnx_io.h"
 #include "prune/pruning.h"
@@ -165,6 +167,85 @@ TEST_F(Finetune, PruneFinetuneRecoversAndKeepsTheSparsity) {
   EXPECT_GT(top1(res.out), top1(once.out) + 0.02) << res.out;
   EXPECT_NE(res.out.find("\"finetune\""), std::string::npos);
   EXPECT_NE(res.out.find("\"sparsity\": 0.8"), std::string::npos);
+}
+
+TEST_F(Finetune, DistillMixesTheTeacherIntoALabelledLoss) {
+  const std::string base = "finetune " + path("p.onnx") + " --data " + path("x.npy") +
+                           " --labels " + path("y.npy") +
+                           " --epochs 3 --lr 0.05 --batch 2 --val-split 0 --threads 1 ";
+  ASSERT_EQ(run(base + "-o " + path("a.onnx")).code, 0);
+  const auto r = run(base + "--distill 0.5 --teacher " + model_ + " --json -o " + path("b.onnx"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"distill\": 0.5"), std::string::npos) << r.out;
+  // The teacher term changes the gradients, so the weights end elsewhere; the zeros stay.
+  const Graph a = load_onnx(path("a.onnx")), b = load_onnx(path("b.onnx"));
+  bool differ = false;
+  for (const auto& l : prunable_layers(a))
+    differ = differ || a.init(l.weight).f != b.init(l.weight).f;
+  EXPECT_TRUE(differ);
+  EXPECT_EQ(zeros(a), zeros(b));
+  // Without a teacher there is nothing to mix in; out of range is refused.
+  expect_bad(base + "--distill 0.5 -o " + path("c.onnx"), "--teacher", path("c.onnx"));
+  expect_bad(base + "--distill 2 --teacher " + model_ + " -o " + path("c.onnx"), "distill",
+             path("c.onnx"));
+  // Class weights weigh class ids only; shifting targets shaped like the output is refused.
+  save_npy(Tensor({5, 3}, std::vector<float>(15, 0.5f)), path("t.npy"));
+  expect_bad("prune " + model_ + " --scheme magnitude --sparsity 0.5 --train-data " +
+                 path("x.npy") + " --train-labels " + path("t.npy") +
+                 " --finetune epochs=1,class_weight=sqrt --onnx-out " + path("c.onnx"),
+             "class_weight", path("c.onnx"));
+  expect_bad("prune " + model_ + " --scheme magnitude --sparsity 0.5 --train-data " +
+                 path("x.npy") + " --train-labels " + path("t.npy") +
+                 " --finetune epochs=1,shift=1 --onnx-out " + path("c.onnx"),
+             "shift", path("c.onnx"));
+}
+
+// The lottery ticket rewinds its later rounds to the first round's early-epoch weights.
+TEST_F(Finetune, LotteryRewindEpochRewindsToTheFirstRoundsSnapshot) {
+  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/digits_dscnn/";
+  const std::string common = "prune " + zoo +
+                             "digits_dscnn.onnx --scheme magnitude --sparsity 0.8 --schedule "
+                             "lottery --rounds 3 --train-data " +
+                             zoo + "train.npy --train-labels " + zoo +
+                             "train_labels.npy --quiet --json --finetune "
+                             "epochs=4,lr=1e-2,batch=64,threads=1 --onnx-out ";
+  const auto dense = run(common + path("l1.onnx"));
+  ASSERT_EQ(dense.code, 0) << dense.err;
+  const auto late = run(common + path("l2.onnx") + " --rewind-epoch 2");
+  ASSERT_EQ(late.code, 0) << late.err;
+  for (const auto* r : {&dense, &late}) {
+    const auto j = nlohmann::json::parse(r->out);
+    ASSERT_EQ(j["finetune"].size(), 3u) << "one training per round";
+    EXPECT_NEAR(j["total"]["sparsity"].get<double>(), 0.8, 1e-3);
+  }
+  // Both runs are deterministic (one thread, one seed) and share round 1; only the rewind point
+  // of rounds 2 and 3 differs, so ignoring --rewind-epoch would give identical weights.
+  const Graph g1 = load_onnx(path("l1.onnx")), g2 = load_onnx(path("l2.onnx"));
+  bool differ = false;
+  for (const auto& l : prunable_layers(g1))
+    differ = differ || g1.init(l.weight).f != g2.init(l.weight).f;
+  EXPECT_TRUE(differ);
+  expect_bad(
+      "prune " + zoo + "digits_dscnn.onnx --scheme magnitude --sparsity 0.5 --rewind-epoch 2",
+      "--rewind-epoch");
+  expect_bad(common + path("l3.onnx") + " --rewind-epoch 9", "epochs of a round", path("l3.onnx"));
+}
+
+// Polarization trains its gates in one pass and ends at the target in every layer: no layer is
+// closed entirely (a network-wide threshold would disconnect the network).
+TEST_F(Finetune, PolarizationReachesTheTargetInEveryLayer) {
+  const std::string zoo = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/digits_dscnn/";
+  const auto r = run("prune " + zoo + "digits_dscnn.onnx --scheme polarization --sparsity 0.6 " +
+                     "--train-data " + zoo + "train.npy --train-labels " + zoo +
+                     "train_labels.npy --finetune epochs=3,lr=5e-3,batch=64,threads=1 --quiet " +
+                     "--json --onnx-out " + path("pol.onnx"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_NEAR(j["polarization"][0]["reached_sparsity"].get<double>(), 0.6, 0.01);
+  for (const auto& l : j["layers"]) {
+    EXPECT_NEAR(l["sparsity"].get<double>(), 0.6, 0.02) << l["name"];
+    EXPECT_LT(l["sparsity"].get<double>(), 1.0) << l["name"];
+  }
 }
 
 }  // namespace

@@ -48,6 +48,9 @@ struct Schedule {
   // link the training engine): (pruned graph, its masks, "step k/K") -> the tuned graph, whose
   // masked weights must still be zero.
   std::function<Graph(const Graph&, const MaskMap&, const std::string&)> finetune_fn;
+  // lottery: once it returns a graph (the first round's weights after an early epoch, kept by
+  // finetune_fn), later rounds rewind to it instead of rewind_onnx / the dense weights.
+  std::function<const Graph*()> rewind_snapshot;
 };
 
 struct Recovery {

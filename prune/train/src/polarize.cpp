@@ -26,7 +26,9 @@ struct Gate {
   PrunableLayer layer;
   torch::Tensor a;      // raw variable (requires_grad), numel = weights or rows
   torch::Tensor index;  // weight element -> gate (channel granularity), else undefined
-  torch::Tensor value() const { return torch::clamp(a * kGain, 0.0, 1.0); }
+  // No clamp here: after every step `a` is projected back onto [0, 1/kGain], and a clamp would
+  // cut the gradient of every gate sitting at 1 (0.1f * 10 rounds above 1), freezing it open.
+  torch::Tensor value() const { return a * kGain; }
   // The gate of every weight element, in the weight's shape.
   torch::Tensor per_weight(const torch::Tensor& w) const {
     torch::Tensor g = value();
@@ -80,6 +82,10 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
   };
 
   double lambda = opt.lambda;
+  // t sets where the regulariser alone settles: with a share p of a layer's gates at 0 and the
+  // rest at 1, R/n = (1 - p)(t - 2p), least at p = (t + 2) / 4. Beyond some lambda a larger pull
+  // only holds that share, so the controller moves t as well as lambda.
+  double t = opt.t;
   auto all_gates = [&] {
     std::vector<torch::Tensor> v;
     for (auto& [n, g] : gates) v.push_back(g.value());
@@ -92,23 +98,42 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
   LoopHooks hooks;
   for (auto& [n, g] : gates) hooks.extra_params.push_back(g.a);
   hooks.extra_loss = [&] {
-    torch::Tensor g = all_gates();
-    torch::Tensor R = (opt.t * g.abs() - (g - g.mean()).abs()).mean();
+    // The paper's sum, not a mean: the pull on each gate must not shrink as the network grows.
+    // The mean the gates polarize away from is each layer's own: one network-wide mean lets a
+    // layer of small gates close entirely, which disconnects the network.
+    torch::Tensor R;
+    for (auto& [n, gt] : gates) {
+      torch::Tensor g = gt.value();
+      torch::Tensor r = (t * g.abs() - (g - g.mean()).abs()).sum();
+      R = R.defined() ? R + r : r;
+    }
     return lambda * R;
   };
+  // A multiplicative controller (too few gates closed -> stronger pull, overshoot -> weaker)
+  // about ten times an epoch: once an epoch is too slow for a short run.
+  const int64_t ntrain = static_cast<int64_t>(
+      std::ceil(static_cast<double>(data.x->shape[0]) * (1.0 - opt.train.val_split)));
+  const int64_t steps_per_epoch =
+      std::max<int64_t>(1, (ntrain + opt.train.batch - 1) / opt.train.batch);
+  const int64_t every = std::max<int64_t>(1, steps_per_epoch / 10);
+  int64_t step = 0;
   hooks.after_step = [&] {
     torch::NoGradGuard ng;
     for (auto& [n, g] : gates) g.a.clamp_(0.0, 1.0 / kGain);
+    if (++step % every) return;
+    const double s = below_half();
+    if (s < opt.sparsity - 0.005) {
+      lambda = std::min(lambda * 1.3, 1e4);
+      if (lambda > 1e-2) t = std::min(t * 1.02, 9.9);
+    } else if (s > opt.sparsity + 0.005) {
+      lambda = std::max(lambda / 1.3, 1e-9);
+      t = std::max(t / 1.02, 1.0 + 1e-6);
+    }
   };
   nlohmann::json trace = nlohmann::json::array();
   hooks.on_epoch = [&](int epoch) {
-    // A multiplicative controller: too few gates closed -> stronger pull, overshoot -> weaker.
-    const double s = below_half();
-    trace.push_back({{"epoch", epoch}, {"gates_below_half", s}, {"lambda", lambda}});
-    if (s < opt.sparsity - 0.005)
-      lambda = std::min(lambda * 1.6, 50.0);
-    else if (s > opt.sparsity + 0.005)
-      lambda = std::max(lambda / 1.6, 1e-6);
+    trace.push_back(
+        {{"epoch", epoch}, {"gates_below_half", below_half()}, {"lambda", lambda}, {"t", t}});
   };
 
   TrainOptions to = opt.train;
@@ -155,14 +180,27 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
       refs.push_back({vals.back()[static_cast<size_t>(k)], names.size() - 1, k});
   }
   const int64_t total = static_cast<int64_t>(refs.size());
-  const int64_t drop = std::llround(opt.sparsity * static_cast<double>(total));
-  std::stable_sort(refs.begin(), refs.end(), [](const Ref& x, const Ref& y) { return x.v < y.v; });
+  // Exactly the target in every layer (the lowest gates of each), so that every layer keeps a
+  // share of its weights and the sparsity asked for is the sparsity reached.
   std::vector<std::vector<uint8_t>> gate_keep(vals.size());
-  for (size_t i = 0; i < vals.size(); ++i) gate_keep[i].assign(vals[i].size(), 1);
-  for (int64_t r = 0; r < drop; ++r)
-    gate_keep[refs[static_cast<size_t>(r)].layer]
-             [static_cast<size_t>(refs[static_cast<size_t>(r)].k)] = 0;
-  const double thr = drop > 0 ? refs[static_cast<size_t>(drop - 1)].v : 0.0;
+  int64_t drop = 0;
+  double thr = 0.0;
+  for (size_t i = 0; i < vals.size(); ++i) {
+    gate_keep[i].assign(vals[i].size(), 1);
+    std::vector<int64_t> order(vals[i].size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int64_t>(k);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) {
+      return vals[i][static_cast<size_t>(x)] < vals[i][static_cast<size_t>(y)];
+    });
+    const int64_t n = static_cast<int64_t>(order.size());
+    const int64_t d = std::min<int64_t>(n - 1, std::llround(opt.sparsity * static_cast<double>(n)));
+    for (int64_t r = 0; r < d; ++r)
+      gate_keep[i][static_cast<size_t>(order[static_cast<size_t>(r)])] = 0;
+    if (d > 0)
+      thr = std::max(thr, static_cast<double>(
+                              vals[i][static_cast<size_t>(order[static_cast<size_t>(d - 1)])]));
+    drop += d;
+  }
   double natural = 0, undecided = 0;
   for (const auto& r : refs) {
     natural += r.v < 0.5;
@@ -206,9 +244,10 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
                 {"reached_sparsity", out.reached_sparsity},
                 {"gates_below_half_at_end", natural},
                 {"gates_undecided_0.1_0.9", undecided},
-                {"threshold", thr},
+                {"threshold_max", thr},
                 {"lambda_final", lambda},
                 {"t", opt.t},
+                {"t_final", t},
                 {"granularity", opt.granularity},
                 {"layers", per_layer},
                 {"epochs", trace},

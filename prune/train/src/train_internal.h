@@ -20,6 +20,7 @@ struct Task {
   Shape out_shape;
   std::string loss, metric, against;
   int64_t classes = 0;
+  torch::Tensor class_weight;  // ce: per-class weights (undefined: all 1)
 };
 Task make_task(const Graph& model, const TrainData& d, const TrainOptions& o);
 

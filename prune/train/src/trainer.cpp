@@ -55,7 +55,8 @@ extern "C" void on_signal(int) {
 std::string train_spec_help() {
   return "epochs=N (10), lr=X (1e-3), batch=N (64), optimizer=adam|sgd, momentum=X (0.9), "
          "weight_decay=X (0), schedule=cosine|step|constant, step_every=N, step_gamma=X (0.1), "
-         "val_split=X (0.1), loss=auto|ce|mse|kl, temperature=X (4), distill=X (0: labels only), qat, "
+         "val_split=X (0.1), loss=auto|ce|mse|kl, temperature=X (4), distill=X (0: labels only), "
+         "ignore_index=N, class_weight=none|sqrt, qat, "
          "shift=N (0), seed=N, "
          "threads=N, keep_last";
 }
@@ -112,6 +113,12 @@ void parse_train_spec(const std::string& spec, const std::string& flag, TrainOpt
     } else if (k == "temperature") {
       need();
       o->temperature = parse_num(v, flag, k);
+    } else if (k == "class_weight") {
+      need();
+      o->class_weight = v;
+    } else if (k == "ignore_index") {
+      need();
+      o->ignore_index = parse_int(v, flag, k);
     } else if (k == "distill") {
       need();
       o->distill = parse_num(v, flag, k);
@@ -152,7 +159,12 @@ void validate(const TrainOptions& o, const std::string& flag) {
   if (!(o.temperature > 0 && o.temperature <= 100)) bad("temperature must be in (0, 100]");
   if (o.threads < 0 || o.threads > 1024) bad("threads must be >= 0");
   if (o.shift < 0 || o.shift > 64) bad("shift must be in [0, 64]");
+  if (o.snapshot_epoch < 0 || o.snapshot_epoch > o.epochs)
+    bad("the snapshot epoch (--rewind-epoch) must be in [0, epochs = " + std::to_string(o.epochs) +
+        "]");
   if (!(o.distill >= 0 && o.distill <= 1)) bad("distill must be in [0, 1]");
+  if (o.class_weight != "none" && o.class_weight != "sqrt")
+    bad("class_weight must be none or sqrt, not '" + o.class_weight + "'");
 }
 
 void install_interrupt_handler() {
@@ -325,8 +337,9 @@ torch::Tensor loss_of(const Task& t, const TrainOptions& o, const torch::Tensor&
       logits = out.movedim(1, -1).reshape({-1, out.size(1)});
       ids = y.reshape({-1});
     }
-    return torch::nn::functional::cross_entropy(
-        logits, ids, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(o.ignore_index));
+    auto opt = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(o.ignore_index);
+    if (t.class_weight.defined()) opt = opt.weight(t.class_weight);
+    return torch::nn::functional::cross_entropy(logits, ids, opt);
   }
   if (t.loss == "kl") {
     const double T = o.temperature;
@@ -344,6 +357,15 @@ torch::Tensor loss_of(const Task& t, const TrainOptions& o, const torch::Tensor&
 torch::Tensor teacher_loss(const Task& t, const TrainOptions& o, const torch::Tensor& out,
                            const torch::Tensor& teacher_out) {
   Task k = t;
+  if (out.dim() > 2 && t.classes > 1) {
+    // Per-pixel class logits: the KL of the softened class distributions at every position.
+    const double T = o.temperature;
+    torch::Tensor ls = torch::log_softmax(out / T, 1), pt = torch::softmax(teacher_out / T, 1);
+    const double positions = static_cast<double>(out.numel() / out.size(1));
+    return torch::nn::functional::kl_div(
+               ls, pt, torch::nn::functional::KLDivFuncOptions().reduction(torch::kSum)) *
+           (T * T / positions);
+  }
   k.loss = (out.dim() == 2 && out.size(1) > 1) ? "kl" : "mse";
   return loss_of(k, o, out, teacher_out);
 }
@@ -544,6 +566,18 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
   // Without a validation set the metric is measured on the training data.
   const torch::Tensor& Xm = has_val ? Xv : Xtr;
   const torch::Tensor& Ym = has_val ? Yv : Ytr;
+  if (o.class_weight == "sqrt") {
+    if (task.loss != "ce")
+      throw InputError("finetune: class_weight=sqrt weighs class-id labels (this is " + task.loss +
+                       ")");
+    torch::Tensor ids = Ytr.reshape({-1});
+    torch::Tensor valid = ids.ge(0).logical_and(ids.lt(task.classes));
+    torch::Tensor counts =
+        torch::bincount(ids.masked_select(valid), {}, task.classes).to(torch::kFloat32) + 1.0;
+    torch::Tensor w = (counts.sum() / counts).sqrt();
+    if (o.ignore_index >= 0 && o.ignore_index < task.classes) w[o.ignore_index] = 0.0;
+    task.class_weight = w / w.sum() * static_cast<double>(w.gt(0).sum().item<int64_t>());
+  }
   torch::Tensor Ttr;  // the teacher's outputs on the training inputs (mix without shift)
   if (mix && !teacher) {
     TrainData td = d;
@@ -563,9 +597,11 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
     qat->calibrate(m.to_graph(), *calib);
     qat->attach(m);
   }
-  r.start_metric = eval_metric(m, task, o, Xm, Ym, nullptr);
+  double best_loss = 0;
+  r.start_metric = eval_metric(m, task, o, Xm, Ym, &best_loss);
   r.best_metric = r.start_metric;
   double best_score = hooks.score ? -1e300 : r.start_metric;
+  if (hooks.score || !std::isfinite(best_loss)) best_loss = 1e300;
   Graph best = m.to_graph();
   r.best_epoch = 0;
 
@@ -633,6 +669,10 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
     const double loop_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
     if (hooks.on_epoch) hooks.on_epoch(e + 1);
+    if (o.snapshot_epoch == e + 1) {
+      r.snapshot = m.to_graph();
+      r.has_snapshot = true;
+    }
     EpochStats st;
     st.train_seconds = loop_s;
     r.train_seconds += loop_s;
@@ -646,8 +686,12 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     r.epochs.push_back(st);
     const double score = hooks.score ? hooks.score(st.val_metric) : st.val_metric;
-    if (!o.keep_best || score > best_score) {
+    // A tie on the metric (top-1 saturates on a small validation split) goes to the lower
+    // validation loss: otherwise the first epoch to reach it wins, often one at a high lr.
+    if (!o.keep_best || score > best_score ||
+        (score == best_score && std::isfinite(st.val_loss) && st.val_loss < best_loss)) {
       best_score = score;
+      best_loss = std::isfinite(st.val_loss) ? st.val_loss : 1e300;
       r.best_metric = st.val_metric;
       r.best_epoch = st.epoch;
       best = m.to_graph();

@@ -27,21 +27,28 @@ struct TrainOptions {
   std::string schedule = "cosine";  // cosine | step | constant (per epoch)
   int step_every = 0;               // step: epochs between decays (0: epochs / 3, at least 1)
   double step_gamma = 0.1;          // step: factor per decay
-  double val_split = 0.1;       // fraction of the training data held out for validation, [0, 0.9]
-  std::string loss = "auto";    // auto | ce | mse | kl (kl: distillation of softened logits)
-  double temperature = 4.0;     // kl
+  double val_split = 0.1;     // fraction of the training data held out for validation, [0, 0.9]
+  std::string loss = "auto";  // auto | ce | mse | kl (kl: distillation of softened logits)
+  double temperature = 4.0;   // kl
   // With labels and a teacher: loss = (1 - distill) * (label loss) + distill * (teacher loss:
   // KL of softened logits for classifiers, MSE otherwise). The pruned model learns the labels and
   // the dense model's soft outputs at once, which generalises better on small training splits.
   double distill = 0.0;
   int64_t ignore_index = -100;  // ce: a class id whose pixels/samples count for nothing (HSI: 0)
-  bool qat = false;             // fake-quantize weights and activations (straight-through)
+  // ce: "none", or "sqrt": class c weighs sqrt(total / count_c) over the training labels,
+  // normalised to mean 1 (ignore_index weighs 0). Rare classes then count in the loss as they
+  // count in mIoU, which averages over classes, not pixels.
+  std::string class_weight = "none";
+  bool qat = false;  // fake-quantize weights and activations (straight-through)
   // Augmentation: every training sample shifted by up to this many positions (zero fill) along
   // each spatial axis (images: H and W; 1-D signals: time), drawn per sample from the seed.
   int shift = 0;
   uint64_t seed = 1;      // shuffling, the validation split, anything random
   int threads = 0;        // 0: every core; 1 makes a run deterministic for its seed
   bool keep_best = true;  // keep the epoch with the best validation metric (else the last)
+  // > 0: TrainResult::snapshot holds the weights after this many epochs (the early-epoch
+  // rewind point of a lottery ticket, Frankle et al.'s "late rewinding").
+  int snapshot_epoch = 0;
 };
 
 // Every key of `spec` ("epochs=3,lr=1e-3,batch=32,qat,optimizer=sgd,...") applied onto `o`.
@@ -67,7 +74,7 @@ struct TrainData {
 struct EpochStats {
   int epoch = 0;  // 1-based
   double lr = 0, train_loss = 0, val_loss = 0;
-  double val_metric = 0;  // top-1 (fraction) or SNDR (dB), see TrainResult::metric
+  double val_metric = 0;     // top-1 (fraction) or SNDR (dB), see TrainResult::metric
   double seconds = 0;        // the whole epoch: batches, QAT re-calibration, validation pass
   double train_seconds = 0;  // the batches alone (forward, backward, optimiser step, masks)
 };
@@ -89,6 +96,8 @@ struct TrainResult {
   int64_t train_samples = 0, val_samples = 0;
   double seconds = 0;        // wall time of the whole run, metric passes included
   double train_seconds = 0;  // sum of the epochs' train_seconds: what a bare training loop costs
+  Graph snapshot;            // the weights after TrainOptions::snapshot_epoch (else empty)
+  bool has_snapshot = false;
   nlohmann::json report() const;
 };
 
