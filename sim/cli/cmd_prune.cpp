@@ -2,11 +2,13 @@
 // [--onnx-out pruned.onnx] [--report r.json]`: prunes with a registered scheme or a recipe,
 // under a schedule, optionally recovers without retraining, quantizes to int8 and writes the
 // weight tables, the pruned ONNX and a report (also printed as a table).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common.h"
 #include "prune/errors.h"
@@ -68,6 +70,51 @@ void print_table(const nlohmann::json& rep) {
       std::printf("fidelity %-7s %s\n", which, fidelity_text(m).c_str());
     }
   }
+}
+
+// A layer that ends more than a point below the sparsity its rule asked for is named on stderr in
+// one warning line, with the total reached (the request fell short, so the console says so).
+void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
+  static const std::set<std::string> by_sparsity = {"magnitude", "random", "block", "balanced",
+                                                    "polarization"};
+  std::string shortfall;
+  double asked_w = 0, weights = 0;
+  int n = 0;
+  bool balanced = false;
+  for (const auto& row : rep["layers"]) {
+    const std::string name = row["name"];
+    const RecipeRule* rule = nullptr;
+    for (const auto& rl : recipe.rules) {
+      const bool hit = rl.layers.empty()
+                           ? glob_match(rl.match, name)
+                           : std::find(rl.layers.begin(), rl.layers.end(), name) != rl.layers.end();
+      if (hit) {
+        rule = &rl;
+        break;
+      }
+    }
+    if (!rule || rule->skip || !by_sparsity.count(rule->scheme)) continue;
+    const double w = row["weights"].get<double>(), sp = row["sparsity"].get<double>();
+    asked_w += rule->options.sparsity * w;
+    weights += w;
+    if (sp < rule->options.sparsity - 0.01) {
+      char b[160];
+      std::snprintf(b, sizeof b, "%s%s %.1f %%", n ? ", " : "", name.c_str(), 100 * sp);
+      if (n < 4) shortfall += b;
+      ++n;
+      balanced = balanced || rule->scheme == "balanced";
+    }
+  }
+  if (!n) return;
+  std::fprintf(stderr,
+               "warning: reached %.1f %% weight sparsity of the %.1f %% asked: %d layer%s fell "
+               "short (%s%s)%s\n",
+               100 * rep["total"]["sparsity"].get<double>(),
+               weights > 0 ? 100 * asked_w / weights : 0.0, n, n == 1 ? "" : "s", shortfall.c_str(),
+               n > 4 ? ", ..." : "",
+               balanced ? "; balanced keeps at least one weight in every PE group, so a layer "
+                          "with few rows per PE cannot reach the target"
+                        : "");
 }
 
 void run(Opts& o) {
@@ -230,6 +277,7 @@ void run(Opts& o) {
               fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g, data, pd.labels);
     }
   }
+  warn_short_sparsity(recipe, rep);
   // Outputs last, each atomic: a failure above leaves nothing behind.
   if (!o.out.empty())
     write_pruned_tables(g, res, calib, pd.eval ? &data : nullptr, pd.labels, o.tables, o.out, rep);

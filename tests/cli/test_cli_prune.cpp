@@ -1,4 +1,5 @@
 // `prunesim prune` and `prunesim sensitivity` as a user runs them.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,22 @@ TEST_F(Prune, BalancedReportsStorage) {
   auto rep = nlohmann::json::parse(r.out);
   EXPECT_TRUE(rep["balanced"]["storage_saving"].contains("vs_csr"));
   EXPECT_EQ(rep["layers"][0]["balanced"]["k"], 1);
+}
+
+// A request that falls short says so on the console: balanced pruning of a layer whose PE groups
+// hold one weight keeps that weight, and the warning names the layer and the total reached.
+TEST_F(Prune, BalancedShortOfTheTargetWarnsNamingTheLayer) {
+  const std::string enc = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/encoder.onnx";
+  Result r = run("prune " + enc + " --scheme balanced --sparsity 0.5 --pes 16");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("warning: reached 47.9 % weight sparsity of the 50.0 % asked", 0), 0u)
+      << r.err;
+  EXPECT_NE(r.err.find("/16/Conv 0.0 %"), std::string::npos) << r.err;
+  // Reached everywhere: no warning.
+  Result m = run("prune " + enc + " --scheme magnitude --sparsity 0.5");
+  ASSERT_EQ(m.code, 0) << m.err;
+  EXPECT_EQ(m.err, "");
 }
 
 TEST_F(Prune, RecipeFromTheCommandLine) {
