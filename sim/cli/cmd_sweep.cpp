@@ -251,8 +251,17 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
     Recovery rec;
     rec.bias_correct = c.o->bias_correct;
     rec.seed = c.o->seed;
-    const Recipe recipe =
+    Recipe recipe =
         r.scheme == "recipe" ? load_recipe(c.o->recipe, c.g) : single_rule_recipe(r.scheme, so);
+    if (r.scheme == "recipe") {
+      // The recipe's shape at this point's sparsity: its largest rule sparsity becomes the
+      // target and the others scale with it (their ratios are what a recipe encodes).
+      double mx = 0;
+      for (const auto& rl : recipe.rules)
+        if (!rl.skip) mx = std::max(mx, rl.options.sparsity);
+      for (auto& rl : recipe.rules)
+        if (!rl.skip) rl.options.sparsity = mx > 0 ? rl.options.sparsity * r.target / mx : r.target;
+    }
     if (c.finetune) {
       // The one-shot point first (its int8 fidelity is the "before" column), then recovery.
       const PruneOutcome once = run_pruning(c.g, recipe, Schedule{}, rec, pd);

@@ -1,6 +1,6 @@
 // `prunesim prune` and `prunesim sensitivity` as a user runs them.
-#include <algorithm>
 #include <gtest/gtest.h>
+#include <algorithm>
 
 #include <nlohmann/json.hpp>
 

@@ -136,7 +136,15 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
         {{"epoch", epoch}, {"gates_below_half", below_half()}, {"lambda", lambda}, {"t", t}});
   };
 
+  // One pass of opt.train.epochs: the first three quarters train gates and weights together, then
+  // the gates are cut at the target and the rest of the epochs train the static sub-network with
+  // its mask held (the gates rarely all reach 0 or 1 in a short run, and cutting the undecided
+  // ones costs accuracy that those last epochs win back).
+  const int settle = opt.train.epochs >= 4
+                         ? std::max(1, static_cast<int>(std::lround(opt.train.epochs / 4.0)))
+                         : 0;
   TrainOptions to = opt.train;
+  to.epochs = opt.train.epochs - settle;
   to.keep_best = false;  // the gates must end where the controller brought them
   m.weight_hook = gated;
   TrainResult tr;
@@ -239,6 +247,15 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
   for (const auto& [name, mk] : masks)
     if (!out.masks.count(name)) out.masks[name] = mk;
   out.graph = std::move(g);
+  TrainResult settled;
+  if (settle > 0) {
+    TrainOptions so = opt.train;
+    so.epochs = settle;
+    so.lr = opt.train.lr * 0.5;      // the cosine schedule of the gated phase ended near 0
+    torch::AutoGradMode grad(true);  // the cut above ran under a NoGradGuard
+    settled = finetune(out.graph, out.masks, data, so, progress);
+    out.graph = settled.graph;
+  }
   out.reached_sparsity = total ? static_cast<double>(removed) / static_cast<double>(total) : 0.0;
   out.report = {{"target_sparsity", opt.sparsity},
                 {"reached_sparsity", out.reached_sparsity},
@@ -251,7 +268,9 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
                 {"granularity", opt.granularity},
                 {"layers", per_layer},
                 {"epochs", trace},
-                {"train", tr.report()}};
+                {"train", tr.report()},
+                {"settle_epochs", settle}};
+  if (settle > 0) out.report["settle"] = settled.report();
   return out;
 }
 
