@@ -1,6 +1,9 @@
 #include "prune/op_geometry.h"
 
 #include <algorithm>
+#include <cmath>
+
+#include <algorithm>
 
 #include "prune/errors.h"
 
@@ -224,6 +227,33 @@ PoolGeom pool_geometry(const Graph& g, const Node& n, const Shape& x) {
   p.OH = p.one_d ? 1 : out(p.H, p.pt, p.pb, p.kh, p.sh, p.dh);
   p.OW = out(p.W, p.pl, p.pr, p.kw, p.sw, p.dw);
   return p;
+}
+
+int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale) {
+  const std::string ct =
+      upsample ? "asymmetric" : n.attr_s("coordinate_transformation_mode", "half_pixel");
+  const std::string nm = upsample ? "floor" : n.attr_s("nearest_mode", "round_prefer_floor");
+  double xo;
+  if (ct == "asymmetric")
+    xo = o / static_cast<double>(scale);
+  else if (ct == "align_corners")
+    xo = out == 1 ? 0.0 : o * (in - 1.0) / (out - 1.0);
+  else if (ct == "pytorch_half_pixel")
+    xo = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
+  else if (ct == "tf_half_pixel_for_nearest")
+    xo = (o + 0.5) / scale;
+  else
+    xo = (o + 0.5) / scale - 0.5;  // half_pixel
+  double r;
+  if (nm == "floor")
+    r = std::floor(xo);
+  else if (nm == "ceil")
+    r = std::ceil(xo);
+  else if (nm == "round_prefer_ceil")
+    r = std::floor(xo + 0.5);
+  else
+    r = (xo - std::floor(xo) == 0.5) ? std::floor(xo) : std::round(xo);  // prefer floor
+  return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(r), 0), in - 1);
 }
 
 }  // namespace prunesim

@@ -672,33 +672,6 @@ ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x) {
 std::vector<Shape> infer_resize(const Graph& g, const Node& n, const std::vector<Shape>& in) {
   return {resize_plan(g, n, in[0]).out};
 }
-// Source index of output index `o` along one axis (ONNX coordinate transform + nearest rounding).
-int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale) {
-  const std::string ct =
-      upsample ? "asymmetric" : n.attr_s("coordinate_transformation_mode", "half_pixel");
-  const std::string nm = upsample ? "floor" : n.attr_s("nearest_mode", "round_prefer_floor");
-  double xo;
-  if (ct == "asymmetric")
-    xo = o / static_cast<double>(scale);
-  else if (ct == "align_corners")
-    xo = out == 1 ? 0.0 : o * (in - 1.0) / (out - 1.0);
-  else if (ct == "pytorch_half_pixel")
-    xo = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-  else if (ct == "tf_half_pixel_for_nearest")
-    xo = (o + 0.5) / scale;
-  else
-    xo = (o + 0.5) / scale - 0.5;  // half_pixel
-  double r;
-  if (nm == "floor")
-    r = std::floor(xo);
-  else if (nm == "ceil")
-    r = std::ceil(xo);
-  else if (nm == "round_prefer_ceil")
-    r = std::floor(xo + 0.5);
-  else
-    r = (xo - std::floor(xo) == 0.5) ? std::floor(xo) : std::round(xo);  // prefer floor
-  return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(r), 0), in - 1);
-}
 void run_resize(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                 std::vector<Tensor>& out) {
   const Tensor& x = *in[0];

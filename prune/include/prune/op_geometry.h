@@ -39,4 +39,10 @@ struct PoolGeom {
 // MaxPool / AveragePool.
 PoolGeom pool_geometry(const Graph& g, const Node& n, const Shape& x);
 
+// Resize / Upsample, nearest: the source index of output index `o` along one axis of length `in`
+// (output length `out`, float scale `scale`), with the node's coordinate transform and nearest
+// rounding (Upsample: asymmetric + floor). Shared by the float executor and the training
+// engine, so that ties round the same way in both.
+int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale);
+
 }  // namespace prunesim

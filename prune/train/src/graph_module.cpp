@@ -134,35 +134,6 @@ std::vector<int64_t> dims(const torch::Tensor& t) {
   return std::vector<int64_t>(t.sizes().begin(), t.sizes().end());
 }
 
-// nearest_src of ops_float.cpp, kept character for character: the same double arithmetic on
-// the same float scale, so ties round the same way.
-int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale) {
-  const std::string ct =
-      upsample ? "asymmetric" : n.attr_s("coordinate_transformation_mode", "half_pixel");
-  const std::string nm = upsample ? "floor" : n.attr_s("nearest_mode", "round_prefer_floor");
-  double xo;
-  if (ct == "asymmetric")
-    xo = o / static_cast<double>(scale);
-  else if (ct == "align_corners")
-    xo = out == 1 ? 0.0 : o * (in - 1.0) / (out - 1.0);
-  else if (ct == "pytorch_half_pixel")
-    xo = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-  else if (ct == "tf_half_pixel_for_nearest")
-    xo = (o + 0.5) / scale;
-  else
-    xo = (o + 0.5) / scale - 0.5;
-  double r;
-  if (nm == "floor")
-    r = std::floor(xo);
-  else if (nm == "ceil")
-    r = std::ceil(xo);
-  else if (nm == "round_prefer_ceil")
-    r = std::floor(xo + 0.5);
-  else
-    r = (xo - std::floor(xo) == 0.5) ? std::floor(xo) : std::round(xo);
-  return std::min<int64_t>(std::max<int64_t>(static_cast<int64_t>(r), 0), in - 1);
-}
-
 // Per-axis scales of a Resize/Upsample as the executor's resize_plan derives them (sizes win
 // over scales from opset 11; a sizes-driven scale is the float ratio out/in).
 std::vector<float> resize_scales(const Graph& g, const Node& n, const Shape& x) {
