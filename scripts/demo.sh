@@ -32,10 +32,12 @@ echo "== the whole autoencoder, int8: dense, one-shot pruned and recovered encod
 echo "   offline decoder (unchanged, calibrated on the dense encoder's latent)"
 $P infer $Z/encoder.onnx --input $Z/calib.npy --output $OUT/latent_calib.npy >/dev/null
 $P eval $Z/encoder.onnx --then $Z/decoder.onnx --then-calib $OUT/latent_calib.npy --int8 \
-  --calib $Z/calib.npy --data $Z/eval.npy --labels $Z/eval.npy | grep SNDR | sed 's/^/  dense    /'
-for t in enc enc_ft; do
-  $P eval $OUT/$t.pwt --then $Z/decoder.onnx --then-calib $OUT/latent_calib.npy \
-    --data $Z/eval.npy --labels $Z/eval.npy | grep SNDR | sed "s/^/  $t.pwt /"
+  --calib $Z/calib.npy --data $Z/eval.npy --labels $Z/eval.npy | grep SNDR |
+  sed 's/^ *SNDR */  dense encoder            SNDR /'
+for t in enc:one-shot enc_ft:recovered; do
+  $P eval $OUT/${t%%:*}.pwt --then $Z/decoder.onnx --then-calib $OUT/latent_calib.npy \
+    --data $Z/eval.npy --labels $Z/eval.npy | grep SNDR |
+    sed "s/^ *SNDR */  $(printf '%-24s' "${t#*:} ${t%%:*}.pwt") SNDR /"
 done
 echo
 echo "== prunesim tables inspect $OUT/enc.pwt"

@@ -375,18 +375,32 @@ json to_json(const std::vector<Row>& rows, const std::vector<Axis>& axes) {
 }
 
 void print_table(const std::vector<Row>& rows, const std::vector<Axis>& axes, double rate_hz) {
-  std::printf("%-10s %6s %6s %10s %10s %12s %12s %12s %10s", "scheme", "s", "s act", "fidelity",
-              "cycles", "latency us", "energy uJ", "power uW", "storage B");
+  bool oneshot = false;  // with --finetune: the one-shot fidelity beside the recovered one
+  for (const auto& r : rows) oneshot = oneshot || !std::isnan(r.fidelity_oneshot);
+  std::printf("%-10s %6s %6s %10s", "scheme", "s", "s act", "fidelity");
+  if (oneshot) std::printf(" %10s", "one-shot");
+  std::printf(" %10s %12s %12s %12s %10s", "cycles", "latency us", "energy uJ", "power uW",
+              "storage B");
   for (const auto& a : axes) std::printf(" %12s", a.key.substr(0, 12).c_str());
   std::printf(" pareto\n");
   for (const auto& r : rows) {
     std::printf("%-10s %6.2f ", r.scheme.substr(0, 10).c_str(), r.target);
-    if (r.ok)
-      std::printf("%6.3f %10.2f %10s %12.3f %12.4f %12.3f %10s", r.actual, r.fidelity,
-                  with_commas(r.cycles).c_str(), 1e6 * r.latency_s, 1e6 * r.energy_j,
-                  1e6 * r.power_w, with_commas(r.storage_bytes).c_str());
-    else
-      std::printf("%6s %10s %10s %12s %12s %12s %10s", "-", "-", "-", "-", "-", "-", "-");
+    if (r.ok) {
+      std::printf("%6.3f %10.2f", r.actual, r.fidelity);
+      if (oneshot) {
+        if (std::isnan(r.fidelity_oneshot))
+          std::printf(" %10s", "-");
+        else
+          std::printf(" %10.2f", r.fidelity_oneshot);
+      }
+      std::printf(" %10s %12.3f %12.4f %12.3f %10s", with_commas(r.cycles).c_str(),
+                  1e6 * r.latency_s, 1e6 * r.energy_j, 1e6 * r.power_w,
+                  with_commas(r.storage_bytes).c_str());
+    } else {
+      std::printf("%6s %10s", "-", "-");
+      if (oneshot) std::printf(" %10s", "-");
+      std::printf(" %10s %12s %12s %12s %10s", "-", "-", "-", "-", "-");
+    }
     for (const auto& v : r.set_values) std::printf(" %12s", v.c_str());
     std::printf(" %s%s%s\n", r.pareto ? "*" : "", r.ok ? "" : " error: ", r.error.c_str());
   }
@@ -536,14 +550,8 @@ void run(const Opts& o) {
   for (const auto& cv : combo_values)
     for (const auto& s : schemes)
       for (double sp : sparsities) {
-        if (s == "recipe") {
-          // A recipe names its own sparsities: one point, labelled with its largest target.
-          if (sp != sparsities.front()) continue;
-          sp = 0;
-          for (const auto& rl : load_recipe(o.recipe, c.g).rules)
-            if (!rl.skip) sp = std::max(sp, rl.options.sparsity);
-          if (sp == 0) sp = 1e-9;  // an all-skip recipe is still not the dense shortcut
-        }
+        // A recipe is a curve like a scheme: at each sparsity its rules are scaled to it
+        // (run_point).
         Row r;
         r.scheme = s;
         r.target = sp;
