@@ -1,6 +1,6 @@
 """Synthetic hyperspectral road scenes seen through a 5x5 snapshot-mosaic sensor.
 
-A stand-in for HSI-Drive (REFERENCE.md section 2), which we cannot redistribute: 25 bands over
+A stand-in for HSI-Drive (docs/references.md section 2), which we cannot redistribute: 25 bands over
 600-975 nm, 11 classes, frames from a snapshot mosaic sensor. Everything is seeded and plain NumPy,
 so the same seed gives the same frames on every machine.
 

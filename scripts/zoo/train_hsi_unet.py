@@ -7,7 +7,7 @@ through a 5x5 snapshot mosaic (hsi_synth.py); output [N, 11, 24, 48] class logit
 classes). The resolution is HSI-Drive's 192x384 crop scaled down 8x so that training takes a few
 minutes on one CPU thread.
 
-Architecture (REFERENCE.md section 2: 4 levels instead of 5, ReLU): per level two 3x3 convs
+Architecture (docs/references.md section 2: 4 levels instead of 5, ReLU): per level two 3x3 convs
 (8, 16, 32, 64 channels), 2x2 max-pool down, 2x2 stride-2 transposed conv up, skip connections by
 Concat, a 1x1 head. Hidden convs have no bias and no BatchNorm: a channel removed by
 `prunesim prune --scheme channel` then leaves the constant relu(0) = 0 behind, which folds

@@ -123,7 +123,7 @@ class RamanArch : public Arch {
     return s;
   }
   std::vector<std::string> modes() const override { return {"cycle", "analytical"}; }
-  double default_rate_hz() const override { return 20.0; }  // REFERENCE.md §1: 20 windows/s
+  double default_rate_hz() const override { return 20.0; }  // docs/references.md §1: 20 windows/s
 
   SimOutput simulate(const SimInput& in) const override {
     const RamanConfig cfg = RamanConfig::from(in.params);

@@ -2,7 +2,7 @@
 // [--mode M] [--report cmp.json] [--json]`: the before/after experiment. Runs both weight tables
 // on the same architecture and configuration and prints operations, parameters, inference time,
 // speed-up, frames/s, power and (with labels) mIoU side by side, with the published figures of
-// the HSI segmentation paper (REFERENCE.md section 2) beside ours, and a per-stage breakdown that
+// the HSI segmentation paper (docs/references.md section 2) beside ours, and a per-stage breakdown that
 // shows which part of the time did not shrink with the operations.
 #include <algorithm>
 #include <cmath>
@@ -30,7 +30,7 @@ struct Opts {
   bool json = false;
 };
 
-// Published figures (REFERENCE.md section 2, arXiv 2507.16556 abstract).
+// Published figures (docs/references.md section 2, arXiv 2507.16556 abstract).
 constexpr double kPaperOpsPct = 24.34, kPaperParamsPct = 1.02, kPaperSpeedup = 2.86;
 
 double num(const json& j, const char* k) {
@@ -156,7 +156,7 @@ void run(const Opts& o) {
                       {"params_pct", kPaperParamsPct},
                       {"speedup", kPaperSpeedup},
                       {"fixed_share_of_base_time", fixed_paper},
-                      {"source", "arXiv 2507.16556 (REFERENCE.md section 2)"}};
+                      {"source", "arXiv 2507.16556 (docs/references.md section 2)"}};
   // Per-stage breakdown (architectures that report stages).
   json stages = json::array();
   if (B.contains("stages") && C.contains("stages"))

@@ -1,4 +1,4 @@
-// The geometry of hardware-aware balanced pruning (REFERENCE.md §1), shared by the `balanced`
+// The geometry of hardware-aware balanced pruning (docs/references.md §1), shared by the `balanced`
 // scheme, the weight-table `balanced` encoding and (later) the SystemC/RTL decoders: which
 // weights form a group, which PEs form a cluster, and how the LFSR variant regenerates the kept
 // positions from a seed so that no index is stored.

@@ -1,4 +1,4 @@
-// `balanced`: the index-free storage of hardware-aware balanced pruning (REFERENCE.md §1,
+// `balanced`: the index-free storage of hardware-aware balanced pruning (docs/references.md §1,
 // prune/balanced.h). Every group (PE p, column c) keeps exactly k of its `slots` weights, so the
 // only metadata is which slots: "pattern" stores one slot bitmap per (column, cluster), shared
 // by the cluster's PEs; "lfsr" stores only the 16-bit seed from which the hardware regenerates

@@ -1,4 +1,4 @@
-// `balanced`: hardware-aware balanced stochastic pruning (REFERENCE.md §1, the RAMAN CAE paper).
+// `balanced`: hardware-aware balanced stochastic pruning (docs/references.md §1, the RAMAN CAE paper).
 // Every group (PE, column) of a layer keeps exactly k weights, so every PE does the same number
 // of MACs for each broadcast input activation. Which slots survive is drawn at random with
 // probability growing with |w|^p; nothing per weight is stored:

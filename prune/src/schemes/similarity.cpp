@@ -1,4 +1,4 @@
-// `similarity`: data-driven channel merging (REFERENCE.md §3, the similarity-based pass, applied
+// `similarity`: data-driven channel merging (docs/references.md §3, the similarity-based pass, applied
 // to channels). Channels whose activations on the calibration set are nearly proportional are
 // merged: channel j goes and the survivor i's outgoing weights absorb it through a least-squares
 // fit a_j ≈ α·a_i + β (W[:, i] += α·W[:, j], bias += β·Σ W[:, j]). The dependency groups, the
