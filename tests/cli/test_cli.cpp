@@ -130,6 +130,12 @@ TEST_F(Cli, EvalThenChainsTwoStagesInFloatAndInt8) {
   EXPECT_NE(h.out.find(" dB"), std::string::npos) << h.out;
 }
 
+TEST_F(Cli, InspectOfAWeightTableSaysWhatToRun) {
+  write_tables(quantize(load_onnx(model_), load_npy(path("calib.npy"))), {}, {}, TableOptions{},
+               path("t.pwt"));
+  expect_bad("inspect " + path("t.pwt"), "use `prunesim tables inspect");
+}
+
 TEST_F(Cli, EvalRunsAWeightTableAsInt8Only) {
   Graph a = load_onnx(model_);
   QuantizedModel qa = quantize(a, load_npy(path("calib.npy")));
