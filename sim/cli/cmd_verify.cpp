@@ -85,9 +85,15 @@ void run(const Opts& o) {
   }
   std::cout << "verify raman: " << o.tables << " on " << r.dut << ", " << r.samples << " sample(s)"
             << (o.no_lockstep ? "" : ", lockstep against the SystemC twins") << "\n";
-  for (size_t s = 0; s < r.model_cycles.size(); ++s)
-    std::cout << "  sample " << s << ": " << (s < r.rtl_cycles.size() ? r.rtl_cycles[s] : -1)
-              << " cycles RTL, " << r.model_cycles[s] << " cycles SystemC model\n";
+  for (size_t s = 0; s < r.model_cycles.size(); ++s) {
+    std::cout << "  sample " << s << ": ";
+    // A sample the RTL never finished: the run stopped at the first divergence (or earlier).
+    if (s < r.rtl_cycles.size() && r.rtl_cycles[s] >= 0)
+      std::cout << r.rtl_cycles[s] << " cycles RTL, ";
+    else
+      std::cout << "RTL run stopped before the end (at the divergence below), ";
+    std::cout << r.model_cycles[s] << " cycles SystemC model\n";
+  }
   std::cout << "  outputs " << (r.bit_exact ? "bit-exact with" : "DIFFER from")
             << " the integer reference";
   if (!r.bit_exact) std::cout << " (" << r.mismatches << " elements)";

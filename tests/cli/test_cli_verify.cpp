@@ -54,6 +54,9 @@ TEST_F(Verify, ABrokenCoreIsExit1WithTheFirstDivergence) {
   EXPECT_NE(line.find(", actual 0x"), std::string::npos) << line;
   EXPECT_NE(line.find("(sample 0, layer '"), std::string::npos) << line;
   EXPECT_TRUE(r.err.empty()) << r.err;
+  // The sample the RTL did not finish has no cycle count, and says why.
+  EXPECT_EQ(r.out.find("-1 cycles"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("sample 0: RTL run stopped before the end"), std::string::npos) << r.out;
 }
 
 TEST_F(Verify, BadInputIsExit2WithOneLineAndNoTrace) {
