@@ -36,6 +36,7 @@ struct Opts {
   std::string finetune, train_data, train_labels;
   int rewind_epoch = 0;
   bool list = false, json = false, quiet = false;
+  bool sparsity_given = false, nm_given = false;  // which of --sparsity, --n/--m the user typed
 };
 
 void print_table(const nlohmann::json& rep) {
@@ -145,6 +146,15 @@ void run(Opts& o) {
     o.so.block.push_back(static_cast<int64_t>(b));
   }
   check_sparsity(o.so.sparsity);
+  if (o.recipe.empty() && o.scheme == "nm" && o.sparsity_given) {
+    // N:M has no free sparsity: --sparsity picks the nearest pattern, as sweep does.
+    if (o.nm_given)
+      throw InputError("--sparsity with --n/--m: nm keeps N of every M; give one or the other");
+    nm_for_sparsity(o.so.sparsity, &o.so.n, &o.so.m);
+    std::fprintf(stderr, "nm: --sparsity %g -> %lld:%lld (%.1f %% of the weights removed)\n",
+                 o.so.sparsity, static_cast<long long>(o.so.n), static_cast<long long>(o.so.m),
+                 100.0 * (1.0 - static_cast<double>(o.so.n) / static_cast<double>(o.so.m)));
+  }
   if (o.so.n > o.so.m)
     throw InputError("--n/--m: keep " + std::to_string(o.so.n) + " of " + std::to_string(o.so.m) +
                      " needs N <= M");
@@ -356,7 +366,11 @@ void setup(CLI::App& app) {
   c->add_option("--report", o->report, "JSON report to write");
   c->add_flag("--json", o->json, "print the report as JSON");
   o->tables.add_to(c);
-  c->callback([o] { run(*o); });
+  c->callback([o, c] {
+    o->sparsity_given = c->count("--sparsity") > 0;
+    o->nm_given = c->count("--n") + c->count("--m") > 0;
+    run(*o);
+  });
 }
 
 Registrar reg("prune", setup);

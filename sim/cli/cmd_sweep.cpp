@@ -111,12 +111,7 @@ std::vector<double> parse_sparsities(const std::string& s) {
 // nm keeps n of every m: pick m in {4, 8} and n = round((1 - s) m) (at least 1) closest to the
 // target; ties go to m = 4 (less padding per group). The row records the sparsity reached.
 void choose_nm(double s, SchemeOptions& so) {
-  double best = 2;
-  for (int64_t m : {4, 8}) {
-    const int64_t n = std::clamp<int64_t>(std::llround((1 - s) * m), 1, m);
-    const double err = std::fabs(1.0 - static_cast<double>(n) / m - s);
-    if (err < best - 1e-12) best = err, so.n = n, so.m = m;
-  }
+  nm_for_sparsity(s, &so.n, &so.m);
 }
 
 // Locates scripts/plot_sweep.py: $PRUNESIM_SOURCE_DIR, the compile-time source folder, or the

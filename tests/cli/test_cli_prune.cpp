@@ -63,6 +63,17 @@ TEST_F(Prune, BalancedShortOfTheTargetWarnsNamingTheLayer) {
   EXPECT_EQ(m.err, "");
 }
 
+// nm has no free sparsity: --sparsity picks the nearest N:M (as sweep does) and says which;
+// --sparsity together with --n/--m is refused.
+TEST_F(Prune, NmTakesItsPatternFromTheSparsity) {
+  Result r = run("prune " + model_ + " --scheme nm --sparsity 0.7 --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("nm: --sparsity 0.7 -> 1:4"), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_GT(j["total"]["sparsity"].get<double>(), 0.6);  // not the 2:4 default (50 %)
+  expect_bad("prune " + model_ + " --scheme nm --sparsity 0.7 --n 2 --m 4", "--n/--m");
+}
+
 TEST_F(Prune, RecipeFromTheCommandLine) {
   std::ofstream(path("recipe.json"))
       << R"({"rules": [{"match": "fc", "scheme": "nm", "n": 1, "m": 4},

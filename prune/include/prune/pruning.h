@@ -112,4 +112,9 @@ double weight_sparsity(const Graph& g, const std::vector<std::string>& weights =
 std::vector<PrunableLayer> select_layers(const Graph& g, const std::vector<std::string>& layers);
 void check_sparsity(double s);  // InputError unless 0 <= s < 1
 
+// The N:M pattern closest to sparsity s: M in {4, 8}, N = round((1 - s) M) clamped to [1, M],
+// whichever M lands closer to s (ties: M = 4). What `prune --scheme nm --sparsity s` and `sweep`
+// use.
+void nm_for_sparsity(double s, int64_t* n, int64_t* m);
+
 }  // namespace prunesim

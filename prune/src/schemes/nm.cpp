@@ -5,7 +5,20 @@
 #include "prune/pruning.h"
 #include "scheme_util.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace prunesim {
+
+void nm_for_sparsity(double s, int64_t* n, int64_t* m) {
+  double best = 2;
+  for (int64_t mm : {4, 8}) {
+    const int64_t nn = std::clamp<int64_t>(std::llround((1 - s) * mm), 1, mm);
+    const double err = std::fabs(1.0 - static_cast<double>(nn) / mm - s);
+    if (err < best - 1e-12) best = err, *n = nn, *m = mm;
+  }
+}
+
 namespace {
 
 class NM : public Scheme {
