@@ -61,6 +61,9 @@ TEST_F(Prune, BalancedShortOfTheTargetWarnsNamingTheLayer) {
   Result m = run("prune " + enc + " --scheme magnitude --sparsity 0.5");
   ASSERT_EQ(m.code, 0) << m.err;
   EXPECT_EQ(m.err, "");
+  // A PE count the layers cannot map onto is an error naming the model file and the layer.
+  expect_bad("prune " + enc + " --scheme balanced --sparsity 0.5 --pes 10",
+             "encoder.onnx: layer '/0/Conv': 96 output channels do not divide among 10 PEs");
 }
 
 // nm has no free sparsity: --sparsity picks the nearest N:M (as sweep does) and says which;

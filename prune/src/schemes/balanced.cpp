@@ -1,6 +1,6 @@
-// `balanced`: hardware-aware balanced stochastic pruning (docs/references.md §1, the RAMAN CAE paper).
-// Every group (PE, column) of a layer keeps exactly k weights, so every PE does the same number
-// of MACs for each broadcast input activation. Which slots survive is drawn at random with
+// `balanced`: hardware-aware balanced stochastic pruning (docs/references.md §1, the RAMAN CAE
+// paper). Every group (PE, column) of a layer keeps exactly k weights, so every PE does the same
+// number of MACs for each broadcast input activation. Which slots survive is drawn at random with
 // probability growing with |w|^p; nothing per weight is stored:
 //  - variant "pattern": one kept-slot pattern per (cluster, column), shared by the PEs of the
 //    cluster; slot j's weight is Σ over the cluster's PEs of (|w|/max|w|)^p, and k slots are
@@ -47,7 +47,13 @@ class Balanced : public Scheme {
     detail::SplitMix64 rng(o.seed);
     int64_t tot_dense = 0, tot_csr = 0, tot_pattern = 0, tot_lfsr = 0, tot_values = 0;
     for (const auto& l : select_layers(g, layers)) {
-      const BalancedGeometry geo = balanced_geometry(l, o.pe);
+      BalancedGeometry geo;
+      try {
+        geo = balanced_geometry(l, o.pe);
+      } catch (const InputError& e) {
+        // The geometry does not know the model; the user must learn which file it is about.
+        throw InputError(g.source + ": " + e.what());
+      }
       const Tensor& w = g.init(l.weight);
       int64_t k = detail::kept_count(geo.slots, o.sparsity);
       nlohmann::json note;
