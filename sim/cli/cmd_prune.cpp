@@ -81,7 +81,7 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
   std::string shortfall;
   double asked_w = 0, weights = 0;
   int n = 0;
-  bool balanced = false;
+  bool balanced = false, channel_gates = false;
   for (const auto& row : rep["layers"]) {
     const std::string name = row["name"];
     const RecipeRule* rule = nullptr;
@@ -104,6 +104,8 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
       if (n < 4) shortfall += b;
       ++n;
       balanced = balanced || rule->scheme == "balanced";
+      channel_gates = channel_gates ||
+                      (rule->scheme == "polarization" && rule->options.granularity == "channel");
     }
   }
   if (!n) return;
@@ -115,7 +117,9 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
                n > 4 ? ", ..." : "",
                balanced ? "; balanced keeps at least one weight in every PE group, so a layer "
                           "with few rows per PE cannot reach the target"
-                        : "");
+               : channel_gates ? "; channel gates keep a layer whose channels are the graph's "
+                                 "output whole"
+                               : "");
 }
 
 void run(Opts& o) {

@@ -246,6 +246,18 @@ TEST_F(Finetune, PolarizationReachesTheTargetInEveryLayer) {
     EXPECT_NEAR(l["sparsity"].get<double>(), 0.6, 0.02) << l["name"];
     EXPECT_LT(l["sparsity"].get<double>(), 1.0) << l["name"];
   }
+  // Channel gates: the classifier's output channels (the classes) are never closed, and the
+  // console says the total fell short because of it.
+  const auto c =
+      run("prune " + zoo + "digits_dscnn.onnx --scheme polarization --sparsity 0.5 " +
+          "--granularity channel --train-data " + zoo + "train.npy --train-labels " + zoo +
+          "train_labels.npy --finetune epochs=2,lr=5e-3,batch=64,threads=1 " + "--quiet --json");
+  ASSERT_EQ(c.code, 0) << c.err;
+  for (const auto& l : nlohmann::json::parse(c.out)["layers"])
+    EXPECT_NEAR(l["sparsity"].get<double>(), l["name"] == "/classifier/Gemm" ? 0.0 : 0.5, 0.02)
+        << l["name"];
+  EXPECT_NE(c.err.find("warning: reached"), std::string::npos) << c.err;
+  EXPECT_NE(c.err.find("channel gates keep"), std::string::npos) << c.err;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "graph_module.h"
 #include "prune/errors.h"
@@ -55,7 +56,33 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
   const std::vector<PrunableLayer> sel = select_layers(model, layers);
   GraphModule m(model);
   std::map<std::string, Gate> gates;
+  // Channel gates never close a channel that reaches a graph output through no other weight
+  // layer (a classifier's classes, a decoder's image channels): the output keeps its shape.
+  auto feeds_output = [&model](const std::string& node) {
+    static const std::set<std::string> weight_ops = {"Conv", "ConvTranspose", "Gemm", "MatMul"};
+    std::vector<std::string> todo;
+    for (const auto& n : model.nodes)
+      if (n.name == node) todo = n.outputs;
+    std::set<std::string> seen;
+    while (!todo.empty()) {
+      const std::string v = todo.back();
+      todo.pop_back();
+      if (!seen.insert(v).second) continue;
+      for (const auto& o : model.outputs)
+        if (o.name == v) return true;
+      for (const auto& n : model.nodes)
+        if (!weight_ops.count(n.op) &&
+            std::find(n.inputs.begin(), n.inputs.end(), v) != n.inputs.end())
+          todo.insert(todo.end(), n.outputs.begin(), n.outputs.end());
+    }
+    return false;
+  };
+  std::vector<std::string> kept_whole;
   for (const auto& l : sel) {
+    if (opt.granularity == "channel" && feeds_output(l.node)) {
+      kept_whole.push_back(l.node);
+      continue;
+    }
     Gate g;
     g.layer = l;
     const int64_t n = numel(l.shape);
@@ -269,7 +296,8 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
                 {"layers", per_layer},
                 {"epochs", trace},
                 {"train", tr.report()},
-                {"settle_epochs", settle}};
+                {"settle_epochs", settle},
+                {"output_layers_kept_whole", kept_whole}};
   if (settle > 0) out.report["settle"] = settled.report();
   return out;
 }
