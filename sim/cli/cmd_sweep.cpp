@@ -602,6 +602,25 @@ void run(const Opts& o) {
     std::printf("wrote %zu rows (%zu failed) to %s\n", rows.size(), failed, o.out.c_str());
     if (!o.plot.empty()) std::printf("wrote plot %s\n", o.plot.c_str());
   }
+  // Points that reached less sparsity than asked (balanced PE groups of one weight, say): one
+  // warning line, so a short point is not read as the sparsity on its label.
+  {
+    std::string list;
+    int n = 0;
+    for (const auto& r : rows)
+      if (r.ok && r.actual < r.target - 0.01) {
+        char b[96];
+        std::snprintf(b, sizeof b, "%s%s s=%.2f reached %.3f", n ? ", " : "", r.scheme.c_str(),
+                      r.target, r.actual);
+        if (n < 4) list += b;
+        ++n;
+      }
+    if (n)
+      std::fprintf(stderr,
+                   "warning: %d of %zu points reached less sparsity than asked (%s%s); the "
+                   "sparsity_actual column has each\n",
+                   n, rows.size(), list.c_str(), n > 4 ? ", ..." : "");
+  }
   // Nothing simulated at all is a failure a script must notice, even though the CSV says why.
   if (failed == rows.size()) {
     std::cerr << "prunesim: error: sweep: every point failed; first: " << rows[0].error << "\n";

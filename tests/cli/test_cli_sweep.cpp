@@ -76,7 +76,11 @@ TEST_F(Sweep, CsvRowsEnergyAndPareto) {
   const std::string csv = path("sweep.csv");
   Result r = run(base_args() + " --schemes balanced,magnitude --sparsity 0,0.5 -o " + csv);
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_TRUE(r.err.empty()) << "no progress bar off a terminal: " << r.err;
+  // No progress bar off a terminal; only the warning that balanced 50 % reached 47.9 % (the
+  // encoder's last layer has one weight per PE group, which balanced pruning keeps).
+  EXPECT_EQ(r.err,
+            "warning: 1 of 4 points reached less sparsity than asked (balanced s=0.50 reached "
+            "0.479); the sparsity_actual column has each\n");
   EXPECT_NE(r.out.find("wrote 4 rows"), std::string::npos) << r.out;
   std::vector<std::string> header;
   auto rows = read_csv(slurp(csv), &header);
