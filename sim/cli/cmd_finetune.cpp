@@ -229,6 +229,9 @@ void setup(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--ignore-index", o->t.ignore_index,
                 "ce: class id that counts for nothing (e.g. 0 = unlabelled pixels)");
+  c->add_option("--class-weight", o->t.class_weight,
+                "ce: none | sqrt (class c weighs sqrt(total/count_c); for mIoU on rare classes)")
+      ->capture_default_str();
   c->add_option("--distill", o->t.distill,
                 "with --labels: weight in [0, 1] of the --teacher's outputs in the loss (KL of "
                 "softened logits, or MSE)")
