@@ -31,4 +31,12 @@ std::vector<std::string> supported_ops();
 std::vector<int64_t> const_ints(const Graph& g, const Node& n, size_t k);
 std::vector<float> const_floats(const Graph& g, const Node& n, size_t k);
 
+// Resize / Upsample: the output shape and the per-axis float scales (sizes win over scales from
+// opset 11; a sizes-driven scale is out/in). InputError naming the node on a bad length or scale.
+struct ResizePlan {
+  Shape out;
+  std::vector<float> scales;
+};
+ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x);
+
 }  // namespace prunesim

@@ -625,10 +625,6 @@ void run_softmax(const Graph& g, const Node& n, const std::vector<const Tensor*>
 }
 
 // ---------------------------------------------------------------- Resize / Upsample (nearest)
-struct ResizePlan {
-  Shape out;
-  std::vector<float> scales;
-};
 void check_resize(const Graph& g, const Node& n) {
   const std::string mode = n.attr_s("mode", "nearest");
   if (mode != "nearest")
@@ -642,6 +638,8 @@ void check_resize(const Graph& g, const Node& n) {
   if (nm != "round_prefer_floor" && nm != "round_prefer_ceil" && nm != "floor" && nm != "ceil")
     unsupported(g.source, where(n), "nearest_mode '" + nm + "'");
 }
+}  // namespace
+// Shared with the training engine (op_table.h): one rule for the output shape and the scales.
 ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x) {
   ResizePlan p;
   std::vector<float> scales;
@@ -669,6 +667,7 @@ ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x) {
   }
   return p;
 }
+namespace {
 std::vector<Shape> infer_resize(const Graph& g, const Node& n, const std::vector<Shape>& in) {
   return {resize_plan(g, n, in[0]).out};
 }

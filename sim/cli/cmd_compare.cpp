@@ -2,8 +2,8 @@
 // [--mode M] [--report cmp.json] [--json]`: the before/after experiment. Runs both weight tables
 // on the same architecture and configuration and prints operations, parameters, inference time,
 // speed-up, frames/s, power and (with labels) mIoU side by side, with the published figures of
-// the HSI segmentation paper (docs/references.md section 2) beside ours, and a per-stage breakdown that
-// shows which part of the time did not shrink with the operations.
+// the HSI segmentation paper (docs/references.md section 2) beside ours, and a per-stage breakdown
+// that shows which part of the time did not shrink with the operations.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

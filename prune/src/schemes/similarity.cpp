@@ -1,8 +1,9 @@
-// `similarity`: data-driven channel merging (docs/references.md §3, the similarity-based pass, applied
-// to channels). Channels whose activations on the calibration set are nearly proportional are
-// merged: channel j goes and the survivor i's outgoing weights absorb it through a least-squares
-// fit a_j ≈ α·a_i + β (W[:, i] += α·W[:, j], bias += β·Σ W[:, j]). The dependency groups, the
-// physical removal and the exactness rules are those of `channel` (prune/include/prune/channel.h).
+// `similarity`: data-driven channel merging (docs/references.md §3, the similarity-based pass,
+// applied to channels). Channels whose activations on the calibration set are nearly proportional
+// are merged: channel j goes and the survivor i's outgoing weights absorb it through a
+// least-squares fit a_j ≈ α·a_i + β (W[:, i] += α·W[:, j], bias += β·Σ W[:, j]). The dependency
+// groups, the physical removal and the exactness rules are those of `channel`
+// (prune/include/prune/channel.h).
 //
 // Groups are processed in graph order and each one's activations are collected on the model as
 // merged so far, so a group downstream fits what the merged upstream layers really produce.

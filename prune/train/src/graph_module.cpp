@@ -134,26 +134,9 @@ std::vector<int64_t> dims(const torch::Tensor& t) {
   return std::vector<int64_t>(t.sizes().begin(), t.sizes().end());
 }
 
-// Per-axis scales of a Resize/Upsample as the executor's resize_plan derives them (sizes win
-// over scales from opset 11; a sizes-driven scale is the float ratio out/in).
+// Per-axis scales of a Resize/Upsample: the executor's own plan (op_table.h).
 std::vector<float> resize_scales(const Graph& g, const Node& n, const Shape& x) {
-  std::vector<float> scales;
-  std::vector<int64_t> sizes;
-  if (n.op == "Upsample") {
-    scales = g.opset >= 9 ? const_floats(g, n, 1) : n.attr_floats("scales");
-  } else if (g.opset < 11) {
-    scales = const_floats(g, n, 1);
-  } else {
-    if (!n.in(3).empty()) sizes = const_ints(g, n, 3);
-    if (sizes.empty() && !n.in(2).empty()) scales = const_floats(g, n, 2);
-  }
-  if (!sizes.empty()) {
-    scales.clear();
-    for (size_t d = 0; d < x.size(); ++d)
-      scales.push_back(static_cast<float>(sizes[d]) / static_cast<float>(x[d]));
-  }
-  if (scales.size() != x.size()) fail(g.source, where(n), "'scales' length != input rank");
-  return scales;
+  return resize_plan(g, n, x).scales;
 }
 
 // First element of a float initializer, as run_clip reads a bound (an empty or integer-typed
