@@ -20,7 +20,7 @@ PACKAGES=(
   # open-source synthesis for the area cross-check
   yosys
   # zoo generation and plots (through /usr/bin/python3 only)
-  python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib
+  python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib python3-torchvision
   dataset-fashion-mnist
 )
 
