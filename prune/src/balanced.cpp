@@ -2,27 +2,49 @@
 
 #include <algorithm>
 
+#include <cmath>
+
 #include "prune/errors.h"
+#include "schemes/scheme_util.h"
 
 namespace prunesim {
 
-BalancedGeometry balanced_geometry(const PrunableLayer& l, const PeMapping& pe) {
+BalancedGeometry balanced_geometry(const PrunableLayer& l, const PeMapping& pe, double sparsity) {
   if (pe.pes < 1) throw InputError("--pes: must be at least 1");
   if (pe.cluster < 1) throw InputError("--cluster: must be at least 1");
+  if (l.rows < 1) throw InputError("layer '" + l.node + "': no output channels");
   BalancedGeometry g;
   g.rows = l.rows;
   g.cols = l.cols;
-  g.pes = std::min<int64_t>(pe.pes, l.rows);
-  if (l.rows % g.pes != 0)
-    throw InputError("layer '" + l.node + "': " + std::to_string(l.rows) +
-                     " output channels do not divide among " + std::to_string(g.pes) +
-                     " PEs (--pes)");
+  // P' by the rule of prune/balanced.h: fewest cycles, then the sparsity nearest the target,
+  // then the most PEs (divisors are visited from the largest, so a tie keeps the first).
+  const int64_t avail = std::min<int64_t>(pe.pes, l.rows);
+  int64_t best_k = -1;
+  double best_gap = 0;
+  for (int64_t d = avail; d >= 1; --d) {
+    if (l.rows % d != 0) continue;
+    if (sparsity < 0 || d == avail) {
+      g.pes = d;
+      break;
+    }
+    const int64_t slots = l.rows / d;
+    const int64_t k = std::max<int64_t>(1, detail::kept_count(slots, sparsity));
+    const double gap =
+        std::fabs(1.0 - static_cast<double>(k) / static_cast<double>(slots) - sparsity);
+    if (best_k < 0 || k < best_k || (k == best_k && gap < best_gap - 1e-12)) {
+      best_k = k;
+      best_gap = gap;
+      g.pes = d;
+    }
+  }
+  g.idle = avail - g.pes;
   g.cluster = std::min<int64_t>(pe.cluster, g.pes);
-  if (g.pes % g.cluster != 0)
-    throw InputError("layer '" + l.node + "': clusters of " + std::to_string(g.cluster) +
-                     " PEs do not divide " + std::to_string(g.pes) + " PEs (--cluster)");
   g.slots = l.rows / g.pes;
   return g;
+}
+
+bool balanced_pes_valid(int64_t rows, int64_t pes_asked, int64_t pes_used) {
+  return pes_used >= 1 && pes_used <= std::min(pes_asked, rows) && rows % pes_used == 0;
 }
 
 std::vector<uint8_t> lfsr_slot_mask(const BalancedGeometry& geo, int64_t k, uint16_t seed) {

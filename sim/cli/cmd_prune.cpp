@@ -122,6 +122,27 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
                                : "");
 }
 
+// Balanced groups of a channel count the PE array does not divide run on fewer PEs
+// (prune/balanced.h); the console names each such layer, so the mapping is never a surprise.
+void note_idle_pes(const nlohmann::json& rep) {
+  std::string which;
+  int n = 0;
+  for (const auto& row : rep["layers"]) {
+    if (!row.contains("balanced") || row["balanced"].value("idle_pes", int64_t{0}) == 0) continue;
+    const auto& b = row["balanced"];
+    const int64_t pes = b["pes"].get<int64_t>(), idle = b["idle_pes"].get<int64_t>();
+    if (n < 4)
+      which += (n ? ", " : "") + row["name"].get<std::string>() + " " + std::to_string(pes) +
+               " of " + std::to_string(pes + idle);
+    ++n;
+  }
+  if (n)
+    std::fprintf(stderr,
+                 "note: balanced: %d layer%s run on fewer PEs, the largest count that divides "
+                 "their output channels, the others idle (%s%s PEs)\n",
+                 n, n == 1 ? "" : "s", which.c_str(), n > 4 ? ", ..." : "");
+}
+
 void run(Opts& o) {
   if (o.list) {
     for (const auto& n : scheme_names())
@@ -292,6 +313,7 @@ void run(Opts& o) {
     }
   }
   warn_short_sparsity(recipe, rep);
+  if (!o.quiet) note_idle_pes(rep);
   // Outputs last, each atomic: a failure above leaves nothing behind.
   if (!o.out.empty())
     write_pruned_tables(g, res, calib, pd.eval ? &data : nullptr, pd.labels, o.tables, o.out, rep);

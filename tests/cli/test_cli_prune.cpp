@@ -61,9 +61,14 @@ TEST_F(Prune, BalancedShortOfTheTargetWarnsNamingTheLayer) {
   Result m = run("prune " + enc + " --scheme magnitude --sparsity 0.5");
   ASSERT_EQ(m.code, 0) << m.err;
   EXPECT_EQ(m.err, "");
-  // A PE count the layers cannot map onto is an error naming the model file and the layer.
-  expect_bad("prune " + enc + " --scheme balanced --sparsity 0.5 --pes 10",
-             "encoder.onnx: layer '/0/Conv': 96 output channels do not divide among 10 PEs");
+  // 10 PEs do not divide 96 channels: the layers run on 8 PEs and the console says so.
+  Result p = run("prune " + enc + " --scheme balanced --sparsity 0.5 --pes 10 --json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  EXPECT_NE(p.err.find("note: balanced: "), std::string::npos) << p.err;
+  EXPECT_NE(p.err.find("/0/Conv 8 of 10"), std::string::npos) << p.err;
+  const auto j = nlohmann::json::parse(p.out);
+  EXPECT_EQ(j["layers"][0]["balanced"]["pes"], 8);
+  EXPECT_EQ(j["layers"][0]["balanced"]["idle_pes"], 2);
 }
 
 // nm has no free sparsity: --sparsity picks the nearest N:M (as sweep does) and says which;
@@ -99,9 +104,9 @@ TEST_F(Prune, NGreaterThanM) {
              path("p.onnx"));
 }
 
-TEST_F(Prune, PeCountThatDoesNotDivide) {
-  expect_bad("prune " + model_ + " --scheme balanced --pes 3 --onnx-out " + path("p.onnx"),
-             "do not divide among 3 PEs", path("p.onnx"));
+TEST_F(Prune, PeCountBelowOne) {
+  expect_bad("prune " + model_ + " --scheme balanced --pes 0 --onnx-out " + path("p.onnx"),
+             "--pes: must be at least 1", path("p.onnx"));
 }
 
 TEST_F(Prune, RecipeNamingNoLayer) {

@@ -7,8 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli_fixture.h"
+#include "common/onnx_builder.h"
+#include "prune/npy.h"
 
 namespace fs = std::filesystem;
+using prunesim::testing::ModelBuilder;
+using prunesim::testing::ramp;
 using prunesim::testing::slurp;
 
 namespace {
@@ -57,6 +61,56 @@ TEST_F(Verify, ABrokenCoreIsExit1WithTheFirstDivergence) {
   // The sample the RTL did not finish has no cycle count, and says why.
   EXPECT_EQ(r.out.find("-1 cycles"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("sample 0: RTL run stopped before the end"), std::string::npos) << r.out;
+}
+
+// Balanced pruning of channel counts the 16 PEs and clusters of 4 do not divide: 24 channels run
+// on 12 PEs (4 idle), 10 classes on 10 PEs in clusters of 4, 4 and 2. The SystemC model, the
+// analytical twin and the whole-core RTL agree, bit-exact with the integer reference.
+TEST_F(Verify, BalancedChannelCountsThePesDoNotDivideRunOnTheRtl) {
+  ModelBuilder b;
+  b.input("x", {-1, 2, 16});
+  b.init("w", {24, 2, 3}, ramp(144, 11));
+  b.init("b", {24}, ramp(24, 12));
+  b.init("fw", {10, 24 * 8}, ramp(10 * 24 * 8, 13));
+  b.init("fb", {10}, ramp(10, 14));
+  auto* c = b.node("Conv", {"x", "w", "b"}, {"c"}, "conv24");
+  ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1});
+  b.node("Relu", {"c"}, {"r"}, "relu");
+  auto* p = b.node("MaxPool", {"r"}, {"p"}, "pool");
+  ModelBuilder::attr(p, "kernel_shape", std::vector<int64_t>{2});
+  ModelBuilder::attr(p, "strides", std::vector<int64_t>{2});
+  b.node("Flatten", {"p"}, {"f"}, "flat");
+  auto* fc = b.node("Gemm", {"f", "fw", "fb"}, {"y"}, "fc10");
+  ModelBuilder::attr(fc, "transB", 1);
+  b.output("y");
+  std::ofstream(path("n.onnx"), std::ios::binary) << b.bytes();
+  prunesim::save_npy(prunesim::Tensor({8, 2, 16}, ramp(256, 15)), path("calib.npy"));
+  prunesim::save_npy(prunesim::Tensor({2, 2, 16}, ramp(64, 16)), path("x.npy"));
+  for (const char* variant : {"pattern", "lfsr"}) {
+    SCOPED_TRACE(variant);
+    const auto pr =
+        run("prune " + path("n.onnx") + " --scheme balanced --sparsity 0.5 --variant " + variant +
+            " --calib " + path("calib.npy") + " --target raman -o " + path("n.pwt") + " --json");
+    ASSERT_EQ(pr.code, 0) << pr.err;
+    const auto pj = nlohmann::json::parse(pr.out);
+    EXPECT_EQ(pj["layers"][0]["balanced"]["pes"], 12);
+    EXPECT_EQ(pj["layers"][0]["sparsity"], 0.5);
+    EXPECT_NE(pr.err.find("conv24 12 of 16"), std::string::npos) << pr.err;
+    const std::string args =
+        " --arch raman --tables " + path("n.pwt") + " --input " + path("x.npy");
+    const auto cyc = run("simulate" + args + " --json");
+    const auto ana = run("simulate" + args + " --mode analytical --json");
+    ASSERT_EQ(cyc.code, 0) << cyc.err;
+    ASSERT_EQ(ana.code, 0) << ana.err;
+    const auto jc = nlohmann::json::parse(cyc.out), ja = nlohmann::json::parse(ana.out);
+    EXPECT_TRUE(jc["bit_exact_vs_reference"].get<bool>());
+    EXPECT_EQ(jc["latency_cycles"], ja["latency_cycles"]);
+    const auto v = run("verify" + args + " --json --no-lockstep");
+    ASSERT_EQ(v.code, 0) << v.out << v.err;
+    const auto jv = nlohmann::json::parse(v.out);
+    EXPECT_TRUE(jv["pass"].get<bool>());
+    EXPECT_EQ(jv["cycles_rtl"], jv["cycles_model"]);
+  }
 }
 
 TEST_F(Verify, BadInputIsExit2WithOneLineAndNoTrace) {

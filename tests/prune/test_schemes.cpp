@@ -252,17 +252,42 @@ TEST(Schemes, BalancedLfsrMaskRegeneratesFromTheSeedAlone) {
   EXPECT_EQ(count(mask), 192 / 4);
 }
 
-TEST(Schemes, BalancedRejectsAPeCountThatDoesNotDivide) {
+// 16 channels do not divide among 6 PEs: the groups are balanced over the PEs in use (4 PEs of
+// 4 slots keep 2 each, 2 PEs idle), so every group keeps the same k and the sparsity is exact.
+// Clusters of 3 on 16 PEs: the last cluster has one PE and its own pattern.
+TEST(Schemes, BalancedRunsOnThePesInUseWhenTheArrayDoesNotDivide) {
   Graph g = small_net();
   SchemeOptions o;
-  o.pe = {6, 1};  // 16 output channels
-  try {
-    apply("balanced", o, g, {"conv1"});
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("conv1"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("6 PEs"), std::string::npos) << e.what();
-  }
+  o.sparsity = 0.5;
+  o.pe = {6, 1};
+  auto r = apply("balanced", o, g, {"conv1"});
+  const auto& b = r.notes["layers"]["conv1"]["balanced"];
+  EXPECT_EQ(b["pes"], 4);
+  EXPECT_EQ(b["idle_pes"], 2);
+  EXPECT_EQ(b["slots"], 4);
+  EXPECT_EQ(b["k"], 2);
+  EXPECT_EQ(count(r.masks.at("w1")), 192 / 2);
+
+  o.pe = {16, 3};
+  r = apply("balanced", o, g, {"conv1"});
+  const PrunableLayer l = select_layers(g, {"conv1"})[0];
+  const BalancedGeometry geo = balanced_geometry(l, o.pe, o.sparsity);
+  EXPECT_EQ(geo.pes, 16);
+  EXPECT_EQ(geo.clusters(), 6);
+  EXPECT_EQ(geo.cluster_end(5), 16);
+  // 16 rows on 16 PEs is one slot a group: k is clamped to 1 (the layer stays dense, warned).
+  EXPECT_EQ(r.notes["layers"]["conv1"]["balanced"]["idle_pes"], 0);
+  // A prime count leaves one PE: the mapping never fails.
+  PrunableLayer prime = l;
+  prime.rows = 17;
+  EXPECT_EQ(balanced_geometry(prime, {16, 4}, 0.5).pes, 1);
+  EXPECT_EQ(balanced_geometry(prime, {16, 4}, 0.5).cluster, 1);
+  // 24 rows on 16 PEs: 12 in use, the k of ceil(24/16) = 2 slots.
+  prime.rows = 24;
+  EXPECT_EQ(balanced_geometry(prime, {16, 4}, 0.5).pes, 12);
+  EXPECT_TRUE(balanced_pes_valid(24, 16, 12));
+  EXPECT_FALSE(balanced_pes_valid(24, 16, 16));
+  EXPECT_FALSE(balanced_pes_valid(24, 8, 12));
 }
 
 TEST(Schemes, SparsityOutOfRange) {

@@ -131,7 +131,7 @@ MaskMap balanced_masks(const Graph& g, const std::string& variant, double sparsi
           for (int64_t j = 0; j < geo.slots; ++j) idx[static_cast<size_t>(j)] = j;
           std::shuffle(idx.begin(), idx.end(), rng);
           for (int64_t t = 0; t < k; ++t)
-            for (int64_t p = q * geo.cluster; p < (q + 1) * geo.cluster; ++p)
+            for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
               slots[static_cast<size_t>((c * geo.pes + p) * geo.slots +
                                         idx[static_cast<size_t>(t)])] = 1;
         }
@@ -382,6 +382,22 @@ TEST(Tables, RoundTripBalancedBothVariants) {
       raman.target = "raman";
       round_trip(p, notes, raman, false);
     }
+}
+
+// Clusters that do not divide the PEs in use: the last cluster of 8 PEs in clusters of 3 has 2
+// PEs and shares its own pattern; the table round-trips and the raman target accepts it.
+TEST(Tables, RoundTripBalancedWithAShortLastCluster) {
+  const Graph g = test_graph();
+  for (const std::string v : {"pattern", "lfsr"}) {
+    SCOPED_TRACE(v);
+    nlohmann::json notes;
+    const Pruned p = make(g, balanced_masks(g, v, 0.5, 8, 3, &notes, 17));
+    const TableSummary rs = round_trip(p, notes, forced("balanced"), true);
+    for (const auto& l : rs.layers) EXPECT_EQ(l.params["cluster"], 3) << l.name;
+    TableOptions raman;
+    raman.target = "raman";
+    round_trip(p, notes, raman, false);
+  }
 }
 
 TEST(Tables, RoundTripNmWithPaddingAndTailGroups) {

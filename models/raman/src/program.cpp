@@ -177,6 +177,16 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   P.rows = v.rows;
   P.cols = v.cols;
   P.pes = std::min(cfg.pe_count, v.rows);
+  if (P.encoding == "balanced") {
+    // Balanced groups run on the table's PEs in use (prune/balanced.h: a divisor of the channel
+    // count within the array, the others idle for this layer).
+    const int64_t epes = ti.params.value("pes", int64_t{0});
+    if (!balanced_pes_valid(v.rows, cfg.pe_count, epes))
+      cx.err("balanced encoding made for " + std::to_string(epes) + " PEs, the core maps " +
+             std::to_string(v.rows) + " output channels onto at most " + std::to_string(P.pes) +
+             " (prune with --pes " + std::to_string(cfg.pe_count) + ")");
+    P.pes = epes;
+  }
   P.slots = ceil_div(v.rows, P.pes);
   P.cluster = std::min(cfg.cluster_size, P.pes);
   P.clusters = ceil_div(P.pes, P.cluster);
@@ -190,11 +200,7 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   const bool dense = P.encoding == "dense";
   if (P.encoding == "balanced") {
     const auto& pr = ti.params;
-    const int64_t epes = pr.value("pes", int64_t{0}), ecl = pr.value("cluster", int64_t{0});
-    if (epes != P.pes)
-      cx.err("balanced encoding made for " + std::to_string(epes) +
-             " PEs, the core maps this layer onto " + std::to_string(P.pes) +
-             " (prune with --pes " + std::to_string(cfg.pe_count) + ")");
+    const int64_t ecl = pr.value("cluster", int64_t{0});
     P.lfsr = pr.value("variant", std::string("pattern")) == "lfsr";
     if (!P.lfsr && ecl != P.cluster)
       cx.err("balanced pattern shared by clusters of " + std::to_string(ecl) +

@@ -114,7 +114,7 @@ class Balanced : public Encoding {
       for (int64_t col = 0; col < w.cols; ++col)
         for (int64_t q = 0; q < g.clusters(); ++q) {
           const int64_t p0 = q * g.cluster;
-          for (int64_t p = p0 + 1; p < p0 + g.cluster; ++p)
+          for (int64_t p = p0 + 1; p < g.cluster_end(q); ++p)
             for (int64_t s = 0; s < g.slots; ++s)
               if (kept(w, g, p, s, col) != kept(w, g, p0, s, col))
                 return "pattern variant: PE " + std::to_string(p) + " keeps other slots than PE " +
@@ -158,7 +158,7 @@ class Balanced : public Encoding {
       throw InputError(place + ": balanced variant " + std::to_string(prm.variant) +
                        " is not 0 (pattern) or 1 (lfsr)");
     // pes and slots are bounded by rows before their product is formed (no overflow).
-    if (prm.pes < 1 || prm.cluster < 1 || prm.pes % prm.cluster != 0 || prm.slots < 1 ||
+    if (prm.pes < 1 || prm.cluster < 1 || prm.cluster > prm.pes || prm.slots < 1 ||
         prm.pes > w->rows || prm.slots > w->rows || prm.pes * prm.slots != w->rows ||
         prm.k > prm.slots)
       throw InputError(place + ": balanced geometry (pes " + std::to_string(prm.pes) +
@@ -183,7 +183,7 @@ class Balanced : public Encoding {
           for (int64_t s = 0; s < g.slots; ++s) {
             const uint8_t b = br.get(1) ? 1 : 0;
             n += b;
-            for (int64_t p = q * g.cluster; p < (q + 1) * g.cluster; ++p)
+            for (int64_t p = q * g.cluster; p < g.cluster_end(q); ++p)
               slot_mask[static_cast<size_t>((col * g.pes + p) * g.slots + s)] = b;
           }
           if (n != prm.k)

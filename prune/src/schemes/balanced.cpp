@@ -49,7 +49,7 @@ class Balanced : public Scheme {
     for (const auto& l : select_layers(g, layers)) {
       BalancedGeometry geo;
       try {
-        geo = balanced_geometry(l, o.pe);
+        geo = balanced_geometry(l, o.pe, o.sparsity);
       } catch (const InputError& e) {
         // The geometry does not know the model; the user must learn which file it is about.
         throw InputError(g.source + ": " + e.what());
@@ -77,14 +77,14 @@ class Balanced : public Scheme {
             std::vector<double> key(static_cast<size_t>(geo.slots));
             for (int64_t j = 0; j < geo.slots; ++j) {
               double s = 0;
-              for (int64_t p = q * geo.cluster; p < (q + 1) * geo.cluster; ++p)
+              for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
                 s += weight(geo.row_of(p, j), c, inf ? 1.0 : o.p);
               const double u = rng.uniform();
               key[static_cast<size_t>(j)] =
                   inf ? s : (s > 0 ? std::log(u) / s : -std::numeric_limits<double>::infinity());
             }
             for (size_t j : detail::top_k(key, static_cast<size_t>(k)))
-              for (int64_t p = q * geo.cluster; p < (q + 1) * geo.cluster; ++p)
+              for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
                 slot_mask[static_cast<size_t>((c * geo.pes + p) * geo.slots +
                                               static_cast<int64_t>(j))] = 1;
           }
@@ -122,8 +122,9 @@ class Balanced : public Scheme {
       const int64_t csr = values + kept * ceil_log2(l.cols) + (l.rows + 1) * 32;
       const int64_t pattern = values + geo.clusters() * geo.cols * geo.slots;
       const int64_t lfsr = values + 32;
-      note["balanced"] = {{"pes", geo.pes}, {"cluster", geo.cluster}, {"slots", geo.slots},
-                          {"k", k},         {"variant", o.variant},   {"p", inf ? -1.0 : o.p}};
+      note["balanced"] = {
+          {"pes", geo.pes},       {"cluster", geo.cluster}, {"slots", geo.slots},  {"k", k},
+          {"variant", o.variant}, {"p", inf ? -1.0 : o.p},  {"idle_pes", geo.idle}};
       if (o.variant == "lfsr") note["balanced"]["seed"] = chosen_seed;
       note["storage_bits"] = {
           {"dense", dense}, {"csr", csr}, {"balanced_pattern", pattern}, {"balanced_lfsr", lfsr}};
