@@ -44,7 +44,11 @@ BalancedGeometry balanced_geometry(const PrunableLayer& l, const PeMapping& pe, 
 }
 
 bool balanced_pes_valid(int64_t rows, int64_t pes_asked, int64_t pes_used) {
-  return pes_used >= 1 && pes_used <= std::min(pes_asked, rows) && rows % pes_used == 0;
+  const int64_t avail = std::min(pes_asked, rows);
+  if (pes_used < 1 || avail < 1 || rows % pes_used != 0) return false;
+  // Where the array divides the channels the pruner uses all of it, so a table made for another
+  // PE count is refused rather than run on part of a bigger array.
+  return rows % avail == 0 ? pes_used == avail : pes_used < avail;
 }
 
 std::vector<uint8_t> lfsr_slot_mask(const BalancedGeometry& geo, int64_t k, uint16_t seed) {

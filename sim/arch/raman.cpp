@@ -103,6 +103,17 @@ std::string tech_path(const std::string& name) {
   return tech_data_dir() + "/" + name + ".json";
 }
 
+// The default rate (20 windows/s) only scales average power, so a model slower than 1/rate is
+// simulated all the same, and the power is stated at the rate the core reaches.
+std::string rate_warning(const RamanPowerEstimate& pw) {
+  char b[320];
+  std::snprintf(b, sizeof b,
+                "--rate %.4g 1/s: one inference takes %.4g s, so the core reaches at most %.4g "
+                "inferences/s; the power is given at that rate: %.4g uW",
+                pw.rate_asked_hz, pw.latency_s, pw.rate_hz, pw.power_w * 1e6);
+  return b;
+}
+
 class RamanArch : public Arch {
  public:
   std::string name() const override { return "raman"; }
@@ -255,7 +266,10 @@ class RamanArch : public Arch {
     r["energy_j"] = pw.energy_j;
     r["power_w"] = pw.power_w;
     r["rate_hz"] = pw.rate_hz;
+    r["rate_asked_hz"] = pw.rate_asked_hz;
     r["area_mm2"] = pw.area_mm2;
+    r["warnings"] = json::array();
+    if (pw.rate_asked_hz > pw.rate_hz) r["warnings"].push_back(rate_warning(pw));
     // Analytical mode takes its outputs from the integer reference: there is nothing to compare.
     if (in.mode == "cycle") {
       r["bit_exact_vs_reference"] = mismatches == 0;

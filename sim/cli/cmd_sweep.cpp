@@ -73,6 +73,7 @@ struct Row {
   std::string metric;
   int64_t cycles = 0, storage_bytes = 0, file_bytes = 0;
   double latency_s = 0, energy_j = 0, power_w = 0, area_mm2 = 0;
+  double rate_hz = 0;  // the rate power_w is at: below the asked one when the core is slower
   bool pareto = false;
 };
 
@@ -316,7 +317,8 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
   r.energy_j = rep.at("energy_j").get<double>();
   r.power_w = rep.at("power_w").get<double>();
   r.area_mm2 = rep.at("area_mm2").get<double>();
-  c.rate_hz = rep.value("rate_hz", c.o->rate);
+  r.rate_hz = rep.value("rate_hz", c.o->rate);
+  c.rate_hz = rep.value("rate_asked_hz", r.rate_hz);
   r.ok = true;
 }
 
@@ -358,6 +360,7 @@ json to_json(const std::vector<Row>& rows, const std::vector<Axis>& axes) {
       j["latency_s"] = r.latency_s;
       j["energy_j"] = r.energy_j;
       j["power_w"] = r.power_w;
+      j["rate_hz"] = r.rate_hz;
       j["area_mm2"] = r.area_mm2;
       j["storage_bytes"] = r.storage_bytes;
       j["file_bytes"] = r.file_bytes;
@@ -620,6 +623,24 @@ void run(const Opts& o) {
                    "warning: %d of %zu points reached less sparsity than asked (%s%s); the "
                    "sparsity_actual column has each\n",
                    n, rows.size(), list.c_str(), n > 4 ? ", ..." : "");
+  }
+  // Points slower than 1/rate: their power is at the rate they reach, not the one asked.
+  {
+    std::string list;
+    int n = 0;
+    for (const auto& r : rows)
+      if (r.ok && r.rate_hz < c.rate_hz * (1 - 1e-9)) {
+        char b[96];
+        std::snprintf(b, sizeof b, "%s%s s=%.2f at %.3g 1/s", n ? ", " : "", r.scheme.c_str(),
+                      r.target, r.rate_hz);
+        if (n < 4) list += b;
+        ++n;
+      }
+    if (n)
+      std::fprintf(stderr,
+                   "warning: %d of %zu points take longer than 1/rate = %.4g s (%s%s); their "
+                   "power is at the rate they reach\n",
+                   n, rows.size(), 1.0 / c.rate_hz, list.c_str(), n > 4 ? ", ..." : "");
   }
   // Nothing simulated at all is a failure a script must notice, even though the CSV says why.
   if (failed == rows.size()) {

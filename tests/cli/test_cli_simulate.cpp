@@ -43,6 +43,24 @@ TEST_F(Simulate, WritesTheReportOutputAndTrace) {
   EXPECT_EQ(ja["latency_cycles"], j["latency_cycles"]);
 }
 
+// A rate the core cannot reach is not an error: one warning line states the highest rate and
+// the power at it, and the report keeps the rate asked.
+TEST_F(Simulate, ARateAboveTheCoresIsAWarningWithThePowerAtTheMaximum) {
+  const auto r = run(sim("--rate 1000000 --report " + path("r.json")));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("warning: --rate 1e+06 1/s: one inference takes ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("the power is given at that rate: "), std::string::npos) << r.err;
+  const auto j = nlohmann::json::parse(slurp(path("r.json")));
+  EXPECT_EQ(j["rate_asked_hz"], 1e6);
+  EXPECT_NEAR(j["rate_hz"].get<double>(), 1.0 / j["latency_s"].get<double>(), 1e-6);
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  // At the default rate nothing is said.
+  const auto d = run(sim(""));
+  ASSERT_EQ(d.code, 0) << d.err;
+  EXPECT_EQ(d.err, "");
+}
+
 TEST_F(Simulate, ConfigDumpDocumentsEveryParameter) {
   const auto r = run("config --dump raman --json");
   ASSERT_EQ(r.code, 0) << r.err;

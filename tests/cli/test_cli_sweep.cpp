@@ -142,6 +142,19 @@ TEST_F(Sweep, SetAxisAndNmRecordsReachedSparsity) {
   }
 }
 
+// A rate no point reaches: every point is simulated and its power is at its own highest rate;
+// one warning line says so (it used to abort the sweep).
+TEST_F(Sweep, ARateAboveEveryPointIsOneWarningLine) {
+  Result r = run(base_args() + " --schemes magnitude --sparsity 0,0.5 --mode analytical --rate " +
+                 "1e6 -o " + path("s.csv") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: 2 of 2 points take longer than 1/rate = 1e-06 s"),
+            std::string::npos)
+      << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const auto& p : j["rows"]) EXPECT_LT(p["rate_hz"].get<double>(), 1e6) << p.dump();
+}
+
 // A point the architecture refuses (8 PEs need more accumulators per PE than the default) is a
 // row with its reason; the sweep goes on and succeeds.
 TEST_F(Sweep, ImpossiblePointIsARowWithItsError) {

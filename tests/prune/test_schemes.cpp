@@ -288,6 +288,7 @@ TEST(Schemes, BalancedRunsOnThePesInUseWhenTheArrayDoesNotDivide) {
   EXPECT_TRUE(balanced_pes_valid(24, 16, 12));
   EXPECT_FALSE(balanced_pes_valid(24, 16, 16));
   EXPECT_FALSE(balanced_pes_valid(24, 8, 12));
+  EXPECT_FALSE(balanced_pes_valid(96, 32, 16));  // 32 divides 96: a 16-PE table is refused
 }
 
 TEST(Schemes, SparsityOutOfRange) {

@@ -50,7 +50,9 @@ struct BalancedGeometry {
 BalancedGeometry balanced_geometry(const PrunableLayer& l, const PeMapping& pe,
                                    double sparsity = -1);
 
-// The same mapping with P' given (a table's): true when P' divides rows and fits the array.
+// The same mapping with P' given (a table's): true when P' is what balanced_geometry could have
+// chosen for an array of pes_asked: all of min(pes_asked, rows) when that divides rows, else a
+// smaller divisor of rows.
 bool balanced_pes_valid(int64_t rows, int64_t pes_asked, int64_t pes_used);
 
 // 16-bit maximal-length Galois LFSR (taps 16, 14, 13, 11; polynomial 0xB400). step() returns the

@@ -35,6 +35,9 @@ struct RamanPowerEstimate {
   // Average power at rate_hz inferences/s. Between inferences every clock is gated (no dynamic
   // energy) and nothing is power-gated (leakage continues): power = dynamic_j*rate + leakage_w.
   double leakage_w = 0, power_w = 0, rate_hz = 0;
+  // The rate asked for. Above 1/latency_s the core cannot keep up: rate_hz is then 1/latency_s
+  // (inferences back to back) and power_w is the power at it.
+  double rate_asked_hz = 0;
   double area_mm2 = 0;
   std::string table;                    // path of the technology table
   std::vector<std::string> calibrated;  // table entries whose calibration factor is not 1
@@ -68,7 +71,7 @@ RamanUnitCosts raman_unit_costs(const raman::RamanConfig& cfg, const TechTable& 
 // 64-bit anchors (log-log interpolation on size, affine in width). Exposed for tests.
 double sram_read_pj(const TechTable& t, double bytes, double width_bits);
 
-// InputError if rate_hz <= 0, if one inference does not fit in 1/rate_hz, or if an entry the
+// InputError if rate_hz <= 0 or if an entry the
 // estimator needs is missing or has the wrong unit.
 RamanPowerEstimate estimate_raman(const raman::RamanCounts& c, const TechTable& t, double rate_hz);
 
