@@ -50,7 +50,7 @@ Run run_one(const Arch& a, const SimInput& proto, const std::string& tables, con
   in.model = read_tables(tables, &in.summary, &in.masks);
   SimOutput o = a.simulate(in);
   for (const auto& w : o.report.value("warnings", json::array()))
-    std::fprintf(stderr, "warning: %s: %s\n", tables.c_str(), w.get<std::string>().c_str());
+    warn(tables + ": " + w.get<std::string>());
   Run r;
   r.report = o.report;
   for (const QLayer& L : in.model.layers)

@@ -106,17 +106,17 @@ void run(Opts& o) {
   d.val_labels = o.val_labels.empty() ? nullptr : &val_labels;
   d.calib = o.calib.empty() ? nullptr : &calib;
   if (!d.labels && o.teacher.empty() && o.mask_from.empty() && o.tables.empty())
-    std::fprintf(stderr,
-                 "warning: no --labels and no --teacher: distilling %s from itself only holds it "
-                 "where it is; pass --teacher DENSE.onnx to recover a pruned model\n",
-                 o.model.c_str());
+    warn("no --labels and no --teacher: distilling " + o.model +
+         " from itself only holds it where it is; pass --teacher DENSE.onnx to recover a pruned "
+         "model");
   if (o.t.distill > 0 && d.labels && o.teacher.empty())
     throw InputError("--distill: give --teacher DENSE.onnx, the model whose outputs are mixed in");
-  if (o.t.distill > 0 && !d.labels)
-    std::fprintf(stderr,
-                 "warning: --distill %g has no effect without --labels (the run distills from the "
-                 "teacher alone)\n",
-                 o.t.distill);
+  if (o.t.distill > 0 && !d.labels) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", o.t.distill);
+    warn(std::string("--distill ") + b +
+         " has no effect without --labels (the run distills from the teacher alone)");
+  }
   if (d.val_labels && !d.labels)
     throw InputError("--val-labels: the training data has no --labels");
 
@@ -146,6 +146,10 @@ void run(Opts& o) {
     if (!o.calib.empty())
       rep["fidelity"]["after_int8"] = int8_fidelity(teacher, quantize(r.graph, calib), ex, el);
   }
+  if (r.best_epoch == 0)
+    warn("no epoch beat the starting weights on validation (" +
+         metric_text(r.metric, r.start_metric) +
+         "); the output keeps them — try more epochs or another lr");
   // Outputs only now, each atomic: an error or an interruption above leaves nothing behind.
   if (!o.tables_out.empty()) {
     PruneOutcome po;
@@ -158,11 +162,6 @@ void run(Opts& o) {
   }
   if (!o.out.empty()) save_onnx(r.graph, o.out);
   if (!o.report.empty()) write_file_atomic(o.report, rep.dump(2) + "\n");
-  if (r.best_epoch == 0)
-    std::fprintf(stderr,
-                 "warning: no epoch beat the starting weights on validation (%s); the output keeps "
-                 "them — try more epochs or another lr\n",
-                 metric_text(r.metric, r.start_metric).c_str());
   if (o.json) {
     std::cout << rep.dump(2) << "\n";
     return;

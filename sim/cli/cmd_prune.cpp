@@ -109,17 +109,19 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
     }
   }
   if (!n) return;
-  std::fprintf(stderr,
-               "warning: reached %.1f %% weight sparsity of the %.1f %% asked: %d layer%s fell "
-               "short (%s%s)%s\n",
-               100 * rep["total"]["sparsity"].get<double>(),
-               weights > 0 ? 100 * asked_w / weights : 0.0, n, n == 1 ? "" : "s", shortfall.c_str(),
-               n > 4 ? ", ..." : "",
-               balanced ? "; balanced keeps at least one weight in every PE group, so a layer "
-                          "with few rows per PE cannot reach the target"
-               : channel_gates ? "; channel gates keep a layer whose channels are the graph's "
-                                 "output whole"
-                               : "");
+  char line[1024];
+  std::snprintf(line, sizeof line,
+                "reached %.1f %% weight sparsity of the %.1f %% asked: %d layer%s fell "
+                "short (%s%s)%s",
+                100 * rep["total"]["sparsity"].get<double>(),
+                weights > 0 ? 100 * asked_w / weights : 0.0, n, n == 1 ? "" : "s",
+                shortfall.c_str(), n > 4 ? ", ..." : "",
+                balanced ? "; balanced keeps at least one weight in every PE group, so a layer "
+                           "with few rows per PE cannot reach the target"
+                : channel_gates ? "; channel gates keep a layer whose channels are the graph's "
+                                  "output whole"
+                                : "");
+  warn(line);
 }
 
 // Balanced groups of a channel count the PE array does not divide run on fewer PEs

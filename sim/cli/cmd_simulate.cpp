@@ -43,7 +43,7 @@ void run(const Opts& o) {
   in.rate_hz = o.rate;
   SimOutput r = a.simulate(in);
   for (const auto& w : r.report.value("warnings", nlohmann::json::array()))
-    std::fprintf(stderr, "warning: %s\n", w.get<std::string>().c_str());
+    warn(w.get<std::string>());
   if (!o.report.empty()) write_file_atomic(o.report, r.report.dump(2) + "\n");
   if (!o.output.empty()) save_npy(r.output, o.output);
   if (!o.output_int8.empty()) save_npy(r.output_int8, o.output_int8);

@@ -579,6 +579,44 @@ void run(const Opts& o) {
   }
   mark_pareto(rows);
 
+  // Points that reached less sparsity than asked (balanced PE groups of one weight, say): one
+  // warning line, so a short point is not read as the sparsity on its label.
+  {
+    std::string list;
+    int n = 0;
+    for (const auto& r : rows)
+      if (r.ok && r.actual < r.target - 0.01) {
+        char b[96];
+        std::snprintf(b, sizeof b, "%s%s s=%.2f reached %.3f", n ? ", " : "", r.scheme.c_str(),
+                      r.target, r.actual);
+        if (n < 4) list += b;
+        ++n;
+      }
+    if (n)
+      warn(std::to_string(n) + " of " + std::to_string(rows.size()) +
+           " points reached less sparsity than asked (" + list + (n > 4 ? ", ..." : "") +
+           "); the sparsity_actual column has each");
+  }
+  // Points slower than 1/rate: their power is at the rate they reach, not the one asked.
+  {
+    std::string list;
+    int n = 0;
+    for (const auto& r : rows)
+      if (r.ok && r.rate_hz < c.rate_hz * (1 - 1e-9)) {
+        char b[96];
+        std::snprintf(b, sizeof b, "%s%s s=%.2f at %.3g 1/s", n ? ", " : "", r.scheme.c_str(),
+                      r.target, r.rate_hz);
+        if (n < 4) list += b;
+        ++n;
+      }
+    if (n) {
+      char b[64];
+      std::snprintf(b, sizeof b, "%.4g", 1.0 / c.rate_hz);
+      warn(std::to_string(n) + " of " + std::to_string(rows.size()) +
+           " points take longer than 1/rate = " + b + " s (" + list + (n > 4 ? ", ..." : "") +
+           "); their power is at the rate they reach");
+    }
+  }
   const std::string csv = to_csv(rows, axes);
   if (!o.out.empty()) write_file_atomic(o.out, csv);
   if (!o.plot.empty()) {
@@ -604,43 +642,6 @@ void run(const Opts& o) {
     print_table(rows, axes, c.rate_hz);
     std::printf("wrote %zu rows (%zu failed) to %s\n", rows.size(), failed, o.out.c_str());
     if (!o.plot.empty()) std::printf("wrote plot %s\n", o.plot.c_str());
-  }
-  // Points that reached less sparsity than asked (balanced PE groups of one weight, say): one
-  // warning line, so a short point is not read as the sparsity on its label.
-  {
-    std::string list;
-    int n = 0;
-    for (const auto& r : rows)
-      if (r.ok && r.actual < r.target - 0.01) {
-        char b[96];
-        std::snprintf(b, sizeof b, "%s%s s=%.2f reached %.3f", n ? ", " : "", r.scheme.c_str(),
-                      r.target, r.actual);
-        if (n < 4) list += b;
-        ++n;
-      }
-    if (n)
-      std::fprintf(stderr,
-                   "warning: %d of %zu points reached less sparsity than asked (%s%s); the "
-                   "sparsity_actual column has each\n",
-                   n, rows.size(), list.c_str(), n > 4 ? ", ..." : "");
-  }
-  // Points slower than 1/rate: their power is at the rate they reach, not the one asked.
-  {
-    std::string list;
-    int n = 0;
-    for (const auto& r : rows)
-      if (r.ok && r.rate_hz < c.rate_hz * (1 - 1e-9)) {
-        char b[96];
-        std::snprintf(b, sizeof b, "%s%s s=%.2f at %.3g 1/s", n ? ", " : "", r.scheme.c_str(),
-                      r.target, r.rate_hz);
-        if (n < 4) list += b;
-        ++n;
-      }
-    if (n)
-      std::fprintf(stderr,
-                   "warning: %d of %zu points take longer than 1/rate = %.4g s (%s%s); their "
-                   "power is at the rate they reach\n",
-                   n, rows.size(), 1.0 / c.rate_hz, list.c_str(), n > 4 ? ", ..." : "");
   }
   // Nothing simulated at all is a failure a script must notice, even though the CSV says why.
   if (failed == rows.size()) {

@@ -13,7 +13,16 @@ std::map<std::string, SetupFn>& registry() {
   return r;
 }
 int g_exit_code = 0;
+bool g_strict = false;
 }  // namespace
+
+void warn(const std::string& what) {
+  if (g_strict) throw InputError(what + " (--strict)");
+  std::cerr << "warning: " << what << "\n";
+}
+bool strict() {
+  return g_strict;
+}
 
 Registrar::Registrar(const char* name, SetupFn fn) {
   registry()[name] = fn;
@@ -26,6 +35,11 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"prunesim — prune neural networks and simulate them on accelerator models"};
   app.set_version_flag("--version", std::string("prunesim ") + PRUNESIM_VERSION);
   app.require_subcommand(1);
+  // Before or after the subcommand: `prunesim --strict prune ...` or `prunesim prune ... --strict`.
+  app.add_flag("--strict", g_strict,
+               "a result that falls short of the request (a warning) is an error: exit 2, no "
+               "output written");
+  app.fallthrough();
   // One line per error, like every other bad-input path.
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("prunesim: error: ") + e.what() + " (see --help)\n";

@@ -20,4 +20,9 @@ struct Registrar {
 void set_exit_code(int code);
 int run_cli(int argc, char** argv);
 
+// A result that falls short of the request: one line "warning: <what>" on stderr. With
+// `--strict` the same text is an InputError (exit 2), so call it before any output is written.
+void warn(const std::string& what);
+bool strict();
+
 }  // namespace prunesim::cli

@@ -57,6 +57,13 @@ TEST_F(Prune, BalancedShortOfTheTargetWarnsNamingTheLayer) {
   EXPECT_EQ(r.err.rfind("warning: reached 47.9 % weight sparsity of the 50.0 % asked", 0), 0u)
       << r.err;
   EXPECT_NE(r.err.find("/16/Conv 0.0 %"), std::string::npos) << r.err;
+  // --strict (before or after the subcommand) makes the shortfall an error with no output.
+  expect_bad("prune " + enc + " --scheme balanced --sparsity 0.5 --pes 16 --strict --calib " +
+                 std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/calib.npy -o " + path("s.pwt"),
+             "reached 47.9 % weight sparsity of the 50.0 % asked", path("s.pwt"));
+  expect_bad(
+      "--strict prune " + enc + " --scheme balanced --sparsity 0.5 --onnx-out " + path("s.onnx"),
+      "(--strict)", path("s.onnx"));
   // Reached everywhere: no warning.
   Result m = run("prune " + enc + " --scheme magnitude --sparsity 0.5");
   ASSERT_EQ(m.code, 0) << m.err;

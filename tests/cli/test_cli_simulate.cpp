@@ -55,6 +55,8 @@ TEST_F(Simulate, ARateAboveTheCoresIsAWarningWithThePowerAtTheMaximum) {
   EXPECT_EQ(j["rate_asked_hz"], 1e6);
   EXPECT_NEAR(j["rate_hz"].get<double>(), 1.0 / j["latency_s"].get<double>(), 1e-6);
   ASSERT_EQ(j["warnings"].size(), 1u);
+  expect_bad(sim("--rate 1000000 --strict --report " + path("s.json")), "(--strict)",
+             path("s.json"));
   // At the default rate nothing is said.
   const auto d = run(sim(""));
   ASSERT_EQ(d.code, 0) << d.err;
