@@ -145,6 +145,21 @@ void note_idle_pes(const nlohmann::json& rep) {
                  n, n == 1 ? "" : "s", which.c_str(), n > 4 ? ", ..." : "");
 }
 
+// Layers a mask file does not cover stay dense: named in one warning line.
+void warn_unmasked(const nlohmann::json& rep) {
+  std::string which;
+  int n = 0;
+  for (const auto& row : rep["layers"])
+    if (row.value("mask", "") == "none in file: left dense") {
+      if (n < 6) which += (n ? ", " : "") + row["name"].get<std::string>();
+      ++n;
+    }
+  if (n)
+    warn("the mask file has no mask for " + std::to_string(n) + " of " +
+         std::to_string(rep["layers"].size()) + " layers, left dense: " + which +
+         (n > 6 ? ", ..." : ""));
+}
+
 void run(Opts& o) {
   if (o.list) {
     for (const auto& n : scheme_names())
@@ -315,6 +330,7 @@ void run(Opts& o) {
     }
   }
   warn_short_sparsity(recipe, rep);
+  warn_unmasked(rep);
   if (!o.quiet) note_idle_pes(rep);
   // Outputs last, each atomic: a failure above leaves nothing behind.
   if (!o.out.empty())

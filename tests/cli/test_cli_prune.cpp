@@ -1,6 +1,7 @@
 // `prunesim prune` and `prunesim sensitivity` as a user runs them.
 #include <gtest/gtest.h>
 #include <algorithm>
+#include <cstdlib>
 
 #include <nlohmann/json.hpp>
 
@@ -87,6 +88,26 @@ TEST_F(Prune, NmTakesItsPatternFromTheSparsity) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_GT(j["total"]["sparsity"].get<double>(), 0.6);  // not the 2:4 default (50 %)
   expect_bad("prune " + model_ + " --scheme nm --sparsity 0.7 --n 2 --m 4", "--n/--m");
+}
+
+// A mask file that covers only some layers: the others are named in one warning line (and
+// --strict refuses); a key that names nothing is an error listing it.
+TEST_F(Prune, MaskFileNamesTheLayersItLeavesDense) {
+  const std::string npz = path("m.npz");
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import numpy as np; np.savez('" + npz +
+                         "', conv1=np.ones((4, 2, 3), np.uint8))\"")
+                            .c_str()),
+            0);
+  Result r = run("prune " + model_ + " --scheme mask --mask-file " + npz);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "warning: the mask file has no mask for 1 of 2 layers, left dense: fc\n");
+  expect_bad("prune " + model_ + " --scheme mask --mask-file " + npz + " --strict", "(--strict)");
+  ASSERT_EQ(std::system(("/usr/bin/python3 -c \"import numpy as np; np.savez('" + npz +
+                         "', conv1=np.ones((4, 2, 3)), conv0_weight=np.ones(3))\"")
+                            .c_str()),
+            0);
+  expect_bad("prune " + model_ + " --scheme mask --mask-file " + npz,
+             "1 key: 'conv0_weight' name no prunable layer or weight");
 }
 
 TEST_F(Prune, RecipeFromTheCommandLine) {

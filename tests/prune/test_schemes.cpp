@@ -523,8 +523,41 @@ TEST(Schemes, MaskImportFromNpzByLayerName) {
     make_scheme("mask")->apply(g, {}, o, {});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("mask 'ghost'"), std::string::npos) << e.what();
+    const std::string w = e.what();
+    EXPECT_NE(w.find("1 key: 'ghost' name no prunable layer"), std::string::npos) << w;
+    EXPECT_NE(w.find("PyTorch state-dict names"), std::string::npos) << w;
   }
+  fs::remove(path);
+}
+
+// PyTorch's exporter names nodes by module scope and often renames the fused weight: a
+// state-dict key ("layer1.0.conv1.weight") finds the node "/layer1/layer1.0/conv1/Conv".
+TEST(Schemes, MaskImportTakesPyTorchStateDictNames) {
+  ModelBuilder b;
+  b.input("x", {-1, 4, 6});
+  b.init("onnx::Conv_9", {8, 4, 3}, ramp(96, 1));
+  b.init("fc.weight", {2, 32}, ramp(64, 2));
+  b.node("Conv", {"x", "onnx::Conv_9"}, {"c"}, "/layer1/layer1.0/conv1/Conv");
+  b.node("Flatten", {"c"}, {"f"}, "/Flatten");
+  auto* fc = b.node("Gemm", {"f", "fc.weight"}, {"y"}, "/fc/Gemm");
+  ModelBuilder::attr(fc, "transB", 1);
+  b.output("y");
+  Graph g = b.graph();
+  std::vector<int64_t> keep(96, 0);
+  for (size_t k = 0; k < keep.size(); k += 4) keep[k] = 1;
+  Tensor m = Tensor::ints({8, 4, 3}, keep);
+  const std::string path = (fs::temp_directory_path() / "prunesim_torch_masks.npz").string();
+  std::ofstream(path, std::ios::binary)
+      << stored_zip({{"layer1.0.conv1.weight.npy", npy_bytes(m)}});
+  SchemeOptions o;
+  o.mask_file = path;
+  auto r = make_scheme("mask")->apply(g, {}, o, {});
+  ASSERT_TRUE(r.masks.count("onnx::Conv_9"));
+  EXPECT_EQ(r.masks["onnx::Conv_9"][4], 1);
+  EXPECT_EQ(r.masks["onnx::Conv_9"][5], 0);
+  EXPECT_EQ(r.notes["layers"]["/layer1/layer1.0/conv1/Conv"]["mask_key"], "layer1.0.conv1.weight");
+  // The layer the file does not cover is noted for the caller's warning.
+  EXPECT_EQ(r.notes["layers"]["/fc/Gemm"]["mask"], "none in file: left dense");
   fs::remove(path);
 }
 

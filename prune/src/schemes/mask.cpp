@@ -2,6 +2,15 @@
 // polarization regulariser, lottery-ticket search or any other tool. From an .npz, each member
 // is named after a layer (node) or its weight initializer and holds non-zero where a weight is
 // kept; from an ONNX file, the zeros of the same-named layers' weights are the mask.
+//
+// PyTorch state-dict keys ("layer1.0.conv1.weight") are accepted too: the exporter names each
+// node by its module scope ("/layer1/layer1.0/conv1/Conv"), while the weight initializer is often
+// renamed ("onnx::Conv_497") when Conv and BatchNorm are fused, so the key is rebuilt from the
+// node name (torch_key below).
+#include <set>
+#include <string>
+#include <vector>
+
 #include "prune/errors.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
@@ -9,6 +18,29 @@
 
 namespace prunesim {
 namespace {
+
+// The PyTorch module path of a node named by torch.onnx's scopes, + ".weight". Each scope part is
+// either a child of the previous part's module ("conv") or the previous part extended by a child
+// index ("features" -> "features.1", "conv.0" -> "conv.0.0"); the op name comes last.
+std::string torch_key(const std::string& node) {
+  if (node.size() < 2 || node[0] != '/') return "";
+  std::vector<std::string> parts;
+  size_t a = 1;
+  for (size_t b; (b = node.find('/', a)) != std::string::npos; a = b + 1)
+    parts.push_back(node.substr(a, b - a));
+  if (parts.empty()) return "";
+  std::vector<std::string> path;
+  for (const auto& p : parts) {
+    if (!path.empty() && p.size() > path.back().size() &&
+        p.compare(0, path.back().size(), path.back()) == 0 && p[path.back().size()] == '.')
+      path.back() = p;
+    else
+      path.push_back(p);
+  }
+  std::string k;
+  for (const auto& p : path) k += (k.empty() ? "" : ".") + p;
+  return k + ".weight";
+}
 
 class MaskImport : public Scheme {
  public:
@@ -38,10 +70,12 @@ class MaskImport : public Scheme {
     for (const auto& l : sel) {
       auto it = src.find(l.node);
       if (it == src.end()) it = src.find(l.weight);
+      if (it == src.end()) it = src.find(torch_key(l.node));
       if (it == src.end()) {
         r.notes["layers"][l.node]["mask"] = "none in file: left dense";
         continue;
       }
+      r.notes["layers"][l.node]["mask_key"] = it->first;
       used[it->first] = true;
       const Tensor& t = it->second;
       if (t.size() != numel(l.shape))
@@ -52,11 +86,30 @@ class MaskImport : public Scheme {
       m.resize(static_cast<size_t>(t.size()));
       for (size_t k = 0; k < m.size(); ++k) m[k] = t.is_float() ? t.f[k] != 0.f : t.i[k] != 0;
     }
-    if (!onnx && layers.empty())
+    // Every key that names nothing is listed (a misspelt or foreign key is a request that cannot
+    // be honoured); the layers the file does not cover are noted "left dense", for the caller's
+    // warning.
+    std::string unmatched;
+    int n_unmatched = 0;
+    // A key is foreign when it names no prunable layer of the whole model (the selection may
+    // leave out layers the file rightly holds masks for).
+    std::set<std::string> known;
+    for (const auto& l : prunable_layers(g)) known.insert({l.node, l.weight, torch_key(l.node)});
+    if (!onnx)
       for (const auto& kv : used)
-        if (!kv.second)
-          fail(f, "mask '" + kv.first + "'", "names no prunable layer or weight of " + g.source);
-    if (r.masks.empty()) fail(f, "", "holds no mask for any selected layer of " + g.source);
+        if (!kv.second && !known.count(kv.first)) {
+          if (n_unmatched < 6) unmatched += (n_unmatched ? ", '" : "'") + kv.first + "'";
+          ++n_unmatched;
+        }
+    const std::string forms =
+        " (keys are layer names such as '" + (sel.empty() ? std::string("conv1") : sel[0].node) +
+        "', weight initializer names, or PyTorch state-dict names such as '" +
+        (sel.empty() ? std::string("conv1.weight") : torch_key(sel[0].node)) + "')";
+    if (n_unmatched)
+      fail(f, std::to_string(n_unmatched) + " key" + (n_unmatched == 1 ? "" : "s"),
+           unmatched + (n_unmatched > 6 ? ", ..." : "") + " name no prunable layer or weight of " +
+               g.source + forms);
+    if (r.masks.empty()) fail(f, "", "holds no mask for any selected layer of " + g.source + forms);
     r.graph = apply_masks(g, r.masks);
     return r;
   }
