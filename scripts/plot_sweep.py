@@ -1,9 +1,13 @@
 #!/usr/bin/python3
-"""Draws a `prunesim sweep` CSV: energy per inference (uJ) and power (uW) against sparsity in
-the top panel, fidelity against sparsity in the bottom one; one curve per scheme (and per value
-of each swept --set parameter), Pareto points (energy min, fidelity max) ringed.
+"""Draws a `prunesim sweep` CSV in four panels: energy per inference (uJ), average power (uW) and
+fidelity against the sparsity reached (counted against the original model, so channel pruning
+plots where it removed weights), and fidelity against energy with the Pareto front (energy min,
+fidelity max) drawn as a step line. One colour per scheme (and per value of each swept --set
+parameter); Pareto points ringed.
 
-Usage: /usr/bin/python3 scripts/plot_sweep.py SWEEP.csv OUT.png
+Usage: /usr/bin/python3 scripts/plot_sweep.py SWEEP.csv OUT.png [--min-fidelity F]
+  --min-fidelity F  draw the threshold below which `sweep --min-fidelity` kept points off the
+                    Pareto front (the pareto column already reflects it)
 
 Run with Debian's /usr/bin/python3 (python3-matplotlib); `prunesim sweep --plot` does. The PNG
 is written to a temporary name and renamed, like every prunesim output.
@@ -19,8 +23,8 @@ matplotlib.use("Agg")  # no display: a file is all we want
 import matplotlib.pyplot as plt  # noqa: E402
 
 # Columns every sweep CSV has; anything between scheme_options and pareto is a swept parameter.
-FIXED = ["scheme", "sparsity_target", "sparsity_actual", "fidelity", "fidelity_metric",
-         "fidelity_oneshot", "cycles",
+FIXED = ["scheme", "sparsity_target", "sparsity_actual", "params", "macs", "fidelity",
+         "fidelity_metric", "fidelity_oneshot", "cycles",
          "latency_s", "energy_j", "power_w", "area_mm2", "storage_bytes", "file_bytes",
          "scheme_options", "pareto", "error"]
 
@@ -40,14 +44,26 @@ def die(msg):
 def num(s):
     try:
         return float(s)
-    except ValueError:
+    except (TypeError, ValueError):
         return math.nan
 
 
+def ring(ax, xs, ys):
+    ax.scatter(xs, ys, s=160, facecolors="none", edgecolors="black", linewidths=1.5, zorder=5)
+
+
 def main(argv):
-    if len(argv) != 3:
-        die("usage: plot_sweep.py SWEEP.csv OUT.png")
-    src, out = argv[1], argv[2]
+    args = argv[1:]
+    min_fid = math.nan
+    if "--min-fidelity" in args:
+        k = args.index("--min-fidelity")
+        if k + 1 >= len(args) or not math.isfinite(num(args[k + 1])):
+            die("--min-fidelity: needs a number")
+        min_fid = num(args[k + 1])
+        del args[k:k + 2]
+    if len(args) != 2:
+        die("usage: plot_sweep.py SWEEP.csv OUT.png [--min-fidelity F]")
+    src, out = args
     try:
         with open(src, newline="") as f:
             reader = csv.DictReader(f)
@@ -70,65 +86,86 @@ def main(argv):
         key = (r["scheme"],) + tuple(r[p] for p in params)
         curves.setdefault(key, []).append(r)
 
-    fig, (ax_e, ax_f) = plt.subplots(2, 1, figsize=(10, 8), sharex=True)
-    ax_p = ax_e.twinx()
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    ax_e, ax_p = axes[0]
+    ax_f, ax_fe = axes[1]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^v<>ph*"
+    handles = []
+    any_once = False
     for k, (key, pts) in enumerate(curves.items()):
         pts.sort(key=lambda r: num(r["sparsity_actual"]))
         label = key[0] + "".join(" %s=%s" % (p, v) for p, v in zip(params, key[1:]))
         c = colors[k % len(colors)]
+        m = markers[(k // len(colors)) % len(markers)]
         x = [num(r["sparsity_actual"]) for r in pts]
         e_uj = [1e6 * num(r["energy_j"]) for r in pts]
         p_uw = [1e6 * num(r["power_w"]) for r in pts]
         fid = [num(r["fidelity"]) for r in pts]
-        ax_e.plot(x, e_uj, "o-", color=c, label=label)
-        ax_p.plot(x, p_uw, "s--", color=c, alpha=0.6)
-        # SNDR of a model against itself is +inf: leave such points off the fidelity axis.
-        fx = [(a, b) for a, b in zip(x, fid) if math.isfinite(b)]
+        (h,) = ax_e.plot(x, e_uj, m + "-", color=c, label=label)
+        handles.append(h)
+        ax_p.plot(x, p_uw, m + "-", color=c)
+        # SNDR of a model against itself is +inf: leave such points off the fidelity axes.
+        fx = [(a, b, e) for a, b, e in zip(x, fid, e_uj) if math.isfinite(b)]
         if fx:
-            ax_f.plot([a for a, _ in fx], [b for _, b in fx], "o-", color=c, label=label)
+            ax_f.plot([a for a, _, _ in fx], [b for _, b, _ in fx], m + "-", color=c)
+            ax_fe.plot([e for _, _, e in fx], [b for _, b, _ in fx], m, color=c, alpha=0.8)
         # With --finetune the one-shot fidelity (before recovery) is drawn dotted beside it.
         once = [(a, num(r.get("fidelity_oneshot", ""))) for a, r in zip(x, pts)]
         once = [(a, b) for a, b in once if math.isfinite(b)]
         if once:
+            any_once = True
             ax_f.plot([a for a, _ in once], [b for _, b in once], "x:", color=c, alpha=0.7)
         par = [r for r in pts if r["pareto"] == "1"]
         if par:
-            px = [num(r["sparsity_actual"]) for r in par]
-            ax_e.scatter(px, [1e6 * num(r["energy_j"]) for r in par], s=160, facecolors="none",
-                         edgecolors="black", linewidths=1.5, zorder=5)
-            pf = [(num(r["sparsity_actual"]), num(r["fidelity"])) for r in par
-                  if math.isfinite(num(r["fidelity"]))]
-            ax_f.scatter([a for a, _ in pf], [b for _, b in pf], s=160, facecolors="none",
-                         edgecolors="black", linewidths=1.5, zorder=5)
+            ring(ax_e, [num(r["sparsity_actual"]) for r in par],
+                 [1e6 * num(r["energy_j"]) for r in par])
+            pf = [r for r in par if math.isfinite(num(r["fidelity"]))]
+            ring(ax_f, [num(r["sparsity_actual"]) for r in pf], [num(r["fidelity"]) for r in pf])
+
+    # The front over every curve: fidelity against energy, as the step a designer walks along.
+    front = sorted(((1e6 * num(r["energy_j"]), num(r["fidelity"])) for r in ok
+                    if r["pareto"] == "1" and math.isfinite(num(r["fidelity"]))))
+    if front:
+        ring(ax_fe, [e for e, _ in front], [f for _, f in front])
+        ax_fe.step([e for e, _ in front], [f for _, f in front], where="post", color="black",
+                   linewidth=1, alpha=0.7)
 
     metrics = sorted({r["fidelity_metric"] for r in ok})
-    ax_e.set_ylabel("energy per inference (µJ), solid")
-    ax_p.set_ylabel("power (µW), dashed")
-    ax_f.set_ylabel(" / ".join(METRIC_LABEL.get(m, m) for m in metrics))
-    ax_f.set_xlabel("sparsity reached (fraction of weights removed)")
-    ax_e.grid(True, alpha=0.3)
-    ax_f.grid(True, alpha=0.3)
-    # One legend for the curves (colour = scheme and swept values) outside the axes, so it never
-    # hides a point; the energy panel's legend only explains the line styles and the rings.
-    handles, labels = ax_e.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(0.80, 0.5), fontsize=8,
-               title="curves", title_fontsize=8)
-    style = [
-        plt.Line2D([], [], color="gray", marker="o", linestyle="-", label="energy (left axis)"),
-        plt.Line2D([], [], color="gray", marker="s", linestyle="--", alpha=0.6,
-                   label="power (right axis)"),
-        plt.Line2D([], [], color="black", marker="o", markersize=12, markerfacecolor="none",
-                   linestyle="none", label="Pareto: energy min, fidelity max"),
-    ]
-    if any(math.isfinite(num(r.get("fidelity_oneshot", ""))) for r in ok):
-        ax_f.legend(handles=[
-            plt.Line2D([], [], color="gray", marker="o", linestyle="-", label="fine-tuned (int8)"),
-            plt.Line2D([], [], color="gray", marker="x", linestyle=":",
-                       label="one-shot, before fine-tuning (int8)")], fontsize=8, loc="best")
-    ax_e.legend(handles=style, fontsize=8, loc="best")
-    ax_e.set_title("prunesim sweep: %s" % os.path.basename(src))
-    fig.tight_layout(rect=(0, 0, 0.80, 1))
+    fid_label = " / ".join(METRIC_LABEL.get(m, m) for m in metrics)
+    if math.isfinite(min_fid):
+        for ax in (ax_f, ax_fe):
+            ax.axhline(min_fid, color="red", linestyle="--", linewidth=1)
+    ax_e.set_ylabel("energy per inference (µJ)")
+    ax_p.set_ylabel("average power (µW)")
+    ax_f.set_ylabel(fid_label)
+    ax_fe.set_ylabel(fid_label)
+    for ax in (ax_e, ax_p, ax_f):
+        ax.set_xlabel("sparsity reached (fraction of the original model's weights removed)")
+    ax_fe.set_xlabel("energy per inference (µJ)")
+    ax_e.set_title("energy against sparsity")
+    ax_p.set_title("power against sparsity")
+    ax_f.set_title("fidelity against sparsity")
+    ax_fe.set_title("fidelity against energy: Pareto front (black step)")
+    for ax in axes.flat:
+        ax.grid(True, alpha=0.3)
+    # The legend goes under the panels, in as many columns as fit, so a sweep over --set values
+    # with many curves never clips it or hides a point.
+    extra = [plt.Line2D([], [], color="black", marker="o", markersize=12, markerfacecolor="none",
+                        linestyle="none", label="Pareto: energy min, fidelity max")]
+    if any_once:
+        extra.append(plt.Line2D([], [], color="gray", marker="x", linestyle=":",
+                                label="one-shot, before fine-tuning (int8)"))
+    if math.isfinite(min_fid):
+        extra.append(plt.Line2D([], [], color="red", linestyle="--",
+                                label="--min-fidelity %g" % min_fid))
+    allh = handles + extra
+    ncol = min(len(allh), 4)
+    rows_needed = (len(allh) + ncol - 1) // ncol
+    bottom = min(0.35, 0.04 + 0.035 * rows_needed)
+    fig.legend(handles=allh, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.suptitle("prunesim sweep: %s" % os.path.basename(src))
+    fig.tight_layout(rect=(0, bottom, 1, 0.97))
 
     tmp = "%s.tmp.%d.png" % (out, os.getpid())
     try:

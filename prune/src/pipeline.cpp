@@ -591,12 +591,18 @@ json pruning_report(const Graph& dense, const PruneOutcome& out) {
   std::map<std::string, LayerStats> ds, ps;
   for (const auto& s : layer_stats(dense)) ds[s.name] = s;
   for (const auto& s : layer_stats(out.graph)) ps[s.name] = s;
+  // Sparsity, weights and parameters are counted against the original model, so that channel
+  // and similarity pruning (which remove weights rather than zero them) report what they took.
+  std::map<std::string, int64_t> dense_weights;
+  for (const auto& l : prunable_layers(dense)) dense_weights[l.node] = dense.init(l.weight).size();
   json layers = json::array();
   int64_t tot_w = 0, tot_nz = 0, tot_params_d = 0, tot_params_p = 0, macs_d = 0, macs_e = 0;
+  int64_t tot_left = 0;
   for (const auto& l : prunable_layers(out.graph)) {
     const Tensor& w = out.graph.init(l.weight);
     int64_t nz = 0;
     for (float v : w.f) nz += v != 0.f;
+    const int64_t orig = dense_weights.count(l.node) ? dense_weights[l.node] : w.size();
     const auto& d = ds.count(l.node) ? ds[l.node] : ps[l.node];
     const auto& p = ps[l.node];
     // Every weight of a conv/gemm is used equally often, so effective MACs scale with density.
@@ -606,9 +612,10 @@ json pruning_report(const Graph& dense, const PruneOutcome& out) {
     json e = {{"name", l.node},
               {"op", l.op},
               {"shape", w.shape},
-              {"weights", w.size()},
+              {"weights", orig},
+              {"weights_left", w.size()},  // after channels were removed (= weights otherwise)
               {"nonzero", nz},
-              {"sparsity", w.size() ? 1.0 - static_cast<double>(nz) / w.size() : 0.0},
+              {"sparsity", orig ? 1.0 - static_cast<double>(nz) / orig : 0.0},
               {"params_dense", d.params},
               {"params", p.params - (w.size() - nz)},
               {"macs_dense", d.macs},
@@ -622,17 +629,19 @@ json pruning_report(const Graph& dense, const PruneOutcome& out) {
       e["scheme"] = "dense";
     }
     layers.push_back(e);
-    tot_w += w.size();
+    tot_w += orig;
+    tot_left += w.size();
     tot_nz += nz;
     macs_d += d.macs;
     macs_e += eff;
   }
   for (const auto& kv : ds) tot_params_d += kv.second.params;
   for (const auto& kv : ps) tot_params_p += kv.second.params;
-  tot_params_p -= tot_w - tot_nz;
+  tot_params_p -= tot_left - tot_nz;
   json r;
   r["layers"] = layers;
   r["total"] = {{"weights", tot_w},
+                {"weights_left", tot_left},
                 {"nonzero", tot_nz},
                 {"sparsity", tot_w ? 1.0 - static_cast<double>(tot_nz) / tot_w : 0.0},
                 {"params_dense", tot_params_d},

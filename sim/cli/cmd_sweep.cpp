@@ -51,6 +51,7 @@ struct Opts {
   double rate = 0;
   uint64_t seed = 1;
   bool json = false;
+  double min_fidelity = std::nan("");  // points below are not Pareto candidates (broken models)
   // Recovery of every point: built-in fine-tuning, bias correction, a recipe as one more curve,
   // masks imported for the mask/polarization schemes.
   std::string finetune, train_data, train_labels, recipe, mask_file;
@@ -66,6 +67,7 @@ struct Axis {
 struct Row {
   std::string scheme, scheme_options, error;
   double target = 0, actual = 0;
+  int64_t params = 0, macs = 0;         // non-zero parameters and effective MACs after pruning
   std::vector<std::string> set_values;  // one per Axis
   bool ok = false;
   double fidelity = 0;
@@ -166,12 +168,18 @@ std::string csv_field(const std::string& s) {
 
 // Pareto-optimal on (energy_j min, fidelity max) among the rows that succeeded: no other row is
 // at least as good on both and strictly better on one.
-void mark_pareto(std::vector<Row>& rows) {
+// Pareto over (energy min, fidelity max) among the points at or above min_fidelity (NaN: all),
+// so that a model broken to chance accuracy is not ringed for its low energy.
+void mark_pareto(std::vector<Row>& rows, double min_fidelity) {
+  auto candidate = [&](const Row& r) {
+    return r.ok && !std::isnan(r.fidelity) && !std::isnan(r.energy_j) &&
+           (std::isnan(min_fidelity) || r.fidelity >= min_fidelity);
+  };
   for (auto& a : rows) {
-    a.pareto = a.ok && !std::isnan(a.fidelity) && !std::isnan(a.energy_j);
+    a.pareto = candidate(a);
     if (!a.pareto) continue;
     for (const auto& b : rows)
-      if (&a != &b && b.ok && b.energy_j <= a.energy_j && b.fidelity >= a.fidelity &&
+      if (&a != &b && candidate(b) && b.energy_j <= a.energy_j && b.fidelity >= a.fidelity &&
           (b.energy_j < a.energy_j || b.fidelity > a.fidelity)) {
         a.pareto = false;
         break;
@@ -272,7 +280,12 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
       res = run_pruning(c.g, recipe, Schedule{}, rec, pd);
     }
   }
-  r.actual = pruning_report(c.g, res)["total"].value("sparsity", 0.0);
+  {
+    const json tot = pruning_report(c.g, res)["total"];  // against the original model
+    r.actual = tot.value("sparsity", 0.0);
+    r.params = tot.value("params", int64_t{0});
+    r.macs = tot.value("macs_effective", int64_t{0});
+  }
 
   const QuantizedModel q = quantize(res.graph, c.calib);
   TableOptions to;
@@ -324,19 +337,21 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
 
 std::string to_csv(const std::vector<Row>& rows, const std::vector<Axis>& axes) {
   std::ostringstream s;
-  s << "scheme,sparsity_target,sparsity_actual,fidelity,fidelity_metric,fidelity_oneshot,cycles,"
+  s << "scheme,sparsity_target,sparsity_actual,params,macs,fidelity,fidelity_metric,"
+       "fidelity_oneshot,cycles,"
        "latency_s,energy_j,power_w,area_mm2,storage_bytes,file_bytes,scheme_options";
   for (const auto& a : axes) s << "," << csv_field(a.key);
   s << ",pareto,error\n";
   for (const auto& r : rows) {
     s << csv_field(r.scheme) << "," << fmt(r.target) << ",";
     if (r.ok)
-      s << fmt(r.actual) << "," << fmt(r.fidelity) << "," << r.metric << ","
+      s << fmt(r.actual) << "," << r.params << "," << r.macs << "," << fmt(r.fidelity) << ","
+        << r.metric << ","
         << (std::isnan(r.fidelity_oneshot) ? std::string() : fmt(r.fidelity_oneshot)) << ","
         << r.cycles << "," << fmt(r.latency_s) << "," << fmt(r.energy_j) << "," << fmt(r.power_w)
         << "," << fmt(r.area_mm2) << "," << r.storage_bytes << "," << r.file_bytes;
     else
-      s << ",,,,,,,,,,";
+      s << ",,,,,,,,,,,,";
     s << "," << csv_field(r.scheme_options);
     for (const auto& v : r.set_values) s << "," << csv_field(v);
     s << "," << (r.pareto ? 1 : 0) << "," << csv_field(r.error) << "\n";
@@ -353,6 +368,8 @@ json to_json(const std::vector<Row>& rows, const std::vector<Axis>& axes) {
     for (size_t k = 0; k < axes.size(); ++k) j["params"][axes[k].key] = r.set_values[k];
     if (r.ok) {
       j["sparsity_actual"] = r.actual;
+      j["params"] = r.params;
+      j["macs"] = r.macs;
       j["fidelity"] = num(r.fidelity);
       j["fidelity_metric"] = r.metric;
       if (!std::isnan(r.fidelity_oneshot)) j["fidelity_oneshot"] = num(r.fidelity_oneshot);
@@ -577,7 +594,7 @@ void run(const Opts& o) {
     }
     progress(++done, rows.size(), label);
   }
-  mark_pareto(rows);
+  mark_pareto(rows, o.min_fidelity);
 
   // Points that reached less sparsity than asked (balanced PE groups of one weight, say): one
   // warning line, so a short point is not read as the sparsity on its label.
@@ -620,7 +637,13 @@ void run(const Opts& o) {
   const std::string csv = to_csv(rows, axes);
   if (!o.out.empty()) write_file_atomic(o.out, csv);
   if (!o.plot.empty()) {
-    const int rc = run_program({kPython, script, o.out, o.plot}, false);
+    std::vector<std::string> cmd = {kPython, script, o.out, o.plot};
+    if (!std::isnan(o.min_fidelity)) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.17g", o.min_fidelity);
+      cmd.insert(cmd.end(), {"--min-fidelity", b});
+    }
+    const int rc = run_program(cmd, false);
     if (rc != 0)
       throw std::runtime_error("--plot: " + script + " exited with status " + std::to_string(rc) +
                                " (the CSV " + o.out + " was written)");
@@ -674,8 +697,13 @@ void setup(CLI::App& app) {
   c->add_option("--rate", o->rate, "inferences per second for power (default: the arch's)");
   c->add_option("--seed", o->seed, "seed of the schemes' random choices");
   c->add_option("-o,--output", o->out, "CSV to write (without: CSV on stdout)");
-  c->add_option("--plot", o->plot, "PNG to draw (energy, power and fidelity against sparsity)");
+  c->add_option(
+      "--plot", o->plot,
+      "PNG to draw (energy, power and fidelity against sparsity; fidelity against energy)");
   c->add_flag("--json", o->json, "print the rows as JSON");
+  c->add_option("--min-fidelity", o->min_fidelity,
+                "points whose fidelity is below this (in the fidelity column's unit: % or dB) are "
+                "not Pareto candidates, and the plot draws the line");
   c->add_option("--finetune", o->finetune,
                 "recover every point with the built-in engine: epochs=N[,lr=X,batch=N,qat,...]");
   c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")

@@ -84,11 +84,24 @@ TEST_F(Sweep, CsvRowsEnergyAndPareto) {
   EXPECT_NE(r.out.find("wrote 4 rows"), std::string::npos) << r.out;
   std::vector<std::string> header;
   auto rows = read_csv(slurp(csv), &header);
-  const std::vector<std::string> want = {
-      "scheme",          "sparsity_target",  "sparsity_actual", "fidelity",
-      "fidelity_metric", "fidelity_oneshot", "cycles",          "latency_s",
-      "energy_j",        "power_w",          "area_mm2",        "storage_bytes",
-      "file_bytes",      "scheme_options",   "pareto",          "error"};
+  const std::vector<std::string> want = {"scheme",
+                                         "sparsity_target",
+                                         "sparsity_actual",
+                                         "params",
+                                         "macs",
+                                         "fidelity",
+                                         "fidelity_metric",
+                                         "fidelity_oneshot",
+                                         "cycles",
+                                         "latency_s",
+                                         "energy_j",
+                                         "power_w",
+                                         "area_mm2",
+                                         "storage_bytes",
+                                         "file_bytes",
+                                         "scheme_options",
+                                         "pareto",
+                                         "error"};
   EXPECT_EQ(header, want);
   ASSERT_EQ(rows.size(), 4u);
   std::map<std::string, double> energy;
@@ -116,6 +129,34 @@ TEST_F(Sweep, CsvRowsEnergyAndPareto) {
     }
     EXPECT_EQ(a.at("pareto"), dominated ? "0" : "1") << a.at("scheme") << a.at("sparsity_target");
   }
+}
+
+// Channel pruning removes weights instead of zeroing them: its sparsity, parameters and MACs
+// are counted against the original model (it used to plot at x = 0). --min-fidelity keeps
+// points below the threshold off the Pareto front.
+TEST_F(Sweep, ChannelSparsityCountsAgainstTheOriginalAndMinFidelityFiltersPareto) {
+  const std::string csv = path("sweep.csv");
+  Result r = run(base_args() + " --schemes channel,magnitude --sparsity 0,0.5 -o " + csv);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::vector<std::string> header;
+  auto rows = read_csv(slurp(csv), &header);
+  ASSERT_EQ(rows.size(), 4u);
+  std::map<std::string, std::map<std::string, std::string>> by;
+  for (const auto& row : rows) by[row.at("scheme") + "@" + row.at("sparsity_target")] = row;
+  EXPECT_GT(std::stod(by["channel@0.5"].at("sparsity_actual")), 0.4);
+  EXPECT_LT(std::stod(by["channel@0.5"].at("params")), std::stod(by["channel@0"].at("params")));
+  EXPECT_LT(std::stod(by["channel@0.5"].at("macs")), std::stod(by["channel@0"].at("macs")));
+  EXPECT_LT(std::stod(by["magnitude@0.5"].at("macs")), std::stod(by["magnitude@0"].at("macs")));
+  // Every pruned point is below the dense fidelity (+inf vs itself is left out): a threshold
+  // above all of them leaves only dense points on the front.
+  double best = -1e9;
+  for (const auto& row : rows)
+    if (row.at("sparsity_target") == "0.5") best = std::max(best, std::stod(row.at("fidelity")));
+  Result f = run(base_args() + " --schemes channel,magnitude --sparsity 0,0.5 --min-fidelity " +
+                 std::to_string(best + 1) + " -o " + csv);
+  ASSERT_EQ(f.code, 0) << f.err;
+  for (const auto& row : read_csv(slurp(csv), &header))
+    if (row.at("sparsity_target") == "0.5") EXPECT_EQ(row.at("pareto"), "0") << row.at("scheme");
 }
 
 TEST_F(Sweep, SetAxisAndNmRecordsReachedSparsity) {
@@ -205,12 +246,22 @@ TEST_F(Sweep, PlotWritesPng) {
   if (!has_matplotlib()) GTEST_SKIP() << "/usr/bin/python3 lacks matplotlib";
   const std::string csv = path("sweep.csv"), png = path("sweep.png");
   Result r = run(base_args() + " --schemes balanced,magnitude --sparsity 0,0.5 -o " + csv +
-                 " --plot " + png);
+                 " --plot " + png + " --min-fidelity 5");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("wrote plot " + png), std::string::npos) << r.out;
   const std::string bytes = slurp(png);
-  ASSERT_GE(bytes.size(), 8u);
+  ASSERT_GE(bytes.size(), 24u);
   EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  // Four panels (energy, power, fidelity against sparsity; fidelity against energy): 13 x 9 in
+  // at 110 dpi, from the IHDR chunk.
+  auto be32 = [&](size_t at) {
+    return (static_cast<uint32_t>(static_cast<uint8_t>(bytes[at])) << 24) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 1])) << 16) |
+           (static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 2])) << 8) |
+           static_cast<uint32_t>(static_cast<uint8_t>(bytes[at + 3]));
+  };
+  EXPECT_EQ(be32(16), 1430u);
+  EXPECT_EQ(be32(20), 990u);
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path() << " left behind";
 }
