@@ -63,6 +63,29 @@ TEST_F(Simulate, ARateAboveTheCoresIsAWarningWithThePowerAtTheMaximum) {
   EXPECT_EQ(d.err, "");
 }
 
+// compare on the RAMAN core: no published column (those figures are the HSI paper's), power and
+// energy in units that fit a tinyML core, and non-zero parameters (a pruned table keeps zeros).
+TEST_F(Simulate, CompareOnRamanShowsItsOwnUnitsAndNonZeroParameters) {
+  const std::string dense = path("dense.pwt");
+  const auto p = run("prune " + zoo + "encoder.onnx --scheme magnitude --sparsity 0 --calib " +
+                     zoo + "calib.npy -o " + dense + " --target raman --quiet");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto r = run("compare --arch raman " + dense + " " + table + " --input " + zoo +
+                     "sample.npy --mode analytical");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("published"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("0.000 W"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" uW"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" uJ"), std::string::npos) << r.out;
+  const auto j = run("compare --arch raman " + dense + " " + table + " --input " + zoo +
+                     "sample.npy --mode analytical --json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const auto v = nlohmann::json::parse(j.out);
+  EXPECT_FALSE(v.contains("published"));
+  // The fixture's table is balanced-pruned to about half: half the parameters are zeros.
+  EXPECT_LT(v["ratios"]["params_pct"].get<double>(), 60.0);
+}
+
 TEST_F(Simulate, ConfigDumpDocumentsEveryParameter) {
   const auto r = run("config --dump raman --json");
   ASSERT_EQ(r.code, 0) << r.err;
