@@ -656,24 +656,28 @@ json pruning_report(const Graph& dense, const PruneOutcome& out) {
   return r;
 }
 
-std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& scheme,
-                                        const SchemeOptions& base,
-                                        const std::vector<double>& sparsities, const Tensor& x,
-                                        const Tensor* labels, std::string* metric_name,
-                                        const PruneData& data) {
+std::vector<SensitivityRow> sensitivity(
+    const Graph& g, const std::string& scheme, const SchemeOptions& base,
+    const std::vector<double>& sparsities, const Tensor& x, const Tensor* labels,
+    std::string* metric_name, const PruneData& data,
+    const std::function<void(size_t, size_t, const std::string&)>& progress) {
   auto s = make_scheme(scheme);
   std::vector<SensitivityRow> out;
   const Tensor ref = labels ? *labels : run_float(g, x);
   const std::string metric = score(run_float(g, x), ref).front().first;
   if (metric_name) *metric_name = metric == "sndr_db" && !labels ? "sndr_db_vs_dense" : metric;
-  for (const auto& l : prunable_layers(g))
+  const auto layers = prunable_layers(g);
+  const size_t total = layers.size() * sparsities.size();
+  for (const auto& l : layers)
     for (double sp : sparsities) {
+      if (progress) progress(out.size(), total, l.node);
       SchemeOptions o = base;
       o.sparsity = sp;
       const Graph pg = sp == 0 ? g : s->apply(g, {l.node}, o, data).graph;  // from dense every time
       const Tensor y = run_float(pg, x);
       out.push_back({l.node, sp, score(y, ref).front().second});
     }
+  if (progress) progress(total, total, "done");
   return out;
 }
 

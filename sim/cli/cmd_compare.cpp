@@ -127,8 +127,11 @@ void run(const Opts& o) {
         throw InputError(o.labels + ": element " + std::to_string(k) + ": not a class id");
     lp = &labels;
   }
+  progress(0, 2, "simulating " + o.base);
   const Run b = run_one(a, proto, o.base, lp);
+  progress(1, 2, "simulating " + o.compressed);
   const Run c = run_one(a, proto, o.compressed, lp);
+  progress(2, 2, "done");
   const json& B = b.report;
   const json& C = c.report;
   const double ops_pct = 100.0 * static_cast<double>(c.macs) / std::max<int64_t>(1, b.macs);

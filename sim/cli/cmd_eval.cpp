@@ -84,10 +84,11 @@ void run(const Opts& o) {
   if (b) j["then"] = o.then;
   j["samples"] = n;
   if (!a.table) {
-    Tensor yf = run_float(a.g, x);
+    Tensor yf = run_in_chunks(x, "eval float", [&](const Tensor& t) { return run_float(a.g, t); });
     if (b && !b->table) {
       check_input_shape(b->g, yf, "--then " + o.then + " (the first stage's output)");
-      yf = run_float(b->g, yf);
+      yf = run_in_chunks(yf, "eval float --then",
+                         [&](const Tensor& t) { return run_float(b->g, t); });
     }
     if (!b || !b->table) j["float"] = metrics(yf, labels);
   }
@@ -98,7 +99,8 @@ void run(const Opts& o) {
       a.calib_source = o.q.calib;
       j["calibration"] = {{"file", o.q.calib}, {"method", o.q.method}, {"samples", calib.shape[0]}};
     }
-    Tensor y = run_int8(*a.qm, x).output_float;
+    Tensor y = run_in_chunks(x, "eval int8",
+                             [&](const Tensor& t) { return run_int8(*a.qm, t).output_float; });
     if (b) {
       check_input_shape(b->g, y, "--then " + o.then + " (the first stage's output)");
       if (!b->table) {
@@ -118,7 +120,8 @@ void run(const Opts& o) {
         bo.calib_source = b->calib_source;
         b->qm = quantize(b->g, bc, bo);
       }
-      y = run_int8(*b->qm, y).output_float;
+      y = run_in_chunks(y, "eval int8 --then",
+                        [&](const Tensor& t) { return run_int8(*b->qm, t).output_float; });
       j["then_calibration"] = b->calib_source;
     }
     j["int8"] = metrics(y, labels);

@@ -36,6 +36,7 @@ struct Opts {
   std::string finetune, train_data, train_labels;
   int rewind_epoch = 0;
   bool list = false, json = false, quiet = false;
+  bool no_fidelity_alone = false;  // skip the per-layer figures: one evaluation per layer
   bool sparsity_given = false, nm_given = false;  // which of --sparsity, --n/--m the user typed
 };
 
@@ -320,14 +321,21 @@ void run(Opts& o) {
     rep["fidelity"]["pruned"] = fidelity(res.graph, g, data, pd.labels);
     // Per layer: the dense model with only that layer's mask applied, so a user sees which
     // layer costs the fidelity (structural schemes change shapes: reported for the whole only).
+    // One full evaluation per layer: --no-fidelity-alone skips them.
+    const size_t nl = rep["layers"].size();
+    size_t done = 0;
     for (auto& row : rep["layers"]) {
+      if (o.no_fidelity_alone) break;
       const std::string name = row["name"];
+      if (!o.quiet) progress(done, nl, "fidelity of " + name + " alone");
       for (const auto& l : prunable_layers(g))
         if (l.node == name && res.masks.count(l.weight) &&
             res.masks.at(l.weight).size() == g.init(l.weight).f.size())
           row["fidelity_alone"] =
               fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g, data, pd.labels);
+      ++done;
     }
+    if (!o.quiet && !o.no_fidelity_alone) progress(nl, nl, "per-layer fidelity");
   }
   warn_short_sparsity(recipe, rep);
   warn_unmasked(rep);
@@ -392,7 +400,7 @@ void setup(CLI::App& app) {
   c->add_option("--train-labels", o->train_labels,
                 "--finetune: class ids or targets (without: distillation from the dense model)")
       ->check(CLI::ExistingFile);
-  c->add_flag("--quiet", o->quiet, "no training progress on stderr");
+  c->add_flag("--quiet", o->quiet, "no progress (training, per-layer fidelity) on stderr");
   c->add_flag("--bias-correct", o->rec.bias_correct,
               "recover: per-channel bias correction on --calib");
   c->add_option("--paser-budget", o->rec.paser_budget,
@@ -401,6 +409,8 @@ void setup(CLI::App& app) {
   c->add_option("--calib", o->calib,
                 "calibration set .npy (int8 scales, recovery, data-driven schemes)")
       ->check(CLI::ExistingFile);
+  c->add_flag("--no-fidelity-alone", o->no_fidelity_alone,
+              "--data: skip the per-layer fidelity_alone figures (one evaluation per layer)");
   c->add_option("--data", o->data, "evaluation inputs .npy for the fidelity report")
       ->check(CLI::ExistingFile);
   c->add_option("--labels", o->labels, "class ids [N] or targets for --data")

@@ -11,6 +11,8 @@
 
 #include "common.h"
 #include "prune/errors.h"
+#include "prune/executor.h"
+#include "prune/metrics.h"
 #include "prune/npy.h"
 #include "prune/pipeline.h"
 #include "registry.h"
@@ -19,7 +21,7 @@ namespace prunesim::cli {
 namespace {
 
 struct Opts {
-  std::string model, calib, data, labels, out, scheme = "magnitude";
+  std::string model, calib, data, labels, out, recipe_out, scheme = "magnitude";
   std::vector<double> sparsities;
   double tolerance = 0;
   bool tolerance_given = false, json = false;
@@ -28,6 +30,9 @@ struct Opts {
 
 void run(const Opts& o) {
   check_writable(o.out, "-o");
+  check_writable(o.recipe_out, "--recipe-out");
+  if (!o.recipe_out.empty() && !o.tolerance_given)
+    throw InputError("--recipe-out: needs --tolerance (the budgets it writes)");
   Graph g = load_model(o.model);
   if (o.data.empty() && o.calib.empty()) throw InputError("sensitivity: give --data (or --calib)");
   Tensor x = load_data(o.data.empty() ? o.calib : o.data, &g);
@@ -52,12 +57,18 @@ void run(const Opts& o) {
   so.n = o.n;
   so.m = o.m;
   std::string metric;
-  auto rows =
-      sensitivity(g, o.scheme, so, sp, x, o.labels.empty() ? nullptr : &labels, &metric, pd);
+  auto rows = sensitivity(g, o.scheme, so, sp, x, o.labels.empty() ? nullptr : &labels, &metric, pd,
+                          progress);
+  // One convention with eval, prune and sweep: fractions (top-1, mIoU, pixel accuracy) are shown
+  // in %, so a drop and --tolerance are in percentage points (pt).
+  const bool pct = metric == "top1" || metric == "miou" || metric == "pixel_accuracy";
+  if (pct) {
+    metric += "_pct";
+    for (auto& r : rows) r.metric *= 100;
+  }
   std::ostringstream csv;
   csv << "layer,sparsity," << metric << "\n";
   for (const auto& r : rows) csv << r.layer << "," << r.sparsity << "," << r.metric << "\n";
-  if (!o.out.empty()) write_file_atomic(o.out, csv.str());
   // Budget: the largest sparsity (scanning upward, stopping at the first violation) whose metric
   // stays acceptable. With labels: a drop from the layer's dense metric within the tolerance.
   // Without: the dense point is infinitely far (SNDR against itself), so the tolerance is the
@@ -78,6 +89,66 @@ void run(const Opts& o) {
     }
     for (const auto& kv : best) budget[kv.first] = kv.second;
   }
+  // The budgets were measured one layer at a time; together their losses compound. The combined
+  // recipe is measured, and a combined result outside the tolerance is a warning.
+  nlohmann::json combined;
+  if (o.tolerance_given) {
+    Recipe rc;
+    for (auto it = budget.begin(); it != budget.end(); ++it) {
+      if (it->get<double>() <= 0) continue;
+      RecipeRule rule;
+      rule.layers = {it.key()};
+      rule.scheme = o.scheme;
+      rule.options = so;
+      rule.options.sparsity = it->get<double>();
+      rc.rules.push_back(rule);
+    }
+    double value = std::nan("");
+    const double dense = [&] {
+      for (const auto& r : rows)
+        if (r.sparsity == 0.0) return r.metric;
+      return std::nan("");
+    }();
+    if (!rc.rules.empty()) {
+      PruneOutcome po = run_pruning(g, rc, Schedule{}, Recovery{}, pd);
+      const Tensor ref = o.labels.empty() ? run_float(g, x) : labels;
+      value = score(run_float(po.graph, x), ref).front().second * (pct ? 100 : 1);
+      combined = {{"value", std::isfinite(value) ? nlohmann::json(value) : nlohmann::json()},
+                  {"sparsity", pruning_report(g, po)["total"]["sparsity"]}};
+      nlohmann::json rj = {{"rules", nlohmann::json::array()}};
+      for (const auto& rule : rc.rules) {
+        // A layer name holds no glob character, so `match` is the exact name.
+        nlohmann::json r = {{"match", rule.layers[0]},
+                            {"scheme", rule.scheme},
+                            {"sparsity", rule.options.sparsity}};
+        if (rule.scheme == "balanced") r["pes"] = so.pe.pes, r["cluster"] = so.pe.cluster;
+        rj["rules"].push_back(r);
+      }
+      rj["rules"].push_back({{"match", "*"}, {"skip", true}});
+      combined["recipe"] = rj;
+      const bool ok = vs_dense ? value >= o.tolerance : dense - value <= o.tolerance;
+      if (!ok) {
+        char b[256];
+        if (vs_dense)
+          std::snprintf(b, sizeof b,
+                        "the per-layer budgets compound: all of them together give %.4g dB SNDR "
+                        "vs the dense model, below --tolerance %g dB; lower the budgets",
+                        value, o.tolerance);
+        else
+          std::snprintf(b, sizeof b,
+                        "the per-layer budgets compound: all of them together give %s %.4g "
+                        "(a drop of %.4g%s), more than --tolerance %g; lower the budgets",
+                        metric.c_str(), value, dense - value, pct ? " pt" : "", o.tolerance);
+        warn(b);
+      }
+    }
+    if (!o.recipe_out.empty() && rc.rules.empty())
+      warn("--recipe-out: no layer has a budget above 0; no recipe written");
+  }
+  // Outputs after every warning, so --strict leaves none behind.
+  if (!o.out.empty()) write_file_atomic(o.out, csv.str());
+  if (!o.recipe_out.empty() && combined.contains("recipe"))
+    write_file_atomic(o.recipe_out, combined["recipe"].dump(2) + "\n");
   if (o.json) {
     nlohmann::json j = {{"model", o.model}, {"metric", metric}, {"scheme", o.scheme}};
     for (const auto& r : rows)  // JSON has no infinity: the dense point against itself is null
@@ -86,6 +157,7 @@ void run(const Opts& o) {
            {"sparsity", r.sparsity},
            {"value", std::isfinite(r.metric) ? nlohmann::json(r.metric) : nlohmann::json()}});
     if (!budget.is_null()) j["budget"] = budget;
+    if (!combined.is_null()) j["combined"] = combined;
     std::cout << j.dump(2) << "\n";
     return;
   }
@@ -98,9 +170,17 @@ void run(const Opts& o) {
       std::printf("per-layer budget (largest sparsity with SNDR vs dense >= %g dB):\n",
                   o.tolerance);
     else
-      std::printf("per-layer budget (largest sparsity with a drop <= %g):\n", o.tolerance);
+      std::printf("per-layer budget (largest sparsity with a drop <= %g%s):\n", o.tolerance,
+                  pct ? " pt" : "");
     for (auto it = budget.begin(); it != budget.end(); ++it)
       std::printf("  %-28s %.2f\n", it.key().c_str(), it->get<double>());
+    if (!combined.is_null())
+      std::printf("all budgets together: sparsity %.1f %%, %s %.4g%s\n",
+                  100 * combined["sparsity"].get<double>(), metric.c_str(),
+                  combined["value"].is_null() ? std::nan("") : combined["value"].get<double>(),
+                  pct ? " %" : " dB");
+    if (!o.recipe_out.empty() && combined.contains("recipe"))
+      std::printf("recipe -> %s\n", o.recipe_out.c_str());
   }
 }
 
@@ -114,17 +194,20 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--labels", o->labels, "class ids [N] or targets; without: SNDR vs the dense model")
       ->check(CLI::ExistingFile);
-  c->add_option("--scheme", o->scheme, "scheme applied to one layer at a time");
+  c->add_option("--scheme", o->scheme, "scheme applied to one layer at a time")
+      ->capture_default_str();
   c->add_option("--sparsities", o->sparsities, "list, default 0,0.05,…,0.95")->delimiter(',');
   c->add_option("--tolerance", o->tolerance,
-                "per-layer budget: tolerated metric drop (with --labels), or the lowest SNDR in dB "
-                "against the dense model (without)")
+                "per-layer budget: tolerated metric drop (with --labels; pt for top-1/mIoU), or "
+                "the lowest SNDR in dB against the dense model (without)")
       ->each([o](const std::string&) { o->tolerance_given = true; });
   c->add_option("--pes", o->pes, "balanced: PE count");
   c->add_option("--cluster", o->cluster, "balanced: PEs per cluster");
   c->add_option("--n", o->n, "nm: keep N ...");
   c->add_option("--m", o->m, "nm: ... of every M");
   c->add_option("-o,--output", o->out, "CSV file to write");
+  c->add_option("--recipe-out", o->recipe_out,
+                "with --tolerance: write the budgets as a recipe (prunesim prune --recipe)");
   c->add_flag("--json", o->json, "print JSON");
   c->callback([o] { run(*o); });
 }

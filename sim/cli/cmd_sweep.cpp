@@ -187,18 +187,6 @@ void mark_pareto(std::vector<Row>& rows, double min_fidelity) {
   }
 }
 
-// The progress bar: only on a terminal, so logs and pipes stay clean.
-void progress(size_t done, size_t total, const std::string& what) {
-  static const bool tty = isatty(STDERR_FILENO);
-  if (!tty) return;
-  constexpr int kWidth = 20;
-  const int fill = total ? static_cast<int>(kWidth * done / total) : kWidth;
-  std::fprintf(stderr, "\r[%s%s] %zu/%zu %s\033[K", std::string(fill, '#').c_str(),
-               std::string(kWidth - fill, '.').c_str(), done, total, what.c_str());
-  if (done == total) std::fprintf(stderr, "\n");
-  std::fflush(stderr);
-}
-
 // The simulated inference's input: --input, or the first sample of --data.
 Tensor first_sample(const Graph& g, const Tensor& x, const std::string& source) {
   Shape sample;

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "prune/errors.h"
@@ -105,6 +107,43 @@ std::string with_commas(int64_t v) {
     r += s[k];
   }
   return v < 0 ? "-" + r : r;
+}
+
+void progress(size_t done, size_t total, const std::string& what) {
+  static const bool tty = isatty(STDERR_FILENO);
+  if (!tty) return;
+  constexpr int kWidth = 20;
+  const int fill = total ? static_cast<int>(kWidth * done / total) : kWidth;
+  std::fprintf(stderr, "\r[%s%s] %zu/%zu %s\033[K", std::string(fill, '#').c_str(),
+               std::string(kWidth - fill, '.').c_str(), done, total, what.c_str());
+  if (done == total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+Tensor run_in_chunks(const Tensor& x, const std::string& what,
+                     const std::function<Tensor(const Tensor&)>& f) {
+  const int64_t n = x.shape.empty() ? 0 : x.shape[0];
+  constexpr int64_t kChunk = 64;
+  if (n <= kChunk || !x.is_float()) return f(x);
+  const int64_t per = x.size() / n;
+  Tensor out;
+  for (int64_t a = 0; a < n; a += kChunk) {
+    progress(static_cast<size_t>(a), static_cast<size_t>(n), what);
+    const int64_t b = std::min(n, a + kChunk);
+    Shape s = x.shape;
+    s[0] = b - a;
+    Tensor part(s, std::vector<float>(x.f.begin() + a * per, x.f.begin() + b * per));
+    Tensor y = f(part);
+    if (a == 0) {
+      out = y;
+      out.shape[0] = n;
+      out.f.reserve(static_cast<size_t>(y.size() / (b - a) * n));
+    } else {
+      out.f.insert(out.f.end(), y.f.begin(), y.f.end());
+    }
+  }
+  progress(static_cast<size_t>(n), static_cast<size_t>(n), what);
+  return out;
 }
 
 }  // namespace prunesim::cli

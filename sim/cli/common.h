@@ -2,6 +2,7 @@
 // and number formatting for the human tables.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,5 +31,15 @@ std::vector<double> parse_number_list(const std::string& s, const std::string& f
                                       char sep = ',');
 // 1234567 → "1,234,567"
 std::string with_commas(int64_t v);
+
+// The progress bar of long work, "[#####.....] 12/30 what": on stderr and only when it is a
+// terminal, so logs and pipes stay clean; a newline when done == total.
+void progress(size_t done, size_t total, const std::string& what);
+
+// f (a whole-batch executor: run_float, run_int8) over x in chunks of samples along dim 0, the
+// outputs concatenated: the same result as f(x) — every executor runs sample by sample — with
+// a progress bar between chunks.
+Tensor run_in_chunks(const Tensor& x, const std::string& what,
+                     const std::function<Tensor(const Tensor&)>& f);
 
 }  // namespace prunesim::cli

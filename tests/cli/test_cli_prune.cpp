@@ -171,6 +171,51 @@ TEST_F(Prune, SensitivityCsvAndBudget) {
   EXPECT_NE(r.out.find("per-layer budget"), std::string::npos);
 }
 
+// With labels the metric is in % like eval's (top1_pct), the tolerance in pt; the budgets are
+// measured together, the compounding is one warning line, and --recipe-out writes a recipe that
+// prune reproduces.
+TEST_F(Prune, SensitivityMeasuresTheBudgetsTogether) {
+  const std::string z = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/digits_dscnn/";
+  const std::string args = "sensitivity " + z + "digits_dscnn.onnx --data " + z + "eval.npy " +
+                           "--labels " + z + "eval_labels.npy --sparsities 0,0.3,0.6 " +
+                           "--tolerance 1 -o " + path("s.csv") + " --recipe-out " + path("r.json");
+  Result r = run(args + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["metric"], "top1_pct");
+  EXPECT_GT(j["rows"][0]["value"].get<double>(), 90.0);  // percent, not a fraction
+  ASSERT_TRUE(j.contains("combined"));
+  const double together = j["combined"]["value"].get<double>();
+  const double dense = j["rows"][0]["value"].get<double>();
+  if (dense - together > 1.0)
+    EXPECT_EQ(r.err.rfind("warning: the per-layer budgets compound: ", 0), 0u) << r.err;
+  else
+    EXPECT_EQ(r.err, "");
+  EXPECT_EQ(slurp(path("s.csv")).rfind("layer,sparsity,top1_pct\n", 0), 0u);
+  Result p = run("prune " + z + "digits_dscnn.onnx --recipe " + path("r.json") + " --data " + z +
+                 "eval.npy --labels " + z + "eval_labels.npy --json");
+  ASSERT_EQ(p.code, 0) << p.err;
+  const auto pj = nlohmann::json::parse(p.out);
+  EXPECT_NEAR(100 * pj["fidelity"]["pruned"]["top1"].get<double>(), together, 1e-9);
+  EXPECT_NEAR(pj["total"]["sparsity"].get<double>(), j["combined"]["sparsity"].get<double>(),
+              1e-12);
+  expect_bad("sensitivity " + z + "digits_dscnn.onnx --data " + z + "eval.npy --recipe-out " +
+                 path("x.json"),
+             "needs --tolerance", path("x.json"));
+}
+
+// --data measures every layer alone too (one evaluation each); --no-fidelity-alone skips it.
+TEST_F(Prune, NoFidelityAloneSkipsThePerLayerEvaluations) {
+  const std::string a = "prune " + model_ + " --sparsity 0.5 --data " + path("x.npy") + " --json";
+  Result with = run(a), without = run(a + " --no-fidelity-alone");
+  ASSERT_EQ(with.code, 0) << with.err;
+  ASSERT_EQ(without.code, 0) << without.err;
+  const auto jw = nlohmann::json::parse(with.out), jo = nlohmann::json::parse(without.out);
+  EXPECT_TRUE(jw["layers"][0].contains("fidelity_alone"));
+  EXPECT_FALSE(jo["layers"][0].contains("fidelity_alone"));
+  EXPECT_EQ(jo["fidelity"]["pruned"], jw["fidelity"]["pruned"]);  // the whole is still measured
+}
+
 TEST_F(Prune, SensitivityBadSparsity) {
   expect_bad("sensitivity " + model_ + " --data " + path("x.npy") + " --sparsities 0,1.5 -o " +
                  path("s.csv"),

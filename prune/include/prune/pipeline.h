@@ -97,10 +97,11 @@ struct SensitivityRow {
   double sparsity;
   double metric;  // top-1, or SNDR (dB)
 };
-std::vector<SensitivityRow> sensitivity(const Graph& g, const std::string& scheme,
-                                        const SchemeOptions& base,
-                                        const std::vector<double>& sparsities, const Tensor& x,
-                                        const Tensor* labels, std::string* metric_name,
-                                        const PruneData& data = {});
+std::vector<SensitivityRow> sensitivity(
+    const Graph& g, const std::string& scheme, const SchemeOptions& base,
+    const std::vector<double>& sparsities, const Tensor& x, const Tensor* labels,
+    std::string* metric_name, const PruneData& data = {},
+    const std::function<void(size_t done, size_t total, const std::string& what)>& progress =
+        nullptr);
 
 }  // namespace prunesim
