@@ -44,6 +44,8 @@ int run_cli(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return std::string("prunesim: error: ") + e.what() + " (see --help)\n";
   });
+  // Every --help shows each option's default ("[0.5]"): subcommands inherit these settings.
+  app.option_defaults()->always_capture_default();
   for (const auto& kv : registry()) kv.second(app);
   try {
     app.parse(argc, argv);
