@@ -122,7 +122,13 @@ class Runner {
         break;
       }
       case QLayer::Kind::Add:
-        add(L, out_shape, y);
+      case QLayer::Kind::Sub:
+      case QLayer::Kind::Mul:
+        binary(L, out_shape, y);
+        break;
+      case QLayer::Kind::ReduceSum:
+      case QLayer::Kind::ReduceMax:
+        reduce(L, n, y);
         break;
       case QLayer::Kind::Concat:
         concat(L, n, out_shape, y);
@@ -144,7 +150,8 @@ class Runner {
     }
   }
 
-  void add(const QLayer& L, const Shape& out, Codes& y) const {
+  // Add, Sub and Mul with numpy broadcasting; a constant operand is the layer's inline weight.
+  void binary(const QLayer& L, const Shape& out, Codes& y) const {
     const Codes* op[2];
     Shape shp[2];
     size_t a = 0;
@@ -159,20 +166,36 @@ class Runner {
       }
     }
     hls::AddParams p;
-    p.a = L.requant[0];
-    p.b = L.requant[1];
-    p.out = L.requant[2];
-    p.act_min = L.act_min;
-    p.act_max = L.act_max;
+    if (L.kind != QLayer::Kind::Mul) {
+      p.a = L.requant[0];
+      p.b = L.requant[1];
+      p.out = L.requant[2];
+      p.act_min = L.act_min;
+      p.act_max = L.act_max;
+    }
+    auto f = [&](int8_t u, int8_t v) {
+      switch (L.kind) {
+        case QLayer::Kind::Sub:
+          return hls::sub8(u, v, p);
+        case QLayer::Kind::Mul:
+          return hls::mul8(u, v, L.requant[0], L.act_min, L.act_max);
+        default:
+          return hls::add8(u, v, p);
+      }
+    };
     if (shp[0] == out && shp[1] == out) {
-      hls::add8(i32(static_cast<int64_t>(y.size())), op[0]->data(), op[1]->data(), p, y.data());
+      if (L.kind == QLayer::Kind::Add) {
+        hls::add8(i32(static_cast<int64_t>(y.size())), op[0]->data(), op[1]->data(), p, y.data());
+        return;
+      }
+      for (size_t k = 0; k < y.size(); ++k) y[k] = f((*op[0])[k], (*op[1])[k]);
       return;
     }
     const auto sa = bstrides(shp[0], out), sb = bstrides(shp[1], out);
     std::vector<int64_t> idx(out.size(), 0);
     int64_t ia = 0, ib = 0;
     for (size_t k = 0; k < y.size(); ++k) {
-      y[k] = hls::add8((*op[0])[static_cast<size_t>(ia)], (*op[1])[static_cast<size_t>(ib)], p);
+      y[k] = f((*op[0])[static_cast<size_t>(ia)], (*op[1])[static_cast<size_t>(ib)]);
       for (size_t d = out.size(); d-- > 0;) {  // odometer over the output index
         ++idx[d];
         ia += sa[d];
@@ -180,6 +203,62 @@ class Runner {
         if (idx[d] < out[d]) break;
         ia -= sa[d] * out[d];
         ib -= sb[d] * out[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  // The reduced codes of each output are gathered contiguously (in input order) and handed to
+  // the kernel: the sum is order-free integer addition, the max order-free too.
+  void reduce(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& xs = g_.shape(L.inputs[0]);
+    const ReducePlan p = reduce_plan(g_, n, xs);
+    const Codes& x = in(L, 0);
+    Shape kept;
+    for (size_t d = 0; d < xs.size(); ++d) kept.push_back(p.reduced[d] ? 1 : xs[d]);
+    std::vector<int64_t> ks(xs.size(), 1);
+    for (size_t d = xs.size(); d-- > 1;) ks[d - 1] = ks[d] * kept[d];
+    std::vector<Codes> groups(y.size());
+    std::vector<int64_t> idx(xs.size(), 0);
+    for (size_t k = 0; k < x.size(); ++k) {
+      int64_t o = 0;
+      for (size_t d = 0; d < xs.size(); ++d)
+        if (!p.reduced[d]) o += idx[d] * ks[d];
+      groups[static_cast<size_t>(o)].push_back(x[k]);
+      for (size_t d = xs.size(); d-- > 0;) {
+        if (++idx[d] < xs[d]) break;
+        idx[d] = 0;
+      }
+    }
+    for (size_t o = 0; o < y.size(); ++o) {
+      const int32_t cnt = i32(static_cast<int64_t>(groups[o].size()));
+      y[o] = L.kind == QLayer::Kind::ReduceMax
+                 ? hls::reduce_max8(cnt, groups[o].data())
+                 : hls::reduce_sum8(cnt, groups[o].data(), L.requant[0], L.act_min, L.act_max);
+    }
+  }
+
+  // Pad moves codes with the float op's plan; the constant fill is the value's own code at the
+  // input scale, sat8(round(value / s_in)) (0 for the zero padding PyTorch emits).
+  void pad(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& xs = g_.shape(L.inputs[0]);
+    const PadPlan p = pad_plan(g_, n, xs);
+    const int8_t fill = hls::quantize_value(p.value, q_.scales.at(L.inputs[0]));
+    const Codes& x = in(L, 0);
+    std::vector<int64_t> st(xs.size(), 1);
+    for (size_t d = xs.size(); d-- > 1;) st[d - 1] = st[d] * xs[d];
+    std::vector<int64_t> idx(p.out.size(), 0);
+    for (size_t k = 0; k < y.size(); ++k) {
+      int64_t off = 0;
+      bool inside = true;
+      for (size_t d = 0; d < idx.size() && inside; ++d) {
+        const int64_t s = pad_src(p.mode, idx[d], p.begin[d], xs[d]);
+        inside = s >= 0;
+        off += s * st[d];
+      }
+      y[k] = inside ? x[static_cast<size_t>(off)] : fill;
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < p.out[d]) break;
         idx[d] = 0;
       }
     }
@@ -229,6 +308,10 @@ class Runner {
   // the codes held as floats: every int8 value is exact in float32 and these ops only copy, so
   // the index mapping is the float executor's by construction.
   void move(const QLayer& L, const Node& n, Codes& y) const {
+    if (n.op == "Pad") {
+      pad(L, n, y);
+      return;
+    }
     size_t used = n.inputs.size();
     while (used > 0 && n.inputs[used - 1].empty()) --used;
     std::vector<Tensor> holders(used);
