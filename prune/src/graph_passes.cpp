@@ -56,6 +56,20 @@ int uses(const Graph& g, const std::string& v) {
   return c + (is_graph_output(g, v) ? 1 : 0);
 }
 
+// Removes the nodes whose op was cleared, then the initializers nothing reads any more.
+void drop_removed_nodes(Graph& g) {
+  std::vector<Node> kept;
+  for (Node& n : g.nodes)
+    if (!n.op.empty()) kept.push_back(std::move(n));
+  g.nodes = std::move(kept);
+  std::set<std::string> used;
+  for (const Node& n : g.nodes)
+    for (const auto& i : n.inputs) used.insert(i);
+  for (const auto& o : g.outputs) used.insert(o.name);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+}
+
 // A private copy of initializer `v` for node `n` if anything else uses it, so folding one
 // consumer cannot change another.
 std::string own_initializer(Graph& g, Node& n, size_t k) {
@@ -267,17 +281,8 @@ int fold_batchnorm(Graph& g) {
     bn.op = "";
     ++folded;
   }
-  std::vector<Node> kept;
-  for (Node& n : g.nodes)
-    if (!n.op.empty()) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
-  // Drop initializers nothing reads any more (the BN parameters, replaced weights).
-  std::set<std::string> used;
-  for (const Node& n : g.nodes)
-    for (const auto& i : n.inputs) used.insert(i);
-  for (const auto& o : g.outputs) used.insert(o.name);
-  for (auto it = g.initializers.begin(); it != g.initializers.end();)
-    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+  // The BN parameters and replaced weights are read by nothing any more.
+  drop_removed_nodes(g);
   return folded;
 }
 
@@ -527,18 +532,8 @@ int fold_constants(Graph& g) {
     for (size_t k = 0; k < n.outputs.size(); ++k)
       if (!n.outputs[k].empty()) g.shapes[n.outputs[k]] = k < out.size() ? out[k] : in[0];
   }
-  std::vector<Node> kept;
-  for (Node& n : g.nodes)
-    if (!n.op.empty()) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
-  if (folded) {
-    std::set<std::string> used;
-    for (const Node& n : g.nodes)
-      for (const auto& i : n.inputs) used.insert(i);
-    for (const auto& o : g.outputs) used.insert(o.name);
-    for (auto it = g.initializers.begin(); it != g.initializers.end();)
-      it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
-  }
+  // The folded nodes' inputs (shape constants) are read by nothing any more.
+  if (folded) drop_removed_nodes(g);
   return folded;
 }
 
