@@ -130,6 +130,9 @@ class Runner {
       case QLayer::Kind::ReduceMax:
         reduce(L, n, y);
         break;
+      case QLayer::Kind::ResizeLinear:
+        resize_linear(L, n, y);
+        break;
       case QLayer::Kind::Concat:
         concat(L, n, out_shape, y);
         break;
@@ -235,6 +238,51 @@ class Runner {
       y[o] = L.kind == QLayer::Kind::ReduceMax
                  ? hls::reduce_max8(cnt, groups[o].data())
                  : hls::reduce_sum8(cnt, groups[o].data(), L.requant[0], L.act_min, L.act_max);
+    }
+  }
+
+  // Linear Resize over one or two axes: per axis w1 = round(lambda * 2^kLerpBits),
+  // w0 = 2^kLerpBits - w1 (the weights sum exactly to one); the 2 or 4 neighbours' codes are
+  // weighted by the products and rounded back (quantization.md §9).
+  void resize_linear(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& xs = g_.shape(L.inputs[0]);
+    const Shape& os = g_.shape(L.output);
+    const auto axes = resize_linear_axes(g_, n, xs);
+    const Codes& x = in(L, 0);
+    std::vector<int64_t> st(xs.size(), 1);
+    for (size_t d = xs.size(); d-- > 1;) st[d - 1] = st[d] * xs[d];
+    std::vector<int> which(xs.size(), -1);  // axis -> index into axes
+    for (size_t a = 0; a < axes.size(); ++a) which[axes[a].axis] = static_cast<int>(a);
+    const int32_t one = 1 << hls::kLerpBits;
+    const int shift = hls::kLerpBits * static_cast<int>(axes.size());
+    std::vector<int64_t> idx(os.size(), 0);
+    for (size_t k = 0; k < y.size(); ++k) {
+      int64_t base = 0;
+      for (size_t d = 0; d < os.size(); ++d)
+        if (which[d] < 0) base += idx[d] * st[d];
+      int8_t taps[4];
+      int32_t w[4];
+      int32_t cnt = 1;
+      taps[0] = 0;
+      w[0] = 1;
+      int64_t off[4] = {base, 0, 0, 0};
+      for (const LinearAxis& a : axes) {
+        const LinearTap& t = a.taps[static_cast<size_t>(idx[a.axis])];
+        const int32_t w1 = static_cast<int32_t>(std::llround(t.w1 * one)), w0 = one - w1;
+        for (int32_t j = cnt; j-- > 0;) {  // each existing neighbour splits in two
+          off[2 * j + 1] = off[j] + t.i1 * st[a.axis];
+          w[2 * j + 1] = w[j] * w1;
+          off[2 * j] = off[j] + t.i0 * st[a.axis];
+          w[2 * j] = w[j] * w0;
+        }
+        cnt *= 2;
+      }
+      for (int32_t j = 0; j < cnt; ++j) taps[j] = x[static_cast<size_t>(off[j])];
+      y[k] = shift == 0 ? taps[0] : hls::lerp8(cnt, taps, w, shift);
+      for (size_t d = os.size(); d-- > 0;) {
+        if (++idx[d] < os[d]) break;
+        idx[d] = 0;
+      }
     }
   }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "prune/ir.h"
+#include "prune/op_geometry.h"
 
 namespace prunesim {
 
@@ -41,6 +42,14 @@ struct ResizePlan {
   std::vector<float> scales;
 };
 ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x);
+
+// Linear Resize: the axes that are really interpolated (an axis whose every output reads
+// exactly its own input index is left out, e.g. N and C) with the taps of each output index.
+struct LinearAxis {
+  size_t axis = 0;
+  std::vector<LinearTap> taps;  // one per output index along the axis
+};
+std::vector<LinearAxis> resize_linear_axes(const Graph& g, const Node& n, const Shape& x);
 
 // Pad: per-axis begin/end pads (negative: a crop), the mode and the constant fill, from the
 // attributes (opset < 11) or the constant inputs (from 11). Shared by the float op, the int8

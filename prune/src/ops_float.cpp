@@ -629,9 +629,12 @@ void run_softmax(const Graph& g, const Node& n, const std::vector<const Tensor*>
 // ---------------------------------------------------------------- Resize / Upsample (nearest)
 void check_resize(const Graph& g, const Node& n) {
   const std::string mode = n.attr_s("mode", "nearest");
-  if (mode != "nearest")
-    unsupported(g.source, where(n), "mode '" + mode + "' is not supported (nearest only)");
+  if (mode != "nearest" && mode != "linear")
+    unsupported(g.source, where(n),
+                "mode '" + mode + "' is not supported (nearest or linear; cubic is not)");
   const std::string ct = n.attr_s("coordinate_transformation_mode", "half_pixel");
+  if (mode == "linear" && ct == "tf_half_pixel_for_nearest")
+    unsupported(g.source, where(n), "coordinate_transformation_mode '" + ct + "' with mode linear");
   static const char* ok_ct[] = {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
                                 "tf_half_pixel_for_nearest"};
   if (std::find(std::begin(ok_ct), std::end(ok_ct), ct) == std::end(ok_ct))
@@ -669,14 +672,59 @@ ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x) {
   }
   return p;
 }
+std::vector<LinearAxis> resize_linear_axes(const Graph& g, const Node& n, const Shape& x) {
+  const ResizePlan p = resize_plan(g, n, x);
+  std::vector<LinearAxis> r;
+  for (size_t d = 0; d < x.size(); ++d) {
+    LinearAxis a;
+    a.axis = d;
+    bool identity = p.out[d] == x[d];
+    for (int64_t o = 0; o < p.out[d]; ++o) {
+      a.taps.push_back(linear_src(n, n.op == "Upsample", o, x[d], p.out[d], p.scales[d]));
+      identity = identity && a.taps.back().i0 == o && a.taps.back().w1 == 0.0;
+    }
+    if (!identity) r.push_back(std::move(a));
+  }
+  return r;
+}
+
 namespace {
 std::vector<Shape> infer_resize(const Graph& g, const Node& n, const std::vector<Shape>& in) {
   return {resize_plan(g, n, in[0]).out};
 }
+// Linear: one pass per axis (the N-linear weights are products of the per-axis ones).
+void run_resize_linear(const Node& n, const Tensor& x, const ResizePlan& p, Tensor& y) {
+  const bool up = n.op == "Upsample";
+  Tensor cur = x;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    const int64_t in = cur.shape[d], out = p.out[d];
+    const int64_t outer = numel(Shape(cur.shape.begin(), cur.shape.begin() + d));
+    const int64_t inner = numel(Shape(cur.shape.begin() + d + 1, cur.shape.end()));
+    Shape s = cur.shape;
+    s[d] = out;
+    Tensor nxt(s);
+    for (int64_t o = 0; o < out; ++o) {
+      const LinearTap t = linear_src(n, up, o, in, out, p.scales[d]);
+      const double w0 = 1.0 - t.w1;
+      for (int64_t a = 0; a < outer; ++a)
+        for (int64_t b = 0; b < inner; ++b)
+          nxt.f[static_cast<size_t>((a * out + o) * inner + b)] =
+              static_cast<float>(w0 * cur.f[static_cast<size_t>((a * in + t.i0) * inner + b)] +
+                                 t.w1 * cur.f[static_cast<size_t>((a * in + t.i1) * inner + b)]);
+    }
+    cur = std::move(nxt);
+  }
+  y = std::move(cur);
+}
+
 void run_resize(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                 std::vector<Tensor>& out) {
   const Tensor& x = *in[0];
   const ResizePlan p = resize_plan(g, n, x.shape);
+  if (n.attr_s("mode", "nearest") == "linear") {
+    run_resize_linear(n, x, p, out[0]);
+    return;
+  }
   const bool up = n.op == "Upsample";
   const size_t r = x.shape.size();
   std::vector<std::vector<int64_t>> src(r);

@@ -230,6 +230,8 @@ class Builder {
         lut(n, L);
       else if (op == "Softmax")
         softmax(n, L);
+      else if ((op == "Resize" || op == "Upsample") && n.attr_s("mode", "nearest") == "linear")
+        resize_linear(n, L);
       else if (op == "Flatten" || op == "Reshape" || op == "Transpose" || op == "Resize" ||
                op == "Upsample" || op == "Identity" || op == "Dropout" || op == "Slice" ||
                op == "Squeeze" || op == "Unsqueeze" || op == "Gather" || op == "Pad" ||
@@ -660,6 +662,18 @@ class Builder {
     const double div =
         n.op == "ReduceMean" ? static_cast<double>(std::max<int64_t>(count, 1)) : 1.0;
     L.requant = {requant(n, static_cast<double>(s_in) / (static_cast<double>(s_out) * div))};
+  }
+
+  // Linear Resize keeps the input scale: a convex combination of codes stays in their range.
+  // The integer weights (kLerpBits per axis) are products over the interpolated axes, so at most
+  // two axes keep the accumulator within 128 * 2^20.
+  void resize_linear(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::ResizeLinear;
+    const std::string& x = act_input(n, 0);
+    L.inputs = {x};
+    if (resize_linear_axes(g_, n, g_.shape(x)).size() > 2)
+      unsupported(g_.source, where(n), "linear Resize over more than 2 axes in the int8 path");
+    q_.scales[L.output] = q_.scales.at(x);
   }
 
   void concat(const Node& n, QLayer& L) {

@@ -99,12 +99,15 @@ const std::vector<std::pair<Attribute::Kind, uint8_t>> kAttrCodes = {
     {Attribute::Kind::INTS, 3},   {Attribute::Kind::FLOATS, 4}, {Attribute::Kind::TENSOR, 5},
     {Attribute::Kind::OTHER, 255}};
 const std::vector<std::pair<QLayer::Kind, uint8_t>> kKindCodes = {
-    {QLayer::Kind::Conv, 0},          {QLayer::Kind::ConvTranspose, 1}, {QLayer::Kind::Gemm, 2},
-    {QLayer::Kind::MaxPool, 3},       {QLayer::Kind::GlobalMaxPool, 4}, {QLayer::Kind::AvgPool, 5},
-    {QLayer::Kind::GlobalAvgPool, 6}, {QLayer::Kind::Add, 7},           {QLayer::Kind::Concat, 8},
-    {QLayer::Kind::Clamp, 9},         {QLayer::Kind::Lut, 10},          {QLayer::Kind::Softmax, 11},
-    {QLayer::Kind::Move, 12},         {QLayer::Kind::Mul, 13},          {QLayer::Kind::Sub, 14},
-    {QLayer::Kind::ReduceSum, 15},    {QLayer::Kind::ReduceMax, 16}};
+    {QLayer::Kind::Conv, 0},          {QLayer::Kind::ConvTranspose, 1},
+    {QLayer::Kind::Gemm, 2},          {QLayer::Kind::MaxPool, 3},
+    {QLayer::Kind::GlobalMaxPool, 4}, {QLayer::Kind::AvgPool, 5},
+    {QLayer::Kind::GlobalAvgPool, 6}, {QLayer::Kind::Add, 7},
+    {QLayer::Kind::Concat, 8},        {QLayer::Kind::Clamp, 9},
+    {QLayer::Kind::Lut, 10},          {QLayer::Kind::Softmax, 11},
+    {QLayer::Kind::Move, 12},         {QLayer::Kind::Mul, 13},
+    {QLayer::Kind::Sub, 14},          {QLayer::Kind::ReduceSum, 15},
+    {QLayer::Kind::ReduceMax, 16},    {QLayer::Kind::ResizeLinear, 17}};
 // The first code and graph ops that need version 2 (weight-tables.md §7).
 constexpr uint8_t kFirstV2Kind = 13;
 const std::set<std::string> kV2Ops = {"Cast",      "Gather",     "HardSwish", "Pad",

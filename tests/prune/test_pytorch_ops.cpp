@@ -451,6 +451,55 @@ TEST(PytorchOps, SliceSqueezeUnsqueezeGatherSplit) {
   expect_values(out.at("qs"), {1, 1, 2}, {26, 30});
 }
 
+// ------------------------------------------------------------------ Resize linear
+
+TEST(PytorchOps, ResizeLinearCoordinateModesAndInt8) {
+  struct Case {
+    std::string ct;
+    std::vector<float> want;  // [1, 3] upsampled x2 along W
+  };
+  const std::vector<Case> cases = {
+      {"half_pixel", {1.f, 1.5f, 2.5f, 3.f}},  // (o + 0.5) / 2 - 0.5, clamped to [0, 1]
+      {"asymmetric", {1.f, 2.f, 3.f, 3.f}},
+      {"align_corners", {1.f, 5.f / 3.f, 7.f / 3.f, 3.f}},
+      {"pytorch_half_pixel", {1.f, 1.5f, 2.5f, 3.f}},
+  };
+  for (const auto& c : cases) {
+    ModelBuilder b(13);
+    b.input("x", {1, 1, 1, 2});
+    b.init("scales", {4}, {1.f, 1.f, 1.f, 2.f});
+    auto* n = b.node("Resize", {"x", "", "scales"}, {"y"}, "up");
+    ModelBuilder::attr_s(n, "mode", "linear");
+    ModelBuilder::attr_s(n, "coordinate_transformation_mode", c.ct);
+    b.output("y");
+    SCOPED_TRACE(c.ct);
+    Tensor x({1, 1, 1, 2}, {1.f, 3.f});
+    const Tensor y = run_float(b.graph(), x);
+    EXPECT_EQ(y.shape, (Shape{1, 1, 1, 4}));
+    for (size_t k = 0; k < 4; ++k) EXPECT_NEAR(y.f[k], c.want[k], 1e-6) << k;
+  }
+  // Bilinear 2-D up (x2) and down (x0.6) in int8: a weighted sum of codes rounded back to the
+  // input scale, so input rounding (0.5 step) + output rounding (0.5) + the 10-bit weights.
+  for (float sc : {2.f, 0.6f}) {
+    ModelBuilder b(13);
+    b.input("x", {1, 2, 5, 5});
+    b.init("scales", {4}, {1.f, 1.f, sc, sc});
+    ModelBuilder::attr_s(b.node("Resize", {"x", "", "scales"}, {"y"}, "rs"), "mode", "linear");
+    b.output("y");
+    const Int8Check c = int8_vs_float(b.graph(), {1, 2, 5, 5});
+    SCOPED_TRACE(sc);
+    EXPECT_EQ(c.q.layers.at(0).kind, QLayer::Kind::ResizeLinear);
+    EXPECT_LE(c.max_lsb, 1.0 + 128.0 / 2048);
+  }
+  ModelBuilder b(13);
+  b.input("x", {1, 2, 5, 5});
+  b.init("scales", {4}, {1.f, 1.f, 2.f, 2.f});
+  ModelBuilder::attr_s(b.node("Resize", {"x", "", "scales"}, {"y"}, "rs"), "mode", "cubic");
+  b.output("y");
+  const std::string m = error_of([&] { b.graph(); });
+  EXPECT_NE(m.find("node 'rs' (Resize): mode 'cubic' is not supported"), std::string::npos) << m;
+}
+
 // ------------------------------------------------------------------ BatchNormalization, errors
 
 TEST(PytorchOps, UnfoldedBatchNormRunsInInt8AsDepthwiseConv) {

@@ -529,6 +529,12 @@ std::vector<Case> op_cases() {
     Builder b({1, 3, 4});
     add("cast_to_float", b.done(b.node("Cast", {"x"}, {{"to", ai(1)}})));
   }
+  for (const char* ct : {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel"}) {
+    Builder b({1, 2, 4, 5});
+    add(std::string("resize_linear_") + ct,
+        b.done(b.node("Resize", {"x", "", b.floats("scales", {1.f, 1.f, 2.f, 0.6f})},
+                      {{"mode", as("linear")}, {"coordinate_transformation_mode", as(ct)}})));
+  }
   {  // squeeze-excite gating: both operands activations, [N, C, H, W] x [N, C, 1, 1]
     Builder b({1, 3, 4, 4});
     const std::string p = b.node("GlobalAveragePool", {"x"});

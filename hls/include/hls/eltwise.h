@@ -66,6 +66,20 @@ inline int8_t reduce_max8(int32_t n, const int8_t* x) {
   return m;
 }
 
+// Linear Resize: the n (2 or 4) neighbouring codes weighted by integer weights that sum to
+// 2^shift (per-axis weights of kLerpBits bits, multiplied for two axes), rounded half away from
+// zero back to the input scale: |acc| <= 128 * 2^20, no saturation can occur but sat8 keeps the
+// kernel total.
+constexpr int kLerpBits = 10;
+inline int8_t lerp8(int32_t n, const int8_t* x, const int32_t* w, int shift) {
+  int32_t acc = 0;
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    acc = add_wrap32(acc, static_cast<int32_t>(x[k]) * w[k]);
+  }
+  return sat8(round_shift(acc, shift));
+}
+
 // Moves int8 codes of scale s_in to scale s_out: requantize(x, s_in / s_out).
 inline int8_t rescale8(int8_t x, const Requant& r) {
   return requantize(int32_t{x}, r);

@@ -47,6 +47,8 @@ struct QLayer {
     Sub,            // Add's grid and fields, second operand subtracted
     ReduceSum,      // ReduceSum/ReduceMean: int32 sum, requant[0] (Mean folds in 1/n)
     ReduceMax,      // ReduceMax: the largest code; output keeps the input scale
+    ResizeLinear,   // Resize/Upsample linear over at most 2 axes: integer-weighted neighbours,
+                    // input scale kept (weights from the node's geometry, quantization.md §9)
   };
   Kind kind = Kind::Move;
   std::string name;                 // the executed node

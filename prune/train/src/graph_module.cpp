@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <tuple>
 
 #include "../../src/op_table.h"
 #include "prune/errors.h"
@@ -207,6 +208,8 @@ struct GraphModule::Plan {
     int64_t pad_right = 0, pad_bottom = 0;  // pooling: pads so that exactly OH x OW windows fit
     torch::Tensor divisor;                  // AveragePool: [OH, OW] element counts
     std::vector<std::pair<int64_t, torch::Tensor>> gathers;  // Resize: (axis, source indices)
+    // Linear Resize, per interpolated axis: (axis, i0, i1, w1) as resize_linear_axes gives them.
+    std::vector<std::tuple<int64_t, torch::Tensor, torch::Tensor, torch::Tensor>> lerps;
   };
   std::vector<Step> steps;
   std::vector<Shape> slot_shape;  // inferred (batch 1)
@@ -381,6 +384,22 @@ std::shared_ptr<const GraphModule::Plan> OpLowering::lower(const Graph& g) {
         break;
       case Op::Resize: {
         const bool up = n.op == "Upsample";
+        if (n.attr_s("mode", "nearest") == "linear") {
+          for (const LinearAxis& a : resize_linear_axes(g, n, x)) {
+            std::vector<int64_t> i0, i1;
+            std::vector<float> w1;
+            for (const LinearTap& t : a.taps) {
+              i0.push_back(t.i0);
+              i1.push_back(t.i1);
+              w1.push_back(static_cast<float>(t.w1));
+            }
+            s.lerps.emplace_back(static_cast<int64_t>(a.axis),
+                                 torch::tensor(i0, torch::dtype(torch::kLong)),
+                                 torch::tensor(i1, torch::dtype(torch::kLong)), torch::tensor(w1));
+          }
+          s.in.resize(1);
+          break;
+        }
         const std::vector<float> scales = resize_scales(g, n, x);
         const Shape& out = g.shape(n.outputs[0]);
         for (size_t d = 0; d < x.size(); ++d) {
@@ -758,6 +777,15 @@ torch::Tensor OpLowering::step(const GraphModule& m, const Plan& p, const Plan::
     case Op::Slice: {
       torch::Tensor y = x;
       for (const auto& gth : s.gathers) y = y.index_select(gth.first, gth.second);
+      // Linear: one axis at a time, as run_resize_linear does.
+      for (const auto& l : s.lerps) {
+        const int64_t ax = std::get<0>(l);
+        std::vector<int64_t> ws(static_cast<size_t>(y.dim()), 1);
+        ws[static_cast<size_t>(ax)] = -1;
+        const torch::Tensor w1 = std::get<3>(l).reshape(ws);
+        y = y.index_select(ax, std::get<1>(l)) * (1.f - w1) +
+            y.index_select(ax, std::get<2>(l)) * w1;
+      }
       return y;
     }
     case Op::HardSwish:
