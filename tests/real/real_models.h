@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct RealModel {
   double int8_rel;
   double top1;
 };
+
+// gtest prints the parameter in test names and ctest listings: the model's name.
+inline void PrintTo(const RealModel& m, std::ostream* os) {
+  *os << m.name;
+}
 
 // Every model the suite runs, in one place.
 const std::vector<RealModel>& real_models();
