@@ -390,6 +390,12 @@ TEST(PytorchOps, ShapeArithmeticFoldsAtImportShuffleNetChunk) {
   b.node("Reshape", {"t", "flat"}, {"y"}, "reshape2");
   b.output("y");
   const Graph g = b.graph();
+  // Integer semantics: (6 + 1) / 2 = 3, so the slice bounds are 3 and 6 (float division would
+  // give 3.5 and 7).
+  ASSERT_TRUE(g.is_const("e0") && g.is_const("e1"));
+  EXPECT_EQ(g.init("e0").i, std::vector<int64_t>{3});
+  EXPECT_EQ(g.init("e1").i, std::vector<int64_t>{6});
+  EXPECT_EQ(g.init("e1").dtype, DType::I64);
   for (const Node& n : g.nodes) {
     EXPECT_NE(n.op, "Shape");
     EXPECT_NE(n.op, "Gather");
