@@ -71,7 +71,9 @@ Tensor slice0(const Tensor& t, int64_t b) {
 TensorMap run_float(const Graph& g, const TensorMap& inputs, const Observer& obs) {
   // A model declared with batch 1 (or a symbolic batch that shape inference fixed at 1) runs
   // a larger batch sample by sample: constant Reshape targets often hard-code the batch.
-  if (g.inputs.size() == 1 && !g.inputs[0].shape.empty() && g.inputs[0].shape[0] == 1) {
+  // (A symbolic batch is -1 in the declared shape: prunesim's own saved models declare one.)
+  if (g.inputs.size() == 1 && !g.inputs[0].shape.empty() &&
+      (g.inputs[0].shape[0] == 1 || g.inputs[0].shape[0] < 0)) {
     auto it = inputs.find(g.inputs[0].name);
     if (it != inputs.end() && !it->second.shape.empty() && it->second.shape[0] > 1) {
       const Tensor& x = it->second;

@@ -122,7 +122,16 @@ class Runner {
         break;
       }
       case QLayer::Kind::Add:
-        add(L, out_shape, y);
+      case QLayer::Kind::Sub:
+      case QLayer::Kind::Mul:
+        binary(L, out_shape, y);
+        break;
+      case QLayer::Kind::ReduceSum:
+      case QLayer::Kind::ReduceMax:
+        reduce(L, n, y);
+        break;
+      case QLayer::Kind::ResizeLinear:
+        resize_linear(L, n, y);
         break;
       case QLayer::Kind::Concat:
         concat(L, n, out_shape, y);
@@ -144,7 +153,8 @@ class Runner {
     }
   }
 
-  void add(const QLayer& L, const Shape& out, Codes& y) const {
+  // Add, Sub and Mul with numpy broadcasting; a constant operand is the layer's inline weight.
+  void binary(const QLayer& L, const Shape& out, Codes& y) const {
     const Codes* op[2];
     Shape shp[2];
     size_t a = 0;
@@ -159,20 +169,36 @@ class Runner {
       }
     }
     hls::AddParams p;
-    p.a = L.requant[0];
-    p.b = L.requant[1];
-    p.out = L.requant[2];
-    p.act_min = L.act_min;
-    p.act_max = L.act_max;
+    if (L.kind != QLayer::Kind::Mul) {
+      p.a = L.requant[0];
+      p.b = L.requant[1];
+      p.out = L.requant[2];
+      p.act_min = L.act_min;
+      p.act_max = L.act_max;
+    }
+    auto f = [&](int8_t u, int8_t v) {
+      switch (L.kind) {
+        case QLayer::Kind::Sub:
+          return hls::sub8(u, v, p);
+        case QLayer::Kind::Mul:
+          return hls::mul8(u, v, L.requant[0], L.act_min, L.act_max);
+        default:
+          return hls::add8(u, v, p);
+      }
+    };
     if (shp[0] == out && shp[1] == out) {
-      hls::add8(i32(static_cast<int64_t>(y.size())), op[0]->data(), op[1]->data(), p, y.data());
+      if (L.kind == QLayer::Kind::Add) {
+        hls::add8(i32(static_cast<int64_t>(y.size())), op[0]->data(), op[1]->data(), p, y.data());
+        return;
+      }
+      for (size_t k = 0; k < y.size(); ++k) y[k] = f((*op[0])[k], (*op[1])[k]);
       return;
     }
     const auto sa = bstrides(shp[0], out), sb = bstrides(shp[1], out);
     std::vector<int64_t> idx(out.size(), 0);
     int64_t ia = 0, ib = 0;
     for (size_t k = 0; k < y.size(); ++k) {
-      y[k] = hls::add8((*op[0])[static_cast<size_t>(ia)], (*op[1])[static_cast<size_t>(ib)], p);
+      y[k] = f((*op[0])[static_cast<size_t>(ia)], (*op[1])[static_cast<size_t>(ib)]);
       for (size_t d = out.size(); d-- > 0;) {  // odometer over the output index
         ++idx[d];
         ia += sa[d];
@@ -180,6 +206,107 @@ class Runner {
         if (idx[d] < out[d]) break;
         ia -= sa[d] * out[d];
         ib -= sb[d] * out[d];
+        idx[d] = 0;
+      }
+    }
+  }
+
+  // The reduced codes of each output are gathered contiguously (in input order) and handed to
+  // the kernel: the sum is order-free integer addition, the max order-free too.
+  void reduce(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& xs = g_.shape(L.inputs[0]);
+    const ReducePlan p = reduce_plan(g_, n, xs);
+    const Codes& x = in(L, 0);
+    Shape kept;
+    for (size_t d = 0; d < xs.size(); ++d) kept.push_back(p.reduced[d] ? 1 : xs[d]);
+    std::vector<int64_t> ks(xs.size(), 1);
+    for (size_t d = xs.size(); d-- > 1;) ks[d - 1] = ks[d] * kept[d];
+    std::vector<Codes> groups(y.size());
+    std::vector<int64_t> idx(xs.size(), 0);
+    for (size_t k = 0; k < x.size(); ++k) {
+      int64_t o = 0;
+      for (size_t d = 0; d < xs.size(); ++d)
+        if (!p.reduced[d]) o += idx[d] * ks[d];
+      groups[static_cast<size_t>(o)].push_back(x[k]);
+      for (size_t d = xs.size(); d-- > 0;) {
+        if (++idx[d] < xs[d]) break;
+        idx[d] = 0;
+      }
+    }
+    for (size_t o = 0; o < y.size(); ++o) {
+      const int32_t cnt = i32(static_cast<int64_t>(groups[o].size()));
+      y[o] = L.kind == QLayer::Kind::ReduceMax
+                 ? hls::reduce_max8(cnt, groups[o].data())
+                 : hls::reduce_sum8(cnt, groups[o].data(), L.requant[0], L.act_min, L.act_max);
+    }
+  }
+
+  // Linear Resize over one or two axes: per axis w1 = round(lambda * 2^kLerpBits),
+  // w0 = 2^kLerpBits - w1 (the weights sum exactly to one); the 2 or 4 neighbours' codes are
+  // weighted by the products and rounded back (quantization.md §9).
+  void resize_linear(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& xs = g_.shape(L.inputs[0]);
+    const Shape& os = g_.shape(L.output);
+    const auto axes = resize_linear_axes(g_, n, xs);
+    const Codes& x = in(L, 0);
+    std::vector<int64_t> st(xs.size(), 1);
+    for (size_t d = xs.size(); d-- > 1;) st[d - 1] = st[d] * xs[d];
+    std::vector<int> which(xs.size(), -1);  // axis -> index into axes
+    for (size_t a = 0; a < axes.size(); ++a) which[axes[a].axis] = static_cast<int>(a);
+    const int32_t one = 1 << hls::kLerpBits;
+    const int shift = hls::kLerpBits * static_cast<int>(axes.size());
+    std::vector<int64_t> idx(os.size(), 0);
+    for (size_t k = 0; k < y.size(); ++k) {
+      int64_t base = 0;
+      for (size_t d = 0; d < os.size(); ++d)
+        if (which[d] < 0) base += idx[d] * st[d];
+      int8_t taps[4];
+      int32_t w[4];
+      int32_t cnt = 1;
+      taps[0] = 0;
+      w[0] = 1;
+      int64_t off[4] = {base, 0, 0, 0};
+      for (const LinearAxis& a : axes) {
+        const LinearTap& t = a.taps[static_cast<size_t>(idx[a.axis])];
+        const int32_t w1 = static_cast<int32_t>(std::llround(t.w1 * one)), w0 = one - w1;
+        for (int32_t j = cnt; j-- > 0;) {  // each existing neighbour splits in two
+          off[2 * j + 1] = off[j] + t.i1 * st[a.axis];
+          w[2 * j + 1] = w[j] * w1;
+          off[2 * j] = off[j] + t.i0 * st[a.axis];
+          w[2 * j] = w[j] * w0;
+        }
+        cnt *= 2;
+      }
+      for (int32_t j = 0; j < cnt; ++j) taps[j] = x[static_cast<size_t>(off[j])];
+      y[k] = shift == 0 ? taps[0] : hls::lerp8(cnt, taps, w, shift);
+      for (size_t d = os.size(); d-- > 0;) {
+        if (++idx[d] < os[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  // Pad moves codes with the float op's plan; the constant fill is the value's own code at the
+  // input scale, sat8(round(value / s_in)) (0 for the zero padding PyTorch emits).
+  void pad(const QLayer& L, const Node& n, Codes& y) const {
+    const Shape& xs = g_.shape(L.inputs[0]);
+    const PadPlan p = pad_plan(g_, n, xs);
+    const int8_t fill = hls::quantize_value(p.value, q_.scales.at(L.inputs[0]));
+    const Codes& x = in(L, 0);
+    std::vector<int64_t> st(xs.size(), 1);
+    for (size_t d = xs.size(); d-- > 1;) st[d - 1] = st[d] * xs[d];
+    std::vector<int64_t> idx(p.out.size(), 0);
+    for (size_t k = 0; k < y.size(); ++k) {
+      int64_t off = 0;
+      bool inside = true;
+      for (size_t d = 0; d < idx.size() && inside; ++d) {
+        const int64_t s = pad_src(p.mode, idx[d], p.begin[d], xs[d]);
+        inside = s >= 0;
+        off += s * st[d];
+      }
+      y[k] = inside ? x[static_cast<size_t>(off)] : fill;
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < p.out[d]) break;
         idx[d] = 0;
       }
     }
@@ -229,6 +356,10 @@ class Runner {
   // the codes held as floats: every int8 value is exact in float32 and these ops only copy, so
   // the index mapping is the float executor's by construction.
   void move(const QLayer& L, const Node& n, Codes& y) const {
+    if (n.op == "Pad") {
+      pad(L, n, y);
+      return;
+    }
     size_t used = n.inputs.size();
     while (used > 0 && n.inputs[used - 1].empty()) --used;
     std::vector<Tensor> holders(used);

@@ -1,6 +1,8 @@
 #include "prune/graph_passes.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "op_table.h"
@@ -54,6 +56,20 @@ int uses(const Graph& g, const std::string& v) {
   return c + (is_graph_output(g, v) ? 1 : 0);
 }
 
+// Removes the nodes whose op was cleared, then the initializers nothing reads any more.
+void drop_removed_nodes(Graph& g) {
+  std::vector<Node> kept;
+  for (Node& n : g.nodes)
+    if (!n.op.empty()) kept.push_back(std::move(n));
+  g.nodes = std::move(kept);
+  std::set<std::string> used;
+  for (const Node& n : g.nodes)
+    for (const auto& i : n.inputs) used.insert(i);
+  for (const auto& o : g.outputs) used.insert(o.name);
+  for (auto it = g.initializers.begin(); it != g.initializers.end();)
+    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+}
+
 // A private copy of initializer `v` for node `n` if anything else uses it, so folding one
 // consumer cannot change another.
 std::string own_initializer(Graph& g, Node& n, size_t k) {
@@ -65,12 +81,49 @@ std::string own_initializer(Graph& g, Node& n, size_t k) {
   return nv;
 }
 
+// The nearest supported form of an op we do not implement, for the error message.
+std::string suggestion(const std::string& op) {
+  static const std::map<std::string, std::string> m = {
+      {"ReduceL1", "ReduceSum of Abs"},
+      {"ReduceL2", "ReduceSum, Sqrt"},
+      {"ReduceMin", "ReduceMax of Neg"},
+      {"ReduceProd", "ReduceSum"},
+      {"ReduceLogSumExp", "Softmax or ReduceMax"},
+      {"ReduceSumSquare", "Mul, ReduceSum"},
+      {"PRelu", "LeakyRelu"},
+      {"Gelu", "x * Sigmoid(1.702 x) (Mul, Sigmoid)"},
+      {"Erf", "Tanh or Sigmoid"},
+      {"Expand", "numpy broadcasting of Add/Mul"},
+      {"Tile", "Concat"},
+      {"Einsum", "MatMul or Gemm"},
+      {"InstanceNormalization", "BatchNormalization"},
+      {"LayerNormalization", "BatchNormalization"},
+      {"DepthToSpace", "Reshape, Transpose, Reshape"},
+      {"SpaceToDepth", "Reshape, Transpose, Reshape"},
+      {"Max", "Clip with constant bounds"},
+      {"Min", "Clip with constant bounds"},
+      {"Pow", "Mul"},
+      {"QuantizeLinear", "a float model (prunesim quantizes it: --int8)"},
+      {"DequantizeLinear", "a float model (prunesim quantizes it: --int8)"},
+      {"QLinearConv", "a float model (prunesim quantizes it: --int8)"},
+      {"ConvInteger", "a float model (prunesim quantizes it: --int8)"},
+      {"LpPool", "AveragePool or MaxPool"},
+      {"GlobalLpPool", "GlobalAveragePool"},
+  };
+  auto it = m.find(op);
+  if (it != m.end()) return " (nearest supported form: " + it->second + ")";
+  if (op.compare(0, 6, "Reduce") == 0)
+    return " (supported reductions: ReduceMean, ReduceMax, ReduceSum)";
+  return " (docs/onnx-support.md lists the supported ops)";
+}
+
 }  // namespace
 
 void check_supported(const Graph& g) {
   for (const Node& n : g.nodes) {
     const OpDef* d = find_op(n.op);
-    if (!d) unsupported(g.source, where(n), "op '" + n.op + "' is not supported");
+    if (!d)
+      unsupported(g.source, where(n), "op '" + n.op + "' is not supported" + suggestion(n.op));
     const int ni = static_cast<int>(n.inputs.size());
     if (ni < d->min_inputs || ni > d->max_inputs)
       fail(g.source, where(n),
@@ -86,11 +139,6 @@ void check_supported(const Graph& g) {
       if (kv.second.kind == Attribute::Kind::OTHER)
         unsupported(g.source, where(n), "attribute '" + kv.first + "' has an unsupported type");
     }
-    for (int k : d->const_inputs)
-      if (!n.in(static_cast<size_t>(k)).empty() && !g.is_const(n.in(static_cast<size_t>(k))))
-        unsupported(g.source, where(n),
-                    "input " + std::to_string(k) + " ('" + n.in(static_cast<size_t>(k)) +
-                        "') must be a constant initializer");
     if (d->check) d->check(g, n);
   }
   for (const auto& kv : g.initializers) {
@@ -233,18 +281,315 @@ int fold_batchnorm(Graph& g) {
     bn.op = "";
     ++folded;
   }
-  std::vector<Node> kept;
-  for (Node& n : g.nodes)
-    if (!n.op.empty()) kept.push_back(std::move(n));
-  g.nodes = std::move(kept);
-  // Drop initializers nothing reads any more (the BN parameters, replaced weights).
-  std::set<std::string> used;
-  for (const Node& n : g.nodes)
-    for (const auto& i : n.inputs) used.insert(i);
-  for (const auto& o : g.outputs) used.insert(o.name);
-  for (auto it = g.initializers.begin(); it != g.initializers.end();)
-    it = used.count(it->first) ? std::next(it) : g.initializers.erase(it);
+  // The BN parameters and replaced weights are read by nothing any more.
+  drop_removed_nodes(g);
   return folded;
+}
+
+// ---------------------------------------------------------------- constant folding
+namespace {
+
+bool is_int(const Tensor& t) {
+  return !t.is_float();
+}
+
+Tensor as_float(const Tensor& t) {
+  if (t.is_float()) return t;
+  Tensor r(t.shape);
+  for (size_t k = 0; k < t.i.size(); ++k) r.f[k] = static_cast<float>(t.i[k]);
+  return r;
+}
+
+// ONNX TensorProto data types that Cast can target in shape arithmetic.
+bool cast_to_float(const Graph& g, const Node& n) {
+  const int64_t to = n.attr_i("to", 0);
+  if (to == 1 || to == 10 || to == 11 || to == 16) return true;  // float, float16, double, bf16
+  if (to == 2 || to == 3 || to == 4 || to == 5 || to == 6 || to == 7 || to == 9 || to == 12 ||
+      to == 13)
+    return false;
+  unsupported(g.source, where(n), "Cast to data type " + std::to_string(to) + " is not supported");
+}
+
+// Element-wise integer arithmetic with numpy broadcasting (int64, Div truncates like ONNX).
+Tensor int_binary(const Graph& g, const Node& n, const Tensor& a, const Tensor& b) {
+  const size_t r = std::max(a.shape.size(), b.shape.size());
+  Shape s(r);
+  auto dim = [r](const Shape& x, size_t k) {
+    return k < r - x.size() ? int64_t{1} : x[k - (r - x.size())];
+  };
+  for (size_t k = 0; k < r; ++k) {
+    const int64_t da = dim(a.shape, k), db = dim(b.shape, k);
+    if (da != db && da != 1 && db != 1)
+      fail(g.source, where(n),
+           "shapes " + shape_str(a.shape) + " and " + shape_str(b.shape) + " do not broadcast");
+    s[k] = da == 1 ? db : da;
+  }
+  std::vector<int64_t> out(static_cast<size_t>(numel(s)));
+  std::vector<int64_t> idx(r, 0);
+  for (size_t k = 0; k < out.size(); ++k) {
+    int64_t ia = 0, ib = 0, ma = 1, mb = 1;
+    for (size_t d = r; d-- > 0;) {
+      const int64_t da = dim(a.shape, d), db = dim(b.shape, d);
+      ia += (da == 1 ? 0 : idx[d]) * ma;
+      ib += (db == 1 ? 0 : idx[d]) * mb;
+      ma *= da;
+      mb *= db;
+    }
+    const int64_t x = a.i[static_cast<size_t>(ia)], y = b.i[static_cast<size_t>(ib)];
+    int64_t v = 0;
+    if (n.op == "Add")
+      v = x + y;
+    else if (n.op == "Sub")
+      v = x - y;
+    else if (n.op == "Mul")
+      v = x * y;
+    else {
+      if (y == 0) fail(g.source, where(n), "integer division by zero");
+      v = x / y;
+    }
+    out[k] = v;
+    for (size_t d = r; d-- > 0;) {
+      if (++idx[d] < s[d]) break;
+      idx[d] = 0;
+    }
+  }
+  Tensor t = Tensor::ints(s, out);
+  t.dtype = a.dtype;
+  return t;
+}
+
+// Ops that only move elements: integer data goes through them as element positions (exact in
+// float32), so int64 values such as INT64_MAX slice ends survive unchanged.
+bool moves_only(const std::string& op) {
+  static const std::set<std::string> m = {"Concat",    "Flatten", "Gather",  "Identity",
+                                          "Reshape",   "Slice",   "Squeeze", "Transpose",
+                                          "Unsqueeze", "Split",   "Dropout"};
+  return m.count(op) != 0;
+}
+
+// The value of node n whose inputs are all constants (or, for Shape, whose input shape is
+// known). `ins` are the inputs (nullptr for absent ones).
+std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins,
+                               const Shape& in0_shape) {
+  auto scalar_i = [&](size_t k) -> int64_t {
+    const Tensor& t = *ins.at(k);
+    if (t.size() != 1) fail(g.source, where(n), "input " + std::to_string(k) + " must be a scalar");
+    return t.is_float() ? static_cast<int64_t>(t.f[0]) : t.i[0];
+  };
+  if (n.op == "Shape") {
+    const int64_t r = static_cast<int64_t>(in0_shape.size());
+    int64_t s = n.attr_i("start", 0), e = n.attr_i("end", r);
+    if (s < 0) s += r;
+    if (e < 0) e += r;
+    s = std::max<int64_t>(0, std::min(s, r));
+    e = std::max<int64_t>(s, std::min(e, r));
+    std::vector<int64_t> v(in0_shape.begin() + s, in0_shape.begin() + e);
+    return {Tensor::ints({e - s}, v)};
+  }
+  if (n.op == "ConstantOfShape") {
+    Shape s = ins[0]->is_float() ? Shape(ins[0]->f.begin(), ins[0]->f.end()) : ins[0]->i;
+    for (auto d : s)
+      if (d < 0) fail(g.source, where(n), "negative dimension");
+    Tensor v = n.has("value") ? n.attrs.at("value").t : Tensor({1}, {0.f});
+    if (v.size() != 1) fail(g.source, where(n), "'value' must hold one element");
+    Tensor r;
+    r.dtype = v.dtype;
+    r.shape = s;
+    if (v.is_float())
+      r.f.assign(static_cast<size_t>(numel(s)), v.f[0]);
+    else
+      r.i.assign(static_cast<size_t>(numel(s)), v.i[0]);
+    return {r};
+  }
+  if (n.op == "Range") {
+    if (!is_int(*ins[0])) {
+      const double s = ins[0]->f.at(0), l = ins[1]->f.at(0), d = ins[2]->f.at(0);
+      if (d == 0) fail(g.source, where(n), "delta 0");
+      const int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+      Tensor r({cnt});
+      for (int64_t k = 0; k < cnt; ++k) r.f[static_cast<size_t>(k)] = static_cast<float>(s + k * d);
+      return {r};
+    }
+    const int64_t s = scalar_i(0), l = scalar_i(1), d = scalar_i(2);
+    if (d == 0) fail(g.source, where(n), "delta 0");
+    const int64_t cnt = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
+    std::vector<int64_t> v;
+    for (int64_t k = 0; k < cnt; ++k) v.push_back(s + k * d);
+    Tensor r = Tensor::ints({cnt}, v);
+    r.dtype = ins[0]->dtype;
+    return {r};
+  }
+  if (n.op == "Cast") {
+    const Tensor& x = *ins[0];
+    if (cast_to_float(g, n)) return {as_float(x)};
+    Tensor r;
+    r.dtype = n.attr_i("to", 7) == 9 ? DType::BOOL : DType::I64;
+    r.shape = x.shape;
+    if (x.is_float())
+      for (float v : x.f)
+        r.i.push_back(r.dtype == DType::BOOL ? v != 0.f : static_cast<int64_t>(std::trunc(v)));
+    else
+      for (int64_t v : x.i) r.i.push_back(r.dtype == DType::BOOL ? v != 0 : v);
+    return {r};
+  }
+  const OpDef* d = find_op(n.op);
+  const bool any_int =
+      std::any_of(ins.begin(), ins.end(), [](const Tensor* t) { return t && is_int(*t); });
+  const bool arith = n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div";
+  if (any_int && arith) {
+    if (!is_int(*ins[0]) || !is_int(*ins[1]))
+      unsupported(g.source, where(n), "mixes integer and float operands");
+    return {int_binary(g, n, *ins[0], *ins[1])};
+  }
+  std::vector<Tensor> outs(n.outputs.size());
+  // Data inputs: all of Concat's, input 0 of the other movers (the rest are axes, indices, ...).
+  const size_t data = n.op == "Concat" ? ins.size() : 1;
+  bool data_int = false;
+  for (size_t k = 0; k < data && k < ins.size(); ++k)
+    data_int = data_int || (ins[k] && is_int(*ins[k]));
+  if (data_int && moves_only(n.op)) {
+    // Integer data goes through as position tensors.
+    std::vector<Tensor> holders(ins.size());
+    std::vector<const Tensor*> run_in(ins);
+    std::vector<int64_t> pool;  // values by position
+    DType dt = DType::I64;
+    for (size_t k = 0; k < data; ++k) {
+      const Tensor& t = *ins[k];
+      holders[k] = Tensor(t.shape);
+      for (size_t e = 0; e < holders[k].f.size(); ++e) {
+        holders[k].f[e] = static_cast<float>(pool.size());
+        pool.push_back(t.is_float() ? static_cast<int64_t>(t.f[e]) : t.i[e]);
+      }
+      if (is_int(t)) dt = t.dtype;
+      run_in[k] = &holders[k];
+    }
+    if (pool.size() > (1u << 24)) unsupported(g.source, where(n), "constant too large to fold");
+    d->run(g, n, run_in, outs);
+    for (auto& o : outs) {
+      Tensor r;
+      r.dtype = dt;
+      r.shape = o.shape;
+      for (float p : o.f) r.i.push_back(pool[static_cast<size_t>(p)]);
+      o = std::move(r);
+    }
+    return outs;
+  }
+  std::vector<Tensor> fl(ins.size());
+  std::vector<const Tensor*> run_in(ins.size(), nullptr);
+  for (size_t k = 0; k < ins.size(); ++k)
+    if (ins[k]) {
+      fl[k] = as_float(*ins[k]);
+      run_in[k] = ins[k]->is_float() ? ins[k] : &fl[k];
+    }
+  d->run(g, n, run_in, outs);
+  return outs;
+}
+
+}  // namespace
+
+int fold_constants(Graph& g) {
+  g.shapes.clear();
+  for (auto& v : g.inputs) {
+    Shape s = v.shape;
+    for (auto& dd : s)
+      if (dd < 0) dd = 1;
+    g.shapes[v.name] = s;
+  }
+  for (const auto& kv : g.initializers) g.shapes[kv.first] = kv.second.shape;
+  int folded = 0;
+  for (Node& n : g.nodes) {
+    const OpDef* d = find_op(n.op);
+    if (!d) unsupported(g.source, where(n), "op '" + n.op + "' is not supported");
+    bool all_const = true;
+    for (const auto& i : n.inputs) all_const = all_const && (i.empty() || g.is_const(i));
+    bool feeds_output = false;
+    for (const auto& o : n.outputs) feeds_output = feeds_output || is_graph_output(g, o);
+    const bool shape_op = n.op == "Shape" && g.shapes.count(n.inputs.at(0));
+    if ((all_const || shape_op) && !feeds_output && !n.inputs.empty()) {
+      std::vector<const Tensor*> ins;
+      for (const auto& i : n.inputs)
+        ins.push_back(i.empty() || !g.is_const(i) ? nullptr : &g.init(i));
+      while (!ins.empty() && !ins.back() && n.inputs.size() > 1 && n.inputs.back().empty())
+        ins.pop_back();
+      auto in0 = g.shapes.find(n.inputs[0]);
+      std::vector<Tensor> outs =
+          eval_const(g, n, ins, in0 == g.shapes.end() ? Shape{} : in0->second);
+      for (size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
+        if (n.outputs[k].empty()) continue;
+        g.shapes[n.outputs[k]] = outs[k].shape;
+        g.initializers[n.outputs[k]] = std::move(outs[k]);
+      }
+      n.op = "";
+      ++folded;
+      continue;
+    }
+    if (n.op == "Cast" && !cast_to_float(g, n))
+      unsupported(g.source, where(n),
+                  "Cast of an activation to an integer type (only shape arithmetic on constants "
+                  "is folded; the executors compute in float32)");
+    std::vector<Shape> in = input_shapes(g, n);
+    std::vector<Shape> out = d->infer(g, n, in);
+    for (size_t k = 0; k < n.outputs.size(); ++k)
+      if (!n.outputs[k].empty()) g.shapes[n.outputs[k]] = k < out.size() ? out[k] : in[0];
+  }
+  // The folded nodes' inputs (shape constants) are read by nothing any more.
+  if (folded) drop_removed_nodes(g);
+  return folded;
+}
+
+void check_const_inputs(const Graph& g) {
+  for (const Node& n : g.nodes) {
+    const OpDef* d = find_op(n.op);
+    for (int k : d->const_inputs)
+      if (!n.in(static_cast<size_t>(k)).empty() && !g.is_const(n.in(static_cast<size_t>(k))))
+        unsupported(g.source, where(n),
+                    "input " + std::to_string(k) + " ('" + n.in(static_cast<size_t>(k)) +
+                        "') must be a constant initializer (or shape arithmetic on fixed shapes)");
+  }
+}
+
+int split_to_slices(Graph& g) {
+  std::vector<Node> out;
+  int rewritten = 0;
+  for (Node& n : g.nodes) {
+    if (n.op != "Split") {
+      out.push_back(std::move(n));
+      continue;
+    }
+    int64_t ax;
+    const auto len = split_lengths(g, n, g.shape(n.inputs[0]), &ax);
+    int64_t at = 0;
+    for (size_t k = 0; k < n.outputs.size(); ++k) {
+      Node s;
+      s.name = n.name + "__slice" + std::to_string(k);
+      s.op = "Slice";
+      s.inputs = {n.inputs[0]};
+      s.outputs = {n.outputs[k].empty() ? s.name + "__unused" : n.outputs[k]};
+      if (g.opset < 10) {
+        Attribute a;
+        a.kind = Attribute::Kind::INTS;
+        a.ints = {at};
+        s.attrs["starts"] = a;
+        a.ints = {at + len[k]};
+        s.attrs["ends"] = a;
+        a.ints = {ax};
+        s.attrs["axes"] = a;
+      } else {
+        const char* part[] = {"starts", "ends", "axes"};
+        const int64_t val[] = {at, at + len[k], ax};
+        for (int p = 0; p < 3; ++p) {
+          const std::string nm = s.name + "__" + part[p];
+          g.initializers[nm] = Tensor::ints({1}, {val[p]});
+          s.inputs.push_back(nm);
+        }
+      }
+      at += len[k];
+      out.push_back(std::move(s));
+    }
+    ++rewritten;
+  }
+  g.nodes = std::move(out);
+  return rewritten;
 }
 
 std::vector<LayerStats> layer_stats(const Graph& g) {

@@ -340,6 +340,10 @@ Graph parse_onnx(const std::string& bytes, const std::string& source, const Impo
   constants_to_initializers(g);
   check_supported(g);
   if (opt.simplify) simplify(g);
+  // Shape arithmetic becomes constants before the checks that need constant shape inputs.
+  fold_constants(g);
+  check_const_inputs(g);
+  if (split_to_slices(g) > 0) infer_shapes(g);
   infer_shapes(g);
   if (opt.fold_batchnorm) {
     if (fold_batchnorm(g) > 0) infer_shapes(g);

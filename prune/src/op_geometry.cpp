@@ -229,21 +229,40 @@ PoolGeom pool_geometry(const Graph& g, const Node& n, const Shape& x) {
   return p;
 }
 
-int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale) {
+namespace {
+// The input coordinate of output index `o` under the node's coordinate_transformation_mode.
+double source_coord(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale) {
   const std::string ct =
       upsample ? "asymmetric" : n.attr_s("coordinate_transformation_mode", "half_pixel");
+  if (ct == "asymmetric") return o / static_cast<double>(scale);
+  if (ct == "align_corners") {
+    // ONNX's reference takes the resized length as in * scale, not the floored output length
+    // (they differ when the scale does not give a whole length: downsampling by 0.6); a
+    // sizes-driven scale (out / in) gives back `out` up to float rounding, which is snapped.
+    double len = static_cast<double>(in) * scale;
+    if (std::fabs(len - std::round(len)) < 1e-4) len = std::round(len);
+    return len == 1.0 ? 0.0 : o * (in - 1.0) / (len - 1.0);
+  }
+  if (ct == "pytorch_half_pixel") return out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
+  if (ct == "tf_half_pixel_for_nearest") return (o + 0.5) / scale;
+  return (o + 0.5) / scale - 0.5;  // half_pixel
+}
+}  // namespace
+
+LinearTap linear_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out,
+                     float scale) {
+  double xo = source_coord(n, upsample, o, in, out, scale);
+  xo = std::min(std::max(xo, 0.0), static_cast<double>(in - 1));
+  LinearTap t;
+  t.i0 = std::min<int64_t>(static_cast<int64_t>(std::floor(xo)), in - 1);
+  t.i1 = std::min<int64_t>(t.i0 + 1, in - 1);
+  t.w1 = xo - static_cast<double>(t.i0);
+  return t;
+}
+
+int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale) {
   const std::string nm = upsample ? "floor" : n.attr_s("nearest_mode", "round_prefer_floor");
-  double xo;
-  if (ct == "asymmetric")
-    xo = o / static_cast<double>(scale);
-  else if (ct == "align_corners")
-    xo = out == 1 ? 0.0 : o * (in - 1.0) / (out - 1.0);
-  else if (ct == "pytorch_half_pixel")
-    xo = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-  else if (ct == "tf_half_pixel_for_nearest")
-    xo = (o + 0.5) / scale;
-  else
-    xo = (o + 0.5) / scale - 0.5;  // half_pixel
+  const double xo = source_coord(n, upsample, o, in, out, scale);
   double r;
   if (nm == "floor")
     r = std::floor(xo);

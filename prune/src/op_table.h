@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "prune/ir.h"
+#include "prune/op_geometry.h"
 
 namespace prunesim {
 
@@ -22,6 +23,9 @@ struct OpDef {
                               const std::vector<Shape>& in) = nullptr;
   void (*run)(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
               std::vector<Tensor>& out) = nullptr;
+  // Shape arithmetic (Shape, ConstantOfShape, Range, Cast to an integer type): evaluated at
+  // import by fold_constants() and never run; a node left unfolded is an UnsupportedError.
+  bool fold_only = false;
 };
 
 const OpDef* find_op(const std::string& op);
@@ -38,5 +42,49 @@ struct ResizePlan {
   std::vector<float> scales;
 };
 ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x);
+
+// Linear Resize: the axes that are really interpolated (an axis whose every output reads
+// exactly its own input index is left out, e.g. N and C) with the taps of each output index.
+struct LinearAxis {
+  size_t axis = 0;
+  std::vector<LinearTap> taps;  // one per output index along the axis
+};
+std::vector<LinearAxis> resize_linear_axes(const Graph& g, const Node& n, const Shape& x);
+
+// Pad: per-axis begin/end pads (negative: a crop), the mode and the constant fill, from the
+// attributes (opset < 11) or the constant inputs (from 11). Shared by the float op, the int8
+// program (which moves codes with it) and the training engine.
+struct PadPlan {
+  std::vector<int64_t> begin, end;
+  std::string mode;  // "constant", "reflect" or "edge"
+  float value = 0.f;
+  Shape out;
+};
+PadPlan pad_plan(const Graph& g, const Node& n, const Shape& x);
+// Source index along one axis of size d for output position o (-1: the constant fill).
+int64_t pad_src(const std::string& mode, int64_t o, int64_t begin, int64_t d);
+
+// ReduceMean/ReduceMax/ReduceSum: which axes are reduced (axes attribute, or the input of
+// ReduceSum from opset 13; empty = all unless noop_with_empty_axes) and the output shape.
+struct ReducePlan {
+  std::vector<bool> reduced;  // per input axis
+  Shape out;                  // with keepdims applied
+  bool noop = false;          // empty axes and noop_with_empty_axes = 1: the identity
+};
+ReducePlan reduce_plan(const Graph& g, const Node& n, const Shape& x);
+
+// Slice: first element and step along every input axis and the output shape (ONNX clamping
+// of starts/ends; attributes before opset 10, constant inputs from 10).
+struct SlicePlan {
+  std::vector<int64_t> start, step;
+  Shape out;
+};
+SlicePlan slice_plan(const Graph& g, const Node& n, const Shape& x);
+
+// Split: the normalised axis and the length of every output.
+std::vector<int64_t> split_lengths(const Graph& g, const Node& n, const Shape& x, int64_t* axis);
+
+// Gather with constant indices: the normalised axis and indices (negative ones wrapped).
+std::vector<int64_t> gather_indices(const Graph& g, const Node& n, const Shape& x, int64_t* axis);
 
 }  // namespace prunesim

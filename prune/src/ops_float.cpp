@@ -85,6 +85,8 @@ void run_unary(const Graph&, const Node& n, const std::vector<const Tensor*>& in
         return std::floor(v);
       case 12:
         return std::ceil(v);
+      case 13:  // HardSwish: x * HardSigmoid(x) with alpha 1/6, beta 1/2 (ONNX opset 14)
+        return v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
       default:
         return v;
     }
@@ -627,9 +629,12 @@ void run_softmax(const Graph& g, const Node& n, const std::vector<const Tensor*>
 // ---------------------------------------------------------------- Resize / Upsample (nearest)
 void check_resize(const Graph& g, const Node& n) {
   const std::string mode = n.attr_s("mode", "nearest");
-  if (mode != "nearest")
-    unsupported(g.source, where(n), "mode '" + mode + "' is not supported (nearest only)");
+  if (mode != "nearest" && mode != "linear")
+    unsupported(g.source, where(n),
+                "mode '" + mode + "' is not supported (nearest or linear; cubic is not)");
   const std::string ct = n.attr_s("coordinate_transformation_mode", "half_pixel");
+  if (mode == "linear" && ct == "tf_half_pixel_for_nearest")
+    unsupported(g.source, where(n), "coordinate_transformation_mode '" + ct + "' with mode linear");
   static const char* ok_ct[] = {"half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
                                 "tf_half_pixel_for_nearest"};
   if (std::find(std::begin(ok_ct), std::end(ok_ct), ct) == std::end(ok_ct))
@@ -667,14 +672,59 @@ ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x) {
   }
   return p;
 }
+std::vector<LinearAxis> resize_linear_axes(const Graph& g, const Node& n, const Shape& x) {
+  const ResizePlan p = resize_plan(g, n, x);
+  std::vector<LinearAxis> r;
+  for (size_t d = 0; d < x.size(); ++d) {
+    LinearAxis a;
+    a.axis = d;
+    bool identity = p.out[d] == x[d];
+    for (int64_t o = 0; o < p.out[d]; ++o) {
+      a.taps.push_back(linear_src(n, n.op == "Upsample", o, x[d], p.out[d], p.scales[d]));
+      identity = identity && a.taps.back().i0 == o && a.taps.back().w1 == 0.0;
+    }
+    if (!identity) r.push_back(std::move(a));
+  }
+  return r;
+}
+
 namespace {
 std::vector<Shape> infer_resize(const Graph& g, const Node& n, const std::vector<Shape>& in) {
   return {resize_plan(g, n, in[0]).out};
 }
+// Linear: one pass per axis (the N-linear weights are products of the per-axis ones).
+void run_resize_linear(const Node& n, const Tensor& x, const ResizePlan& p, Tensor& y) {
+  const bool up = n.op == "Upsample";
+  Tensor cur = x;
+  for (size_t d = 0; d < x.shape.size(); ++d) {
+    const int64_t in = cur.shape[d], out = p.out[d];
+    const int64_t outer = numel(Shape(cur.shape.begin(), cur.shape.begin() + d));
+    const int64_t inner = numel(Shape(cur.shape.begin() + d + 1, cur.shape.end()));
+    Shape s = cur.shape;
+    s[d] = out;
+    Tensor nxt(s);
+    for (int64_t o = 0; o < out; ++o) {
+      const LinearTap t = linear_src(n, up, o, in, out, p.scales[d]);
+      const double w0 = 1.0 - t.w1;
+      for (int64_t a = 0; a < outer; ++a)
+        for (int64_t b = 0; b < inner; ++b)
+          nxt.f[static_cast<size_t>((a * out + o) * inner + b)] =
+              static_cast<float>(w0 * cur.f[static_cast<size_t>((a * in + t.i0) * inner + b)] +
+                                 t.w1 * cur.f[static_cast<size_t>((a * in + t.i1) * inner + b)]);
+    }
+    cur = std::move(nxt);
+  }
+  y = std::move(cur);
+}
+
 void run_resize(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
                 std::vector<Tensor>& out) {
   const Tensor& x = *in[0];
   const ResizePlan p = resize_plan(g, n, x.shape);
+  if (n.attr_s("mode", "nearest") == "linear") {
+    run_resize_linear(n, x, p, out[0]);
+    return;
+  }
   const bool up = n.op == "Upsample";
   const size_t r = x.shape.size();
   std::vector<std::vector<int64_t>> src(r);
@@ -695,6 +745,397 @@ void run_resize(const Graph& g, const Node& n, const std::vector<const Tensor*>&
     }
   }
   out[0] = std::move(y);
+}
+
+// ---------------------------------------------------------------- Pad, Reduce*, Slice, Gather,
+// Squeeze/Unsqueeze: the plans are shared with the int8 program and the training engine.
+void check_pad(const Graph& g, const Node& n) {
+  const std::string mode = n.attr_s("mode", "constant");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    fail(g.source, where(n),
+         "mode '" + mode + "' is not a Pad mode (constant, reflect or edge; 'wrap' is opset 19)");
+}
+
+// Odometer over an output shape, calling f(output index vector, flat output offset).
+template <typename F>
+void for_each_index(const Shape& s, F f) {
+  const int64_t total = numel(s);
+  std::vector<int64_t> idx(s.size(), 0);
+  for (int64_t k = 0; k < total; ++k) {
+    f(idx, k);
+    for (size_t d = s.size(); d-- > 0;) {
+      if (++idx[d] < s[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+std::vector<int64_t> row_strides(const Shape& s) {
+  std::vector<int64_t> st(s.size(), 1);
+  for (size_t d = s.size(); d-- > 1;) st[d - 1] = st[d] * s[d];
+  return st;
+}
+}  // namespace
+
+int64_t pad_src(const std::string& mode, int64_t o, int64_t begin, int64_t d) {
+  int64_t i = o - begin;
+  if (i >= 0 && i < d) return i;
+  if (mode == "edge") return i < 0 ? 0 : d - 1;
+  if (mode == "reflect") {  // numpy 'reflect': the edge element is not repeated
+    if (d == 1) return 0;
+    const int64_t period = 2 * (d - 1);
+    i = ((i % period) + period) % period;
+    return i < d ? i : period - i;
+  }
+  return -1;
+}
+
+PadPlan pad_plan(const Graph& g, const Node& n, const Shape& x) {
+  PadPlan p;
+  p.mode = n.attr_s("mode", "constant");
+  std::vector<int64_t> pads;
+  if (g.opset < 11) {
+    pads = n.attr_ints("pads");
+    p.value = n.attr_f("value", 0.f);
+  } else {
+    pads = const_ints(g, n, 1);
+    const std::vector<float> v = const_floats(g, n, 2);
+    if (!v.empty()) p.value = v[0];
+  }
+  const size_t r = x.size();
+  if (pads.size() != 2 * r)
+    fail(g.source, where(n),
+         "pads has " + std::to_string(pads.size()) + " values, rank " + std::to_string(r) +
+             " needs " + std::to_string(2 * r));
+  for (size_t d = 0; d < r; ++d) {
+    p.begin.push_back(pads[d]);
+    p.end.push_back(pads[d + r]);
+    const int64_t o = x[d] + pads[d] + pads[d + r];
+    if (o < 0) fail(g.source, where(n), "pads crop axis " + std::to_string(d) + " below size 0");
+    if (p.mode == "reflect" && (pads[d] >= x[d] || pads[d + r] >= x[d]) &&
+        (pads[d] > 0 || pads[d + r] > 0) && x[d] > 1)
+      fail(g.source, where(n), "reflect pads must be smaller than the axis size");
+    if (p.mode != "constant" && x[d] == 0 && o > 0)
+      fail(g.source, where(n), "cannot " + p.mode + "-pad an empty axis");
+    p.out.push_back(o);
+  }
+  return p;
+}
+
+ReducePlan reduce_plan(const Graph& g, const Node& n, const Shape& x) {
+  ReducePlan p;
+  std::vector<int64_t> axes;
+  bool from_input = n.op == "ReduceSum" && g.opset >= 13;
+  if (from_input) {
+    axes = const_ints(g, n, 1);
+    if (n.has("axes"))
+      fail(g.source, where(n), "'axes' is an input from opset 13, not an attribute");
+  } else {
+    axes = n.attr_ints("axes");
+    if (n.inputs.size() > 1 && !n.in(1).empty())
+      fail(g.source, where(n), "axes as an input needs opset 18 (ReduceSum: 13)");
+  }
+  const size_t r = x.size();
+  p.reduced.assign(r, axes.empty());
+  if (axes.empty() && n.attr_i("noop_with_empty_axes", 0) != 0) {
+    p.noop = true;
+    p.reduced.assign(r, false);
+    p.out = x;
+    return p;
+  }
+  for (auto a : axes) {
+    const int64_t k = norm_axis(g, n, a, r);
+    if (p.reduced[static_cast<size_t>(k)] && !axes.empty())
+      fail(g.source, where(n), "axis " + std::to_string(a) + " listed twice");
+    p.reduced[static_cast<size_t>(k)] = true;
+  }
+  const bool keep = n.attr_i("keepdims", 1) != 0;
+  for (size_t d = 0; d < r; ++d) {
+    if (!p.reduced[d])
+      p.out.push_back(x[d]);
+    else if (keep)
+      p.out.push_back(1);
+  }
+  return p;
+}
+
+SlicePlan slice_plan(const Graph& g, const Node& n, const Shape& x) {
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (g.opset < 10) {
+    starts = n.attr_ints("starts");
+    ends = n.attr_ints("ends");
+    axes = n.attr_ints("axes");
+  } else {
+    starts = const_ints(g, n, 1);
+    ends = const_ints(g, n, 2);
+    axes = const_ints(g, n, 3);
+    steps = const_ints(g, n, 4);
+  }
+  if (starts.size() != ends.size()) fail(g.source, where(n), "starts and ends differ in length");
+  if (axes.empty())
+    for (size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+  if (steps.empty()) steps.assign(starts.size(), 1);
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    fail(g.source, where(n), "starts, ends, axes and steps differ in length");
+  const size_t r = x.size();
+  SlicePlan p;
+  p.start.assign(r, 0);
+  p.step.assign(r, 1);
+  p.out = x;
+  std::vector<bool> seen(r, false);
+  for (size_t k = 0; k < starts.size(); ++k) {
+    const size_t a = static_cast<size_t>(norm_axis(g, n, axes[k], r));
+    if (seen[a]) fail(g.source, where(n), "axis " + std::to_string(axes[k]) + " listed twice");
+    seen[a] = true;
+    const int64_t d = x[a], st = steps[k];
+    if (st == 0) fail(g.source, where(n), "step 0");
+    int64_t s = starts[k], e = ends[k];
+    if (s < 0) s += d;
+    if (e < 0) e += d;
+    if (st > 0) {
+      s = std::max<int64_t>(0, std::min(s, d));
+      e = std::max<int64_t>(0, std::min(e, d));
+    } else {
+      s = std::max<int64_t>(0, std::min(s, d - 1));
+      e = std::max<int64_t>(-1, std::min(e, d - 1));
+    }
+    const int64_t len = st > 0 ? (e - s + st - 1) / st : (s - e + (-st) - 1) / (-st);
+    p.start[a] = s;
+    p.step[a] = st;
+    p.out[a] = std::max<int64_t>(0, len);
+  }
+  return p;
+}
+
+std::vector<int64_t> gather_indices(const Graph& g, const Node& n, const Shape& x, int64_t* axis) {
+  *axis = norm_axis(g, n, n.attr_i("axis", 0), x.size());
+  std::vector<int64_t> idx = const_ints(g, n, 1);
+  const int64_t d = x[static_cast<size_t>(*axis)];
+  for (auto& i : idx) {
+    if (i < -d || i >= d)
+      fail(g.source, where(n),
+           "index " + std::to_string(i) + " out of range for size " + std::to_string(d));
+    if (i < 0) i += d;
+  }
+  return idx;
+}
+
+namespace {
+std::vector<Shape> infer_pad(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  return {pad_plan(g, n, in[0]).out};
+}
+void run_pad(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+             std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  const PadPlan p = pad_plan(g, n, x.shape);
+  const auto xs = row_strides(x.shape);
+  Tensor y(p.out);
+  for_each_index(p.out, [&](const std::vector<int64_t>& idx, int64_t k) {
+    int64_t off = 0;
+    for (size_t d = 0; d < idx.size(); ++d) {
+      const int64_t s = pad_src(p.mode, idx[d], p.begin[d], x.shape[d]);
+      if (s < 0) {
+        y.f[static_cast<size_t>(k)] = p.value;
+        return;
+      }
+      off += s * xs[d];
+    }
+    y.f[static_cast<size_t>(k)] = x.f[static_cast<size_t>(off)];
+  });
+  out[0] = std::move(y);
+}
+
+std::vector<Shape> infer_reduce(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  return {reduce_plan(g, n, in[0]).out};
+}
+// kOp: 0 mean, 1 max, 2 sum. Sums in double as GlobalAveragePool does.
+template <int kOp>
+void run_reduce(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  const ReducePlan p = reduce_plan(g, n, x.shape);
+  if (p.noop) {
+    out[0] = x;
+    return;
+  }
+  // Output offset of every input element: strides of the kept axes, 0 along reduced ones.
+  Shape kept;
+  for (size_t d = 0; d < x.shape.size(); ++d) kept.push_back(p.reduced[d] ? 1 : x.shape[d]);
+  const auto ks = row_strides(kept);
+  const int64_t m = numel(kept);
+  std::vector<double> acc(static_cast<size_t>(m),
+                          kOp == 1 ? -std::numeric_limits<double>::infinity() : 0.0);
+  for_each_index(x.shape, [&](const std::vector<int64_t>& idx, int64_t k) {
+    int64_t o = 0;
+    for (size_t d = 0; d < idx.size(); ++d)
+      if (!p.reduced[d]) o += idx[d] * ks[d];
+    const double v = x.f[static_cast<size_t>(k)];
+    double& a = acc[static_cast<size_t>(o)];
+    a = kOp == 1 ? std::max(a, v) : a + v;
+  });
+  const double cnt = m ? static_cast<double>(x.size()) / static_cast<double>(m) : 0.0;
+  Tensor y(p.out);
+  for (int64_t k = 0; k < m; ++k)
+    y.f[static_cast<size_t>(k)] = static_cast<float>(kOp == 0 ? acc[static_cast<size_t>(k)] / cnt
+                                                              : acc[static_cast<size_t>(k)]);
+  out[0] = std::move(y);
+}
+
+std::vector<Shape> infer_slice(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  return {slice_plan(g, n, in[0]).out};
+}
+void run_slice(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+               std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  const SlicePlan p = slice_plan(g, n, x.shape);
+  const auto xs = row_strides(x.shape);
+  Tensor y(p.out);
+  for_each_index(p.out, [&](const std::vector<int64_t>& idx, int64_t k) {
+    int64_t off = 0;
+    for (size_t d = 0; d < idx.size(); ++d) off += (p.start[d] + idx[d] * p.step[d]) * xs[d];
+    y.f[static_cast<size_t>(k)] = x.f[static_cast<size_t>(off)];
+  });
+  out[0] = std::move(y);
+}
+
+std::vector<Shape> infer_gather(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  int64_t ax;
+  gather_indices(g, n, in[0], &ax);
+  const Shape& is = g.init(n.in(1)).shape;
+  Shape s(in[0].begin(), in[0].begin() + ax);
+  s.insert(s.end(), is.begin(), is.end());
+  s.insert(s.end(), in[0].begin() + ax + 1, in[0].end());
+  return {s};
+}
+void run_gather(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  int64_t ax;
+  const std::vector<int64_t> idx = gather_indices(g, n, x.shape, &ax);
+  const int64_t outer = numel(Shape(x.shape.begin(), x.shape.begin() + ax));
+  const int64_t inner = numel(Shape(x.shape.begin() + ax + 1, x.shape.end()));
+  const int64_t d = x.shape[static_cast<size_t>(ax)];
+  Tensor y(infer_gather(g, n, {x.shape})[0]);
+  size_t o = 0;
+  for (int64_t a = 0; a < outer; ++a)
+    for (int64_t i : idx)
+      for (int64_t b = 0; b < inner; ++b)
+        y.f[o++] = x.f[static_cast<size_t>((a * d + i) * inner + b)];
+  out[0] = std::move(y);
+}
+
+// Squeeze/Unsqueeze axes: an attribute before opset 13, a constant input from 13.
+std::vector<int64_t> squeeze_axes(const Graph& g, const Node& n) {
+  if (g.opset >= 13) {
+    if (n.has("axes"))
+      fail(g.source, where(n), "'axes' is an input from opset 13, not an attribute");
+    return const_ints(g, n, 1);
+  }
+  return n.attr_ints("axes");
+}
+std::vector<Shape> infer_squeeze(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  const Shape& x = in[0];
+  std::vector<bool> drop(x.size(), false);
+  const auto axes = squeeze_axes(g, n);
+  for (auto a : axes) {
+    const size_t k = static_cast<size_t>(norm_axis(g, n, a, x.size()));
+    if (x[k] != 1)
+      fail(g.source, where(n),
+           "cannot squeeze axis " + std::to_string(a) + " of size " + std::to_string(x[k]));
+    drop[k] = true;
+  }
+  Shape s;
+  for (size_t d = 0; d < x.size(); ++d)
+    if (!(axes.empty() ? x[d] == 1 : drop[d])) s.push_back(x[d]);
+  return {s};
+}
+std::vector<Shape> infer_unsqueeze(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  const auto axes = squeeze_axes(g, n);
+  const size_t r = in[0].size() + axes.size();
+  std::vector<bool> ins(r, false);
+  for (auto a : axes) {
+    const size_t k = static_cast<size_t>(norm_axis(g, n, a, r));
+    if (ins[k]) fail(g.source, where(n), "axis " + std::to_string(a) + " listed twice");
+    ins[k] = true;
+  }
+  Shape s;
+  size_t j = 0;
+  for (size_t d = 0; d < r; ++d) s.push_back(ins[d] ? 1 : in[0][j++]);
+  return {s};
+}
+
+// Split: lengths from the `split` attribute (opset < 13) or constant input 1 (from 13), else
+// equal parts. Import rewrites every Split into one Slice per output (split_to_slices), so the
+// int8 program and the training engine only meet Slice; the float op stays for direct callers.
+}  // namespace
+std::vector<int64_t> split_lengths(const Graph& g, const Node& n, const Shape& x, int64_t* axis) {
+  *axis = norm_axis(g, n, n.attr_i("axis", 0), x.size());
+  const int64_t d = x[static_cast<size_t>(*axis)];
+  std::vector<int64_t> len = g.opset >= 13 ? const_ints(g, n, 1) : n.attr_ints("split");
+  const int64_t parts = static_cast<int64_t>(n.outputs.size());
+  if (len.empty()) {
+    if (parts == 0 || d % parts)
+      fail(g.source, where(n),
+           "axis size " + std::to_string(d) + " does not split into " + std::to_string(parts) +
+               " equal parts");
+    len.assign(static_cast<size_t>(parts), d / parts);
+  }
+  int64_t sum = 0;
+  for (auto l : len) {
+    if (l < 0) fail(g.source, where(n), "negative split length");
+    sum += l;
+  }
+  if (static_cast<int64_t>(len.size()) != parts || sum != d)
+    fail(g.source, where(n),
+         "split lengths " + shape_str(len) + " do not cover axis size " + std::to_string(d) +
+             " with " + std::to_string(parts) + " outputs");
+  return len;
+}
+namespace {
+std::vector<Shape> infer_split(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  int64_t ax;
+  std::vector<Shape> r;
+  for (auto l : split_lengths(g, n, in[0], &ax)) {
+    Shape s = in[0];
+    s[static_cast<size_t>(ax)] = l;
+    r.push_back(s);
+  }
+  return r;
+}
+void run_split(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+               std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  int64_t ax;
+  const auto len = split_lengths(g, n, x.shape, &ax);
+  const int64_t outer = numel(Shape(x.shape.begin(), x.shape.begin() + ax));
+  const int64_t inner = numel(Shape(x.shape.begin() + ax + 1, x.shape.end()));
+  const int64_t d = x.shape[static_cast<size_t>(ax)];
+  int64_t at = 0;
+  for (size_t k = 0; k < len.size(); ++k) {
+    Shape s = x.shape;
+    s[static_cast<size_t>(ax)] = len[k];
+    Tensor y(s);
+    size_t o = 0;
+    for (int64_t a = 0; a < outer; ++a)
+      for (int64_t i = 0; i < len[k] * inner; ++i)
+        y.f[o++] = x.f[static_cast<size_t>((a * d + at) * inner + i)];
+    at += len[k];
+    if (k < out.size()) out[k] = std::move(y);
+  }
+}
+
+// Fold-only ops: shapes for the folding pass; their values are computed there.
+std::vector<Shape> infer_shape_op(const Graph&, const Node&, const std::vector<Shape>& in) {
+  int64_t r = static_cast<int64_t>(in[0].size());
+  return {{r}};
+}
+std::vector<Shape> infer_unknown(const Graph& g, const Node& n, const std::vector<Shape>&) {
+  unsupported(g.source, where(n),
+              "its value depends on a non-constant input (shape arithmetic is folded at import "
+              "only when every input is a constant or a fixed shape)");
+}
+void check_cast(const Graph& g, const Node& n) {
+  if (!n.has("to")) fail(g.source, where(n), "missing attribute 'to'");
 }
 
 void check_dropout(const Graph& g, const Node& n) {
@@ -771,6 +1212,32 @@ const std::map<std::string, OpDef>& table() {
                                          "extrapolation_value"};
     m["Resize"] = {rs, 1, 4, 1, {1, 2, 3}, check_resize, infer_resize, run_resize};
     m["Upsample"] = {{"mode", "scales"}, 1, 2, 1, {1}, check_resize, infer_resize, run_resize};
+    m["HardSwish"] = {{}, 1, 1, 1, {}, nullptr, same_shape, run_unary<13>};
+    m["Pad"] = {{"mode", "pads", "value"}, 1, 3, 1, {1, 2}, check_pad, infer_pad, run_pad};
+    const std::vector<std::string> red = {"axes", "keepdims", "noop_with_empty_axes"};
+    m["ReduceMean"] = {red, 1, 1, 1, {}, nullptr, infer_reduce, run_reduce<0>};
+    m["ReduceMax"] = {red, 1, 1, 1, {}, nullptr, infer_reduce, run_reduce<1>};
+    m["ReduceSum"] = {red, 1, 2, 1, {1}, nullptr, infer_reduce, run_reduce<2>};
+    m["Slice"] = {
+        {"starts", "ends", "axes"}, 1, 5, 1, {1, 2, 3, 4}, nullptr, infer_slice, run_slice};
+    m["Gather"] = {{"axis"}, 2, 2, 1, {1}, nullptr, infer_gather, run_gather};
+    m["Squeeze"] = {{"axes"}, 1, 2, 1, {1}, nullptr, infer_squeeze, run_reshape<infer_squeeze>};
+    m["Unsqueeze"] = {
+        {"axes"}, 1, 2, 1, {1}, nullptr, infer_unsqueeze, run_reshape<infer_unsqueeze>};
+    // Cast to float is the identity on float activations; to any other type it only occurs in
+    // shape arithmetic, which fold_constants() evaluates (a leftover one is refused there).
+    m["Split"] = {{"axis", "split"}, 1, 2, 64, {1}, nullptr, infer_split, run_split};
+    m["Cast"] = {{"to"}, 1, 1, 1, {}, check_cast, same_shape, run_identity};
+    OpDef fold;
+    fold.fold_only = true;
+    fold.infer = infer_unknown;
+    m["ConstantOfShape"] = fold;
+    m["ConstantOfShape"].attrs = {"value"};
+    m["Range"] = fold;
+    m["Range"].min_inputs = m["Range"].max_inputs = 3;
+    m["Shape"] = fold;
+    m["Shape"].attrs = {"start", "end"};
+    m["Shape"].infer = infer_shape_op;
     return m;
   }();
   return t;

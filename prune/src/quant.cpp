@@ -13,6 +13,7 @@
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/graph_passes.h"
 #include "prune/op_geometry.h"
 
 namespace prunesim {
@@ -28,12 +29,48 @@ std::string where(const Node& n) {
   return "node '" + n.name + "' (" + n.op + ")";
 }
 
-const std::set<std::string> kInt8Ops = {
-    "Add",           "AveragePool", "Clip",      "Concat",  "Conv",
-    "ConvTranspose", "Dropout",     "Flatten",   "Gemm",    "GlobalAveragePool",
-    "GlobalMaxPool", "Identity",    "LeakyRelu", "MatMul",  "MaxPool",
-    "Relu",          "Reshape",     "Resize",    "Sigmoid", "Softmax",
-    "Tanh",          "Transpose",   "Upsample"};
+const std::set<std::string> kInt8Ops = {"Add",
+                                        "AveragePool",
+                                        "BatchNormalization",
+                                        "Cast",
+                                        "Clip",
+                                        "Concat",
+                                        "Conv",
+                                        "ConvTranspose",
+                                        "Div",
+                                        "Dropout",
+                                        "Flatten",
+                                        "Gather",
+                                        "Gemm",
+                                        "GlobalAveragePool",
+                                        "GlobalMaxPool",
+                                        "HardSigmoid",
+                                        "HardSwish",
+                                        "Identity",
+                                        "LeakyRelu",
+                                        "MatMul",
+                                        "MaxPool",
+                                        "Mul",
+                                        "Pad",
+                                        "ReduceMax",
+                                        "ReduceMean",
+                                        "ReduceSum",
+                                        "Relu",
+                                        "Reshape",
+                                        "Resize",
+                                        "Sigmoid",
+                                        "Slice",
+                                        "Softmax",
+                                        "Squeeze",
+                                        "Sub",
+                                        "Tanh",
+                                        "Transpose",
+                                        "Unsqueeze",
+                                        "Upsample"};
+
+// Unary ops the int8 path runs as a 256-entry table (and that fuse a following Mul by their
+// own input into the table: x * f(x)).
+const std::set<std::string> kLutOps = {"Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish"};
 
 std::string int8_op_list() {
   std::string r;
@@ -179,18 +216,26 @@ class Builder {
         avg_pool(n, L);
       else if (op == "GlobalAveragePool")
         global_avg_pool(n, L);
-      else if (op == "Add")
+      else if (op == "Add" || op == "Sub")
         add(n, L);
+      else if (op == "Mul" || op == "Div")
+        mul(n, L);
+      else if (op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax")
+        reduce(n, L);
       else if (op == "Concat")
         concat(n, L);
       else if (op == "Relu" || op == "Clip")
         clamp(n, L);
-      else if (op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu")
+      else if (kLutOps.count(op))
         lut(n, L);
       else if (op == "Softmax")
         softmax(n, L);
+      else if ((op == "Resize" || op == "Upsample") && n.attr_s("mode", "nearest") == "linear")
+        resize_linear(n, L);
       else if (op == "Flatten" || op == "Reshape" || op == "Transpose" || op == "Resize" ||
-               op == "Upsample" || op == "Identity" || op == "Dropout")
+               op == "Upsample" || op == "Identity" || op == "Dropout" || op == "Slice" ||
+               op == "Squeeze" || op == "Unsqueeze" || op == "Gather" || op == "Pad" ||
+               op == "Cast")
         pass_through(n, L, QLayer::Kind::Move);
       else
         unsupported(g_.source, where(n), "op '" + op + "' has no int8 implementation");
@@ -529,8 +574,9 @@ class Builder {
     if (L.acc_bound > hls::kInt32Max) fail(g_.source, where(n), "plane too large for an int32 sum");
   }
 
+  // Add and Sub share the common-grid rule (§11); Sub subtracts the second operand.
   void add(const Node& n, QLayer& L) {
-    L.kind = QLayer::Kind::Add;
+    L.kind = n.op == "Sub" ? QLayer::Kind::Sub : QLayer::Kind::Add;
     float s[2];
     for (size_t i = 0; i < 2; ++i) {
       const std::string& v = n.in(i);
@@ -553,6 +599,83 @@ class Builder {
     L.acc_bound = int64_t{2} * 128 << hls::kAddGridBits;
   }
 
+  // Mul of two activations (squeeze-excite gating, broadcasting [N,C,H,W] x [N,C,1,1]) or of an
+  // activation and a constant; Div only by a constant, as a Mul by its reciprocal. The int32
+  // product of the codes is exact (|a*b| <= 2^14) and is requantized once by s_a*s_b/s_out.
+  void mul(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::Mul;
+    const bool div = n.op == "Div";
+    float s[2];
+    for (size_t i = 0; i < 2; ++i) {
+      const std::string& v = n.in(i);
+      if (!v.empty() && g_.is_const(v)) {
+        if (L.const_operand >= 0) unsupported(g_.source, where(n), "both operands are constant");
+        if (div && i == 0)
+          unsupported(g_.source, where(n),
+                      "a constant divided by an activation has no int8 implementation (only "
+                      "division by a constant, run as Mul by its reciprocal)");
+        const Tensor& t = const_input(n, i, "the constant operand");
+        std::vector<float> k = t.f;
+        if (div)
+          for (auto& e : k) {
+            if (e == 0.f) fail(g_.source, where(n), "division by a constant 0");
+            e = static_cast<float>(1.0 / static_cast<double>(e));
+          }
+        L.const_operand = static_cast<int>(i);
+        L.weight_shape = t.shape;
+        quantize_weights(
+            k, 1, [](size_t) { return int64_t{0}; }, L);
+        s[i] = L.weight_scale[0];
+      } else {
+        if (div && i == 1)
+          unsupported(g_.source, where(n),
+                      "division by an activation has no int8 implementation (only division by "
+                      "a constant, run as Mul by its reciprocal)");
+        L.inputs.push_back(act_input(n, i));
+        s[i] = q_.scales.at(v);
+      }
+    }
+    const float s_out = finish_output(L, absorb_activation(L));
+    L.requant = {requant(n, static_cast<double>(s[0]) * s[1] / s_out)};
+    L.acc_bound = 128 * 128;
+  }
+
+  // ReduceMean/ReduceSum: the int32 sum of the reduced codes requantized once (Mean divides by
+  // the count inside the multiplier, as GlobalAveragePool); ReduceMax selects a code.
+  void reduce(const Node& n, QLayer& L) {
+    const std::string& x = act_input(n, 0);
+    L.inputs = {x};
+    const Shape& xs = g_.shape(x);
+    const ReducePlan p = reduce_plan(g_, n, xs);
+    if (p.noop || n.op == "ReduceMax") {
+      L.kind = p.noop ? QLayer::Kind::Move : QLayer::Kind::ReduceMax;
+      q_.scales[L.output] = q_.scales.at(x);
+      return;
+    }
+    L.kind = QLayer::Kind::ReduceSum;
+    const int64_t count = numel(p.out) ? numel(xs) / numel(p.out) : 0;
+    L.acc_bound = count * 128;
+    if (L.acc_bound > hls::kInt32Max)
+      fail(g_.source, where(n), "too many reduced values for an int32 sum");
+    const float s_in = q_.scales.at(x);
+    const float s_out = finish_output(L, absorb_activation(L));
+    const double div =
+        n.op == "ReduceMean" ? static_cast<double>(std::max<int64_t>(count, 1)) : 1.0;
+    L.requant = {requant(n, static_cast<double>(s_in) / (static_cast<double>(s_out) * div))};
+  }
+
+  // Linear Resize keeps the input scale: a convex combination of codes stays in their range.
+  // The integer weights (kLerpBits per axis) are products over the interpolated axes, so at most
+  // two axes keep the accumulator within 128 * 2^20.
+  void resize_linear(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::ResizeLinear;
+    const std::string& x = act_input(n, 0);
+    L.inputs = {x};
+    if (resize_linear_axes(g_, n, g_.shape(x)).size() > 2)
+      unsupported(g_.source, where(n), "linear Resize over more than 2 axes in the int8 path");
+    q_.scales[L.output] = q_.scales.at(x);
+  }
+
   void concat(const Node& n, QLayer& L) {
     L.kind = QLayer::Kind::Concat;
     for (size_t i = 0; i < n.inputs.size(); ++i) L.inputs.push_back(act_input(n, i));
@@ -571,14 +694,32 @@ class Builder {
   }
 
   // The table holds f(code * s_in) requantized to s_out, f evaluated exactly as the float
-  // executor does, so the only error is the two roundings.
+  // executor does, so the only error is the two roundings. A Mul that alone reads f's output and
+  // whose other operand is f's own input is fused into the table, which then holds x * f(x):
+  // SiLU (Sigmoid, Mul) and hard swish (HardSigmoid, Mul, as PyTorch exports it before opset
+  // 14) cost one table look-up instead of a table, a requantizing Mul and the int8 rounding of
+  // f's output between them.
   void lut(const Node& n, QLayer& L) {
     L.kind = QLayer::Kind::Lut;
     const std::string& x = act_input(n, 0);
     L.inputs = {x};
+    bool times_x = false;
+    const int j = sole_consumer(L.output);
+    if (j >= 0) {
+      const Node& m = g_.nodes[static_cast<size_t>(j)];
+      if (m.op == "Mul" && m.inputs.size() == 2 &&
+          ((m.inputs[0] == L.output && m.inputs[1] == x) ||
+           (m.inputs[1] == L.output && m.inputs[0] == x))) {
+        absorbed_.insert(static_cast<size_t>(j));
+        L.fused.push_back(m.name);
+        L.output = m.outputs.at(0);
+        times_x = true;
+      }
+    }
     const float s_in = q_.scales.at(x);
     const float s_out = finish_output(L, nullptr);
-    const float alpha = n.attr_f("alpha", 0.01f);
+    const float alpha = n.attr_f("alpha", n.op == "HardSigmoid" ? 0.2f : 0.01f);
+    const float beta = n.attr_f("beta", 0.5f);
     L.lut.resize(256);
     for (int code = -128; code <= 127; ++code) {
       const float v = hls::dequantize_value(static_cast<int8_t>(code), s_in);
@@ -587,8 +728,13 @@ class Builder {
         y = 1.f / (1.f + std::exp(-v));
       else if (n.op == "Tanh")
         y = std::tanh(v);
+      else if (n.op == "HardSigmoid")
+        y = std::max(0.f, std::min(1.f, alpha * v + beta));
+      else if (n.op == "HardSwish")
+        y = v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
       else
         y = v >= 0.f ? v : alpha * v;  // LeakyRelu
+      if (times_x) y = v * y;
       L.lut[static_cast<size_t>(code + 128)] = hls::quantize_value(y, s_out);
     }
   }
@@ -625,6 +771,47 @@ class Builder {
 };
 
 }  // namespace
+
+// BatchNormalization that import could not fold (its input is not a Conv/Gemm output read only
+// by it: DenseNet normalises a Concat) is, with constant parameters, a per-channel affine map:
+// in the int8 program it becomes a depthwise 1x1 Conv (weight gamma/sqrt(var+eps), bias
+// beta - mean*weight) and follows the Conv rules (§3-§8), a following ReLU fused.
+void batchnorm_as_depthwise(Graph& g) {
+  bool any = false;
+  for (Node& n : g.nodes) {
+    if (n.op != "BatchNormalization") continue;
+    bool consts = n.inputs.size() == 5;
+    for (size_t i = 1; consts && i < 5; ++i)
+      consts = g.is_const(n.in(i)) && g.init(n.in(i)).is_float();
+    const Shape& xs = g.shape(n.inputs[0]);
+    if (!consts || (xs.size() != 3 && xs.size() != 4)) continue;
+    const int64_t C = xs[1];
+    const float eps = n.attr_f("epsilon", 1e-5f);
+    const auto &gamma = g.init(n.in(1)).f, &beta = g.init(n.in(2)).f;
+    const auto &mean = g.init(n.in(3)).f, &var = g.init(n.in(4)).f;
+    Shape ws = {C, 1, 1};
+    if (xs.size() == 4) ws.push_back(1);
+    Tensor w(ws), b({C});
+    for (size_t c = 0; c < static_cast<size_t>(C); ++c) {
+      // The float executor's per-channel factor, so the calibrated ranges are BN's own.
+      const float inv = gamma[c] / std::sqrt(var[c] + eps);
+      w.f[c] = inv;
+      b.f[c] = beta[c] - mean[c] * inv;
+    }
+    const std::string wn = n.name + "__bn_dw_weight", bn = n.name + "__bn_dw_bias";
+    g.initializers[wn] = std::move(w);
+    g.initializers[bn] = std::move(b);
+    n.op = "Conv";
+    n.inputs = {n.inputs[0], wn, bn};
+    n.attrs.clear();
+    Attribute grp;
+    grp.kind = Attribute::Kind::INT;
+    grp.i = C;
+    n.attrs["group"] = grp;
+    any = true;
+  }
+  if (any) infer_shapes(g);
+}
 
 int64_t split_samples(const Graph& g, const Tensor& x, const std::string& source, Shape* sample) {
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
@@ -664,16 +851,23 @@ QuantizedModel quantize(const Graph& g, const Tensor& calib, const QuantOptions&
   if (opt.calib == QuantOptions::Calib::Percentile &&
       !(opt.percentile > 0 && opt.percentile <= 100))
     fail(opt.calib_source, "percentile", std::to_string(opt.percentile) + " is outside (0, 100]");
+  Graph gq = g;
+  batchnorm_as_depthwise(gq);
   // Unsupported ops are reported before calibration spends time running the float graph.
-  for (const Node& n : g.nodes)
+  for (const Node& n : gq.nodes) {
     if (!kInt8Ops.count(n.op))
       unsupported(
           g.source, where(n),
           "op '" + n.op + "' has no int8 implementation (supported: " + int8_op_list() + ")");
-  Calibrator cal(g, calib, opt);
+    if (n.op == "BatchNormalization")
+      unsupported(g.source, where(n),
+                  "unfolded BatchNormalization needs constant parameters and a [N, C, L] or "
+                  "[N, C, H, W] input in the int8 path (fold it into a Conv/Gemm)");
+  }
+  Calibrator cal(gq, calib, opt);
   cal.run();
   QuantizedModel q;
-  q.graph = g;
+  q.graph = std::move(gq);
   q.options = opt;
   q.calib_samples = cal.samples();
   Builder(q.graph, q.options, cal.stats(), q).build();

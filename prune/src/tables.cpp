@@ -99,11 +99,22 @@ const std::vector<std::pair<Attribute::Kind, uint8_t>> kAttrCodes = {
     {Attribute::Kind::INTS, 3},   {Attribute::Kind::FLOATS, 4}, {Attribute::Kind::TENSOR, 5},
     {Attribute::Kind::OTHER, 255}};
 const std::vector<std::pair<QLayer::Kind, uint8_t>> kKindCodes = {
-    {QLayer::Kind::Conv, 0},          {QLayer::Kind::ConvTranspose, 1}, {QLayer::Kind::Gemm, 2},
-    {QLayer::Kind::MaxPool, 3},       {QLayer::Kind::GlobalMaxPool, 4}, {QLayer::Kind::AvgPool, 5},
-    {QLayer::Kind::GlobalAvgPool, 6}, {QLayer::Kind::Add, 7},           {QLayer::Kind::Concat, 8},
-    {QLayer::Kind::Clamp, 9},         {QLayer::Kind::Lut, 10},          {QLayer::Kind::Softmax, 11},
-    {QLayer::Kind::Move, 12}};
+    {QLayer::Kind::Conv, 0},          {QLayer::Kind::ConvTranspose, 1},
+    {QLayer::Kind::Gemm, 2},          {QLayer::Kind::MaxPool, 3},
+    {QLayer::Kind::GlobalMaxPool, 4}, {QLayer::Kind::AvgPool, 5},
+    {QLayer::Kind::GlobalAvgPool, 6}, {QLayer::Kind::Add, 7},
+    {QLayer::Kind::Concat, 8},        {QLayer::Kind::Clamp, 9},
+    {QLayer::Kind::Lut, 10},          {QLayer::Kind::Softmax, 11},
+    {QLayer::Kind::Move, 12},         {QLayer::Kind::Mul, 13},
+    {QLayer::Kind::Sub, 14},          {QLayer::Kind::ReduceSum, 15},
+    {QLayer::Kind::ReduceMax, 16},    {QLayer::Kind::ResizeLinear, 17}};
+// The first code and graph ops that need version 2 (weight-tables.md §7).
+constexpr uint8_t kFirstV2Kind = 13;
+const std::set<std::string> kV2Ops = {"Cast",      "Gather",     "HardSwish", "Pad",
+                                      "ReduceMax", "ReduceMean", "ReduceSum", "Slice",
+                                      "Squeeze",   "Unsqueeze"};
+
+uint16_t version_needed(const QuantizedModel& q);
 
 template <typename E>
 uint8_t code_of(const std::vector<std::pair<E, uint8_t>>& t, E e) {
@@ -340,12 +351,23 @@ std::string layer_map(const QLayer& L, const Node& n, LayerMap* m) {
 
 // Initializers that QLayers already carry (weights and biases of weight layers, constant
 // operands of Add) are left out of the graph section: the table stores them once, quantized.
+uint16_t version_needed(const QuantizedModel& q) {
+  for (const QLayer& L : q.layers)
+    if (code_of(kKindCodes, L.kind) >= kFirstV2Kind) return 2;
+  for (const Node& n : q.graph.nodes)
+    if (kV2Ops.count(n.op)) return 2;
+  return 1;
+}
+
 std::set<std::string> graph_initializers(const QuantizedModel& q) {
   const Graph& g = q.graph;
   std::set<std::pair<std::string, size_t>> carried;  // (node name, input position)
   for (const QLayer& L : q.layers) {
     const bool weights = has_weights(L);
-    const bool const_add = L.kind == QLayer::Kind::Add && L.const_operand >= 0;
+    // The constant operand of Add/Sub/Mul (a Div's is stored as its quantized reciprocal).
+    const bool const_add = (L.kind == QLayer::Kind::Add || L.kind == QLayer::Kind::Sub ||
+                            L.kind == QLayer::Kind::Mul) &&
+                           L.const_operand >= 0;
     if (!weights && !const_add) continue;
     if (weights) {
       carried.insert({L.name, 1});
@@ -669,7 +691,8 @@ std::string table_bytes(const QuantizedModel& q, const MaskMap& masks, const nlo
   }
   Out h;
   h.raw(std::string(kMagic, 8));
-  h.u16(kTableVersion);
+  const uint16_t version = version_needed(q);
+  h.u16(version);
   h.u16(0);
   h.u32(sections.size());
   h.u64(kHeaderBytes);
@@ -681,7 +704,7 @@ std::string table_bytes(const QuantizedModel& q, const MaskMap& masks, const nlo
   file += model.bytes();
   for (const auto& s : sections) file += s.bytes;
   if (summary) {
-    summary->version = kTableVersion;
+    summary->version = version;
     summary->source_model = g.source;
     summary->file_bytes = static_cast<int64_t>(file.size());
     summary->layers.clear();
@@ -752,7 +775,7 @@ Graph read_graph(In& in) {
   return g;
 }
 
-void read_quant(In& in, QuantizedModel& q, std::vector<uint32_t>& qsection) {
+void read_quant(In& in, QuantizedModel& q, std::vector<uint32_t>& qsection, uint16_t file_version) {
   const uint8_t calib = in.u8("calibration method");
   if (calib > 1) in.bad("calibration method code " + std::to_string(calib) + " is not 0 or 1");
   q.options.calib = calib ? QuantOptions::Calib::Percentile : QuantOptions::Calib::MinMax;
@@ -777,7 +800,10 @@ void read_quant(In& in, QuantizedModel& q, std::vector<uint32_t>& qsection) {
   const size_t nl = in.count(40, "layers");
   for (size_t k = 0; k < nl; ++k) {
     QLayer L;
-    if (!enum_of(kKindCodes, in.u8("layer kind"), &L.kind)) in.bad("unknown layer kind code");
+    const uint8_t kind_code = in.u8("layer kind");
+    if (!enum_of(kKindCodes, kind_code, &L.kind)) in.bad("unknown layer kind code");
+    if (kind_code >= kFirstV2Kind && file_version < 2)
+      in.bad("layer kind code " + std::to_string(kind_code) + " needs weight-table version 2");
     L.name = in.str("layer name");
     L.op = in.str("layer op");
     L.node = in.u32("layer node");
@@ -833,10 +859,10 @@ QuantizedModel parse_tables(const std::string& b, const std::string& source, Tab
   In hdr(b, 8, b.size(), source, "header");
   // The version decides how everything after it reads, so it is checked before the CRC.
   const uint16_t version = static_cast<uint16_t>(hdr.le(2, "version"));
-  if (version != kTableVersion)
+  if (version < kTableMinVersion || version > kTableVersion)
     fail(source, "byte 8",
          "unsupported weight-table version " + std::to_string(version) + " (this build reads " +
-             std::to_string(kTableVersion) + ")");
+             std::to_string(kTableMinVersion) + "-" + std::to_string(kTableVersion) + ")");
   if (b.size() < kHeaderBytes)
     fail(source, "header",
          "truncated: the file has " + std::to_string(b.size()) + " bytes, the header needs " +
@@ -873,7 +899,7 @@ QuantizedModel parse_tables(const std::string& b, const std::string& source, Tab
   const std::string source_model = q.graph.source;
   q.graph.source = source;
   std::vector<uint32_t> qsection;
-  read_quant(in, q, qsection);
+  read_quant(in, q, qsection, version);
   const size_t nd = in.count(20, "section directory");
   if (nd != nsections)
     in.bad("the directory lists " + std::to_string(nd) + " sections, the header " +

@@ -159,5 +159,5 @@ TEST(OnnxConformance, LibonnxTestdata) {
   RecordProperty("passed", passed);
   EXPECT_TRUE(failures.empty());
   // Guards against an importer regression that turns everything into "unsupported".
-  EXPECT_GE(ran, 230);
+  EXPECT_GE(ran, 320);
 }

@@ -728,9 +728,9 @@ TEST_F(TablesBad, BadMagic) {
 
 TEST_F(TablesBad, UnsupportedVersion) {
   std::string b = bytes_;
-  b[8] = 2;
+  b[8] = 3;
   put_u32(b, 44, crc32(b.data(), 44));  // a well-formed future file
-  EXPECT_INPUT_ERROR(parse_tables(b, "net.pwt"), "net.pwt", "unsupported weight-table version 2");
+  EXPECT_INPUT_ERROR(parse_tables(b, "net.pwt"), "net.pwt", "unsupported weight-table version 3");
 }
 
 TEST_F(TablesBad, HeaderAndModelCrc) {

@@ -1,6 +1,6 @@
-// Element-wise int8 kernels: Add of two tensors with different scales, rescale to another
-// scale (Concat inputs), ReLU/Clip, 256-entry table ops (Sigmoid, Tanh, ...) and Softmax.
-// Scalar functions plus flat-buffer loops; broadcasting is the caller's index arithmetic.
+// Element-wise int8 kernels: Add/Sub of two tensors with different scales, Mul, reductions, rescale
+// to another scale (Concat inputs), ReLU/Clip, 256-entry table ops (Sigmoid, Tanh, ...) and
+// Softmax. Scalar functions plus flat-buffer loops; broadcasting is the caller's index arithmetic.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +32,52 @@ inline void add8(int32_t n, const int8_t* a, const int8_t* b, const AddParams& p
     PRUNESIM_HLS_PIPELINE
     y[k] = add8(a[k], b[k], p);
   }
+}
+
+// Sub: Add's common grid with the second operand subtracted; |a_c - b_c| <= 2^24 as for Add.
+inline int8_t sub8(int8_t a, int8_t b, const AddParams& p) {
+  const int32_t diff = add_wrap32(rescale32(a, p.a), -rescale32(b, p.b));
+  return requantize_clamp(diff, p.out, p.act_min, p.act_max);
+}
+
+// Mul: the exact int32 product (|a * b| <= 2^14) requantized by s_a * s_b / s_out.
+inline int8_t mul8(int8_t a, int8_t b, const Requant& r, int8_t lo, int8_t hi) {
+  return requantize_clamp(static_cast<int32_t>(a) * static_cast<int32_t>(b), r, lo, hi);
+}
+
+// ReduceSum/ReduceMean over n codes gathered contiguously: int32 sum (n * 128 < 2^31 is checked
+// by the quantizer), requantized by s_in / s_out (Sum) or s_in / (s_out * n) (Mean).
+inline int8_t reduce_sum8(int32_t n, const int8_t* x, const Requant& r, int8_t lo, int8_t hi) {
+  int32_t acc = 0;
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    acc = add_wrap32(acc, x[k]);
+  }
+  return requantize_clamp(acc, r, lo, hi);
+}
+
+// ReduceMax: the largest code (quantization is monotonic); n = 0 gives -128.
+inline int8_t reduce_max8(int32_t n, const int8_t* x) {
+  int8_t m = kInt8Min;
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    if (x[k] > m) m = x[k];
+  }
+  return m;
+}
+
+// Linear Resize: the n (2 or 4) neighbouring codes weighted by integer weights that sum to
+// 2^shift (per-axis weights of kLerpBits bits, multiplied for two axes), rounded half away from
+// zero back to the input scale: |acc| <= 128 * 2^20, no saturation can occur but sat8 keeps the
+// kernel total.
+constexpr int kLerpBits = 10;
+inline int8_t lerp8(int32_t n, const int8_t* x, const int32_t* w, int shift) {
+  int32_t acc = 0;
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    acc = add_wrap32(acc, static_cast<int32_t>(x[k]) * w[k]);
+  }
+  return sat8(round_shift(acc, shift));
 }
 
 // Moves int8 codes of scale s_in to scale s_out: requantize(x, s_in / s_out).

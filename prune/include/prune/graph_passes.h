@@ -12,6 +12,17 @@ namespace prunesim {
 // Throws InputError "<source>: node '<name>' (<op>): <what>" for an op or attribute value we do
 // not implement.
 void check_supported(const Graph& g);
+// Evaluates at import every node whose inputs are all constants, and Shape of any value (shapes
+// are fixed, the batch at 1): PyTorch's Shape -> Gather -> Unsqueeze -> Concat -> Reshape chains,
+// ConstantOfShape, Range, Cast, integer Add/Sub/Mul/Div become initializers. Fills g.shapes as
+// it goes. A fold-only op (Shape arithmetic) whose inputs are not constant is an
+// UnsupportedError naming the node. Returns the number of folded nodes.
+int fold_constants(Graph& g);
+// Inputs that shapes depend on (Reshape shape, Slice starts, Pad pads, ...) must be constants
+// once folding is done: UnsupportedError naming the node otherwise.
+void check_const_inputs(const Graph& g);
+// Rewrites every Split into one Slice per output (needs g.shapes). Returns the Splits rewritten.
+int split_to_slices(Graph& g);
 // Fills g.shapes for every value; symbolic batch dimensions become 1.
 void infer_shapes(Graph& g);
 // Folds BatchNormalization into a preceding Conv/ConvTranspose/Gemm whose output feeds only it.

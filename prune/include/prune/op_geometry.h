@@ -45,4 +45,13 @@ PoolGeom pool_geometry(const Graph& g, const Node& n, const Shape& x);
 // engine, so that ties round the same way in both.
 int64_t nearest_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale);
 
+// Resize / Upsample, linear: output index `o` reads `(1 - w1) * x[i0] + w1 * x[i1]` along one
+// axis. The source coordinate (node's transform; Upsample: asymmetric) is clamped to
+// [0, in - 1] and i1 = min(i0 + 1, in - 1), as PyTorch and onnxruntime do.
+struct LinearTap {
+  int64_t i0 = 0, i1 = 0;
+  double w1 = 0.0;
+};
+LinearTap linear_src(const Node& n, bool upsample, int64_t o, int64_t in, int64_t out, float scale);
+
 }  // namespace prunesim

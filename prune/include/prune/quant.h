@@ -36,9 +36,19 @@ struct QLayer {
     Add,            // requant = {a -> common grid, b -> common grid, common grid -> out}
     Concat,         // requant[i] moves input i to the output scale
     Clamp,          // stand-alone Relu/Clip: clamp to [act_min, act_max], scale unchanged
-    Lut,            // Sigmoid, Tanh, LeakyRelu: 256-entry table
+    Lut,            // Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, and x * f(x) (SiLU,
+                    // hard swish: the Mul fused): 256-entry table
     Softmax,        // exp table on (max - x), integer divide; output scale fixed at 1/127
-    Move,           // Flatten, Reshape, Transpose, Resize/Upsample (nearest): codes moved as-is
+    Move,           // Flatten, Reshape, Transpose, Resize/Upsample (nearest), Slice, Squeeze,
+                    // Unsqueeze, Gather, Pad, Cast to float: codes moved as-is (a constant Pad
+                    // fills with the value's code at the input scale)
+    Mul,            // Mul, or Div by a constant (its reciprocal): product requantized by
+                    // requant[0] = s_a * s_b / s_out; a constant operand as for Add
+    Sub,            // Add's grid and fields, second operand subtracted
+    ReduceSum,      // ReduceSum/ReduceMean: int32 sum, requant[0] (Mean folds in 1/n)
+    ReduceMax,      // ReduceMax: the largest code; output keeps the input scale
+    ResizeLinear,   // Resize/Upsample linear over at most 2 axes: integer-weighted neighbours,
+                    // input scale kept (weights from the node's geometry, quantization.md §9)
   };
   Kind kind = Kind::Move;
   std::string name;                 // the executed node

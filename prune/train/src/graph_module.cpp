@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <set>
+#include <tuple>
 
 #include "../../src/op_table.h"
 #include "prune/errors.h"
@@ -59,7 +60,14 @@ enum class Op {
   Reshape,
   Transpose,
   Softmax,
-  Resize
+  Resize,
+  HardSwish,
+  Pad,
+  ReduceMean,
+  ReduceMax,
+  ReduceSum,
+  Slice,
+  Gather
 };
 
 const std::map<std::string, Op>& op_kinds() {
@@ -105,6 +113,17 @@ const std::map<std::string, Op>& op_kinds() {
       {"Softmax", Op::Softmax},
       {"Resize", Op::Resize},
       {"Upsample", Op::Resize},
+      {"HardSwish", Op::HardSwish},
+      {"Pad", Op::Pad},
+      {"ReduceMean", Op::ReduceMean},
+      {"ReduceMax", Op::ReduceMax},
+      {"ReduceSum", Op::ReduceSum},
+      {"Slice", Op::Slice},
+      {"Gather", Op::Gather},
+      // Shape-only ops: the target is the inferred output shape, as for Reshape.
+      {"Squeeze", Op::Reshape},
+      {"Unsqueeze", Op::Reshape},
+      {"Cast", Op::Identity},  // import leaves only Cast to float on activations
   };
   return m;
 }
@@ -118,7 +137,8 @@ std::string where(const Node& n) {
 bool shape_like(const Node& n, size_t k) {
   if (k == 0) return false;
   if (n.op == "Reshape" || n.op == "Upsample") return k == 1;
-  return n.op == "Resize" || n.op == "Clip";
+  return n.op == "Resize" || n.op == "Clip" || n.op == "Pad" || n.op == "ReduceSum" ||
+         n.op == "Slice" || n.op == "Gather" || n.op == "Squeeze" || n.op == "Unsqueeze";
 }
 
 int64_t norm_axis(const Graph& g, const Node& n, int64_t axis, size_t rank) {
@@ -188,6 +208,8 @@ struct GraphModule::Plan {
     int64_t pad_right = 0, pad_bottom = 0;  // pooling: pads so that exactly OH x OW windows fit
     torch::Tensor divisor;                  // AveragePool: [OH, OW] element counts
     std::vector<std::pair<int64_t, torch::Tensor>> gathers;  // Resize: (axis, source indices)
+    // Linear Resize, per interpolated axis: (axis, i0, i1, w1) as resize_linear_axes gives them.
+    std::vector<std::tuple<int64_t, torch::Tensor, torch::Tensor, torch::Tensor>> lerps;
   };
   std::vector<Step> steps;
   std::vector<Shape> slot_shape;  // inferred (batch 1)
@@ -362,6 +384,22 @@ std::shared_ptr<const GraphModule::Plan> OpLowering::lower(const Graph& g) {
         break;
       case Op::Resize: {
         const bool up = n.op == "Upsample";
+        if (n.attr_s("mode", "nearest") == "linear") {
+          for (const LinearAxis& a : resize_linear_axes(g, n, x)) {
+            std::vector<int64_t> i0, i1;
+            std::vector<float> w1;
+            for (const LinearTap& t : a.taps) {
+              i0.push_back(t.i0);
+              i1.push_back(t.i1);
+              w1.push_back(static_cast<float>(t.w1));
+            }
+            s.lerps.emplace_back(static_cast<int64_t>(a.axis),
+                                 torch::tensor(i0, torch::dtype(torch::kLong)),
+                                 torch::tensor(i1, torch::dtype(torch::kLong)), torch::tensor(w1));
+          }
+          s.in.resize(1);
+          break;
+        }
         const std::vector<float> scales = resize_scales(g, n, x);
         const Shape& out = g.shape(n.outputs[0]);
         for (size_t d = 0; d < x.size(); ++d) {
@@ -383,6 +421,61 @@ std::shared_ptr<const GraphModule::Plan> OpLowering::lower(const Graph& g) {
       case Op::Reshape:
         s.in.resize(1);  // the target is the inferred output shape
         break;
+      case Op::Pad: {
+        const PadPlan pp = pad_plan(g, n, x);
+        s.alpha = pp.value;
+        s.flag_a = pp.mode == "constant";
+        if (s.flag_a) {
+          // constant_pad_nd takes (begin, end) pairs from the last axis back; negative crops.
+          for (size_t d = x.size(); d-- > 0;) {
+            s.perm.push_back(pp.begin[d]);
+            s.perm.push_back(pp.end[d]);
+          }
+        } else {  // reflect / edge: one index_select per padded axis, pad_src's mapping
+          for (size_t d = 0; d < x.size(); ++d) {
+            if (pp.begin[d] == 0 && pp.end[d] == 0) continue;
+            std::vector<int64_t> src;
+            for (int64_t o = 0; o < pp.out[d]; ++o)
+              src.push_back(pad_src(pp.mode, o, pp.begin[d], x[d]));
+            s.gathers.emplace_back(static_cast<int64_t>(d),
+                                   torch::tensor(src, torch::dtype(torch::kLong)));
+          }
+        }
+        s.in.resize(1);
+        break;
+      }
+      case Op::ReduceMean:
+      case Op::ReduceMax:
+      case Op::ReduceSum: {
+        const ReducePlan rp = reduce_plan(g, n, x);
+        s.flag_a = rp.noop;
+        s.flag_b = n.attr_i("keepdims", 1) != 0;
+        for (size_t d = 0; d < x.size(); ++d)
+          if (rp.reduced[d]) s.perm.push_back(static_cast<int64_t>(d));
+        s.in.resize(1);
+        break;
+      }
+      case Op::Slice: {
+        const SlicePlan sp = slice_plan(g, n, x);
+        for (size_t d = 0; d < x.size(); ++d) {
+          // Identity axes are skipped (at batch 1 that includes the batch axis, as for Resize).
+          if (sp.out[d] == x[d] && sp.start[d] == 0 && sp.step[d] == 1) continue;
+          std::vector<int64_t> src;
+          for (int64_t o = 0; o < sp.out[d]; ++o) src.push_back(sp.start[d] + o * sp.step[d]);
+          s.gathers.emplace_back(static_cast<int64_t>(d),
+                                 torch::tensor(src, torch::dtype(torch::kLong)));
+        }
+        s.in.resize(1);
+        break;
+      }
+      case Op::Gather: {
+        int64_t ax = 0;
+        const std::vector<int64_t> idx = gather_indices(g, n, x, &ax);
+        s.axis = ax;
+        s.gathers.emplace_back(ax, torch::tensor(idx, torch::dtype(torch::kLong)));
+        s.in.resize(1);
+        break;
+      }
       default:
         break;
     }
@@ -467,6 +560,14 @@ void OpLowering::batch_analysis(const Graph& g, Plan& p) {
           break;
         case Op::Softmax:
           ok = ok && batched(0) && (s.flag_a || s.axis != 0);
+          break;
+        case Op::ReduceMean:
+        case Op::ReduceMax:
+        case Op::ReduceSum:  // reducing the batch axis would mix samples
+          ok = ok && batched(0) && (s.flag_a || (!s.perm.empty() && s.perm[0] != 0));
+          break;
+        case Op::Gather:
+          ok = ok && batched(0) && s.axis != 0;
           break;
         default:  // element-wise: the shape and its batch are the input's
           ok = ok && batched(0);
@@ -672,10 +773,41 @@ torch::Tensor OpLowering::step(const GraphModule& m, const Plan& p, const Plan::
     case Op::Softmax:
       if (s.flag_a) return torch::softmax(x.reshape({-1, s.len}), 1).reshape(x.sizes());
       return torch::softmax(x, s.axis);
-    case Op::Resize: {
+    case Op::Resize:
+    case Op::Slice: {
+      torch::Tensor y = x;
+      for (const auto& gth : s.gathers) y = y.index_select(gth.first, gth.second);
+      // Linear: one axis at a time, as run_resize_linear does.
+      for (const auto& l : s.lerps) {
+        const int64_t ax = std::get<0>(l);
+        std::vector<int64_t> ws(static_cast<size_t>(y.dim()), 1);
+        ws[static_cast<size_t>(ax)] = -1;
+        const torch::Tensor w1 = std::get<3>(l).reshape(ws);
+        y = y.index_select(ax, std::get<1>(l)) * (1.f - w1) +
+            y.index_select(ax, std::get<2>(l)) * w1;
+      }
+      return y;
+    }
+    case Op::HardSwish:
+      return x * torch::clamp(x / 6.f + 0.5f, 0.f, 1.f);
+    case Op::Pad: {
+      if (s.flag_a) return torch::constant_pad_nd(x, s.perm, s.alpha);
       torch::Tensor y = x;
       for (const auto& gth : s.gathers) y = y.index_select(gth.first, gth.second);
       return y;
+    }
+    case Op::ReduceMean:
+    case Op::ReduceMax:
+    case Op::ReduceSum:
+      if (s.flag_a) return x;
+      if (s.op == Op::ReduceMean) return x.mean(s.perm, s.flag_b);
+      if (s.op == Op::ReduceSum) return x.sum(s.perm, s.flag_b);
+      return torch::amax(x, s.perm, s.flag_b);
+    case Op::Gather: {
+      torch::Tensor y = x.index_select(s.axis, s.gathers[0].second);
+      Shape want = p.slot_shape[static_cast<size_t>(s.out[0])];
+      if (p.slot_batched[static_cast<size_t>(s.out[0])]) want[0] = N;
+      return y.reshape(want);  // scalar or multi-dimensional indices
     }
   }
   throw std::logic_error("unhandled op");
