@@ -250,3 +250,43 @@ TEST_F(Cli, LabelsOfWrongCount) {
   save_npy(Tensor::ints({4}, {0, 1, 2, 1}), path("l.npy"));
   expect_bad("eval " + model_ + " --data " + path("x.npy") + " --labels " + path("l.npy"), "l.npy");
 }
+
+// The ops of issue 12 at the command line: a bad Pad attribute and an op without support are one
+// line naming file and node, exit 2 (float and int8); a Pad -> ReduceMean -> Mul graph runs in
+// both executors.
+TEST_F(Cli, PytorchOpsRunAndBadAttributesAreOneLine) {
+  auto pad_net = [&](const std::string& mode, const std::string& name) {
+    ModelBuilder b;
+    b.input("x", {1, 2, 8});
+    b.init_i64("pads", {6}, {0, 0, 1, 0, 0, 2});
+    ModelBuilder::attr_s(b.node("Pad", {"x", "pads"}, {"p"}, "pad"), "mode", mode);
+    auto* r = b.node("ReduceMean", {"p"}, {"m"}, "mean");
+    ModelBuilder::attr(r, "axes", std::vector<int64_t>{2});
+    b.node("Mul", {"p", "m"}, {"y"}, "gate");  // [1, 2, 11] x [1, 2, 1], both activations
+    b.output("y");
+    std::ofstream(path(name), std::ios::binary) << b.bytes();
+    return path(name);
+  };
+  const std::string good = pad_net("reflect", "good.onnx");
+  save_npy(Tensor({3, 2, 8}, ramp(48, 9)), path("x3.npy"));
+  Result r = run("infer " + good + " --input " + path("x3.npy") + " --output " + path("f.npy"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  r = run("infer " + good + " --int8 --calib " + path("x3.npy") + " --input " + path("x3.npy") +
+          " --output " + path("q.npy"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(load_npy(path("q.npy")).shape, (Shape{3, 2, 11}));
+  const std::string bad = pad_net("wrap", "bad.onnx");
+  expect_bad("infer " + bad + " --input " + path("x3.npy") + " --output " + path("o.npy"),
+             "bad.onnx: node 'pad' (Pad): mode 'wrap'", path("o.npy"));
+  expect_bad("infer " + bad + " --int8 --calib " + path("x3.npy") + " --input " + path("x3.npy") +
+                 " --output " + path("o.npy"),
+             "node 'pad' (Pad)", path("o.npy"));
+  ModelBuilder b;
+  b.input("x", {1, 2, 8});
+  b.node("ReduceL2", {"x"}, {"y"}, "norm");
+  b.output("y");
+  std::ofstream(path("l2.onnx"), std::ios::binary) << b.bytes();
+  expect_bad(
+      "infer " + path("l2.onnx") + " --input " + path("x3.npy") + " --output " + path("o.npy"),
+      "node 'norm' (ReduceL2): op 'ReduceL2' is not supported (nearest supported form");
+}
