@@ -214,8 +214,9 @@ class DpuRunner {
         }
         const Shape& is = D.in_shape;
         const Shape& os = D.out_shape;
-        hls::upsample_nearest(i32(is[1]), i32(is[2]), i32(is[3]), i32(os[2] / is[2]),
-                              i32(os[3] / is[3]), in(L, 0).data(), y.data());
+        const int64_t ih = is.size() == 4 ? is[2] : 1, oh = os.size() == 4 ? os[2] : 1;
+        hls::upsample_nearest(i32(is[1]), i32(ih), i32(is.back()), i32(oh / ih),
+                              i32(os.back() / is.back()), in(L, 0).data(), y.data());
         break;
       }
       default:

@@ -200,11 +200,13 @@ void place_layer(const QuantizedModel& q, const SocConfig& cfg, const QLayer& L,
         D.ddr_read_bytes = D.ddr_write_bytes = 0;
         return;
       }
+      // Nearest upsampling by integer factors, 2-D or 1-D (height 1, like a 1-D conv).
       const bool resize = L.op == "Resize" || L.op == "Upsample";
       const Shape& is = D.in_shape;
       const Shape& os = D.out_shape;
-      if (!resize || is.size() != 4 || os.size() != 4 || is[1] != os[1] || os[2] % is[2] != 0 ||
-          os[3] % is[3] != 0 || n.attr_s("mode", "nearest") != "nearest")
+      const bool rank_ok = (is.size() == 4 || is.size() == 3) && os.size() == is.size();
+      if (!resize || !rank_ok || is[1] != os[1] || os.back() % is.back() != 0 ||
+          (is.size() == 4 && os[2] % is[2] != 0) || n.attr_s("mode", "nearest") != "nearest")
         return ps(L.op +
                   ": only nearest upsampling by integer factors moves codes on the DPU model");
       break;

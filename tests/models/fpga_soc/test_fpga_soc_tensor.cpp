@@ -72,6 +72,27 @@ Graph conv1d() {
   return b.graph();
 }
 
+// x [1, 2, 16] -> Conv1d 2->4 k3 p1 + Relu -> Resize nearest x2 -> Conv1d 4->2 k3 p1: a 1-D
+// decoder-like net whose output [1, 2, 32] is no class score (postprocess auto = none).
+Graph upsample1d() {
+  ModelBuilder b;
+  b.input("x", {1, 2, 16});
+  b.init("w1", {4, 2, 3}, ramp(24, 51));
+  b.init("b1", {4}, ramp(4, 52));
+  b.init("w2", {2, 4, 3}, ramp(24, 53));
+  b.init("b2", {2}, ramp(2, 54));
+  b.init("scales", {3}, {1.f, 1.f, 2.f});
+  auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  auto* up = b.node("Resize", {"r1", "", "scales"}, {"u"}, "up");
+  ModelBuilder::attr_s(up, "mode", "nearest");
+  auto* c2 = b.node("Conv", {"u", "w2", "b2"}, {"y"}, "conv2");
+  ModelBuilder::attr(c2, "pads", std::vector<int64_t>{1, 1});
+  b.output("y");
+  return b.graph();
+}
+
 struct Net {
   QuantizedModel q;
   SocConfig cfg;
@@ -228,6 +249,19 @@ TEST(FpgaSocTensor, OneDimensionalNetRunsOnTheDpuAsHeightOne) {
     EXPECT_EQ(run_frame(n.q, n.prog, n.cfg, n.frames, k).mask,
               reference_frame(n.q, n.prog, n.cfg, n.frames, k).mask)
         << "sample " << k;
+}
+
+TEST(FpgaSocTensor, OneDimensionalUpsamplingKeepsTheOutputCodes) {
+  Net n(upsample1d(), {3, 2, 16});
+  EXPECT_FALSE(n.prog.argmax);  // [1, 2, 32]: no class scores
+  EXPECT_EQ(n.layer("up").engine, "eltwise");
+  EXPECT_EQ(n.prog.ps_layers, 0);
+  for (int64_t k = 0; k < n.frames.n; ++k) {
+    const FrameData got = run_frame(n.q, n.prog, n.cfg, n.frames, k);
+    ASSERT_EQ(got.scores.size(), 64u);
+    EXPECT_EQ(got.scores, reference_frame(n.q, n.prog, n.cfg, n.frames, k).scores)
+        << "sample " << k;
+  }
 }
 
 TEST(FpgaSocTensor, InputModeFromTheInput) {
