@@ -295,27 +295,33 @@ class FpgaSocArch : public Arch {
                        {"memory_stall_s", stall}};
     }
     j["layers"] = json::array();
+    // The DPU's energy per frame is shared among the DPU layers by their time; a PS layer
+    // spends its A53 core's active power for its time instead.
     double layer_cyc_total = 0;
-    for (int64_t c : r.layer_cycles) layer_cyc_total += static_cast<double>(c);
+    for (size_t i = 0; i < r.layer_cycles.size() && i < prog.layers.size(); ++i)
+      if (prog.layers[i].place != Place::PS)
+        layer_cyc_total += static_cast<double>(r.layer_cycles[i]);
     const double dpu_energy = pw.dpu_w * frame_s;
+    const double a53_w = tech.get("a53_core_active_power", "uW") * 1e-6 * cfg.ps_clock_hz / 1.333e9;
     for (size_t i = 0; i < prog.layers.size(); ++i) {
       const DpuLayer& D = prog.layers[i];
       const double cyc = i < r.layer_cycles.size() ? static_cast<double>(r.layer_cycles[i]) : 0;
-      j["layers"].push_back(
-          {{"name", D.name},
-           {"op", D.op},
-           {"placement", D.place == Place::PS ? "ps" : "dpu"},
-           {"engine", D.engine},
-           {"ps_reason", D.ps_reason},
-           {"ps_cycles", D.ps_cycles},
-           {"cycles", cyc},
-           {"compute_cycles", D.compute_cycles},
-           {"macs_dense", D.macs},
-           {"macs_executed", D.macs},
-           {"params", D.params},
-           {"mac_efficiency", D.mac_efficiency},
-           {"ddr_bytes", D.ddr_read_bytes + D.ddr_write_bytes},
-           {"energy_j", layer_cyc_total > 0 ? dpu_energy * cyc / layer_cyc_total : 0.0}});
+      j["layers"].push_back({{"name", D.name},
+                             {"op", D.op},
+                             {"placement", D.place == Place::PS ? "ps" : "dpu"},
+                             {"engine", D.engine},
+                             {"ps_reason", D.ps_reason},
+                             {"ps_cycles", D.ps_cycles},
+                             {"cycles", cyc},
+                             {"compute_cycles", D.compute_cycles},
+                             {"macs_dense", D.macs},
+                             {"macs_executed", D.macs},
+                             {"params", D.params},
+                             {"mac_efficiency", D.mac_efficiency},
+                             {"ddr_bytes", D.ddr_read_bytes + D.ddr_write_bytes},
+                             {"energy_j", D.place == Place::PS  ? a53_w * cyc / cfg.dpu_clock_hz
+                                          : layer_cyc_total > 0 ? dpu_energy * cyc / layer_cyc_total
+                                                                : 0.0}});
     }
     j["components"] = json::array();
     for (const auto& p : pw.parts)
@@ -435,6 +441,11 @@ class FpgaSocArch : public Arch {
                   : r.bit_exact        ? "bit-exact with"
                                        : "DIFFER from");
     o.summary = buf;
+    if (prog.input_mode == "tensor")
+      o.summary += "; layers: " + std::to_string(prog.dpu_layers) + " on the DPU, " +
+                   std::to_string(prog.ps_layers) + " on the PS (" +
+                   std::to_string(prog.subgraphs) + " DPU jobs per frame), " +
+                   std::to_string(prog.move_layers) + " free moves";
     return o;
   }
 };

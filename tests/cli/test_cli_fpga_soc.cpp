@@ -67,9 +67,16 @@ TEST_F(FpgaSocCli, ClassifierRunsInTensorMode) {
     EXPECT_EQ(j["dpu"]["layers_on_ps"], 1);
     EXPECT_EQ(j["dpu"]["free_moves"], 1);
     std::map<std::string, std::string> where;
-    for (const auto& l : j["layers"])
+    for (const auto& l : j["layers"]) {
       where[l["name"].get<std::string>()] =
           l["placement"].get<std::string>() + "/" + l["engine"].get<std::string>();
+      if (l["placement"] == "ps") {  // costed: A53 cycles, time and energy of its own
+        EXPECT_GT(l["ps_cycles"].get<int64_t>(), 0);
+        EXPECT_GT(l["cycles"].get<double>(), 0);
+        EXPECT_GT(l["energy_j"].get<double>(), 0);
+        EXPECT_NE(l["ps_reason"].get<std::string>().find("softmax"), std::string::npos);
+      }
+    }
     EXPECT_EQ(where["conv1"], "dpu/conv");
     EXPECT_EQ(where["avg1"], "dpu/pool");
     EXPECT_EQ(where["gap"], "dpu/pool");

@@ -44,7 +44,9 @@ std::vector<ParamSpec> param_specs() {
                    "what --input holds: raw snapshot-mosaic frames [N, H, W] of integer DNs "
                    "(demosaic, normalise, crop before the DPU) or the network's own float input "
                    "[N, C, H, W] / [N, C, L] (quantized to int8 before the DPU); auto: tensor when "
-                   "the samples have the network's input shape, else mosaic",
+                   "the samples have the network's input shape (for a 25-band network only if they "
+                   "are not all integers: "
+                   "an integer band cube is a mistake for raw frames), else mosaic",
                    "Vitis AI runner: float input quantized on the CPU (UG1414)"),
       choice_param("postprocess", "auto", {"auto", "argmax", "none"},
                    "after the DPU: argmax over the class scores (per pixel for segmentation) or "
