@@ -159,6 +159,22 @@ TEST(FpgaSocTensor, LayersArePlacedOnTheDpuOrThePs) {
   EXPECT_EQ(plan[3].name, "argmax (PL)");
 }
 
+TEST(FpgaSocTensor, QuantizeOnThePlIsAStreamingKernel) {
+  ParamValues v(param_specs());
+  Net ps(classifier(), {4, 3, 8, 8}, v);
+  v.set("place.quantize", "pl");
+  Net pl(classifier(), {4, 3, 8, 8}, v);
+  const auto a = plan_stages(ps.cfg, ps.prog), b = plan_stages(pl.cfg, pl.prog);
+  ASSERT_EQ(b[1].name, "quantize (PL)");
+  // 192 elements: PS 4 cycles each at 1.333 GHz; PL 40 cycles of fill + 192 / 4 lanes at 300 MHz.
+  EXPECT_NEAR(a[1].compute_s, 192 * 4.0 / ps.cfg.ps_clock_hz, 1e-15);
+  EXPECT_NEAR(b[1].compute_s, (40 + 48) / pl.cfg.pl_clock_hz, 1e-15);
+  EXPECT_EQ(b[1].read_bytes, 4 * 192);
+  EXPECT_EQ(b[1].write_bytes, 192);
+  const SocResult r = run_analytical(pl.q, pl.prog, pl.cfg, pl.frames);
+  EXPECT_TRUE(r.bit_exact);  // same codes wherever it runs
+}
+
 TEST(FpgaSocTensor, DatapathBitExactWithReference) {
   Net n(classifier(), {4, 3, 8, 8});
   for (int64_t k = 0; k < n.frames.n; ++k) {
