@@ -49,6 +49,17 @@ class Runner {
     return env_.at(q_.output);
   }
 
+  // One layer on activations held by the caller (value name -> codes of one sample).
+  Codes run_layer(const QLayer& L, const std::map<std::string, Codes>& env) {
+    env_.clear();
+    for (const std::string& v : g_.nodes[L.node].inputs)
+      if (!v.empty() && env.count(v)) env_[v] = env.at(v);
+    for (const std::string& v : L.inputs) env_[v] = env.at(v);
+    Codes y;
+    layer(L, y);
+    return y;
+  }
+
  private:
   const Codes& in(const QLayer& L, size_t k) const { return env_.at(L.inputs.at(k)); }
 
@@ -424,6 +435,12 @@ Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer
     r.output_float.f[k] =
         hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
   return r;
+}
+
+std::vector<int8_t> run_int8_layer(const QuantizedModel& q, size_t layer,
+                                   const std::map<std::string, std::vector<int8_t>>& env) {
+  Runner run(q);
+  return run.run_layer(q.layers.at(layer), env);
 }
 
 hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L) {

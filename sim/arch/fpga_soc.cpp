@@ -77,7 +77,7 @@ struct ResourceReport {
   Res total, device;
 };
 
-ResourceReport resources(const TechTable& t, const SocConfig& c) {
+ResourceReport resources(const TechTable& t, const SocConfig& c, const DpuProgram& prog) {
   ResourceReport R;
   Res plat;
   plat.lut = t.get("platform_lut");
@@ -87,9 +87,16 @@ ResourceReport resources(const TechTable& t, const SocConfig& c) {
   plat.uram = t.get("platform_uram");
   R.blocks.push_back({"platform", plat});
   R.blocks.push_back({"dpu " + c.dpu.name, dpu_resources(t, c)});
-  for (int s = 0; s < 4; ++s)
-    if (c.place[s] == Place::PL) {
-      const std::string n = step_name(static_cast<Step>(s));
+  // Only the steps the input mode has get a PL kernel: tensor input has no demosaic, normalise
+  // or crop, and no argmax when postprocess is none.
+  std::vector<Step> steps = {Step::Demosaic, Step::Normalise, Step::Crop, Step::Argmax};
+  if (prog.input_mode == "tensor") {
+    steps = {Step::Quantize};
+    if (prog.argmax) steps.push_back(Step::Argmax);
+  }
+  for (Step s : steps)
+    if (c.placement(s) == Place::PL) {
+      const std::string n = step_name(s);
       R.blocks.push_back({"pl." + n, kernel_resources(t, n, c.pl_lanes)});
     }
   for (const auto& b : R.blocks) R.total += b.second;
@@ -172,8 +179,9 @@ class FpgaSocArch : public Arch {
  public:
   std::string name() const override { return "fpga-soc"; }
   std::string description() const override {
-    return "Zynq UltraScale+ MPSoC (Kria K26) HSI segmentation pipeline: mosaic sensor, PS/PL "
-           "preprocessing, DPU U-Net, argmax, pipelined over frames";
+    return "Zynq UltraScale+ MPSoC (Kria K26) pipeline: HSI mosaic sensor with PS/PL "
+           "preprocessing (or a tensor input quantized on the PS/PL), DPU with a PS fallback for "
+           "the layers it cannot run, argmax, pipelined over frames";
   }
   std::vector<ParamSpec> params() const override {
     std::vector<ParamSpec> s = param_specs();
@@ -194,10 +202,11 @@ class FpgaSocArch : public Arch {
   SimOutput simulate(const SimInput& in) const override {
     if (!in.trace_path.empty())
       throw InputError("--vcd " + in.trace_path + ": the fpga-soc model writes no trace");
-    const SocConfig cfg = make_config(in.params);
+    SocConfig cfg = make_config(in.params);
     const TechTable tech = load_tech_table(tech_path(in.params.s("tech")));
+    cfg.input = resolve_input_mode(in.model, cfg, in.input, in.input_path);
     const DpuProgram prog = compile_dpu(in.model, cfg, in.tables_path);
-    const ResourceReport R = resources(tech, cfg);
+    const ResourceReport R = resources(tech, cfg, prog);
     check_fits(R, cfg);
     const Frames frames = load_frames(in.input, cfg, prog, in.input_path);
     SocResult r;
@@ -227,6 +236,8 @@ class FpgaSocArch : public Arch {
     j["tables"] = in.tables_path;
     j["input"] = in.input_path;
     j["frames"] = r.frames;
+    j["input_mode"] = prog.input_mode;
+    j["postprocess"] = prog.argmax ? "argmax" : "none";
     j["clock_hz"] = cfg.dpu_clock_hz;
     j["latency_s"] = r.latency_mean_s;
     j["latency_cycles"] = std::llround(r.latency_mean_s * cfg.dpu_clock_hz);
@@ -255,40 +266,62 @@ class FpgaSocArch : public Arch {
                 {"macs_per_frame", prog.macs},
                 {"ops_per_frame", 2 * prog.macs},
                 {"params", prog.params},
-                {"layers", prog.layers.size()}};
+                {"layers", prog.layers.size()},
+                {"layers_on_dpu", prog.dpu_layers},
+                {"layers_on_ps", prog.ps_layers},
+                {"free_moves", prog.move_layers},
+                {"dpu_subgraphs", prog.subgraphs},
+                {"ps_macs_per_frame", prog.ps_macs}};
     {
       // Where the DPU stage's time goes: the PS-side launch and the fixed per-layer cost do not
       // shrink with the operations; the array time does; the rest is waiting for DDR.
-      double compute = 0;
-      for (const DpuLayer& D : prog.layers) compute += static_cast<double>(D.compute_cycles);
+      // The CPU-subgraph layers (PS fallback) are their own share: the DPU waits for them.
+      double compute = 0, overhead = 0, ps_s = 0;
+      for (size_t i = 0; i < prog.layers.size(); ++i) {
+        const DpuLayer& D = prog.layers[i];
+        compute += static_cast<double>(D.compute_cycles);
+        overhead += static_cast<double>(D.overhead_cycles);
+        if (D.place == Place::PS && i < r.layer_cycles.size())
+          ps_s += static_cast<double>(r.layer_cycles[i]) / cfg.dpu_clock_hz;
+      }
       compute /= cfg.dpu_clock_hz;
-      const double overhead = static_cast<double>(prog.layers.size()) *
-                              static_cast<double>(cfg.dpu_layer_overhead_cycles) / cfg.dpu_clock_hz;
-      const double stall = std::max(0.0, r.inference_s - cfg.dpu_launch_s - overhead - compute);
-      j["dpu_time"] = {{"launch_s", cfg.dpu_launch_s},
+      overhead /= cfg.dpu_clock_hz;
+      const double launch = cfg.dpu_launch_s * static_cast<double>(prog.subgraphs);
+      const double stall = std::max(0.0, r.inference_s - launch - overhead - compute - ps_s);
+      j["dpu_time"] = {{"launch_s", launch},
                        {"overhead_s", overhead},
                        {"compute_s", compute},
+                       {"ps_layers_s", ps_s},
                        {"memory_stall_s", stall}};
     }
     j["layers"] = json::array();
+    // The DPU's energy per frame is shared among the DPU layers by their time; a PS layer
+    // spends its A53 core's active power for its time instead.
     double layer_cyc_total = 0;
-    for (int64_t c : r.layer_cycles) layer_cyc_total += static_cast<double>(c);
+    for (size_t i = 0; i < r.layer_cycles.size() && i < prog.layers.size(); ++i)
+      if (prog.layers[i].place != Place::PS)
+        layer_cyc_total += static_cast<double>(r.layer_cycles[i]);
     const double dpu_energy = pw.dpu_w * frame_s;
+    const double a53_w = tech.get("a53_core_active_power", "uW") * 1e-6 * cfg.ps_clock_hz / 1.333e9;
     for (size_t i = 0; i < prog.layers.size(); ++i) {
       const DpuLayer& D = prog.layers[i];
       const double cyc = i < r.layer_cycles.size() ? static_cast<double>(r.layer_cycles[i]) : 0;
-      j["layers"].push_back(
-          {{"name", D.name},
-           {"op", D.op},
-           {"engine", D.engine},
-           {"cycles", cyc},
-           {"compute_cycles", D.compute_cycles},
-           {"macs_dense", D.macs},
-           {"macs_executed", D.macs},
-           {"params", D.params},
-           {"mac_efficiency", D.mac_efficiency},
-           {"ddr_bytes", D.ddr_read_bytes + D.ddr_write_bytes},
-           {"energy_j", layer_cyc_total > 0 ? dpu_energy * cyc / layer_cyc_total : 0.0}});
+      j["layers"].push_back({{"name", D.name},
+                             {"op", D.op},
+                             {"placement", D.place == Place::PS ? "ps" : "dpu"},
+                             {"engine", D.engine},
+                             {"ps_reason", D.ps_reason},
+                             {"ps_cycles", D.ps_cycles},
+                             {"cycles", cyc},
+                             {"compute_cycles", D.compute_cycles},
+                             {"macs_dense", D.macs},
+                             {"macs_executed", D.macs},
+                             {"params", D.params},
+                             {"mac_efficiency", D.mac_efficiency},
+                             {"ddr_bytes", D.ddr_read_bytes + D.ddr_write_bytes},
+                             {"energy_j", D.place == Place::PS  ? a53_w * cyc / cfg.dpu_clock_hz
+                                          : layer_cyc_total > 0 ? dpu_energy * cyc / layer_cyc_total
+                                                                : 0.0}});
     }
     j["components"] = json::array();
     for (const auto& p : pw.parts)
@@ -330,10 +363,14 @@ class FpgaSocArch : public Arch {
     // Terminal statistics.
     StatGroup& st = o.stats;
     st.name = "fpga-soc";
-    st.desc = "HSI segmentation pipeline on a Kria K26 (" + r.mode + " mode)";
+    const bool mosaic = prog.input_mode == "mosaic";
+    st.desc = std::string(mosaic ? "HSI segmentation pipeline" : "tensor-input pipeline") +
+              " on a Kria K26 (" + r.mode + " mode)";
     st.add("frames", static_cast<double>(r.frames), "1", "frames simulated")
         .add("throughput", fps, "frames/s", "steady state")
-        .add("latency", r.latency_mean_s * 1e3, "ms", "mean, sensor readout start to mask in DDR")
+        .add("latency", r.latency_mean_s * 1e3, "ms",
+             mosaic ? "mean, sensor readout start to mask in DDR"
+                    : "mean, input DMA start to result in DDR")
         .add("latency_max", r.latency_max_s * 1e3, "ms", "")
         .add("inference", r.inference_s * 1e3, "ms", "DPU stage per frame (launch + layers)")
         .add("power", pw.total_w, "W", "PS + PL static + DPU + PL kernels + DDR")
@@ -343,6 +380,21 @@ class FpgaSocArch : public Arch {
       sg.group(a.name)
           .add("time", a.service_s * 1e3, "ms", "per frame")
           .add("utilisation", 100 * a.busy_s / T, "%", "");
+    StatGroup& lg = st.group("layers", "per layer: time per frame and where it runs");
+    lg.add("on_dpu", static_cast<double>(prog.dpu_layers), "1", "layers on a DPU engine")
+        .add("on_ps", static_cast<double>(prog.ps_layers), "1",
+             "layers on the PS (CPU subgraphs, the DPU waits)")
+        .add("free_moves", static_cast<double>(prog.move_layers), "1",
+             "Flatten/Reshape folded into addressing")
+        .add("dpu_subgraphs", static_cast<double>(prog.subgraphs), "1",
+             "DPU jobs per frame, each paying dpu.launch_us");
+    for (size_t i = 0; i < prog.layers.size(); ++i) {
+      const DpuLayer& D = prog.layers[i];
+      const double cyc = i < r.layer_cycles.size() ? static_cast<double>(r.layer_cycles[i]) : 0;
+      const std::string where =
+          D.place == Place::PS ? "PS: " + D.ps_reason : "DPU " + D.engine + " engine";
+      lg.group(D.name).add("time", cyc / cfg.dpu_clock_hz * 1e3, "ms", D.op + " on " + where);
+    }
     StatGroup& rg = st.group("resources", "FPGA resources used of the K26");
     rg.add("LUT", R.total.lut, "1", "of " + std::to_string(static_cast<int64_t>(R.device.lut)))
         .add("FF", R.total.ff, "1", "of " + std::to_string(static_cast<int64_t>(R.device.ff)))
@@ -355,27 +407,45 @@ class FpgaSocArch : public Arch {
     for (const auto& p : pw.parts) pg.add(p.first, p.second, "W", "");
     j["stats"] = st.to_json();
 
-    // Outputs: the masks (class ids) [N, H, W], as float and as int8 codes.
-    const Shape os{r.frames, prog.in_h, prog.in_w};
+    // Outputs: the class ids (masks [N, H, W] of a segmentation network, [N] of a classifier)
+    // as float and as int8; with postprocess=none the output codes, dequantized and as int8.
+    Shape os{r.frames};
+    if (prog.input_mode == "mosaic") {
+      os = {r.frames, prog.in_h, prog.in_w};
+    } else {
+      const Shape& ys = prog.out_shape;
+      for (size_t k = prog.argmax ? 2 : 1; k < ys.size(); ++k) os.push_back(ys[k]);
+    }
     o.output = Tensor(os);
     o.output_int8 = Tensor(os);
     o.output_int8.dtype = DType::I8;
     o.output_int8.f.clear();
     for (const auto& m : r.masks)
       for (uint8_t v : m) o.output_int8.i.push_back(v);
+    for (const auto& c : r.codes)
+      for (int8_t v : c) o.output_int8.i.push_back(v);
     for (size_t k = 0; k < o.output.f.size() && k < o.output_int8.i.size(); ++k)
-      o.output.f[k] = static_cast<float>(o.output_int8.i[k]);
+      o.output.f[k] = prog.argmax ? static_cast<float>(o.output_int8.i[k])
+                                  : static_cast<float>(o.output_int8.i[k]) * in.model.output_scale;
     char buf[512];
     std::snprintf(buf, sizeof buf,
                   "fpga-soc (%s, %s @ %.0f MHz): %.1f frames/s, latency %.3f ms, inference %.3f "
-                  "ms/frame, %.2f W, %.2f mJ/frame; masks %s the integer reference",
+                  "ms/frame, %.2f W, %.2f mJ/frame; %s %s the integer reference",
                   r.mode.c_str(), cfg.dpu.name.c_str(), cfg.dpu_clock_hz / 1e6, fps,
                   r.latency_mean_s * 1e3, r.inference_s * 1e3, pw.total_w,
                   pw.total_w * frame_s * 1e3,
+                  prog.input_mode == "mosaic" ? "masks"
+                  : prog.argmax               ? "class ids"
+                                              : "output codes",
                   !r.reference_checked ? "not checked against"
                   : r.bit_exact        ? "bit-exact with"
                                        : "DIFFER from");
     o.summary = buf;
+    if (prog.input_mode == "tensor")
+      o.summary += "; layers: " + std::to_string(prog.dpu_layers) + " on the DPU, " +
+                   std::to_string(prog.ps_layers) + " on the PS (" +
+                   std::to_string(prog.subgraphs) + " DPU jobs per frame), " +
+                   std::to_string(prog.move_layers) + " free moves";
     return o;
   }
 };

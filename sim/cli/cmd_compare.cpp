@@ -272,7 +272,8 @@ void setup(CLI::App& app) {
   c->add_option("compressed", o->compressed, "weight table of the compressed model (.pwt)")
       ->required()
       ->check(CLI::ExistingFile);
-  c->add_option("--input", o->input, "input .npy (fpga-soc: raw mosaic frames [N, H, W])")
+  c->add_option("--input", o->input,
+                "input .npy (fpga-soc: raw mosaic frames [N, H, W] or the network's own input)")
       ->required()
       ->check(CLI::ExistingFile);
   c->add_option("--labels", o->labels, "class ids per pixel [N, H, W] for mIoU")

@@ -43,20 +43,36 @@ void add_resources(const SocConfig& cfg, const std::vector<double>& core_busy, d
 void finish_result(const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
                    const Frames& frames, int64_t n, const std::vector<double>& start_s,
                    const std::vector<double>& done_s, SocResult& r) {
-  // Functional results: the cycle model's stages filled r.masks; the analytical twin computes
-  // them here. Each distinct input frame is checked against the reference once.
-  if (r.masks.empty())
-    for (int64_t k = 0; k < n; ++k)
-      r.masks.push_back(k < frames.n ? run_datapath(q, prog, cfg, frames.frame(k))
-                                     : r.masks[static_cast<size_t>(k % frames.n)]);
+  // Functional results: the cycle model's stages filled r.masks (or r.codes); the analytical
+  // twin computes them here. Each distinct input frame is checked against the reference once.
+  if (r.masks.empty() && r.codes.empty())
+    for (int64_t k = 0; k < n; ++k) {
+      if (k >= frames.n) {
+        if (prog.argmax)
+          r.masks.push_back(r.masks[static_cast<size_t>(k % frames.n)]);
+        else
+          r.codes.push_back(r.codes[static_cast<size_t>(k % frames.n)]);
+        continue;
+      }
+      FrameData d = run_frame(q, prog, cfg, frames, k);
+      if (prog.argmax)
+        r.masks.push_back(std::move(d.mask));
+      else
+        r.codes.push_back(std::move(d.scores));
+    }
   r.reference_checked = cfg.check_reference;
   r.bit_exact = true;
+  auto count = [&](const auto& ref, const auto& got) {
+    for (size_t i = 0; i < ref.size(); ++i)
+      if (i >= got.size() || ref[i] != got[i]) r.mismatched_pixels++;
+  };
   if (cfg.check_reference)
     for (int64_t k = 0; k < std::min(n, frames.n); ++k) {
-      const auto ref = reference_mask(q, prog, cfg, frames.frame(k));
-      const auto& got = r.masks[static_cast<size_t>(k)];
-      for (size_t i = 0; i < ref.size(); ++i)
-        if (i >= got.size() || ref[i] != got[i]) r.mismatched_pixels++;
+      const FrameData ref = reference_frame(q, prog, cfg, frames, k);
+      if (prog.argmax)
+        count(ref.mask, r.masks.at(static_cast<size_t>(k)));
+      else
+        count(ref.scores, r.codes.at(static_cast<size_t>(k)));
     }
   if (!cfg.check_reference) r.bit_exact = false;
   if (r.mismatched_pixels > 0) r.bit_exact = false;
@@ -88,15 +104,19 @@ SocResult run_analytical(const QuantizedModel& q, const DpuProgram& prog, const 
   SocResult r;
   r.mode = "analytical";
   r.frames = n;
-  // DPU layer times: overhead + max(array, memory at full bandwidth) + request latency.
-  double dpu_s = cfg.dpu_launch_s, dpu_compute_s = 0, dpu_bytes = 0;
+  // DPU layer times: overhead + max(array, memory at full bandwidth) + request latency, and a
+  // launch before each DPU subgraph; a PS layer: max(A53 time, memory) + request latency.
+  double dpu_s = 0, dpu_compute_s = 0, dpu_bytes = 0, ps_layers_s = 0;
   for (const DpuLayer& D : prog.layers) {
+    const bool on_ps = D.place == Place::PS;
     const double comp =
-        static_cast<double>(cfg.dpu_layer_overhead_cycles + D.compute_cycles) / cfg.dpu_clock_hz;
+        on_ps ? static_cast<double>(D.ps_cycles) / cfg.ps_clock_hz
+              : static_cast<double>(D.overhead_cycles + D.compute_cycles) / cfg.dpu_clock_hz;
     const double bytes = static_cast<double>(D.ddr_read_bytes + D.ddr_write_bytes);
     const double t = std::max(comp, bytes / bw) + (bytes > 0 ? lat : 0.0);
     r.layer_cycles.push_back(static_cast<int64_t>(std::llround(t * cfg.dpu_clock_hz)));
-    dpu_s += t;
+    dpu_s += t + (D.launch ? cfg.dpu_launch_s : 0.0);
+    if (on_ps) ps_layers_s += t;
     dpu_compute_s += static_cast<double>(D.compute_cycles) / cfg.dpu_clock_hz;
     dpu_bytes += bytes;
   }
@@ -140,6 +160,8 @@ SocResult run_analytical(const QuantizedModel& q, const DpuProgram& prog, const 
       for (Step k : plan[i].steps) a.ops += costs[static_cast<size_t>(k)].elements * n;
     }
     if (plan[i].kind == "ps") core_busy[static_cast<size_t>(plan[i].core)] += a.busy_s;
+    if (plan[i].kind == "dpu" && plan[i].core >= 0)
+      core_busy[static_cast<size_t>(plan[i].core)] += ps_layers_s * static_cast<double>(n);
     r.stages.push_back(a);
   }
   add_resources(cfg, core_busy, dpu_compute_s * static_cast<double>(n), prog.macs * n,
@@ -174,6 +196,7 @@ nlohmann::json SocResult::to_json() const {
   nlohmann::json j;
   j["mode"] = mode;
   j["masks"] = masks;
+  j["codes"] = codes;
   j["stages"] = nlohmann::json::array();
   for (const auto& a : stages) j["stages"].push_back(act_json(a));
   j["resources"] = nlohmann::json::array();
@@ -196,6 +219,7 @@ SocResult SocResult::from_json(const nlohmann::json& j) {
   SocResult r;
   r.mode = j.at("mode");
   r.masks = j.at("masks").get<std::vector<std::vector<uint8_t>>>();
+  r.codes = j.at("codes").get<std::vector<std::vector<int8_t>>>();
   for (const auto& a : j.at("stages")) r.stages.push_back(act_from(a));
   for (const auto& a : j.at("resources")) r.resources.push_back(act_from(a));
   r.layer_cycles = j.at("layer_cycles").get<std::vector<int64_t>>();

@@ -25,6 +25,8 @@ const char* step_name(Step s) {
       return "crop";
     case Step::Argmax:
       return "argmax";
+    case Step::Quantize:
+      return "quantize";
   }
   return "?";
 }
@@ -38,6 +40,20 @@ std::vector<ParamSpec> param_specs() {
   std::vector<std::string> sizes;
   for (const auto& d : dpu_sizes()) sizes.push_back(d.name);
   std::vector<ParamSpec> p = {
+      choice_param("input", "auto", {"auto", "mosaic", "tensor"},
+                   "what --input holds: raw snapshot-mosaic frames [N, H, W] of integer DNs "
+                   "(demosaic, normalise, crop before the DPU) or the network's own float input "
+                   "[N, C, H, W] / [N, C, L] (quantized to int8 before the DPU); auto: tensor when "
+                   "the samples have the network's input shape (for a 25-band network only if they "
+                   "are not all integers: "
+                   "an integer band cube is a mistake for raw frames), else mosaic",
+                   "Vitis AI runner: float input quantized on the CPU (UG1414)"),
+      choice_param("postprocess", "auto", {"auto", "argmax", "none"},
+                   "after the DPU: argmax over the class scores (per pixel for segmentation) or "
+                   "nothing (the output codes are the result); auto: argmax for a classifier "
+                   "[N, K] and a 2-D segmentation network [N, K, H, W] of the input's H, W, else "
+                   "none (tensor mode); mosaic mode is always argmax",
+                   ""),
       choice_param("dpu", "B3136", sizes,
                    "DPU size: pixel x input-channel x output-channel parallelism",
                    "Kria K26 reference designs (smartcam) use a B3136; PG338 table 1"),
@@ -92,15 +108,21 @@ std::vector<ParamSpec> param_specs() {
       int_param("crop.top", -1, -1, 20000, "px", "crop window top row (-1 = centred)", ""),
       int_param("crop.left", -1, -1, 20000, "px", "crop window left column (-1 = centred)", ""),
   };
-  const char* steps[4] = {"demosaic", "normalise", "crop", "argmax"};
-  const char* what[4] = {"cube building from the 5x5 mosaic", "reflectance normalisation",
-                         "crop/resize to the network input", "per-pixel argmax of the scores"};
-  const double cpe[4] = {1.5, 2.5, 0.75, 1.2};
-  const int64_t lat[4] = {40, 60, 20, 30};
-  for (int s = 0; s < 4; ++s) {
-    p.push_back(choice_param(std::string("place.") + steps[s], "pl", {"ps", "pl"},
+  const char* steps[kSteps] = {"demosaic", "normalise", "crop", "argmax", "quantize"};
+  const char* what[kSteps] = {
+      "cube building from the 5x5 mosaic (mosaic input)",
+      "reflectance normalisation (mosaic input)", "crop/resize to the network input (mosaic input)",
+      "argmax of the class scores", "float -> int8 input quantization (tensor input)"};
+  const double cpe[kSteps] = {1.5, 2.5, 0.75, 1.2, 4.0};
+  const int64_t lat[kSteps] = {40, 60, 20, 30, 40};
+  for (int s = 0; s < kSteps; ++s) {
+    // The mosaic steps default to the PL (the paper's hardware-aware preprocessing); the input
+    // quantization of tensor mode to the PS, where a Vitis AI runner does it.
+    const bool q = s == static_cast<int>(Step::Quantize);
+    p.push_back(choice_param(std::string("place.") + steps[s], q ? "ps" : "pl", {"ps", "pl"},
                              std::string("where ") + what[s] + " runs",
-                             "paper: hardware-aware preprocessing on the PL"));
+                             q ? "Vitis AI runner: input quantization on the CPU (UG1414)"
+                               : "paper: hardware-aware preprocessing on the PL"));
     p.push_back(real_param(std::string("ps.cpe.") + steps[s], cpe[s], 0.01, 10000, "cycles",
                            std::string("A53 cycles per element of ") + what[s] +
                                (s == 3 ? " (per pixel and class)" : ""),
@@ -108,6 +130,18 @@ std::vector<ParamSpec> param_specs() {
     p.push_back(int_param(std::string("pl.latency.") + steps[s], lat[s], 0, 1e6, "cycles",
                           std::string("pipeline depth of the HLS kernel for ") + what[s], kAssume));
   }
+  p.push_back(real_param("ps.cpm.layer", 2.0, 0.01, 10000, "cycles",
+                         "A53 cycles per MAC of a convolution or fully connected layer the DPU "
+                         "does not run (CPU subgraph; scalar int8 loop, no NEON)",
+                         kAssume));
+  p.push_back(real_param("ps.cpe.layer", 4.0, 0.01, 10000, "cycles",
+                         "A53 cycles per output element (pooling: per window tap) of another "
+                         "layer the DPU does not run (tables, adds, moves, pooling)",
+                         kAssume));
+  p.push_back(real_param("ps.cpe.softmax", 40.0, 0.01, 10000, "cycles",
+                         "A53 cycles per element of a softmax on the PS (exp table, sum, one "
+                         "integer division per element)",
+                         kAssume));
   p.push_back(bool_param("pl.fuse", true,
                          "chain consecutive PL steps by AXI-Stream (no DDR round trip between)",
                          kAssume));
@@ -150,12 +184,17 @@ SocConfig make_config(const ParamValues& v) {
   c.resize = v.s("resize");
   c.crop_top = v.i("crop.top");
   c.crop_left = v.i("crop.left");
-  const char* steps[4] = {"demosaic", "normalise", "crop", "argmax"};
-  for (int s = 0; s < 4; ++s) {
+  const char* steps[kSteps] = {"demosaic", "normalise", "crop", "argmax", "quantize"};
+  for (int s = 0; s < kSteps; ++s) {
     c.place[s] = v.s(std::string("place.") + steps[s]) == "ps" ? Place::PS : Place::PL;
     c.ps_cycles_per_elem[s] = v.d(std::string("ps.cpe.") + steps[s]);
     c.pl_latency_cycles[s] = v.i(std::string("pl.latency.") + steps[s]);
   }
+  c.input = v.s("input");
+  c.postprocess = v.s("postprocess");
+  c.ps_cycles_per_mac = v.d("ps.cpm.layer");
+  c.ps_cycles_per_layer_elem = v.d("ps.cpe.layer");
+  c.ps_cycles_per_softmax_elem = v.d("ps.cpe.softmax");
   c.pl_fuse = v.b("pl.fuse");
   c.pl_lanes = static_cast<int>(v.i("pl.lanes"));
   c.buffers = v.i("buffers");

@@ -1,7 +1,9 @@
-// Functional datapath of the FPGA-SoC model: the PL kernels of hls/hsi.h for the preprocessing,
-// the streaming kernels of hls/pl_conv.h (and the generic hls/ kernels for other geometries) for
-// the DPU layers, the argmax kernel. reference_mask() is the independent check: plain loops for
-// the preprocessing, run_int8 (the integer reference executor) for the network.
+// Functional datapath of the FPGA-SoC model: the PL kernels of hls/hsi.h for the preprocessing
+// (or the input quantization of tensor mode), the streaming kernels of hls/pl_conv.h (and the
+// generic hls/ kernels for other geometries) for the DPU layers, the integer reference's own
+// layer code (run_int8_layer) for the layers placed on the PS, the argmax kernel.
+// reference_mask()/reference_frame() are the independent check: plain loops for the
+// preprocessing, run_int8 (the integer reference executor) for the whole network.
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -71,6 +73,11 @@ class DpuRunner {
     env_[q_.input] = std::move(input);
     for (const DpuLayer& D : prog_.layers) {
       const QLayer& L = q_.layers[D.qlayer];
+      if (D.place == Place::PS) {
+        // CPU subgraph: the A53 runs the reference's own integer code for this layer.
+        env_[L.output] = run_int8_layer(q_, D.qlayer, env_);
+        continue;
+      }
       Codes y(static_cast<size_t>(numel(D.out_shape)), 0);
       layer(L, D, y);
       env_[L.output] = std::move(y);
@@ -136,6 +143,45 @@ class DpuRunner {
         }
         break;
       }
+      case QLayer::Kind::AvgPool: {
+        const PoolGeom pg = pool_geometry(g, n, D.in_shape);
+        hls::PoolParams p = pool_params(pg, pg.N * pg.C);
+        p.count_include_pad = n.attr_i("count_include_pad", 0) != 0;
+        p.act_min = L.act_min;
+        p.act_max = L.act_max;
+        hls::avg_pool2d(p, in(L, 0).data(), L.requant.data(), y.data());
+        break;
+      }
+      case QLayer::Kind::GlobalAvgPool: {
+        const Shape& s = D.in_shape;
+        const int64_t planes = s[0] * s[1];
+        hls::global_avg_pool(i32(planes), i32(numel(s) / planes), in(L, 0).data(), L.requant[0],
+                             L.act_min, L.act_max, y.data());
+        break;
+      }
+      case QLayer::Kind::GlobalMaxPool: {
+        const Shape& s = D.in_shape;
+        hls::PoolParams p;
+        p.channels = i32(s[0] * s[1]);
+        p.in_h = p.k_h = s.size() == 4 ? i32(s[2]) : 1;
+        p.in_w = p.k_w = i32(s.back());
+        hls::max_pool2d(p, in(L, 0).data(), y.data());
+        break;
+      }
+      case QLayer::Kind::Gemm: {
+        // Fully connected on the conv engine: K inputs to N outputs per pixel row (transA,
+        // which would need a gather, is placed on the PS by compile_dpu).
+        const int64_t K = L.weight_shape[1], N = L.weight_shape[0];
+        const Codes& x = in(L, 0);
+        const int64_t rows = static_cast<int64_t>(x.size()) / K;
+        hls::gemm(i32(rows), i32(K), i32(N), x.data(), L.weight.data(), L.bias.data(),
+                  L.requant.data(), L.act_min, L.act_max, y.data());
+        break;
+      }
+      case QLayer::Kind::Lut:  // LeakyRelu only (compile_dpu)
+        hls::lut_apply(i32(static_cast<int64_t>(y.size())), L.lut.data(), in(L, 0).data(),
+                       y.data());
+        break;
       case QLayer::Kind::Concat: {
         // Channel concatenation of [1, C_i, H, W] inputs: each moved to the output scale.
         size_t o = 0;
@@ -162,10 +208,15 @@ class DpuRunner {
                     y.data());
         break;
       case QLayer::Kind::Move: {
+        if (D.engine == "move") {  // Flatten/Reshape: the same codes in the same order
+          y = in(L, 0);
+          break;
+        }
         const Shape& is = D.in_shape;
         const Shape& os = D.out_shape;
-        hls::upsample_nearest(i32(is[1]), i32(is[2]), i32(is[3]), i32(os[2] / is[2]),
-                              i32(os[3] / is[3]), in(L, 0).data(), y.data());
+        const int64_t ih = is.size() == 4 ? is[2] : 1, oh = os.size() == 4 ? os[2] : 1;
+        hls::upsample_nearest(i32(is[1]), i32(ih), i32(is.back()), i32(oh / ih),
+                              i32(os.back() / is.back()), in(L, 0).data(), y.data());
         break;
       }
       default:
@@ -181,8 +232,10 @@ class DpuRunner {
 
 }  // namespace
 
-void run_step(Step step, const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
-              const uint16_t* raw, FrameData& d) {
+namespace {
+
+void mosaic_step(Step step, const DpuProgram& prog, const SocConfig& cfg, const uint16_t* raw,
+                 FrameData& d) {
   const Preproc pp = preproc_params(cfg, prog);
   const int32_t bands = pp.mp.bands();
   const int32_t npx = pp.mp.cube_h() * pp.mp.cube_w();
@@ -204,9 +257,34 @@ void run_step(Step step, const QuantizedModel& q, const DpuProgram& prog, const 
       hls::crop_resize(pp.cp, d.norm.data(), d.x.data());
       d.norm = {};
       break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+void run_step(Step step, const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
+              const Frames& frames, int64_t k, FrameData& d) {
+  (void)q;
+  switch (step) {
+    case Step::Demosaic:
+    case Step::Normalise:
+    case Step::Crop:
+      mosaic_step(step, prog, cfg, frames.frame(k), d);
+      break;
+    case Step::Quantize: {
+      // The rule run_int8 applies to its float input (round half away from zero, saturate),
+      // so the codes the DPU gets are the reference's.
+      const float* x = frames.sample(k);
+      d.x.resize(static_cast<size_t>(prog.in_elems));
+      for (int64_t i = 0; i < prog.in_elems; ++i)
+        d.x[static_cast<size_t>(i)] = hls::quantize_value(x[i], prog.input_scale);
+      break;
+    }
     case Step::Argmax:
-      d.mask.assign(static_cast<size_t>(prog.in_h * prog.in_w), 0);
-      hls::argmax(i32(prog.classes), i32(prog.in_h * prog.in_w), d.scores.data(), d.mask.data());
+      d.mask.assign(static_cast<size_t>(prog.out_pixels), 0);
+      hls::argmax(i32(prog.classes), i32(prog.out_pixels), d.scores.data(), d.mask.data());
       d.scores = {};
       break;
   }
@@ -221,12 +299,53 @@ void run_network(const QuantizedModel& q, const DpuProgram& prog, FrameData& d) 
 std::vector<uint8_t> run_datapath(const QuantizedModel& q, const DpuProgram& prog,
                                   const SocConfig& cfg, const uint16_t* raw) {
   FrameData d;
-  run_step(Step::Demosaic, q, prog, cfg, raw, d);
-  run_step(Step::Normalise, q, prog, cfg, raw, d);
-  run_step(Step::Crop, q, prog, cfg, raw, d);
+  for (Step s : {Step::Demosaic, Step::Normalise, Step::Crop}) mosaic_step(s, prog, cfg, raw, d);
   run_network(q, prog, d);
-  run_step(Step::Argmax, q, prog, cfg, raw, d);
+  d.mask.assign(static_cast<size_t>(prog.out_pixels), 0);
+  hls::argmax(i32(prog.classes), i32(prog.out_pixels), d.scores.data(), d.mask.data());
   return d.mask;
+}
+
+FrameData run_frame(const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
+                    const Frames& frames, int64_t k) {
+  FrameData d;
+  if (frames.tensor) {
+    run_step(Step::Quantize, q, prog, cfg, frames, k, d);
+    run_network(q, prog, d);
+    if (prog.argmax) run_step(Step::Argmax, q, prog, cfg, frames, k, d);
+  } else {
+    d.mask = run_datapath(q, prog, cfg, frames.frame(k));
+  }
+  return d;
+}
+
+FrameData reference_frame(const QuantizedModel& q, const DpuProgram& prog, const SocConfig& cfg,
+                          const Frames& frames, int64_t k) {
+  FrameData d;
+  if (!frames.tensor) {
+    d.mask = reference_mask(q, prog, cfg, frames.frame(k));
+    return d;
+  }
+  const float* x = frames.sample(k);
+  const Tensor t(prog.in_shape, std::vector<float>(x, x + frames.per));
+  const Int8Result r = run_int8(q, t);
+  std::vector<int8_t> codes(r.output_int8.i.size());
+  for (size_t i = 0; i < codes.size(); ++i) codes[i] = static_cast<int8_t>(r.output_int8.i[i]);
+  if (!prog.argmax) {
+    d.scores = std::move(codes);
+    return d;
+  }
+  // numpy.argmax over the class axis: the first maximum wins.
+  const int64_t C = prog.classes, n = prog.out_pixels;
+  d.mask.assign(static_cast<size_t>(n), 0);
+  for (int64_t p = 0; p < n; ++p) {
+    int64_t best = 0;
+    for (int64_t c = 1; c < C; ++c)
+      if (codes[static_cast<size_t>(c * n + p)] > codes[static_cast<size_t>(best * n + p)])
+        best = c;
+    d.mask[static_cast<size_t>(p)] = static_cast<uint8_t>(best);
+  }
+  return d;
 }
 
 std::vector<uint8_t> reference_mask(const QuantizedModel& q, const DpuProgram& prog,

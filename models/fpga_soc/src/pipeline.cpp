@@ -91,6 +91,17 @@ void compute_and_transfer(Ddr& ddr, int64_t bytes, int64_t cycles, const sc_time
   if (bytes > 0 && latency > SC_ZERO_TIME) sc_core::wait(latency);
 }
 
+// The same for work timed in seconds rather than the caller's clock (a CPU-subgraph layer run
+// on an A53 from inside the DPU stage's thread).
+void compute_and_transfer(Ddr& ddr, int64_t bytes, const sc_time& t, const sc_time& latency) {
+  DdrReq r;
+  r.remaining = bytes;
+  ddr.submit(&r);
+  if (t > SC_ZERO_TIME) sc_core::wait(t);
+  if (!r.finished) sc_core::wait(r.done);
+  if (bytes > 0 && latency > SC_ZERO_TIME) sc_core::wait(latency);
+}
+
 // The frame buffers' contents: the functional data each stage produces, computed by the stage
 // that produces it when its timing is done. Repeated input frames (frames > the input's N) reuse
 // what an earlier pass through the same stage computed: the datapath is deterministic.
@@ -102,17 +113,25 @@ struct FrameStore {
   std::map<int64_t, FrameData> data;      // per source frame
   std::map<int64_t, std::set<int>> done;  // steps done per source frame (4 = the network)
   std::vector<std::vector<uint8_t>> masks;
+  std::vector<std::vector<int8_t>> codes;
 
   int64_t src(int k) const { return k % frames->n; }
   void step(int k, Step s) {
     const int64_t f = src(k);
     if (!done[f].insert(static_cast<int>(s)).second) return;
-    run_step(s, *q, *prog, *cfg, frames->frame(f), data[f]);
+    run_step(s, *q, *prog, *cfg, *frames, f, data[f]);
   }
   void network(int k) {
     const int64_t f = src(k);
-    if (!done[f].insert(4).second) return;
+    if (!done[f].insert(kSteps).second) return;
     run_network(*q, *prog, data[f]);
+  }
+  void collect(int k) {
+    const FrameData& d = data[src(k)];
+    if (prog->argmax)
+      masks.push_back(d.mask);
+    else
+      codes.push_back(d.scores);
   }
 };
 
@@ -209,9 +228,10 @@ SC_MODULE(Stage) {
   FrameStore* store_;
 };
 
-// The DPU: per frame, the PS-side launch, then the layer program; each layer computes for its
-// array cycles plus the fixed per-layer overhead while its weights and features stream through
-// the DDR.
+// The DPU: per frame the layer program; each DPU subgraph starts with the PS-side launch, each
+// DPU layer computes for its array cycles plus the fixed per-layer overhead while its weights and
+// features stream through the DDR. A layer placed on the PS (CPU subgraph) runs on an A53 core
+// (held through its mutex) while the DPU waits, its features moving through the DDR.
 SC_MODULE(Dpu) {
   sc_in<bool> clk;
   sc_fifo_in<int> in;
@@ -221,9 +241,11 @@ SC_MODULE(Dpu) {
   std::vector<double> layer_s;
 
   SC_HAS_PROCESS(Dpu);
+  double ps_busy_s = 0;  // A53 time of the CPU-subgraph layers
+
   Dpu(sc_module_name n, Ddr * ddr, const DpuProgram* prog, const SocConfig* cfg, sc_time lat,
-      FrameStore* store)
-      : sc_module(n), ddr_(ddr), prog_(prog), cfg_(cfg), lat_(lat), store_(store) {
+      FrameStore* store, sc_mutex* core)
+      : sc_module(n), ddr_(ddr), prog_(prog), cfg_(cfg), lat_(lat), store_(store), core_(core) {
     layer_s.assign(prog->layers.size(), 0.0);
     SC_THREAD(run);
     sensitive << clk.pos();
@@ -237,12 +259,26 @@ SC_MODULE(Dpu) {
       const int f = in.read();
       wait();
       const sc_time t0 = sc_time_stamp();
-      if (launch > 0) wait(static_cast<int>(launch));
       for (size_t l = 0; l < prog_->layers.size(); ++l) {
         const DpuLayer& D = prog_->layers[l];
+        const int64_t bytes = D.ddr_read_bytes + D.ddr_write_bytes;
+        if (D.place == Place::PS) {
+          if (core_) core_->lock();
+          const sc_time tl = sc_time_stamp();
+          compute_and_transfer(
+              *ddr_, bytes, sc_time(static_cast<double>(D.ps_cycles) / cfg_->ps_clock_hz, SC_SEC),
+              lat_);
+          const double dt = (sc_time_stamp() - tl).to_seconds();
+          if (core_) core_->unlock();
+          layer_s[l] += dt;
+          ps_busy_s += dt;
+          probe.bytes += bytes;
+          wait();  // back on the DPU clock
+          continue;
+        }
+        if (D.launch && launch > 0) wait(static_cast<int>(launch));
         const sc_time tl = sc_time_stamp();
-        compute_and_transfer(*ddr_, D.ddr_read_bytes + D.ddr_write_bytes,
-                             cfg_->dpu_layer_overhead_cycles + D.compute_cycles, lat_);
+        compute_and_transfer(*ddr_, bytes, D.overhead_cycles + D.compute_cycles, lat_);
         layer_s[l] += (sc_time_stamp() - tl).to_seconds();
         compute_s += static_cast<double>(D.compute_cycles) * period;
         probe.bytes += D.ddr_read_bytes + D.ddr_write_bytes;
@@ -259,6 +295,7 @@ SC_MODULE(Dpu) {
   const SocConfig* cfg_;
   sc_time lat_;
   FrameStore* store_;
+  sc_mutex* core_;
 };
 
 SC_MODULE(Sink) {
@@ -278,7 +315,7 @@ SC_MODULE(Sink) {
     for (int64_t k = 0; k < frames_; ++k) {
       const int f = in.read();
       done_s.push_back(sc_time_stamp().to_seconds());
-      store_->masks.push_back(store_->data[store_->src(f)].mask);
+      store_->collect(f);
     }
     sc_stop();
   }
@@ -330,8 +367,8 @@ SocResult run_cycle(const QuantizedModel& q, const DpuProgram& prog, const SocCo
     fifos.push_back(new sc_fifo<int>(static_cast<int>(cfg.buffers)));
     return fifos.back();
   };
-  auto* store = new FrameStore{&q, &prog, &cfg, &frames, {}, {}, {}};
-  auto* sensor = new Sensor("sensor", ddr, n, 2 * cfg.raw_h * cfg.raw_w, cfg.sensor_fps, lat);
+  auto* store = new FrameStore{&q, &prog, &cfg, &frames, {}, {}, {}, {}};
+  auto* sensor = new Sensor("sensor", ddr, n, plan[0].write_bytes, cfg.sensor_fps, lat);
   sensor->clk(*pl_clk);
   sc_fifo<int>* prev = fifo();
   sensor->out(*prev);
@@ -346,7 +383,8 @@ SocResult run_cycle(const QuantizedModel& q, const DpuProgram& prog, const SocCo
     const StageDef& s = plan[i];
     sc_fifo<int>* next = fifo();
     if (s.kind == "dpu") {
-      dpu = new Dpu("dpu", ddr, &prog, &cfg, lat, store);
+      dpu = new Dpu("dpu", ddr, &prog, &cfg, lat, store,
+                    s.core >= 0 ? cores[static_cast<size_t>(s.core)] : nullptr);
       dpu->clk(*dpu_clk);
       dpu->in(*prev);
       dpu->out(*next);
@@ -380,6 +418,7 @@ SocResult run_cycle(const QuantizedModel& q, const DpuProgram& prog, const SocCo
   SocResult r;
   r.mode = "cycle";
   r.masks = std::move(store->masks);
+  r.codes = std::move(store->codes);
   r.frames = n;
   r.sim_time_s = t_end;
   auto act = [&](const std::string& name, const std::string& kind, const Probe& p) {
@@ -393,7 +432,7 @@ SocResult run_cycle(const QuantizedModel& q, const DpuProgram& prog, const SocCo
     a.ops = p.ops;
     return a;
   };
-  r.stages.push_back(act("sensor", "sensor", sensor->probe));
+  r.stages.push_back(act(plan[0].name, "sensor", sensor->probe));
   size_t si = 0;
   std::vector<double> core_busy(static_cast<size_t>(cfg.ps_cores), 0.0);
   for (size_t i = 1; i < plan.size(); ++i) {
@@ -406,6 +445,9 @@ SocResult run_cycle(const QuantizedModel& q, const DpuProgram& prog, const SocCo
       if (plan[i].kind == "ps") core_busy[static_cast<size_t>(plan[i].core)] += st->probe.busy_s;
     }
   }
+  for (size_t i = 1; i < plan.size(); ++i)
+    if (plan[i].kind == "dpu" && plan[i].core >= 0)
+      core_busy[static_cast<size_t>(plan[i].core)] += dpu->ps_busy_s;
   add_resources(cfg, core_busy, dpu->compute_s, dpu->probe.ops,
                 static_cast<double>(ddr->busy_cycles) / cfg.ddr_clock_hz, ddr->bytes, r);
   for (double s : dpu->layer_s)

@@ -26,39 +26,230 @@ std::string shape_str(const Shape& s) {
   return o.str();
 }
 
-[[noreturn]] void bad_layer(const std::string& src, const QLayer& L, const std::string& what) {
-  fail(src, "layer '" + L.name + "' (" + L.op + ")", what);
-}
-
-// PG338 "Configurable options / supported operations" limits of DPUCZDX8G convolution.
-void check_conv(const std::string& src, const QLayer& L, const ConvGeom& c, const DpuSize& d,
-                bool transposed) {
-  if (c.one_d) bad_layer(src, L, "1-D convolution: the DPU model runs 2-D layers only");
+// Why the DPU cannot run this convolution (PG338 "Configurable options / supported operations"
+// limits of DPUCZDX8G convolution), or "" if it can. Vitis AI's compiler hands such a layer to
+// the CPU as its own subgraph; so does this model (PS fallback).
+std::string conv_limits(const ConvGeom& c, const DpuSize& d, bool transposed) {
   if (c.kh < 1 || c.kh > 16 || c.kw < 1 || c.kw > 16)
-    bad_layer(src, L,
-              "kernel " + std::to_string(c.kh) + "x" + std::to_string(c.kw) +
-                  " exceeds the DPU's 1..16 (PG338)");
+    return "kernel " + std::to_string(c.kh) + "x" + std::to_string(c.kw) +
+           " exceeds the DPU's 1..16 (PG338)";
   if (c.sh > 8 || c.sw > 8)
-    bad_layer(src, L,
-              "stride " + std::to_string(c.sh) + "x" + std::to_string(c.sw) +
-                  " exceeds the DPU's 1..8 (PG338)");
+    return "stride " + std::to_string(c.sh) + "x" + std::to_string(c.sw) +
+           " exceeds the DPU's 1..8 (PG338)";
   if (!transposed && (c.pt > c.kh - 1 || c.pl > c.kw - 1 || c.pb > c.kh - 1 || c.pr > c.kw - 1))
-    bad_layer(src, L, "padding larger than kernel - 1 is not supported by the DPU (PG338)");
+    return "padding larger than kernel - 1 (PG338)";
   const bool depthwise = c.group == c.C && c.group == c.M && c.group > 1;
   if (c.group != 1 && !depthwise)
-    bad_layer(src, L,
-              "grouped convolution (group " + std::to_string(c.group) +
-                  ") is not supported by the DPU; only group 1 and depthwise");
-  if (transposed && c.group != 1)
-    bad_layer(src, L, "grouped transposed convolution is not supported by the DPU model");
+    return "grouped convolution (group " + std::to_string(c.group) +
+           "): the DPU runs group 1 and depthwise only (PG338)";
+  if (transposed && c.group != 1) return "grouped transposed convolution (not in the DPU model)";
   const int64_t max_c = 256LL * d.icp;
   if (c.C > max_c || c.M > max_c)
-    bad_layer(src, L,
-              "channels " + std::to_string(std::max(c.C, c.M)) + " exceed " +
-                  std::to_string(max_c) + " = 256 x channel parallelism of " + d.name + " (PG338)");
+    return "channels " + std::to_string(std::max(c.C, c.M)) + " exceed " + std::to_string(max_c) +
+           " = 256 x channel parallelism of " + d.name + " (PG338)";
+  return "";
+}
+
+// PG338 table 1 (v3.4): max pooling kernel and stride 1..8; average pooling the same with a
+// square kernel. Global pooling is a pooling whose window is the whole plane.
+std::string pool_limits(int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool average) {
+  if (kh > 8 || kw > 8)
+    return "pooling window " + std::to_string(kh) + "x" + std::to_string(kw) +
+           " exceeds the DPU's 1..8 (PG338)";
+  if (sh > 8 || sw > 8) return "pooling stride above 8 (PG338)";
+  if (average && kh != kw && !(kh == 1 || kw == 1))
+    return "average pooling needs a square window on the DPU (PG338)";
+  return "";
+}
+
+int64_t input_bytes(const Graph& g, const QLayer& L) {
+  int64_t b = 0;
+  for (const auto& v : L.inputs) b += numel(g.shape(v));
+  return b;
+}
+
+// Places and costs one layer. A layer the DPU does not run gets ps_reason and is costed on the
+// A53 by the caller.
+void place_layer(const QuantizedModel& q, const SocConfig& cfg, const QLayer& L, DpuLayer& D) {
+  const Graph& g = q.graph;
+  const Node& n = g.nodes[L.node];
+  const DpuSize& d = cfg.dpu;
+  const int64_t in_bytes = input_bytes(g, L);
+  const int64_t out_bytes = numel(D.out_shape);
+  D.ddr_read_bytes = in_bytes;
+  D.ddr_write_bytes = out_bytes;
+  auto ps = [&](const std::string& why) {
+    D.place = Place::PS;
+    D.engine = "ps";
+    D.ps_reason = why;
+  };
+  switch (L.kind) {
+    case QLayer::Kind::Conv:
+    case QLayer::Kind::ConvTranspose: {
+      const bool tr = L.kind == QLayer::Kind::ConvTranspose;
+      // 1-D layers come as H = 1 (op_geometry.h): the DPU runs them as 2-D layers of height 1,
+      // the [N, C, L] -> [N, C, 1, L] rewrite a compiler front end makes for Conv1d.
+      const ConvGeom c = tr ? convtranspose_geometry(g, n, D.in_shape, L.weight_shape)
+                            : conv_geometry(g, n, D.in_shape, L.weight_shape);
+      const bool depthwise = c.group > 1;
+      D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
+      const int64_t wbytes =
+          static_cast<int64_t>(L.weight.size()) + 4 * static_cast<int64_t>(L.bias.size());
+      if (tr)
+        D.macs = c.H * c.W * c.C * (c.M / c.group) * c.kh * c.kw;
+      else
+        D.macs = c.OH * c.OW * c.M * (c.C / c.group) * c.kh * c.kw;
+      D.ddr_read_bytes = wbytes + in_bytes;
+      const std::string why = conv_limits(c, d, tr);
+      if (!why.empty()) return ps(why);
+      D.engine = tr ? "deconv" : "conv";
+      if (tr) {
+        // Each input pixel scatters a kh x kw patch to every output channel.
+        D.compute_cycles =
+            cdiv(c.W, d.pp) * c.H * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
+      } else if (depthwise) {
+        // PG338: depthwise convolution runs at half the pixel parallelism.
+        D.compute_cycles =
+            cdiv(c.OW, std::max(1, d.pp / 2)) * c.OH * cdiv(c.C, d.icp) * c.kh * c.kw;
+      } else {
+        D.compute_cycles =
+            cdiv(c.OW, d.pp) * c.OH * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
+      }
+      // Buffers: weights that do not fit are refetched once per output row; input rows
+      // (kh rows of every channel) that do not fit are reread once per output-channel tile.
+      int64_t wtraffic = wbytes;
+      if (wbytes > cfg.dpu_weight_buffer_bytes) wtraffic = wbytes * (tr ? c.H : c.OH);
+      int64_t itraffic = in_bytes;
+      if (c.C * c.kh * c.W > cfg.dpu_feature_buffer_bytes) itraffic = in_bytes * cdiv(c.M, d.ocp);
+      D.ddr_read_bytes = wtraffic + itraffic;
+      return;
+    }
+    case QLayer::Kind::Gemm: {
+      // PG338 "fully connected layer": on the conv engine as a 1x1 convolution of the K inputs
+      // to N outputs over `rows` pixels (1 for a classifier head, which leaves PP - 1 of the
+      // pixel lanes idle).
+      const int64_t K = L.weight_shape[1], N = L.weight_shape[0];
+      const int64_t rows = std::max<int64_t>(1, in_bytes / std::max<int64_t>(K, 1));
+      D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
+      D.macs = rows * K * N;
+      const int64_t wbytes =
+          static_cast<int64_t>(L.weight.size()) + 4 * static_cast<int64_t>(L.bias.size());
+      D.ddr_read_bytes = wbytes + in_bytes;
+      if (n.op == "Gemm" && n.attr_i("transA", 0))
+        return ps("transposed activation operand (transA): not a DPU fully connected layer");
+      const int64_t max_c = 256LL * d.icp;
+      if (K > max_c || N > max_c)
+        return ps("fully connected " + std::to_string(K) + " -> " + std::to_string(N) +
+                  " exceeds 256 x channel parallelism of " + d.name + " (PG338)");
+      D.engine = "conv";
+      D.compute_cycles = cdiv(rows, d.pp) * cdiv(K, d.icp) * cdiv(N, d.ocp);
+      // Weights that do not fit the buffer stream once per pixel row.
+      if (wbytes > cfg.dpu_weight_buffer_bytes)
+        D.ddr_read_bytes = wbytes * cdiv(rows, d.pp) + in_bytes;
+      return;
+    }
+    case QLayer::Kind::MaxPool:
+    case QLayer::Kind::AvgPool: {
+      const PoolGeom pg = pool_geometry(g, n, D.in_shape);
+      const bool avg = L.kind == QLayer::Kind::AvgPool;
+      D.ps_work = pg.N * pg.C * pg.OH * pg.OW * pg.kh * pg.kw;
+      if (pg.dh != 1 || pg.dw != 1) return ps("dilated pooling (not in PG338)");
+      const std::string why = pool_limits(pg.kh, pg.kw, pg.sh, pg.sw, avg);
+      if (!why.empty()) return ps(why);
+      D.engine = "pool";
+      D.compute_cycles = cdiv(pg.OW, d.pp) * pg.OH * cdiv(pg.C, d.icp) * pg.kh * pg.kw;
+      return;
+    }
+    case QLayer::Kind::GlobalMaxPool:
+    case QLayer::Kind::GlobalAvgPool: {
+      const Shape& s = D.in_shape;
+      const int64_t kh = s.size() == 4 ? s[2] : 1, kw = s.back(), C = s[1];
+      D.ps_work = numel(s);
+      const std::string why = pool_limits(kh, kw, 1, 1, L.kind == QLayer::Kind::GlobalAvgPool);
+      if (!why.empty()) return ps("global " + why);
+      D.engine = "pool";
+      D.compute_cycles = cdiv(C, d.icp) * kh * kw;  // one output pixel per channel tile
+      return;
+    }
+    case QLayer::Kind::Concat: {
+      int64_t ax = n.attr_i("axis", 0);
+      if (ax < 0) ax += static_cast<int64_t>(D.out_shape.size());
+      if (ax != 1) return ps("the DPU concatenates along channels (axis 1) only");
+      break;
+    }
+    case QLayer::Kind::Add:
+      if (L.const_operand >= 0 || L.inputs.size() != 2 || g.shape(L.inputs[0]) != D.out_shape ||
+          g.shape(L.inputs[1]) != D.out_shape)
+        return ps("the DPU's elementwise sum takes two activation tensors of the same shape");
+      break;
+    case QLayer::Kind::Clamp:
+      break;  // PG338: ReLU, ReLU6 (fused to the layer before on the real DPU)
+    case QLayer::Kind::Lut:
+      // PG338 lists Leaky ReLU among the DPU's activations; sigmoid and tanh it does not run.
+      if (L.op != "LeakyRelu") return ps(L.op + " is not a DPUCZDX8G activation (PG338)");
+      break;
+    case QLayer::Kind::Softmax:
+      return ps(
+          "softmax: the K26 smart-camera DPU build has no softmax module (optional in PG338); "
+          "Vitis AI runs it on the CPU");
+    case QLayer::Kind::Move: {
+      if (L.op == "Flatten" || L.op == "Reshape" || L.op == "Identity" || L.op == "Dropout") {
+        // Same codes in the same order: the compiler folds the move into the addressing of the
+        // next layer (a fully connected layer's weight order), so it costs nothing.
+        D.engine = "move";
+        D.ddr_read_bytes = D.ddr_write_bytes = 0;
+        return;
+      }
+      // Nearest upsampling by integer factors, 2-D or 1-D (height 1, like a 1-D conv).
+      const bool resize = L.op == "Resize" || L.op == "Upsample";
+      const Shape& is = D.in_shape;
+      const Shape& os = D.out_shape;
+      const bool rank_ok = (is.size() == 4 || is.size() == 3) && os.size() == is.size();
+      if (!resize || !rank_ok || is[1] != os[1] || os.back() % is.back() != 0 ||
+          (is.size() == 4 && os[2] % is[2] != 0) || n.attr_s("mode", "nearest") != "nearest")
+        return ps(L.op +
+                  ": only nearest upsampling by integer factors moves codes on the DPU model");
+      break;
+    }
+  }
+  // Concat, Add, Relu/Clip, LeakyRelu, nearest Resize: the elementwise engine, PP x ICP codes a
+  // cycle.
+  D.engine = "eltwise";
+  D.compute_cycles = cdiv(numel(D.out_shape), int64_t{d.pp} * d.icp);
 }
 
 }  // namespace
+
+std::string resolve_input_mode(const QuantizedModel& q, const SocConfig& cfg, const Tensor& x,
+                               const std::string& src) {
+  if (cfg.input != "auto") return cfg.input;
+  const Shape& net = q.graph.shape(q.input);
+  const Shape& s = x.shape;
+  // Samples shaped like the network's input: [N, d1, ...] for an input [1, d1, ...]. For a
+  // network the mosaic sensor can feed (25 bands, 2-D), a cube of integer DNs is the mistake of
+  // passing a band cube for raw frames, which mosaic mode reports; float data are a tensor.
+  const int64_t bands = int64_t{cfg.mosaic} * cfg.mosaic;
+  const bool mosaic_net = net.size() == 4 && net[1] == bands;
+  bool integral = !x.is_float();
+  if (x.is_float()) {
+    integral = true;
+    for (float v : x.f)
+      if (v != std::floor(v)) {
+        integral = false;
+        break;
+      }
+  }
+  if (s.size() == net.size() && !s.empty() && std::equal(s.begin() + 1, s.end(), net.begin() + 1))
+    return mosaic_net && integral ? "mosaic" : "tensor";
+  if (s.size() == 3 || (s.size() == 4 && s[1] == 1)) return "mosaic";
+  Shape want = net;
+  if (!want.empty()) want[0] = -1;
+  std::string w = shape_str(want);
+  w.replace(1, 2, "N");
+  fail(src, "shape " + shape_str(s),
+       "is neither the network's input " + w +
+           " (input=tensor) nor raw mosaic frames [N, H, W] (input=mosaic)");
+}
 
 DpuProgram compile_dpu(const QuantizedModel& q, const SocConfig& cfg, const std::string& src) {
   const Graph& g = q.graph;
@@ -66,134 +257,112 @@ DpuProgram compile_dpu(const QuantizedModel& q, const SocConfig& cfg, const std:
   DpuProgram p;
   const Shape& xs = g.shape(q.input);
   const Shape& ys = g.shape(q.output);
-  if (xs.size() != 4 || ys.size() != 4)
-    fail(src, "input '" + q.input + "'",
-         "the FPGA-SoC pipeline needs a 2-D segmentation network [N, C, H, W] -> [N, classes, "
-         "H, W]; got " +
-             shape_str(xs) + " -> " + shape_str(ys));
-  p.in_c = xs[1];
-  p.in_h = xs[2];
-  p.in_w = xs[3];
-  p.classes = ys[1];
-  p.input_scale = q.input_scale;
   const int64_t bands = int64_t{cfg.mosaic} * cfg.mosaic;
-  if (p.in_c != bands)
-    fail(src, "input '" + q.input + "'",
-         "the network takes " + std::to_string(p.in_c) + " channels but the " +
-             std::to_string(cfg.mosaic) + "x" + std::to_string(cfg.mosaic) +
-             " mosaic sensor gives " + std::to_string(bands) + " bands");
-  if (ys[2] != xs[2] || ys[3] != xs[3])
+  p.in_shape = xs;
+  p.out_shape = ys;
+  p.in_elems = numel(xs);
+  p.out_elems = numel(ys);
+  p.input_scale = q.input_scale;
+  p.input_mode = cfg.input;
+  if (p.input_mode == "auto") {
+    // Without an input to look at: a 25-band 2-D network is the HSI pipeline's.
+    p.input_mode = xs.size() == 4 && xs[1] == bands ? "mosaic" : "tensor";
+  }
+  if (p.input_mode == "mosaic") {
+    if (xs.size() != 4 || ys.size() != 4)
+      fail(src, "input '" + q.input + "'",
+           "input=mosaic needs a 2-D segmentation network [N, C, H, W] -> [N, classes, H, W]; "
+           "got " +
+               shape_str(xs) + " -> " + shape_str(ys) +
+               " (a tensor input of the network's shape runs it with input=tensor)");
+    p.in_c = xs[1];
+    p.in_h = xs[2];
+    p.in_w = xs[3];
+    p.classes = ys[1];
+    p.out_pixels = ys[2] * ys[3];
+    if (p.in_c != bands)
+      fail(src, "input '" + q.input + "'",
+           "the network takes " + std::to_string(p.in_c) + " channels but the " +
+               std::to_string(cfg.mosaic) + "x" + std::to_string(cfg.mosaic) +
+               " mosaic sensor gives " + std::to_string(bands) + " bands");
+    if (ys[2] != xs[2] || ys[3] != xs[3])
+      fail(src, "output '" + q.output + "'",
+           "the output " + shape_str(ys) + " must have the input's height and width " +
+               shape_str(xs) + " (one score per class and pixel)");
+    if (cfg.postprocess == "none")
+      fail(src, "postprocess",
+           "none: the mosaic pipeline ends in segmentation masks (argmax); use input=tensor");
+    p.argmax = true;
+  } else {
+    if (xs.size() < 2 || ys.size() < 1)
+      fail(src, "input '" + q.input + "'",
+           "tensor input needs a batched network input [1, ...]; got " + shape_str(xs));
+    p.in_c = xs[1];
+    p.in_h = xs.size() == 4 ? xs[2] : 1;
+    p.in_w = xs.size() >= 3 ? xs.back() : 1;
+    const bool classifier = ys.size() == 2 && ys[1] >= 2;
+    const bool seg2d = ys.size() == 4 && xs.size() == 4 && ys[2] == xs[2] && ys[3] == xs[3];
+    p.argmax = cfg.postprocess == "argmax" || (cfg.postprocess == "auto" && (classifier || seg2d));
+    if (p.argmax) {
+      if (ys.size() < 2)
+        fail(src, "output '" + q.output + "'",
+             "postprocess=argmax needs class scores [N, K, ...]; got " + shape_str(ys));
+      p.classes = ys[1];
+      p.out_pixels = p.out_elems / std::max<int64_t>(1, p.classes);
+    } else {
+      p.classes = ys.size() >= 2 ? ys[1] : p.out_elems;
+      p.out_pixels = 1;
+    }
+  }
+  if (p.argmax && (p.classes < 1 || p.classes > 255))
     fail(src, "output '" + q.output + "'",
-         "the output " + shape_str(ys) + " must have the input's height and width " +
-             shape_str(xs) + " (one score per class and pixel)");
-  if (p.classes < 1 || p.classes > 255)
-    fail(src, "output '" + q.output + "'", "class count must be in [1, 255]");
+         "argmax class count " + std::to_string(p.classes) +
+             " must be in [1, 255] (8-bit class ids; --set postprocess=none keeps the scores)");
   const int64_t peak = d.macs_per_cycle();
+  bool prev_ps = true;  // a DPU job starts at the first DPU layer and after every CPU subgraph
   for (size_t li = 0; li < q.layers.size(); ++li) {
     const QLayer& L = q.layers[li];
-    const Node& n = g.nodes[L.node];
     DpuLayer D;
     D.qlayer = li;
     D.name = L.name;
     D.op = L.op;
     D.in_shape = g.shape(L.inputs.at(0));
     D.out_shape = g.shape(L.output);
-    const int64_t in_bytes = [&] {
-      int64_t b = 0;
-      for (const auto& v : L.inputs) b += numel(g.shape(v));
-      return b;
-    }();
-    const int64_t out_bytes = numel(D.out_shape);
-    int64_t wbytes = 0;
-    switch (L.kind) {
-      case QLayer::Kind::Conv:
-      case QLayer::Kind::ConvTranspose: {
-        const bool tr = L.kind == QLayer::Kind::ConvTranspose;
-        const ConvGeom c = tr ? convtranspose_geometry(g, n, D.in_shape, L.weight_shape)
-                              : conv_geometry(g, n, D.in_shape, L.weight_shape);
-        check_conv(src, L, c, d, tr);
-        const bool depthwise = c.group > 1;
-        D.engine = tr ? "deconv" : "conv";
-        D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
-        wbytes = static_cast<int64_t>(L.weight.size()) + 4 * static_cast<int64_t>(L.bias.size());
-        if (tr) {
-          D.macs = c.H * c.W * c.C * (c.M / c.group) * c.kh * c.kw;
-          // Each input pixel scatters a kh x kw patch to every output channel.
-          D.compute_cycles =
-              cdiv(c.W, d.pp) * c.H * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
-        } else if (depthwise) {
-          D.macs = c.OH * c.OW * c.M * c.kh * c.kw;
-          // PG338: depthwise convolution runs at half the pixel parallelism.
-          D.compute_cycles =
-              cdiv(c.OW, std::max(1, d.pp / 2)) * c.OH * cdiv(c.C, d.icp) * c.kh * c.kw;
-        } else {
-          D.macs = c.OH * c.OW * c.M * c.C * c.kh * c.kw;
-          D.compute_cycles =
-              cdiv(c.OW, d.pp) * c.OH * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
-        }
-        // Buffers: weights that do not fit are refetched once per output row; input rows
-        // (kh rows of every channel) that do not fit are reread once per output-channel tile.
-        int64_t wtraffic = wbytes;
-        if (wbytes > cfg.dpu_weight_buffer_bytes) wtraffic = wbytes * (tr ? c.H : c.OH);
-        int64_t itraffic = in_bytes;
-        if (c.C * c.kh * c.W > cfg.dpu_feature_buffer_bytes) itraffic = in_bytes * cdiv(c.M, d.ocp);
-        D.ddr_read_bytes = wtraffic + itraffic;
-        D.ddr_write_bytes = out_bytes;
-        break;
-      }
-      case QLayer::Kind::MaxPool: {
-        const PoolGeom pg = pool_geometry(g, n, D.in_shape);
-        if (pg.one_d) bad_layer(src, L, "1-D pooling: the DPU model runs 2-D layers only");
-        if (pg.kh > 8 || pg.kw > 8 || pg.sh > 8 || pg.sw > 8)
-          bad_layer(src, L, "pooling kernel/stride above 8 is not supported by the DPU (PG338)");
-        if (pg.dh != 1 || pg.dw != 1) bad_layer(src, L, "dilated pooling is not supported");
-        D.engine = "pool";
-        D.compute_cycles = cdiv(pg.OW, d.pp) * pg.OH * cdiv(pg.C, d.icp) * pg.kh * pg.kw;
-        D.ddr_read_bytes = in_bytes;
-        D.ddr_write_bytes = out_bytes;
-        break;
-      }
-      case QLayer::Kind::Concat:
-      case QLayer::Kind::Add:
-      case QLayer::Kind::Clamp:
-      case QLayer::Kind::Move: {
-        if (L.kind == QLayer::Kind::Concat) {
-          int64_t ax = n.attr_i("axis", 0);
-          if (ax < 0) ax += static_cast<int64_t>(D.out_shape.size());
-          if (ax != 1) bad_layer(src, L, "the DPU concatenates along channels (axis 1) only");
-        }
-        if (L.kind == QLayer::Kind::Add) {
-          if (L.const_operand >= 0 || L.inputs.size() != 2 || g.shape(L.inputs[0]) != D.out_shape ||
-              g.shape(L.inputs[1]) != D.out_shape)
-            bad_layer(src, L, "the DPU adds two activation tensors of the same shape only");
-        }
-        if (L.kind == QLayer::Kind::Move) {
-          const bool resize = L.op == "Resize" || L.op == "Upsample";
-          const Shape& is = D.in_shape;
-          const Shape& os = D.out_shape;
-          if (!resize || is.size() != 4 || os.size() != 4 || is[1] != os[1] || os[2] % is[2] != 0 ||
-              os[3] % is[3] != 0 || n.attr_s("mode", "nearest") != "nearest")
-            bad_layer(src, L,
-                      "not supported by the DPU model (only nearest upsampling by integer "
-                      "factors moves codes on the DPU)");
-        }
-        D.engine = "eltwise";
-        D.compute_cycles = cdiv(numel(D.out_shape), int64_t{d.pp} * d.icp);
-        D.ddr_read_bytes = in_bytes;
-        D.ddr_write_bytes = out_bytes;
-        break;
-      }
-      default:
-        bad_layer(src, L,
-                  "not supported by the DPU model (supported: Conv, ConvTranspose, MaxPool, "
-                  "Concat, Add, Relu/Clip, nearest Resize)");
+    place_layer(q, cfg, L, D);
+    if (D.place == Place::PS) {
+      // The CPU subgraph: the same arithmetic on the A53, its inputs read from and its output
+      // written to DDR (the DPU's feature maps live there between layers anyway).
+      double cyc = 0;
+      if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
+          L.kind == QLayer::Kind::Gemm)
+        cyc = cfg.ps_cycles_per_mac * static_cast<double>(D.macs);
+      else if (L.kind == QLayer::Kind::Softmax)
+        cyc = cfg.ps_cycles_per_softmax_elem * static_cast<double>(numel(D.out_shape));
+      else
+        cyc = cfg.ps_cycles_per_layer_elem *
+              static_cast<double>(D.ps_work > 0 ? D.ps_work : numel(D.out_shape));
+      D.ps_cycles = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(cyc)));
+      D.compute_cycles = 0;
+      p.ps_macs += D.macs;
+      p.params += D.params;
+      p.ps_layers++;
+      prev_ps = true;
+    } else if (D.engine == "move") {
+      p.move_layers++;
+    } else {
+      D.compute_cycles = std::max<int64_t>(D.compute_cycles, 1);
+      D.overhead_cycles = cfg.dpu_layer_overhead_cycles;
+      D.launch = prev_ps;
+      if (D.launch) p.subgraphs++;
+      prev_ps = false;
+      p.macs += D.macs;
+      p.params += D.params;
+      p.dpu_layers++;
     }
-    D.compute_cycles = std::max<int64_t>(D.compute_cycles, 1);
     D.mac_efficiency =
-        D.macs > 0 ? static_cast<double>(D.macs) / (static_cast<double>(D.compute_cycles) * peak)
-                   : 0.0;
-    p.macs += D.macs;
-    p.params += D.params;
+        D.place == Place::PL && D.macs > 0
+            ? static_cast<double>(D.macs) / (static_cast<double>(D.compute_cycles) * peak)
+            : 0.0;
     p.layers.push_back(std::move(D));
   }
   return p;
@@ -226,19 +395,25 @@ std::vector<StepCost> step_costs(const SocConfig& cfg, const DpuProgram& prog) {
   add(Step::Crop, bands * net, bands * net, bands * net);
   // argmax compares every class score of a pixel: the PS pays per pixel and class; the PL
   // kernel compares the classes of one pixel in parallel (one pixel per lane per cycle).
-  add(Step::Argmax, net * prog.classes, net * prog.classes, net);
+  const int64_t px = prog.out_pixels;
+  add(Step::Argmax, px * prog.classes, px * prog.classes, px);
   if (cfg.placement(Step::Argmax) == Place::PL)
-    v.back().cycles = cfg.pl_latency_cycles[3] + cdiv(net, cfg.pl_lanes);
+    v.back().cycles = cfg.pl_latency_cycles[3] + cdiv(px, cfg.pl_lanes);
+  // Tensor input: float32 samples in, int8 codes out (one multiply, round, saturate each).
+  add(Step::Quantize, prog.in_elems, 4 * prog.in_elems, prog.in_elems);
   return v;
 }
 
 std::vector<StageDef> plan_stages(const SocConfig& cfg, const DpuProgram& prog) {
   const auto costs = step_costs(cfg, prog);
   std::vector<StageDef> st;
+  const bool tensor = prog.input_mode == "tensor";
   StageDef sensor;
-  sensor.name = "sensor";
+  // Tensor input: the float sample arrives in DDR by DMA (camera pipeline, file, network), 4 B
+  // per element, paced by sensor.fps like the sensor.
+  sensor.name = tensor ? "input" : "sensor";
   sensor.kind = "sensor";
-  sensor.write_bytes = 2 * cfg.raw_h * cfg.raw_w;
+  sensor.write_bytes = tensor ? 4 * prog.in_elems : 2 * cfg.raw_h * cfg.raw_w;
   sensor.compute_s = cfg.sensor_fps > 0 ? 1.0 / cfg.sensor_fps : 0.0;
   st.push_back(sensor);
   auto add_step = [&](const StepCost& c, bool may_fuse) {
@@ -261,12 +436,16 @@ std::vector<StageDef> plan_stages(const SocConfig& cfg, const DpuProgram& prog) 
     s.write_bytes = c.write_bytes;
     st.push_back(s);
   };
-  for (int i = 0; i < 3; ++i) add_step(costs[static_cast<size_t>(i)], true);
+  if (tensor) {
+    add_step(costs[static_cast<size_t>(Step::Quantize)], false);
+  } else {
+    for (int i = 0; i < 3; ++i) add_step(costs[static_cast<size_t>(i)], true);
+  }
   StageDef dpu;
   dpu.name = "dpu";
   dpu.kind = "dpu";
   st.push_back(dpu);
-  add_step(costs[3], false);
+  if (prog.argmax) add_step(costs[static_cast<size_t>(Step::Argmax)], false);
   int core = 0;
   for (auto& s : st) {
     if (s.kind == "ps" || s.kind == "pl") {
@@ -276,11 +455,43 @@ std::vector<StageDef> plan_stages(const SocConfig& cfg, const DpuProgram& prog) 
     }
     if (s.kind == "ps") s.core = core++ % cfg.ps_cores;
   }
+  // The DPU runner's thread runs the CPU subgraphs, on the next core (shared, through its
+  // mutex, with a PS stage when the stages take every core).
+  for (auto& s : st)
+    if (s.kind == "dpu" && prog.ps_layers > 0) s.core = core % cfg.ps_cores;
   return st;
 }
 
+namespace {
+// Tensor input: [N, d1, ...] samples of the network's input [1, d1, ...], finite floats.
+Frames load_tensor(const Tensor& x, const DpuProgram& prog, const std::string& src) {
+  const Shape& s = x.shape;
+  const Shape& net = prog.in_shape;
+  if (s.size() != net.size() || s.empty() || !std::equal(s.begin() + 1, s.end(), net.begin() + 1)) {
+    std::string w = shape_str(net);
+    w.replace(1, std::to_string(net.empty() ? 0 : net[0]).size(), "N");
+    fail(src, "shape " + shape_str(s), "input=tensor needs samples of the network's input " + w);
+  }
+  Frames f;
+  f.tensor = true;
+  f.n = s[0];
+  f.per = prog.in_elems;
+  if (f.n < 1) fail(src, "shape " + shape_str(s), "no samples");
+  f.x.resize(static_cast<size_t>(f.n * f.per));
+  for (size_t k = 0; k < f.x.size(); ++k) {
+    const double v = x.is_float() ? x.f[k] : static_cast<double>(x.i[k]);
+    if (!std::isfinite(v))
+      fail(src, "element " + std::to_string(k),
+           std::string(std::isnan(v) ? "NaN" : "Inf") + " (input data must be finite)");
+    f.x[k] = static_cast<float>(v);
+  }
+  return f;
+}
+}  // namespace
+
 Frames load_frames(const Tensor& x, const SocConfig& cfg, const DpuProgram& prog,
                    const std::string& src) {
+  if (prog.input_mode == "tensor") return load_tensor(x, prog, src);
   const Shape& s = x.shape;
   Frames f;
   const bool ok3 = s.size() == 3;
@@ -290,7 +501,8 @@ Frames load_frames(const Tensor& x, const SocConfig& cfg, const DpuProgram& prog
          "has " + std::to_string(s[1]) +
              " planes per frame; the pipeline takes raw snapshot-mosaic frames [N, H, W] or [N, "
              "1, H, W] (one plane holding all " +
-             std::to_string(cfg.mosaic * cfg.mosaic) + " bands), not a band cube");
+             std::to_string(cfg.mosaic * cfg.mosaic) +
+             " bands), not a band cube (--set input=tensor runs the network's own float input)");
   if (!ok3 && !ok4)
     fail(src, "shape " + shape_str(s), "raw frames must be [N, H, W] or [N, 1, H, W]");
   f.n = s[0];

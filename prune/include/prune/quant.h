@@ -105,6 +105,13 @@ using Int8Observer =
 // integer arithmetic of the hls/ kernels; the output is dequantized as code * output_scale.
 Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs = nullptr);
 
+// Runs layer `layer` of q's program alone, on one sample's activation codes (env: value name ->
+// codes of every input of the layer, batch-1 shapes), with exactly run_int8's arithmetic: for
+// models that run some layers elsewhere and hand the rest to the reference (the FPGA-SoC PS
+// fallback). InputError-free; std::out_of_range if an input is missing from env.
+std::vector<int8_t> run_int8_layer(const QuantizedModel& q, size_t layer,
+                                   const std::map<std::string, std::vector<int8_t>>& env);
+
 // Number of samples in x and the shape of one sample, or InputError "<source>: shape [..]: ...".
 int64_t split_samples(const Graph& g, const Tensor& x, const std::string& source, Shape* sample);
 

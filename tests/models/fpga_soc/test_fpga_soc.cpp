@@ -67,7 +67,13 @@ TEST(FpgaSoc, ProgramCountsAndLimits) {
   EXPECT_EQ(b.prog.macs, 12238848);  // the ONNX model's MACs (prunesim inspect)
   EXPECT_LT(c.prog.macs, b.prog.macs / 2);
   EXPECT_LT(c.prog.params, b.prog.params / 5);
+  // The U-Net runs whole on the DPU: one job, every layer with its instruction overhead.
+  EXPECT_EQ(b.prog.input_mode, "mosaic");
+  EXPECT_EQ(b.prog.ps_layers, 0);
+  EXPECT_EQ(b.prog.subgraphs, 1);
   for (const DpuLayer& l : b.prog.layers) {
+    EXPECT_EQ(l.place, Place::PL) << l.name;
+    EXPECT_EQ(l.overhead_cycles, b.cfg.dpu_layer_overhead_cycles) << l.name;
     EXPECT_GT(l.compute_cycles, 0) << l.name;
     EXPECT_LE(l.mac_efficiency, 1.0 + 1e-12) << l.name;
   }
