@@ -4,9 +4,11 @@ a Markdown table and a plot (throughput and end-to-end latency per placement).
 
     /usr/bin/python3 scripts/plot_placement.py [--prunesim build/bin/prunesim]
         [--tables zoo/hsi_unet/unet_pruned.pwt] [--input zoo/hsi_unet/frames.npy]
-        [--mode cycle] [--out docs/img/fpga_soc_placement] [--set k=v ...]
+        [--mode cycle] [--out fpga_soc_placement] [--set k=v ...]
 
-Writes OUT.csv, OUT.md and OUT.png. docs/fpga-soc.md shows the results.
+Writes OUT.csv, OUT.md and OUT.png, by default in the working directory (never into the
+repository's docs/). The plot marks each placement's bottleneck stage (the bar's label) and
+starts its axes near the smallest value, so the differences between placements show.
 """
 import argparse
 import csv
@@ -27,10 +29,12 @@ def main():
     ap.add_argument("--tables", default=os.path.join(root, "zoo", "hsi_unet", "unet_pruned.pwt"))
     ap.add_argument("--input", default=os.path.join(root, "zoo", "hsi_unet", "frames.npy"))
     ap.add_argument("--mode", default="cycle")
-    ap.add_argument("--out", default=os.path.join(root, "docs", "img", "fpga_soc_placement"))
+    ap.add_argument("--out", default="fpga_soc_placement",
+                    help="output stem, relative to the working directory")
     ap.add_argument("--set", action="append", default=[])
     a = ap.parse_args()
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    if os.path.dirname(a.out):
+        os.makedirs(os.path.dirname(a.out), exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for combo in itertools.product(["pl", "ps"], repeat=len(STEPS)):
@@ -79,12 +83,33 @@ def main():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     labels = [r["placement"] for r in rows]
-    fig, ax = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
-    ax[0].bar(labels, [r["throughput_fps"] for r in rows], color="tab:blue")
-    ax[0].set_ylabel("throughput (frames/s)")
-    ax[1].bar(labels, [r["latency_ms"] for r in rows], color="tab:orange")
-    ax[1].set_ylabel("end-to-end latency (ms)")
+    # One colour per bottleneck stage, so the placements that move the bottleneck stand out.
+    stages = sorted({r["bottleneck"] for r in rows})
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colour = {st: palette[k % len(palette)] for k, st in enumerate(stages)}
+    fig, ax = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    for k, (key, unit) in enumerate((("throughput_fps", "throughput (frames/s)"),
+                                     ("latency_ms", "end-to-end latency (ms)"))):
+        vals = [r[key] for r in rows]
+        ax[k].bar(labels, vals, color=[colour[r["bottleneck"]] for r in rows])
+        ax[k].set_ylabel(unit)
+        # Axes from just below the smallest bar: the placements differ by a few per cent, which
+        # a zero-based axis hides.
+        lo, hi = min(vals), max(vals)
+        pad = (hi - lo) * 0.15 or hi * 0.05
+        ax[k].set_ylim(max(0.0, lo - pad), hi + pad)
+        ax[k].grid(True, axis="y", alpha=0.3)
+        if hi - lo <= 1e-9 * abs(hi):
+            # Every placement the same: say so rather than crown one of them.
+            ax[k].text(0.5, 0.5, "all %d placements: %.4g" % (len(vals), hi),
+                       transform=ax[k].transAxes, ha="center", va="center", fontsize=10)
+        else:
+            best = max(range(len(vals)), key=lambda i: vals[i] if k == 0 else -vals[i])
+            ax[k].annotate("best", (best, vals[best]), textcoords="offset points",
+                           xytext=(0, 4), ha="center", fontsize=8)
     ax[1].set_xlabel("placement of demosaic, normalise, crop, argmax (H = PL kernel, S = PS)")
+    ax[0].legend(handles=[plt.Rectangle((0, 0), 1, 1, color=colour[st]) for st in stages],
+                 labels=["bottleneck: " + st for st in stages], fontsize=8, loc="best")
     fig.suptitle("FPGA-SoC HSI pipeline: task placement (%s, %s mode)" % (
         os.path.basename(a.tables), a.mode))
     fig.tight_layout()

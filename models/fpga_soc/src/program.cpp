@@ -211,6 +211,10 @@ void place_layer(const QuantizedModel& q, const SocConfig& cfg, const QLayer& L,
                   ": only nearest upsampling by integer factors moves codes on the DPU model");
       break;
     }
+    default:
+      // Every other int8 kind (elementwise Mul and Sub, ReduceSum/Max, linear Resize, ...): not a
+      // DPUCZDX8G operation in PG338, so Vitis AI leaves it to the CPU.
+      return ps(L.op + " is not a DPUCZDX8G operation (PG338)");
   }
   // Concat, Add, Relu/Clip, LeakyRelu, nearest Resize: the elementwise engine, PP x ICP codes a
   // cycle.
