@@ -937,10 +937,22 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
   for (const LayerProgram& P : prog.layers) {
     if (P.mode == Mode::None) continue;
     lowest = std::min(lowest, P.out.base);
-    const int64_t lo = std::min(P.in.base, P.out.base);
-    const int64_t hi = std::max(P.in.base + P.in.bytes(), P.out.base + P.out.bytes());
+    // Every input tensor the layer reads (an Add's two operands, each Concat input: its copy
+    // passes read channel views of it) and its output.
+    std::map<int64_t, int64_t> ins;  // base -> bytes
+    ins[P.in.base] = P.in.bytes();
+    if (P.qkind == QLayer::Kind::Add) ins[P.in2.base] = P.in2.bytes();
+    if (P.qkind == QLayer::Kind::Concat)
+      for (const LayerProgram& Q : P.passes)
+        ins[Q.in.base - Q.pass_in_c0] = Q.in.pitch() * Q.in.h * Q.in.w;
+    int64_t lo = P.out.base, hi = P.out.base + P.out.bytes(), sum = P.out.bytes();
+    for (const auto& [b, n] : ins) {
+      lo = std::min(lo, b);
+      hi = std::max(hi, b + n);
+      sum += n;
+    }
     prog.act_peak = std::max(prog.act_peak, hi - lo);
-    prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, P.in.bytes() + P.out.bytes());
+    prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, sum);
   }
   prog.act_used = cfg.act_mem_bytes - lowest;
   return prog;

@@ -116,8 +116,12 @@ LayerCounts empty_counts(const LayerProgram& L, const RamanConfig& cfg) {
   c.act_in_base = L.in.base;
   c.act_out_base = L.out.base;
   if (L.mode != Mode::None) {
-    const int64_t lo = std::min(L.in.base, L.out.base);
-    const int64_t hi = std::max(L.in.base + L.in.bytes(), L.out.base + L.out.bytes());
+    int64_t lo = std::min(L.in.base, L.out.base);
+    int64_t hi = std::max(L.in.base + L.in.bytes(), L.out.base + L.out.bytes());
+    if (L.qkind == QLayer::Kind::Add) {  // both operands
+      lo = std::min(lo, L.in2.base);
+      hi = std::max(hi, L.in2.base + L.in2.bytes());
+    }
     c.act_footprint_bytes = hi - lo;
   }
   c.weight_bytes = L.mode == Mode::None ? 0 : L.weight_bytes;
