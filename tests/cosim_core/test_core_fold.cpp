@@ -103,6 +103,31 @@ TEST(CoreVerifyFold, ResidualAddRunsOnTheRtl) {
   }
 }
 
+// Concat by placement on the RTL: both branches (same weights, same scale) write their 80
+// channels into the 160-channel tensor with the output pitch, the Concat costs no cycle.
+TEST(CoreVerifyFold, APlacedConcatRunsOnTheRtl) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 3, 3});
+  b.init("w", {80, 4, 3, 3}, ramp(80 * 36, 81));
+  for (const char* k : {"a", "b"}) {
+    auto* c = b.node("Conv", {"x", "w"}, {std::string("c") + k}, std::string("conv_") + k);
+    ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    b.node("Relu", {std::string("c") + k}, {std::string("r") + k}, std::string("relu_") + k);
+  }
+  auto* cat = b.node("Concat", {"ra", "rb"}, {"cat"}, "concat");
+  ModelBuilder::attr(cat, "axis", int64_t{1});
+  b.node("GlobalAveragePool", {"cat"}, {"y"}, "gap");
+  b.output("y");
+  VerifyOptions o;
+  o.run.lockstep = true;
+  const VerifyReport r = verify_raman(make_input(b.graph(), Tensor({4, 4, 3, 3}, ramp(144, 83)),
+                                                 relu_ramp({1, 4, 3, 3}, 84), 0.0, "dense"),
+                                      o);
+  EXPECT_TRUE(r.pass) << r.first_failure;
+  EXPECT_TRUE(r.bit_exact);
+  EXPECT_EQ(r.rtl_cycles, r.model_cycles);
+}
+
 TEST(CoreVerifyFold, AFoldedLfsrLayerIsRefusedNamingTheLayer) {
   ModelBuilder b;
   b.input("x", {1, 8, 2, 2});

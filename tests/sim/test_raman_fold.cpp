@@ -208,15 +208,50 @@ TEST(RamanFold, ResidualAddAndConcatAreBitExact) {
     EXPECT_EQ(layer(r, "residual")["cycles"].get<int64_t>(), 4 + 36 * (2 + 2 * tiles + 2 * c));
     EXPECT_EQ(layer(r, "residual")["ppu_ops"].get<int64_t>(), 36 * c * 3);
     EXPECT_EQ(layer(r, "residual")["act_read_bytes"].get<int64_t>(), 2 * 36 * c);
-    // Concat: one copy pass per input, every byte read and written once.
-    EXPECT_EQ(layer(r, "concat")["act_read_bytes"].get<int64_t>(), 2 * 36 * c);
-    EXPECT_EQ(layer(r, "concat")["act_write_bytes"].get<int64_t>(), 2 * 36 * c);
+    // Concat: the Add's output (read by nothing else, and the wider input, whose rescale to
+    // the output scale is the identity) is written in place by the Add; relu1, which conv2 and
+    // the Add read too, is copied: its bytes read and written once.
+    EXPECT_EQ(layer(r, "concat")["act_read_bytes"].get<int64_t>(), 36 * c);
+    EXPECT_EQ(layer(r, "concat")["act_write_bytes"].get<int64_t>(), 36 * c);
     // Folded: 4 PEs x 2 accumulators hold one tile of both operands per pass.
     expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"}),
                        "folded " + w);
     expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"},
                                   {"magnitude", 0.6, "csr", "pattern"}),
                        "folded csr " + w);
+  }
+}
+
+// Concat by placement: two branches with the same weights have the same scale, so both rescales
+// are the identity and both producers write into the Concat's output: the Concat costs nothing.
+TEST(RamanFold, AConcatOfSameScaleBranchesIsPlacedWithoutACopy) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 6, 6});
+  b.init("w", {24, 4, 3, 3}, ramp(24 * 36, 81));
+  for (const char* k : {"a", "b"}) {
+    auto* c = b.node("Conv", {"x", "w"}, {std::string("c") + k}, std::string("conv_") + k);
+    ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    b.node("Relu", {std::string("c") + k}, {std::string("r") + k}, std::string("relu_") + k);
+  }
+  auto* cat = b.node("Concat", {"ra", "rb"}, {"cat"}, "concat");
+  ModelBuilder::attr(cat, "axis", int64_t{1});
+  b.init("w2", {8, 48, 1, 1}, ramp(8 * 48, 82));
+  b.node("Conv", {"cat", "w2"}, {"y"}, "head");
+  b.output("y");
+  const Graph g = b.graph();
+  const Tensor calib({8, 4, 6, 6}, ramp(8 * 144, 83));
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {}, {"pe_count=4", "cluster_size=2", "acc_per_pe=4"}}) {
+    const json r = expect_modes_agree(make_input(g, calib, relu_ramp({1, 4, 6, 6}, 84), sets),
+                                      "placed concat");
+    EXPECT_EQ(layer(r, "concat")["mode"], "none");
+    EXPECT_EQ(layer(r, "concat")["cycles"].get<double>(), 0.0);
+    EXPECT_EQ(layer(r, "concat")["act_read_bytes"].get<int64_t>(), 0);
+    // Each branch writes its 24 channels into the 48-channel tensor: the bytes per position the
+    // head reads are the concat's.
+    EXPECT_EQ(layer(r, "conv_b")["act_out_offset_bytes"].get<int64_t>() -
+                  layer(r, "conv_a")["act_out_offset_bytes"].get<int64_t>(),
+              24);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <climits>
 #include <map>
 
+#include "hls/eltwise.h"
 #include "prune/balanced.h"
 #include "prune/errors.h"
 #include "prune/op_geometry.h"
@@ -467,7 +468,46 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
   for (size_t li = 0; li < q.layers.size(); ++li)
     for (const std::string& v : q.layers[li].inputs) last_use[v] = li;
   last_use[q.output] = q.layers.size();
-  int64_t wbase = 0, span_so_far = cfg.act_mem_bytes - in.base;
+  // Concat by placement (docs/raman.md "Concat"): an input that only the Concat reads and whose
+  // rescale to the output scale is the identity is written by its producer straight into its
+  // channel range of the Concat's output ("region", allocated when its first producer runs).
+  struct Placed {
+    size_t concat;
+    int64_t c0;
+  };
+  std::map<std::string, Placed> placed;
+  std::map<size_t, ActBuffer> regions;  // concat layer -> its output buffer
+  {
+    std::map<std::string, int> readers;
+    std::map<std::string, size_t> producer;
+    for (size_t li = 0; li < q.layers.size(); ++li) {
+      for (const std::string& v : q.layers[li].inputs) ++readers[v];
+      producer[q.layers[li].output] = li;
+    }
+    for (size_t ci = 0; ci < q.layers.size(); ++ci) {
+      const QLayer& C = q.layers[ci];
+      if (C.kind != QLayer::Kind::Concat) continue;
+      const Shape& cs = g.shape(C.output);
+      int64_t ax = g.nodes[C.node].attr_i("axis", 0);
+      if (ax < 0) ax += static_cast<int64_t>(cs.size());
+      if (ax != 1 || cs.size() < 2 || C.requant.size() != C.inputs.size()) continue;
+      int64_t c0 = 0;
+      for (size_t i = 0; i < C.inputs.size(); ++i) {
+        const std::string& v = C.inputs[i];
+        bool identity = true;
+        for (int x = hls::kInt8Min; x <= hls::kInt8Max && identity; ++x)
+          identity = hls::rescale8(static_cast<int8_t>(x), C.requant[i]) == x;
+        const auto pr = producer.find(v);
+        if (identity && readers[v] == 1 && pr != producer.end() && v != q.output &&
+            !placed.count(v) && q.layers[pr->second].kind != QLayer::Kind::Move &&
+            q.layers[pr->second].kind != QLayer::Kind::Concat &&
+            std::count(C.inputs.begin(), C.inputs.end(), v) == 1)
+          placed[v] = Placed{ci, c0};
+        c0 += g.shape(v).size() > 1 ? g.shape(v)[1] : 1;
+      }
+    }
+  }
+  int64_t wbase = 0, span_so_far = cfg.act_mem_bytes - in.base, alloc_low = in.base;
   for (size_t li = 0; li < q.layers.size(); ++li) {
     const QLayer& L = q.layers[li];
     const Node& n = g.nodes[L.node];
@@ -759,6 +799,10 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         int64_t off = 0;
         for (size_t i = 0; i < L.inputs.size(); ++i) {
           const ActBuffer& xi = bufs.at(L.inputs[i]);
+          if (placed.count(L.inputs[i])) {  // its producer wrote it in place: no copy
+            off += xi.c;
+            continue;
+          }
           const int64_t pes = std::min(cfg.pe_count, xi.c), per = cfg.acc_per_pe * pes;
           for (int64_t c0 = 0; c0 < xi.c; c0 += per) {
             LayerProgram Q = P;
@@ -774,6 +818,16 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
             P.passes.push_back(std::move(Q));
           }
           off += xi.c;
+        }
+        if (P.passes.empty()) {
+          // Every input was written in place: the Concat is a view of its region, no cycles.
+          P.mode = Mode::None;
+          P.kind = "concat";
+          P.out = regions.at(li);
+          bufs[L.output] = P.out;
+          prog.layers.push_back(std::move(P));
+          prog.act_span.push_back(span_so_far);
+          continue;
         }
         P.pes = P.passes.front().pes;
       } else if (!depthwise && P.slots > tiles) {
@@ -847,18 +901,32 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
                       " B of weight memory, the core has " + std::to_string(cfg.weight_mem_bytes) +
                       " B (short by " + std::to_string(wbase - cfg.weight_mem_bytes) + " B)");
     // Activation memory: OA overlaps IA in place when the gap allows (see overlap_gap).
-    const int64_t ia = P.in.bytes(), oa = out.bytes(), mem = cfg.act_mem_bytes;
+    const int64_t ia = P.in.bytes(), mem = cfg.act_mem_bytes;
+    // Placement into a Concat's region: the first producer allocates the whole region (its
+    // output position is pitched, so it may not overlap its input at all); later producers and
+    // the Concat itself find it allocated.
+    const auto pl = placed.find(L.output);
+    const size_t region_of = pl != placed.end()               ? pl->second.concat
+                             : L.kind == QLayer::Kind::Concat ? li
+                                                              : SIZE_MAX;
+    const bool region_known = region_of != SIZE_MAX && regions.count(region_of);
+    ActBuffer region;
+    if (region_of != SIZE_MAX && !region_known)
+      region = buffer_of(g.shape(q.layers[region_of].output), source, cx.place);
+    const int64_t oa = region_of != SIZE_MAX && !region_known ? region.bytes() : out.bytes();
     // A folded layer reads its whole input again in every pass (a Concat reads each input once,
     // in pass order), so its output may not overwrite any of it: OA goes entirely below IA (gap
     // = OA size) or above it. An unfolded Add reads position o of both operands before it writes
     // position o, so its output may start at either operand (gap 0).
     const bool multi = L.inputs.size() > 1;
-    const int64_t g0 = !P.passes.empty() || L.kind == QLayer::Kind::Concat ? oa
-                       : L.kind == QLayer::Kind::Add                       ? 0
-                                                                           : overlap_gap(P);
+    const int64_t g0 = !P.passes.empty() || L.kind == QLayer::Kind::Concat || region_of != SIZE_MAX
+                           ? oa
+                       : L.kind == QLayer::Kind::Add ? 0
+                                                     : overlap_gap(P);
     // Tensors that stay live past this layer, and this layer's inputs that die here.
     std::vector<ActBuffer> live, dying;
     for (const auto& [name, b] : bufs) {
+      if (b.stride > 0) continue;  // a channel view of a region, which is itself in bufs
       const auto lu = last_use.find(name);
       const size_t last = lu == last_use.end() ? 0 : lu->second;
       const bool input = std::find(L.inputs.begin(), L.inputs.end(), name) != L.inputs.end();
@@ -868,7 +936,9 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         dying.push_back(b);
     }
     int64_t base = -1;
-    if (!multi && live.empty()) {
+    if (region_known) {
+      base = regions.at(region_of).base;
+    } else if (!multi && live.empty() && region_of == SIZE_MAX) {
       // A chain (every zoo model): the input dies here and nothing else is live.
       if (g0 == LLONG_MIN) {
         base = mem - oa;  // everything is read before anything is written
@@ -919,6 +989,17 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
                       " B (short by " + std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
     }
     P.out.base = base;
+    if (region_of != SIZE_MAX) {
+      if (!region_known) {
+        region.base = base;
+        regions[region_of] = region;
+        // Live from now on under the Concat's output name (its readers come after it).
+        bufs[q.layers[region_of].output] = region;
+      }
+      const ActBuffer& r = regions.at(region_of);
+      P.out = pl != placed.end() ? r.slice(pl->second.c0, out.c) : r;
+    }
+    alloc_low = std::min(alloc_low, base);
     for (LayerProgram& Q : P.passes) Q.out = P.out.slice(Q.pass_c0, Q.out.c);
     span_so_far = std::max(span_so_far, mem - std::min(base, P.in.base));
     if (probe) {
@@ -954,7 +1035,7 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
     prog.act_peak = std::max(prog.act_peak, hi - lo);
     prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, sum);
   }
-  prog.act_used = cfg.act_mem_bytes - lowest;
+  prog.act_used = cfg.act_mem_bytes - std::min(lowest, alloc_low);
   return prog;
 }
 }  // namespace
