@@ -95,6 +95,10 @@ Tensor relu_ramp(const Shape& s, uint32_t seed) {
   return test::relu_ramp_tensor(s, ramp(static_cast<size_t>(numel(s)), seed));
 }
 
+Tensor ramp_input() {
+  return Tensor({1, 4, 5, 5}, ramp(100, 94));
+}
+
 TEST(RamanFold, EveryLayerKindFoldsWithEveryEncoding) {
   const Graph g = fold_net();
   const Tensor calib({8, 3, 8, 8}, ramp(8 * 192, 11));
@@ -252,6 +256,41 @@ TEST(RamanFold, AConcatOfSameScaleBranchesIsPlacedWithoutACopy) {
     EXPECT_EQ(layer(r, "conv_b")["act_out_offset_bytes"].get<int64_t>() -
                   layer(r, "conv_a")["act_out_offset_bytes"].get<int64_t>(),
               24);
+  }
+}
+
+// Look-up activations (the squeeze-excite gate's Sigmoid; Tanh, LeakyRelu) in the PPU: lanes pass
+// the codes, the PPU reads the layer's 256-entry table; folded over 4 PEs x 4 accumulators too.
+// The RTL refuses them in one line.
+TEST(RamanFold, LookUpActivationsRunInThePpu) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 5, 5});
+  b.init("w1", {20, 4, 3, 3}, ramp(20 * 36, 91));
+  auto* c1 = b.node("Conv", {"x", "w1"}, {"c1"}, "conv1");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Sigmoid", {"c1"}, {"s1"}, "sigmoid");
+  b.init("w2", {20, 20, 1, 1}, ramp(400, 92));
+  b.node("Conv", {"s1", "w2"}, {"c2"}, "conv2");
+  b.node("Tanh", {"c2"}, {"t2"}, "tanh");
+  auto* lr = b.node("LeakyRelu", {"t2"}, {"y"}, "leaky");
+  ModelBuilder::attr_f(lr, "alpha", 0.1f);
+  b.output("y");
+  const Graph g = b.graph();
+  const Tensor calib({8, 4, 5, 5}, ramp(800, 93));
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {}, {"pe_count=4", "cluster_size=2", "acc_per_pe=4"}}) {
+    const json r = expect_modes_agree(make_input(g, calib, ramp_input(), sets), "lut");
+    EXPECT_EQ(layer(r, "sigmoid")["kind"], "lut");
+    EXPECT_EQ(layer(r, "sigmoid")["ppu_ops"].get<int64_t>(), 25 * 20);
+  }
+  SimInput in = make_input(g, calib, ramp_input(), {});
+  try {
+    raman::build_rtl_image(raman::compile(in.model, in.summary, in.masks,
+                                          raman::RamanConfig::from(in.params), in.tables_path));
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'sigmoid': look-up activation", 0), 0u) << m;
   }
 }
 

@@ -540,6 +540,8 @@ SC_MODULE(Core) {
         return static_cast<int8_t>(a);
       case QLayer::Kind::Clamp:
         return hls::clamp8(static_cast<int8_t>(a), l.act_min, l.act_max);
+      case QLayer::Kind::Lut:  // the lanes summed the code onto 0: look it up
+        return hls::lut_apply(l.lut.data(), static_cast<int8_t>(a));
       case QLayer::Kind::AvgPool: {
         hls::PoolParams pp;
         pp.in_h = static_cast<int32_t>(l.in.h);

@@ -43,6 +43,8 @@ std::string kind_name(const QLayer& L, bool depthwise) {
       return "add";
     case QLayer::Kind::Concat:
       return "concat";
+    case QLayer::Kind::Lut:
+      return "lut";
     default:
       return L.op;
   }
@@ -728,6 +730,15 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
       case QLayer::Kind::Clamp:
         P.mode = Mode::Lane;
         break;
+      case QLayer::Kind::Lut:
+        // Sigmoid/Tanh/LeakyRelu: lanes pass the codes, the PPU looks each up in the layer's
+        // 256-entry table (stored with the layer's descriptor in weight memory).
+        if (L.lut.size() != 256)
+          cx.err("look-up table with " + std::to_string(L.lut.size()) +
+                 " entries (the PPU's has 256)");
+        P.lut = L.lut;
+        P.mode = Mode::Lane;
+        break;
       case QLayer::Kind::Add: {
         // Residual add (docs/raman.md "Residual Add"): lane mode, both operands' words into the
         // accumulators, the PPU rescales each onto the common grid, adds and requantizes.
@@ -883,7 +894,8 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
       // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per
       // output channel and a 16-byte layer descriptor (one per pass).
       R->weight_bytes += 16 + 4 * static_cast<int64_t>(R->bias.size()) +
-                         5 * static_cast<int64_t>(R->requant.size());
+                         5 * static_cast<int64_t>(R->requant.size()) +
+                         static_cast<int64_t>(R->lut.size());
     }
     if (!P.passes.empty()) {
       P.macs_dense = 0;

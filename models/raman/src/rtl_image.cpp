@@ -136,6 +136,10 @@ RtlImage build_rtl_image(const RamanProgram& p) {
     // slice of a wider tensor).
     const int64_t C = L.in.c, S = L.in.pitch(), W = L.in.w, taps = L.kh * L.kw, np = L.pes;
     if (np > kRtlPes || L.slots > kRtlSlots) throw InputError(lw + "does not fit 16 PEs x 8 slots");
+    if (L.qkind == QLayer::Kind::Lut)
+      throw InputError(lw +
+                       "look-up activation (Sigmoid/Tanh/LeakyRelu) is not in the RTL (its "
+                       "PPU has no table); simulate runs it");
     const bool add = L.qkind == QLayer::Kind::Add;
     if (add && L.in2.pitch() != S)
       throw std::logic_error(lw + "Add operands with different position strides");

@@ -81,6 +81,7 @@ struct LayerProgram {
   std::vector<int32_t> bias;          // per output channel (broadcast, depthwise)
   std::vector<hls::Requant> requant;  // per output channel, or by window count (avgpool)
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;
+  std::vector<int8_t> lut;           // Sigmoid/Tanh/LeakyRelu: the PPU's table, lut[q + 128]
   bool count_include_pad = false;    // avgpool
   int64_t pool_pb = 0, pool_pr = 0;  // avgpool bottom/right pads (count_include_pad)
   // Energy bookkeeping of the weight-memory image (docs/raman.md "weight memory image").
