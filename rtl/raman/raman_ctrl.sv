@@ -156,6 +156,20 @@ module raman_ctrl (
     lfsr16 = {1'b0, x[15:1]} ^ (x[0] ? 16'hB400 : 16'h0000);
   endfunction
 
+  // Residual Add's operand rescale (hls::rescale32): sat32(round_shift(x * M, shift)), ties
+  // away from zero, as the requantizer rounds (shift 1..62 on valid layer data).
+  function automatic logic [31:0] rescale32(input logic [31:0] x, input logic [30:0] m,
+                                            input logic [5:0] sh);
+    logic signed [63:0] prod, half, rnd, shifted;
+    prod = 64'($signed(x)) * 64'($signed({1'b0, m}));
+    half = $signed(64'd1 << (sh - 6'd1));
+    rnd = prod + half - {63'd0, prod[63]};
+    shifted = rnd >>> sh;
+    if (shifted > 64'sd2147483647) rescale32 = 32'h7fff_ffff;
+    else if (shifted < -64'sd2147483648) rescale32 = 32'h8000_0000;
+    else rescale32 = shifted[31:0];
+  endfunction
+
   // ---------------------------------------------------------------------------------------------
   // Registers.
   logic [  2:0] state_q;
@@ -169,6 +183,8 @@ module raman_ctrl (
   logic [  7:0] ch_q;  // DRAIN channel
   logic [  3:0] dpe_q;  // ch % P'
   logic [  2:0] dslot_q;  // ch / P'
+  logic         half_q;  // DRAIN of an Add: operand b's cycle (operand a's rescale in ra_q)
+  logic [ 31:0] ra_q;  // Add: operand a rescaled onto the common grid
   logic [ 31:0] cnt_q;  // DMA beat / setup cycle
   logic [  7:0] bc_act_q;  // broadcast activation register
   logic [ 15:0] lane_valid_q;
@@ -199,6 +215,7 @@ module raman_ctrl (
   assign dbase = 10'd16 + {layer_q, 4'd0};
 
   logic        d_lane;  // d0 mode 1
+  logic        d_add;  // d0[12]: residual Add (lane pass of both operands, two-cycle drain)
   logic [ 2:0] d_enc;
   logic [ 2:0] d_lop;
   logic [ 1:0] d_init;
@@ -207,6 +224,7 @@ module raman_ctrl (
   logic [ 3:0] d_slots;
   logic [ 4:0] d_cluster;
   logic [ 7:0] d_out_c;
+  logic [15:0] d_out_pitch;  // bytes per output position (a folding pass writes a channel slice)
   logic [15:0] d_out_h;
   logic [15:0] d_out_w;
   logic [15:0] d_out_base;
@@ -221,6 +239,7 @@ module raman_ctrl (
   logic [ 7:0] d_act_max;
   logic [ 7:0] d_lfsr_k;
   assign d_lane     = dtab[dbase][1:0] == 2'd1;
+  assign d_add      = dtab[dbase][12];
   assign d_enc      = dtab[dbase][4:2];
   assign d_lop      = dtab[dbase][7:5];
   assign d_init     = dtab[dbase][9:8];
@@ -229,6 +248,7 @@ module raman_ctrl (
   assign d_slots    = dtab[dbase+10'd2][3:0];
   assign d_cluster  = dtab[dbase+10'd3][4:0];
   assign d_out_c    = dtab[dbase+10'd4][7:0];
+  assign d_out_pitch = dtab[dbase+10'd4][31:16];
   assign d_out_h    = dtab[dbase+10'd5][15:0];
   assign d_out_w    = dtab[dbase+10'd6][15:0];
   assign d_out_base = dtab[dbase+10'd7][15:0];
@@ -272,12 +292,14 @@ module raman_ctrl (
   logic [16:0] cur_g, rd_g;
   logic [15:0] ct_idx;  // CTAB index of the current candidate (GMEM w0)
   logic [ 7:0] cur_t;  // its channel tile (lane layers)
+  logic        cur_b;  // Add: the candidate is operand b's word (slot tile + slots)
   logic [31:0] ct_word;  // CTAB: [15:0] WMEM byte address, [31:16] LFSR start state
   logic [15:0] rd_addr;  // input address of the candidate to read
   assign cur_g   = cand0 + k_q;
   assign rd_g    = cand0 + ((state_q == S_INIT) ? 17'd0 : k_q + 17'd1);
   assign ct_idx  = gmem[{cur_g, 1'b0}][15:0];
   assign cur_t   = gmem[{cur_g, 1'b0}][27:20];
+  assign cur_b   = gmem[{cur_g, 1'b0}][28];
   assign ct_word = ctab[ct_idx];
   assign rd_addr = pos_base + gmem[{rd_g, 1'b1}][15:0];
 
@@ -507,6 +529,8 @@ module raman_ctrl (
   // ---------------------------------------------------------------------------------------------
   // State machine.
   logic last_pos_ch;  // DRAIN: last channel of the position
+  logic drain_out;  // DRAIN: this cycle writes an output (an Add's operand-a cycle does not)
+  assign drain_out = !(d_add && !half_q);
   assign last_pos_ch = ({1'b0, ch_q} + 9'd1 >= {1'b0, d_out_c});
 
   always_ff @(posedge clk or negedge rst_n) begin
@@ -522,6 +546,8 @@ module raman_ctrl (
       ch_q         <= '0;
       dpe_q        <= '0;
       dslot_q      <= '0;
+      half_q       <= 1'b0;
+      ra_q         <= '0;
       cnt_q        <= '0;
       bc_act_q     <= '0;
       lane_valid_q <= '0;
@@ -534,7 +560,7 @@ module raman_ctrl (
         lane_valid_q <= ln_valid;
         lane_act_q   <= ln_act;
         lane_wgt_q   <= ln_wgt;
-        lane_slot_q  <= cur_t[2:0];
+        lane_slot_q  <= cur_t[2:0] + (cur_b ? d_slots[2:0] : 3'd0);
       end else begin
         lane_valid_q <= '0;
         lane_act_q   <= '0;
@@ -606,11 +632,17 @@ module raman_ctrl (
           state_q <= S_DRAIN;
         end
         S_DRAIN: begin
-          if (last_pos_ch) begin
+          if (d_add && !half_q) begin
+            // Operand a's cycle: its rescale waits in ra_q for operand b's.
+            half_q <= 1'b1;
+            ra_q   <= rescale32(pa_rd_acc, qtab[{d_qbase, 2'b01}][30:0],
+                                qtab[{d_qbase, 2'b10}][5:0]);
+          end else if (last_pos_ch) begin
+            half_q    <= 1'b0;
             ch_q      <= '0;
             dpe_q     <= '0;
             dslot_q   <= '0;
-            out_off_q <= out_off_q + {8'd0, d_out_c};
+            out_off_q <= out_off_q + d_out_pitch;
             if ({16'd0, ox_q} + 32'd1 < {16'd0, d_out_w}) begin
               ox_q    <= ox_q + 16'd1;
               state_q <= S_INIT;
@@ -632,6 +664,7 @@ module raman_ctrl (
               end
             end
           end else begin
+            half_q <= 1'b0;
             ch_q <= ch_q + 8'd1;
             if ({1'b0, dpe_q} + 5'd1 >= d_pp) begin
               dpe_q   <= '0;
@@ -708,7 +741,7 @@ module raman_ctrl (
           am_wr_data[i*8+:8] = hin[cnt_q[13:0]][i*8+:8];
         end
       end
-    end else if (st_drain) begin
+    end else if (st_drain && drain_out) begin
       am_wr_en   = 1'b1;
       am_wr_addr = d_out_base + out_off_q + {8'd0, ch_q};
       am_wr_be   = 4'b0001;
@@ -740,7 +773,7 @@ module raman_ctrl (
     end
   end
   assign pa_rd_pe   = st_drain ? dpe_q : 4'd0;
-  assign pa_rd_slot = st_drain ? dslot_q : 3'd0;
+  assign pa_rd_slot = !st_drain ? 3'd0 : (d_add && half_q) ? dslot_q + d_slots[2:0] : dslot_q;
 
   // INIT: PE p slot s holds channel s*P' + p: its bias (QTAB qbase + ch), -128, or 0.
   always_comb begin
@@ -785,13 +818,19 @@ module raman_ctrl (
       default: rq_e = d_qbase;  // PPU_BYPASS: mult and shift are 0
     endcase
   end
-  assign rq_in_valid = st_drain;
-  assign rq_bypass   = st_drain && (d_ppu == PPU_BYPASS || avg_zero);
-  assign rq_acc      = (st_drain && !avg_zero) ? pa_rd_acc : 32'd0;
-  assign rq_mult     = (st_drain && !rq_bypass) ? qtab[{rq_e, 2'b01}][30:0] : 31'd0;
-  assign rq_shift    = (st_drain && !rq_bypass) ? qtab[{rq_e, 2'b10}][5:0] : 6'd0;
-  assign rq_act_min  = !st_drain ? 8'd0 : avg_zero ? 8'h80 : d_act_min;
-  assign rq_act_max  = !st_drain ? 8'd0 : avg_zero ? 8'h7f : d_act_max;
+  // An Add's output cycle: ra_q + operand b rescaled (QTAB qbase+1), requantized with qbase+2.
+  logic [13:0] rq_q;
+  logic [31:0] add_sum;
+  assign rq_q    = d_add ? d_qbase + 14'd2 : rq_e;
+  assign add_sum = ra_q + rescale32(pa_rd_acc, qtab[{d_qbase + 14'd1, 2'b01}][30:0],
+                                    qtab[{d_qbase + 14'd1, 2'b10}][5:0]);
+  assign rq_in_valid = st_drain && drain_out;
+  assign rq_bypass   = rq_in_valid && !d_add && (d_ppu == PPU_BYPASS || avg_zero);
+  assign rq_acc      = !rq_in_valid ? 32'd0 : d_add ? add_sum : !avg_zero ? pa_rd_acc : 32'd0;
+  assign rq_mult     = (rq_in_valid && !rq_bypass) ? qtab[{rq_q, 2'b01}][30:0] : 31'd0;
+  assign rq_shift    = (rq_in_valid && !rq_bypass) ? qtab[{rq_q, 2'b10}][5:0] : 6'd0;
+  assign rq_act_min  = !rq_in_valid ? 8'd0 : (avg_zero && !d_add) ? 8'h80 : d_act_min;
+  assign rq_act_max  = !rq_in_valid ? 8'd0 : (avg_zero && !d_add) ? 8'h7f : d_act_max;
 
   // Block outputs the controller does not need (they are observed by the co-simulation): the
   // PE activity, the decoders' last flags (the controller counts work itself) and the

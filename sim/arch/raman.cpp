@@ -134,6 +134,17 @@ class RamanArch : public Arch {
     return s;
   }
   std::vector<std::string> modes() const override { return {"cycle", "analytical"}; }
+  // The memories and the accumulator width the model needs (fit_needs); PE count, accumulators
+  // per PE and everything else stay as set (a layer wider than they hold folds).
+  ParamValues fit(const SimInput& in) const override {
+    const RamanConfig cfg = RamanConfig::from(in.params);
+    const FitNeeds n = fit_needs(in.model, in.summary, in.masks, cfg, in.tables_path);
+    ParamValues p = in.params;
+    p.set("act_mem_bytes", n.act_mem_bytes);
+    p.set("weight_mem_bytes", n.weight_mem_bytes);
+    p.set("acc_bits", n.acc_bits);
+    return p;
+  }
   double default_rate_hz() const override { return 20.0; }  // docs/references.md §1: 20 windows/s
 
   SimOutput simulate(const SimInput& in) const override {

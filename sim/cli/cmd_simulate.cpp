@@ -19,7 +19,7 @@ struct Opts {
   std::string arch, tables, input, report, output, output_int8, mode, vcd, config;
   std::vector<std::string> sets;
   double rate = 0;
-  bool json = false, stats = false;
+  bool json = false, stats = false, fit = false;
 };
 
 void run(const Opts& o) {
@@ -41,9 +41,19 @@ void run(const Opts& o) {
   load_table_and_input(o.tables, o.input, &in);
   in.trace_path = o.vcd;
   in.rate_hz = o.rate;
+  nlohmann::json fitted;
+  if (o.fit) {
+    // Sized to the model before the run: the report's area is that of the fitted core.
+    const ParamValues before = in.params;
+    in.params = a.fit(in);
+    for (const char* k : {"act_mem_bytes", "weight_mem_bytes", "acc_bits"})
+      if (in.params.json().contains(k) && before.json()[k] != in.params.json()[k])
+        fitted[k] = in.params.json()[k];
+  }
   SimOutput r = a.simulate(in);
   for (const auto& w : r.report.value("warnings", nlohmann::json::array()))
     warn(w.get<std::string>());
+  if (o.fit) r.report["fit"] = fitted;
   if (!o.report.empty()) write_file_atomic(o.report, r.report.dump(2) + "\n");
   if (!o.output.empty()) save_npy(r.output, o.output);
   if (!o.output_int8.empty()) save_npy(r.output_int8, o.output_int8);
@@ -52,6 +62,13 @@ void run(const Opts& o) {
     return;
   }
   if (o.stats) std::cout << r.stats.to_table(3) << "\n";
+  if (o.fit) {
+    const nlohmann::json c = r.report["config"];
+    std::cout << "fit: act_mem_bytes=" << c["act_mem_bytes"]
+              << " B, weight_mem_bytes=" << c["weight_mem_bytes"]
+              << " B, acc_bits=" << c["acc_bits"] << " bit, area "
+              << r.report["area_mm2"].get<double>() << " mm2\n";
+  }
   std::cout << r.summary << "\n";
   if (!o.report.empty()) std::cout << "report -> " << o.report << "\n";
   if (!o.output.empty()) std::cout << "output -> " << o.output << "\n";
@@ -75,6 +92,8 @@ void setup(CLI::App& app) {
   c->add_option("--rate", o->rate, "inferences per second for average power (default: the arch's)");
   c->add_flag("--json", o->json, "print the report as JSON");
   c->add_flag("--stats", o->stats, "print the statistics table");
+  c->add_flag("--fit", o->fit,
+              "size the memories and the accumulator width to the model (raman), then run");
   c->callback([o] { run(*o); });
 }
 

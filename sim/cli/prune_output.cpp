@@ -2,10 +2,14 @@
 
 #include <cstdio>
 
+#include "models/raman/program.h"
+#include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/metrics.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
+#include "sim/arch.h"
+#include "sim/config.h"
 
 namespace prunesim::cli {
 
@@ -54,6 +58,21 @@ void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tens
   to.encoding = o.encoding;
   to.target = o.target;
   to.csr_index_bits = o.csr_index_bits;
+  if (o.target == "raman") {
+    // The model must fit the core before the table is written: one line naming every --set
+    // value that makes it fit, and no file left behind.
+    TableSummary ts;
+    MaskMap tm;
+    const QuantizedModel tq =
+        parse_tables(table_bytes(q, res.masks, res.notes, to, path), path, &ts, &tm);
+    const Arch& a = get_arch("raman");
+    const raman::RamanConfig cfg =
+        raman::RamanConfig::from(resolve_params("raman", a.params(), "", o.sets));
+    const raman::FitNeeds n = raman::fit_needs(tq, ts, tm, cfg, path);
+    if (!n.fits(cfg)) throw InputError(raman::fit_message(n, cfg, path));
+  } else if (!o.sets.empty()) {
+    throw InputError("--set: only with --target raman (the core the model is checked against)");
+  }
   write_tables(q, res.masks, res.notes, to, path);
   TableSummary s;
   read_tables(path, &s);

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "prune/pipeline.h"
 #include "prune/quant.h"
@@ -16,11 +17,14 @@ struct TablesCliOpts {
   std::string encoding = "auto";
   std::string target;
   int csr_index_bits = 8;
+  std::vector<std::string> sets;  // --target raman: the core the model is checked against
   void add_to(CLI::App* c) {
     c->add_option("--encoding", encoding, "force one encoding for every layer (default: auto)");
     c->add_option("--target", target, "only encodings this target accepts (e.g. raman)");
     c->add_option("--csr-index-bits", csr_index_bits, "csr: column index width")
         ->check(CLI::IsMember({4, 8, 16}));
+    c->add_option("--set", sets,
+                  "with --target raman: core parameter NAME=VALUE the model must fit (repeatable)");
   }
 };
 

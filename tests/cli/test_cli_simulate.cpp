@@ -123,3 +123,63 @@ TEST_F(Simulate, BadInputExitsTwoWithoutAReport) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fit check (docs/raman.md "Fit"): one line naming every --set value that makes the model
+// fit, before anything runs or is written; those values run and one byte less does not;
+// `--fit` sizes the core to the model and reports the fitted area; prune --target raman checks
+// the same before it writes the table.
+int64_t number_after(const std::string& s, const std::string& key) {
+  const size_t at = s.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stoll(s.substr(at + key.size()));
+}
+
+TEST_F(Simulate, FitCheckNamesEverySizeThatMakesTheModelFit) {
+  const std::string rep = path("fit.json");
+  const std::string small = "--set act_mem_bytes=4096 --set weight_mem_bytes=1024";
+  expect_bad(sim("--report " + rep + " " + small),
+             "does not fit the raman core: set act_mem_bytes >= ", rep);
+  const auto r = run(sim(small));
+  EXPECT_EQ(r.code, 2);
+  const int64_t act = number_after(r.err, "set act_mem_bytes >= ");
+  const int64_t wgt = number_after(r.err, "set weight_mem_bytes >= ");
+  EXPECT_GT(act, 4096) << r.err;
+  EXPECT_GT(wgt, 1024) << r.err;
+  EXPECT_NE(r.err.find("short by " + std::to_string(act - 4096) + " B"), std::string::npos)
+      << r.err;
+  const std::string exact = " --set act_mem_bytes=" + std::to_string(act) +
+                            " --set weight_mem_bytes=" + std::to_string(wgt);
+  const auto ok = run(sim("--mode analytical --json" + exact));
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["memory"]["act_used_bytes"], act);
+  const auto less = run(sim("--mode analytical --set act_mem_bytes=" + std::to_string(act - 1) +
+                            " --set weight_mem_bytes=" + std::to_string(wgt)));
+  EXPECT_EQ(less.code, 2);
+  EXPECT_NE(less.err.find("set act_mem_bytes >= " + std::to_string(act) + " "), std::string::npos)
+      << less.err;
+  EXPECT_EQ(less.err.find("weight_mem_bytes >="), std::string::npos) << less.err;
+  // --fit: the sizes the check named, and a smaller core than the default.
+  const auto dflt = run(sim("--mode analytical --json"));
+  ASSERT_EQ(dflt.code, 0) << dflt.err;
+  const auto fit = run(sim("--mode analytical --fit --report " + rep + " " + small));
+  ASSERT_EQ(fit.code, 0) << fit.err;
+  EXPECT_NE(fit.out.find("fit: act_mem_bytes=" + std::to_string(act) +
+                         " B, weight_mem_bytes=" + std::to_string(wgt) + " B"),
+            std::string::npos)
+      << fit.out;
+  const auto j = nlohmann::json::parse(slurp(rep));
+  EXPECT_EQ(j["fit"]["act_mem_bytes"], act);
+  EXPECT_EQ(j["config"]["weight_mem_bytes"], wgt);
+  EXPECT_LT(j["area_mm2"].get<double>(), nlohmann::json::parse(dflt.out)["area_mm2"].get<double>());
+  // 4 KiB cannot even hold the 9,600 B input window: the line says so.
+  EXPECT_NE(r.err.find("(activations do not fit from input '"), std::string::npos) << r.err;
+  // prune --target raman: the same line, no table written (magnitude: no sparsity warning).
+  const std::string out = path("small.pwt");
+  expect_bad("prune " + zoo + "encoder.onnx --scheme magnitude --sparsity 0.5 --calib " + zoo +
+                 "calib.npy --target raman --set act_mem_bytes=4096 -o " + out,
+             "does not fit the raman core: set act_mem_bytes >= " + std::to_string(act) + " ", out);
+}
+
+}  // namespace

@@ -99,4 +99,48 @@ inline SimInput zoo_case(const std::string& model, const std::string& scheme, do
                     {"weight_mem_bytes=65536", "cluster_size=2"}, variant, samples);
 }
 
+// A graph built in the test (tests/common/onnx_builder.h), pruned (scheme "" = dense),
+// quantized on `calib` and written as a weight table "fold.pwt" for the raman core with `sets`.
+struct PruneSpec {
+  std::string scheme = "";
+  double sparsity = 0;
+  std::string encoding = "auto";
+  std::string variant = "pattern";
+};
+inline SimInput graph_case(const Graph& g, const Tensor& calib, const Tensor& x,
+                           const std::vector<std::string>& sets, const PruneSpec& pr = {}) {
+  const Arch& arch = get_arch("raman");
+  SimInput in;
+  in.params = resolve_params("raman", arch.params(), "", sets);
+  PruneOutcome out;
+  out.graph = g;
+  if (!pr.scheme.empty()) {
+    SchemeOptions o;
+    o.sparsity = pr.sparsity;
+    o.pe.pes = in.params.i("pe_count");
+    o.pe.cluster = in.params.i("cluster_size");
+    o.variant = pr.variant;
+    out = run_pruning(g, single_rule_recipe(pr.scheme, o), Schedule{}, Recovery{}, PruneData{});
+  }
+  const QuantizedModel q = quantize(out.graph, calib);
+  TableOptions to;
+  to.target = "raman";
+  to.encoding = pr.encoding;
+  const std::string bytes = table_bytes(q, out.masks, out.notes, to, "fold.pwt");
+  in.tables_path = "fold.pwt";
+  in.model = parse_tables(bytes, "fold.pwt", &in.summary, &in.masks);
+  in.input = x;
+  in.input_path = "x.npy";
+  in.rate_hz = 1;
+  in.quiet = true;
+  return in;
+}
+
+// A [N, ...] ramp with the negative values set to 0: exact zeros exercise zero skipping.
+inline Tensor relu_ramp_tensor(const Shape& s, const std::vector<float>& ramp) {
+  Tensor t(s, ramp);
+  for (float& v : t.f) v = v < 0 ? 0 : v;
+  return t;
+}
+
 }  // namespace prunesim::test

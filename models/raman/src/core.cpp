@@ -18,6 +18,7 @@
 #include <systemc>
 
 #include "hls/arith.h"
+#include "hls/eltwise.h"
 #include "hls/pool.h"
 
 namespace prunesim::raman {
@@ -176,30 +177,34 @@ SC_MODULE(Core) {
       dma_start.notify();
       wait(dma_done);
       for (size_t li = 0; li < prog.layers.size(); ++li) {
-        L = &prog.layers[li];
         cur = &counts[li];
-        if (L->mode == Mode::None) continue;  // a view: no cycles
-        sig_layer.write(static_cast<int>(li));
-        const uint64_t l0 = now();
-        sig_phase.write(0);
-        if (cfg.layer_setup_cycles > 0) wait(static_cast<int>(cfg.layer_setup_cycles));
-        for (int64_t pos = 0; pos < L->positions(); ++pos) {
-          oy = pos / L->out.w;
-          ox = pos % L->out.w;
-          sig_position.write(static_cast<int>(pos));
-          init_accumulators();
-          sig_phase.write(1);
-          wait();
-          sig_phase.write(2);
-          zd_start.notify();
-          wait(zd_done);  // resumes in the cycle after the last candidate's work
-          sig_phase.write(3);
-          wait();  // flush: the last broadcast's final MAC retires
-          sig_phase.write(4);
-          ppu_start.notify();
-          wait(ppu_done);
+        if (prog.layers[li].mode == Mode::None) continue;  // a view: no cycles
+        // A folded layer runs its passes one after the other, each a layer of its own (setup
+        // included), all counted into this layer.
+        for (const LayerProgram* run : prog.layers[li].runs()) {
+          L = run;
+          sig_layer.write(static_cast<int>(li));
+          const uint64_t l0 = now();
+          sig_phase.write(0);
+          if (cfg.layer_setup_cycles > 0) wait(static_cast<int>(cfg.layer_setup_cycles));
+          for (int64_t pos = 0; pos < L->positions(); ++pos) {
+            oy = pos / L->out.w;
+            ox = pos % L->out.w;
+            sig_position.write(static_cast<int>(pos));
+            init_accumulators();
+            sig_phase.write(1);
+            wait();
+            sig_phase.write(2);
+            zd_start.notify();
+            wait(zd_done);  // resumes in the cycle after the last candidate's work
+            sig_phase.write(3);
+            wait();  // flush: the last broadcast's final MAC retires
+            sig_phase.write(4);
+            ppu_start.notify();
+            wait(ppu_done);
+          }
+          cur->cycles += static_cast<int64_t>(now() - l0);
         }
-        cur->cycles += static_cast<int64_t>(now() - l0);
       }
       dma_out_dir = true;
       dma_start.notify();
@@ -292,6 +297,7 @@ SC_MODULE(Core) {
         }
       } else {
         const bool dw = l.qkind == QLayer::Kind::Conv;
+        const bool add = l.qkind == QLayer::Kind::Add;
         const bool global =
             l.qkind == QLayer::Kind::GlobalAvgPool || l.qkind == QLayer::Kind::GlobalMaxPool;
         const int64_t taps = l.kh * l.kw;
@@ -304,19 +310,23 @@ SC_MODULE(Core) {
             for (int64_t t = 0; t < l.slots; ++t) {
               if (dw && l.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
               const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
-              Broadcast& b = next_slot();
-              // One word: the tile's channels of one position are contiguous.
-              for (int64_t ch = c0; ch < c1; ++ch)
-                b.word[ch - c0] = act.read(l.in.addr(ch, iy, ix));
-              ++cur->act_reads;
-              cur->act_read_bytes += c1 - c0;
-              cur->zero_checks += c1 - c0;
-              b.lane = true;
-              b.col = k;
-              b.tile = t;
-              b.work = 1;
-              post();
-              wait();
+              // An Add reads the tile's word of each operand (col 0: in, col 1: in2).
+              for (int64_t op = 0; op < (add ? 2 : 1); ++op) {
+                const ActBuffer& src = op ? l.in2 : l.in;
+                Broadcast& b = next_slot();
+                // One word: the tile's channels of one position are contiguous.
+                for (int64_t ch = c0; ch < c1; ++ch)
+                  b.word[ch - c0] = act.read(src.addr(ch, iy, ix));
+                ++cur->act_reads;
+                cur->act_read_bytes += c1 - c0;
+                cur->zero_checks += c1 - c0;
+                b.lane = true;
+                b.col = add ? op : k;
+                b.tile = t;
+                b.work = 1;
+                post();
+                wait();
+              }
             }
           }
       }
@@ -384,8 +394,11 @@ SC_MODULE(Core) {
           if (pattern[static_cast<size_t>(s / 8)] >> (s % 8) & 1)
             slots.push_back(static_cast<int32_t>(s));
       } else if (l.lfsr) {
-        lfsr_group_slots(&lfsr, l.slots, l.lfsr_k, &drawn);
-        slots.assign(drawn.begin(), drawn.end());
+        // The whole group is redrawn; a folding pass keeps the slots of its range.
+        lfsr_group_slots(&lfsr, l.lfsr_slots, l.lfsr_k, &drawn);
+        for (int32_t d : drawn)
+          if (d >= l.lfsr_slot0 && d < l.lfsr_slot0 + l.slots)
+            slots.push_back(static_cast<int32_t>(d - l.lfsr_slot0));
         std::sort(slots.begin(), slots.end());
       }
       out.resize(slots.size());
@@ -462,6 +475,10 @@ SC_MODULE(Core) {
         } else if (l.qkind == QLayer::Kind::Clamp) {
           acc_v = a;
           ++cur->acc_updates;
+        } else if (l.qkind == QLayer::Kind::Add) {
+          // Operand a in slot t, operand b in slot slots + t: the PPU combines them.
+          A(p, t + (active.col ? l.slots : 0)) = a;
+          ++cur->acc_updates;
         } else {
           acc_v = hls::add_wrap32(acc_v, a);
           ++cur->acc_updates;
@@ -479,17 +496,37 @@ SC_MODULE(Core) {
       wait(ppu_start);  // the drain starts in the cycle after the flush
       const LayerProgram& l = *L;
       const int64_t np = l.pes, n = l.out.c;
+      // An Add takes two drain cycles per output group: the PPU reads operand a, then operand b
+      // (one accumulator read port), rescales both, adds and requantizes: three PPU operations.
+      const bool add = l.qkind == QLayer::Kind::Add;
+      const int per = add ? 2 : 1;
       for (int64_t c0 = 0; c0 < n; c0 += cfg.ppu_lanes) {
         for (int64_t ch = c0; ch < std::min(n, c0 + cfg.ppu_lanes); ++ch) {
           // Broadcast: row ch sits on PE ch mod P', slot ch / P'; lane: tile ch / P', lane ch mod
           // P'.
           const int64_t p = ch % np, s = ch / np;
-          act.write(l.out.addr(ch, oy, ox), finish(l, A(p, s), ch));
-          ++cur->ppu_ops;
+          int8_t y;
+          if (add) {
+            hls::AddParams ap;
+            ap.a = l.requant[0];
+            ap.b = l.requant[1];
+            ap.out = l.requant[2];
+            ap.act_min = l.act_min;
+            ap.act_max = l.act_max;
+            y = hls::add8(static_cast<int8_t>(A(p, s)), static_cast<int8_t>(A(p, s + l.slots)), ap);
+            cur->ppu_ops += 3;
+          } else {
+            y = finish(l, A(p, s), ch);
+            ++cur->ppu_ops;
+          }
+          act.write(l.out.addr(ch, oy, ox), y);
           ++cur->act_write_bytes;
         }
         ++cur->act_writes;
-        if (c0 + cfg.ppu_lanes < n) wait();
+        if (c0 + cfg.ppu_lanes < n)
+          wait(per);
+        else if (per > 1)
+          wait(per - 1);
       }
       wait();
       ppu_done.notify();
@@ -503,6 +540,8 @@ SC_MODULE(Core) {
         return static_cast<int8_t>(a);
       case QLayer::Kind::Clamp:
         return hls::clamp8(static_cast<int8_t>(a), l.act_min, l.act_max);
+      case QLayer::Kind::Lut:  // the lanes summed the code onto 0: look it up
+        return hls::lut_apply(l.lut.data(), static_cast<int8_t>(a));
       case QLayer::Kind::AvgPool: {
         hls::PoolParams pp;
         pp.in_h = static_cast<int32_t>(l.in.h);
@@ -525,6 +564,7 @@ SC_MODULE(Core) {
                                                 l.act_max);
       }
       case QLayer::Kind::GlobalAvgPool:
+      case QLayer::Kind::Concat:  // each pass holds its input's rescale (hls::rescale8)
         return hls::requantize_clamp(a, l.requant[0], l.act_min, l.act_max);
       default:
         return hls::requantize_clamp(a, l.requant[static_cast<size_t>(ch)], l.act_min, l.act_max);
@@ -563,7 +603,7 @@ CycleResult simulate_cycle(const RamanProgram& prog, const std::vector<std::vect
   r.counts.inferences = static_cast<int64_t>(inputs.size());
   for (size_t li = 0; li < core.counts.size(); ++li) {
     LayerCounts& c = core.counts[li];
-    const LayerProgram& L = prog.layers[li];
+    const LayerProgram& L = prog.layers[li];  // a folded layer: the sums over its passes
     // MAC partition and per-PE remainder: the same definitions as timing.cpp.
     c.macs_dense = L.macs_dense * r.counts.inferences;
     if (c.macs_dense > 0) {

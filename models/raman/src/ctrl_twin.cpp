@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "hls/arith.h"
+
 namespace prunesim::raman {
 namespace {
 
@@ -140,7 +142,7 @@ uint32_t RamanCtrlTwin::cand_addr(const Pos& p, uint32_t k) const {
 
 uint32_t RamanCtrlTwin::column_fetch(const Pos& p, uint32_t ct, Out* o) const {
   const uint32_t enc = (p.d[0] >> 2) & 7u;
-  const uint32_t np = std::min<uint32_t>(p.d[1], kPes), slots = p.d[2], out_c = p.d[4];
+  const uint32_t np = std::min<uint32_t>(p.d[1], kPes), slots = p.d[2], out_c = p.d[4] & 0xffu;
   const uint32_t cluster = p.d[3], lfsr_k = (p.d[15] >> 16) & 0xffu;
   const uint32_t ctab = t(1, ct);
   uint32_t a = ctab & 0xffffu;  // WMEM byte address
@@ -333,7 +335,8 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
   const bool lane = (d[0] & 3u) == 1;
   const uint32_t op = (d[0] >> 5) & 7u, init = (d[0] >> 8) & 3u, ppu = (d[0] >> 10) & 3u;
   const uint32_t np = std::min<uint32_t>(d[1], kPes), slots = std::min<uint32_t>(d[2], kSlots);
-  const uint32_t out_c = d[4], qbase = d[14];
+  // d4: [7:0] channels, [31:16] bytes per output position (a folding pass writes a slice).
+  const uint32_t out_c = d[4] & 0xffu, out_pitch = d[4] >> 16, qbase = d[14];
   const uint32_t gate = np >= 16 ? 0xffffu : low_bits(np);
   auto read_cand = [&](uint32_t k) {
     o->am_rd_en = true;
@@ -410,7 +413,8 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
               static_cast<uint8_t>(in.get_word(static_cast<int>(q / 4)) >> (8 * (q % 4)));
           n->lane_wgt[q] = w[q];
         }
-        n->lane_slot = tile & 7u;
+        // An Add's operand b (GMEM w0 bit 28) goes to slot tile + slots.
+        n->lane_slot = (tile + ((w0 >> 28) & 1u ? d[2] : 0u)) & 7u;
       }
       last = cost == 1;
       if (n && !last) n->left = cost - 1;
@@ -442,43 +446,71 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
     return;
   }
 
-  // DRAIN: channel ch through the requantizer into the activation memory.
+  // DRAIN: channel ch through the requantizer into the activation memory. A residual Add (d0
+  // bit 12) takes two cycles a channel: operand a's accumulator is rescaled into a register,
+  // then operand b's (slot + slots) is rescaled, added and requantized (QTAB qbase..qbase+2).
   const uint32_t ch = r.cnt;
   const uint32_t pd = d[1] == 0 ? 1u : d[1];
+  const bool add = (d[0] >> 12) & 1u;
+  auto rescale = [&](uint32_t acc, uint32_t entry) {
+    hls::Requant q;
+    q.multiplier = static_cast<int32_t>(t(5, 4 * entry + 1) & 0x7fffffffu);
+    q.shift = static_cast<int32_t>(t(5, 4 * entry + 2) & 0x3fu);
+    return static_cast<uint32_t>(hls::rescale32(static_cast<int32_t>(acc), q));
+  };
   o->pa_rd_pe = (ch % pd) & 15u;
   o->pa_rd_slot = (ch / pd) & 7u;
-  o->rq_in_valid = true;
-  o->rq_acc = pa_rd_acc.read();
-  o->rq_act_min = d[15] & 0xffu;
-  o->rq_act_max = (d[15] >> 8) & 0xffu;
-  auto q_of = [&](uint32_t entry) {
-    o->rq_mult = t(5, 4 * entry + 1) & 0x7fffffffu;
-    o->rq_shift = t(5, 4 * entry + 2) & 0x3fu;
-  };
-  switch (ppu) {
-    case 0:
-      q_of(qbase + ch);
-      break;
-    case 1:
-      o->rq_bypass = true;
-      break;
-    case 2: {
-      const uint32_t cnt = p.yfac * p.xfac;
-      if (cnt > 0) {
-        q_of(qbase + cnt);
-      } else {
-        o->rq_bypass = true;
-        o->rq_acc = 0;
-        o->rq_act_min = 0x80;
-        o->rq_act_max = 0x7f;
-      }
-      break;
+  if (add && !r.half) {
+    if (n) {
+      n->half = true;
+      n->ra = rescale(pa_rd_acc.read(), qbase);
     }
-    default:
-      q_of(qbase);
-      break;
+    return;
   }
-  const uint32_t outptr = d[7] + (r.oy * d[6] + r.ox) * out_c;
+  if (n) n->half = false;
+  if (add) {
+    o->pa_rd_slot = (ch / pd + d[2]) & 7u;
+    o->rq_in_valid = true;
+    o->rq_acc = r.ra + rescale(pa_rd_acc.read(), qbase + 1);
+    o->rq_mult = t(5, 4 * (qbase + 2) + 1) & 0x7fffffffu;
+    o->rq_shift = t(5, 4 * (qbase + 2) + 2) & 0x3fu;
+    o->rq_act_min = d[15] & 0xffu;
+    o->rq_act_max = (d[15] >> 8) & 0xffu;
+  }
+  if (!add) {
+    o->rq_in_valid = true;
+    o->rq_acc = pa_rd_acc.read();
+    o->rq_act_min = d[15] & 0xffu;
+    o->rq_act_max = (d[15] >> 8) & 0xffu;
+    auto q_of = [&](uint32_t entry) {
+      o->rq_mult = t(5, 4 * entry + 1) & 0x7fffffffu;
+      o->rq_shift = t(5, 4 * entry + 2) & 0x3fu;
+    };
+    switch (ppu) {
+      case 0:
+        q_of(qbase + ch);
+        break;
+      case 1:
+        o->rq_bypass = true;
+        break;
+      case 2: {
+        const uint32_t cnt = p.yfac * p.xfac;
+        if (cnt > 0) {
+          q_of(qbase + cnt);
+        } else {
+          o->rq_bypass = true;
+          o->rq_acc = 0;
+          o->rq_act_min = 0x80;
+          o->rq_act_max = 0x7f;
+        }
+        break;
+      }
+      default:
+        q_of(qbase);
+        break;
+    }
+  }
+  const uint32_t outptr = d[7] + (r.oy * d[6] + r.ox) * out_pitch;
   o->am_wr_en = true;
   o->am_wr_addr = (outptr + ch) & 0xffffu;
   o->am_wr_be = 1;

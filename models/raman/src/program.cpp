@@ -7,6 +7,7 @@
 #include <climits>
 #include <map>
 
+#include "hls/eltwise.h"
 #include "prune/balanced.h"
 #include "prune/errors.h"
 #include "prune/op_geometry.h"
@@ -38,6 +39,12 @@ std::string kind_name(const QLayer& L, bool depthwise) {
       return "clamp";
     case QLayer::Kind::Move:
       return "move";
+    case QLayer::Kind::Add:
+      return "add";
+    case QLayer::Kind::Concat:
+      return "concat";
+    case QLayer::Kind::Lut:
+      return "lut";
     default:
       return L.op;
   }
@@ -110,12 +117,26 @@ int64_t overlap_gap(const LayerProgram& L) {
   return g;
 }
 
+// A memory or accumulator too small for the model (the fit check catches it and names every
+// size the model needs): key is the parameter, place where the compile ran out ("layer 'x'",
+// "input 'x'").
+class SizeError : public InputError {
+ public:
+  SizeError(const std::string& msg, std::string k, std::string l)
+      : InputError(msg), key(std::move(k)), place(std::move(l)) {}
+  std::string key, place;
+};
+
 struct Ctx {
   const QuantizedModel& q;
   const RamanConfig& cfg;
   const std::string& src;
   std::string place;
+  std::string layer;
   [[noreturn]] void err(const std::string& what) const { fail(src, place, what); }
+  [[noreturn]] void size_err(const std::string& key, const std::string& what) const {
+    throw SizeError(src + ": " + place + ": " + what, key, place);
+  }
 };
 
 const TableLayerInfo* info_of(const TableSummary& s, const std::string& name) {
@@ -171,29 +192,18 @@ void build_image(LayerProgram& P, int64_t rows) {
   }
 }
 
+// The weight groups of rows [0, v.rows) of a view on `pes` PEs. In a folding pass the view is
+// rows [pass_c0, pass_c0 + v.rows) of the layer, its slots are slots slot0.. of the layer's groups
+// (full_slots of them), which the balanced LFSR decoder needs to redraw the whole group.
 void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const TableLayerInfo& ti,
-                  const MaskMap& masks) {
+                  const MaskMap& masks, int64_t pes, int64_t full_slots, int64_t slot0) {
   const RamanConfig& cfg = cx.cfg;
   P.rows = v.rows;
   P.cols = v.cols;
-  P.pes = std::min(cfg.pe_count, v.rows);
-  if (P.encoding == "balanced") {
-    // Balanced groups run on the table's PEs in use (prune/balanced.h: a divisor of the channel
-    // count within the array, the others idle for this layer).
-    const int64_t epes = ti.params.value("pes", int64_t{0});
-    if (!balanced_pes_valid(v.rows, cfg.pe_count, epes))
-      cx.err("balanced encoding made for " + std::to_string(epes) + " PEs, the core maps " +
-             std::to_string(v.rows) + " output channels onto at most " + std::to_string(P.pes) +
-             " (prune with --pes " + std::to_string(cfg.pe_count) + ")");
-    P.pes = epes;
-  }
+  P.pes = pes;
   P.slots = ceil_div(v.rows, P.pes);
   P.cluster = std::min(cfg.cluster_size, P.pes);
   P.clusters = ceil_div(P.pes, P.cluster);
-  if (P.slots > cfg.acc_per_pe)
-    cx.err(std::to_string(v.rows) + " output channels need " + std::to_string(P.slots) +
-           " accumulators per PE on " + std::to_string(P.pes) +
-           " PEs; the core has acc_per_pe=" + std::to_string(cfg.acc_per_pe));
   const std::vector<uint8_t>* mask = nullptr;
   auto mit = masks.find(ti.weight);
   if (mit != masks.end()) mask = &mit->second;
@@ -256,7 +266,9 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   if (P.lfsr) {
     // The decoders regenerate the kept slots with the table's LFSR (prune/balanced.h): record the
     // state each column starts from and the draws it needs, in lfsr_slot_mask() order.
-    P.lfsr_k = std::min(ti.params.value("k", int64_t{0}), P.slots);
+    P.lfsr_k = std::min(ti.params.value("k", int64_t{0}), full_slots);
+    P.lfsr_slots = full_slots;
+    P.lfsr_slot0 = slot0;
     uint16_t x = static_cast<uint16_t>(ti.params.value("seed", int64_t{1}));
     P.col_lfsr_steps.assign(static_cast<size_t>(v.cols), 0);
     P.col_lfsr_state.assign(static_cast<size_t>(v.cols), 0);
@@ -264,7 +276,8 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
     for (int64_t c = 0; c < v.cols; ++c) {
       P.col_lfsr_state[static_cast<size_t>(c)] = x;
       for (int64_t p = 0; p < np && P.lfsr_k > 0; ++p)
-        P.col_lfsr_steps[static_cast<size_t>(c)] += lfsr_group_slots(&x, P.slots, P.lfsr_k, &drawn);
+        P.col_lfsr_steps[static_cast<size_t>(c)] +=
+            lfsr_group_slots(&x, full_slots, P.lfsr_k, &drawn);
     }
   }
   build_image(P, v.rows);
@@ -274,11 +287,60 @@ void build_groups(const Ctx& cx, LayerProgram& P, const MatrixView& v, const Tab
   P.weight_bytes = ceil_div(bits, 8) + (P.lfsr ? 2 : 0);
 }
 
-void check_acc(const Ctx& cx, int64_t bound) {
+// A broadcast layer: the whole matrix when its rows fit the accumulators (ceil(rows / P') <=
+// acc_per_pe), otherwise one folding pass per acc_per_pe slots. With row = p + s*P', slots
+// [s0, s0 + acc_per_pe) are the contiguous rows [s0*P', (s0 + acc_per_pe)*P'), so each pass is
+// the layer restricted to a row range: its own groups, image, bias and requantization.
+void build_broadcast(const Ctx& cx, LayerProgram& P, const MatrixView& v, const TableLayerInfo& ti,
+                     const MaskMap& masks) {
+  int64_t pes = std::min(cx.cfg.pe_count, v.rows);
+  if (P.encoding == "balanced") {
+    // Balanced groups run on the table's PEs in use (prune/balanced.h: a divisor of the channel
+    // count within the array, the others idle for this layer).
+    const int64_t epes = ti.params.value("pes", int64_t{0});
+    if (!balanced_pes_valid(v.rows, cx.cfg.pe_count, epes))
+      cx.err("balanced encoding made for " + std::to_string(epes) + " PEs, the core maps " +
+             std::to_string(v.rows) + " output channels onto at most " + std::to_string(pes) +
+             " (prune with --pes " + std::to_string(cx.cfg.pe_count) + ")");
+    pes = epes;
+  }
+  const int64_t S = ceil_div(v.rows, pes);
+  const int64_t A = cx.cfg.acc_per_pe;
+  if (S <= A) {
+    build_groups(cx, P, v, ti, masks, pes, S, 0);
+    return;
+  }
+  for (int64_t s0 = 0; s0 < S; s0 += A) {
+    const int64_t r0 = s0 * pes, n = std::min(A * pes, v.rows - r0);
+    LayerProgram Q = P;
+    Q.passes.clear();  // the passes made so far belong to P
+    if (!P.bias.empty()) Q.bias.assign(P.bias.begin() + r0, P.bias.begin() + r0 + n);
+    Q.requant.assign(P.requant.begin() + r0, P.requant.begin() + r0 + n);
+    MatrixView w;
+    w.rows = n;
+    w.cols = v.cols;
+    w.w = [&v, r0](int64_t r, int64_t k) { return v.w(r + r0, k); };
+    w.init = [&v, r0](int64_t r, int64_t k) { return v.init(r + r0, k); };
+    build_groups(cx, Q, w, ti, masks, pes, S, s0);
+    Q.pass_c0 = r0;
+    P.passes.push_back(std::move(Q));
+  }
+  P.rows = v.rows;
+  P.cols = v.cols;
+  P.pes = pes;
+  P.slots = S;
+  P.cluster = P.passes.front().cluster;
+  P.clusters = P.passes.front().clusters;
+  P.lfsr = P.passes.front().lfsr;
+}
+
+void check_acc(const Ctx& cx, int64_t bound, int64_t* widest) {
+  *widest = std::max(*widest, bound);
   const int64_t lim = (int64_t{1} << (cx.cfg.acc_bits - 1)) - 1;
   if (bound > lim)
-    cx.err("needs accumulators holding |acc| <= " + std::to_string(bound) +
-           ", acc_bits=" + std::to_string(cx.cfg.acc_bits) + " holds " + std::to_string(lim));
+    cx.size_err("acc_bits", "needs accumulators holding |acc| <= " + std::to_string(bound) +
+                                ", acc_bits=" + std::to_string(cx.cfg.acc_bits) + " holds " +
+                                std::to_string(lim));
 }
 
 }  // namespace
@@ -313,9 +375,78 @@ int64_t activation_need(const QuantizedModel& q, const TableSummary& summary, co
 
 }  // namespace
 
+FitNeeds fit_needs(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
+                   const RamanConfig& cfg, const std::string& source) {
+  // Unbounded sizes first: every refusal that is not about a size comes out here, naming its
+  // layer, and the weight and accumulator needs are exact.
+  RamanConfig big = cfg;
+  big.act_mem_bytes = big.weight_mem_bytes = int64_t{1} << 40;
+  big.acc_bits = 32;
+  const RamanProgram p = compile_impl(q, summary, masks, big, source, false, 0, nullptr);
+  FitNeeds n;
+  n.weight_mem_bytes = p.weight_bytes;
+  while ((int64_t{1} << (n.acc_bits - 1)) - 1 < p.acc_bound) ++n.acc_bits;
+  for (const LayerProgram& L : p.layers)
+    if (n.weight_layer.empty() && L.mode != Mode::None &&
+        L.weight_base + L.weight_bytes > cfg.weight_mem_bytes)
+      n.weight_layer = "layer '" + L.name + "'";
+  const int64_t lim = (int64_t{1} << (cfg.acc_bits - 1)) - 1;  // check_acc's rule
+  for (const QLayer& L : q.layers)
+    if (n.acc_layer.empty() && L.acc_bound > lim) n.acc_layer = "layer '" + L.name + "'";
+  if (n.acc_layer.empty() && n.acc_bits > cfg.acc_bits) n.acc_layer = "a pooling layer";
+  // Activations: the smallest memory the allocation runs in. Where a layer goes depends on the
+  // room left above its input, so this is a search over compiles between nothing and the span
+  // in an unbounded memory (which always runs: the same placements, shifted).
+  auto runs = [&](int64_t m, std::string* place) {
+    RamanConfig c = big;
+    c.act_mem_bytes = m;
+    try {
+      compile_impl(q, summary, masks, c, source, false, 0, nullptr);
+      return true;
+    } catch (const SizeError& e) {
+      if (place) *place = e.place;
+      return false;
+    }
+  };
+  int64_t lo = 0, hi = p.act_used;  // hi runs; lo does not (or is 0)
+  if (cfg.act_mem_bytes < hi && runs(cfg.act_mem_bytes, nullptr)) hi = cfg.act_mem_bytes;
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    (runs(mid, nullptr) ? hi : lo) = mid;
+  }
+  n.act_mem_bytes = hi;
+  if (hi > cfg.act_mem_bytes) runs(cfg.act_mem_bytes, &n.act_layer);
+  return n;
+}
+
+std::string fit_message(const FitNeeds& n, const RamanConfig& cfg, const std::string& source) {
+  std::vector<std::string> parts;
+  auto need = [&](const char* key, int64_t want, int64_t have, const std::string& what,
+                  const std::string& layer, const char* unit) {
+    if (want <= have) return;
+    parts.push_back(std::string("set ") + key + " >= " + std::to_string(want) + " (" + what +
+                    " do not fit from " + layer + ": the core has " + std::to_string(have) + " " +
+                    unit + ", short by " + std::to_string(want - have) + " " + unit + ")");
+  };
+  need("act_mem_bytes", n.act_mem_bytes, cfg.act_mem_bytes, "activations", n.act_layer, "B");
+  need("weight_mem_bytes", n.weight_mem_bytes, cfg.weight_mem_bytes, "weights", n.weight_layer,
+       "B");
+  need("acc_bits", n.acc_bits, cfg.acc_bits, "accumulators", n.acc_layer, "bit");
+  std::string m = source + ": does not fit the raman core: ";
+  for (size_t i = 0; i < parts.size(); ++i) m += (i ? "; " : "") + parts[i];
+  return m;
+}
+
 RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
                      const RamanConfig& cfg, const std::string& source) {
-  return compile_impl(q, summary, masks, cfg, source, false, 0, nullptr);
+  try {
+    return compile_impl(q, summary, masks, cfg, source, false, 0, nullptr);
+  } catch (const SizeError&) {
+    // Too small somewhere: name every size the model needs at once, in one line.
+    const FitNeeds n = fit_needs(q, summary, masks, cfg, source);
+    if (!n.fits(cfg)) throw InputError(fit_message(n, cfg, source));
+    throw;
+  }
 }
 
 namespace {
@@ -332,18 +463,64 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
   std::map<std::string, ActBuffer> bufs;
   ActBuffer in = buffer_of(g.shape(q.input), source, "input '" + q.input + "'");
   if (in.bytes() > cfg.act_mem_bytes)
-    fail(source, "input '" + q.input + "'",
-         "needs " + std::to_string(in.bytes()) + " B of activation memory, the core has " +
-             std::to_string(cfg.act_mem_bytes) + " B (short by " +
-             std::to_string(in.bytes() - cfg.act_mem_bytes) + " B)");
+    throw SizeError(source + ": input '" + q.input + "': needs " + std::to_string(in.bytes()) +
+                        " B of activation memory, the core has " +
+                        std::to_string(cfg.act_mem_bytes) + " B (short by " +
+                        std::to_string(in.bytes() - cfg.act_mem_bytes) + " B)",
+                    "act_mem_bytes", "input '" + q.input + "'");
   in.base = cfg.act_mem_bytes - in.bytes();  // the input sits at the top; layers move down
   bufs[q.input] = in;
   prog.input = in;
-  int64_t wbase = 0;
+  // Liveness: a tensor stays in the activation memory until its last reader (a residual branch
+  // or a Concat input outlives the next layer); the graph output until the DMA out.
+  std::map<std::string, size_t> last_use;
+  for (size_t li = 0; li < q.layers.size(); ++li)
+    for (const std::string& v : q.layers[li].inputs) last_use[v] = li;
+  last_use[q.output] = q.layers.size();
+  // Concat by placement (docs/raman.md "Concat"): an input that only the Concat reads and whose
+  // rescale to the output scale is the identity is written by its producer straight into its
+  // channel range of the Concat's output ("region", allocated when its first producer runs).
+  struct Placed {
+    size_t concat;
+    int64_t c0;
+  };
+  std::map<std::string, Placed> placed;
+  std::map<size_t, ActBuffer> regions;  // concat layer -> its output buffer
+  {
+    std::map<std::string, int> readers;
+    std::map<std::string, size_t> producer;
+    for (size_t li = 0; li < q.layers.size(); ++li) {
+      for (const std::string& v : q.layers[li].inputs) ++readers[v];
+      producer[q.layers[li].output] = li;
+    }
+    for (size_t ci = 0; ci < q.layers.size(); ++ci) {
+      const QLayer& C = q.layers[ci];
+      if (C.kind != QLayer::Kind::Concat) continue;
+      const Shape& cs = g.shape(C.output);
+      int64_t ax = g.nodes[C.node].attr_i("axis", 0);
+      if (ax < 0) ax += static_cast<int64_t>(cs.size());
+      if (ax != 1 || cs.size() < 2 || C.requant.size() != C.inputs.size()) continue;
+      int64_t c0 = 0;
+      for (size_t i = 0; i < C.inputs.size(); ++i) {
+        const std::string& v = C.inputs[i];
+        bool identity = true;
+        for (int x = hls::kInt8Min; x <= hls::kInt8Max && identity; ++x)
+          identity = hls::rescale8(static_cast<int8_t>(x), C.requant[i]) == x;
+        const auto pr = producer.find(v);
+        if (identity && readers[v] == 1 && pr != producer.end() && v != q.output &&
+            !placed.count(v) && q.layers[pr->second].kind != QLayer::Kind::Move &&
+            q.layers[pr->second].kind != QLayer::Kind::Concat &&
+            std::count(C.inputs.begin(), C.inputs.end(), v) == 1)
+          placed[v] = Placed{ci, c0};
+        c0 += g.shape(v).size() > 1 ? g.shape(v)[1] : 1;
+      }
+    }
+  }
+  int64_t wbase = 0, span_so_far = cfg.act_mem_bytes - in.base, alloc_low = in.base;
   for (size_t li = 0; li < q.layers.size(); ++li) {
     const QLayer& L = q.layers[li];
     const Node& n = g.nodes[L.node];
-    Ctx cx{q, cfg, source, "layer '" + L.name + "'"};
+    Ctx cx{q, cfg, source, "layer '" + L.name + "'", L.name};
     LayerProgram P;
     P.qlayer = li;
     P.name = L.name;
@@ -351,12 +528,12 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
     P.qkind = L.kind;
     P.act_min = L.act_min;
     P.act_max = L.act_max;
-    if (L.inputs.size() != 1)
+    if (L.inputs.empty() ||
+        (L.inputs.size() != 1 && L.kind != QLayer::Kind::Add && L.kind != QLayer::Kind::Concat))
       cx.err(L.op + " with several activation inputs is not supported by the raman core");
-    auto bit = bufs.find(L.inputs[0]);
-    if (bit == bufs.end())
-      cx.err("input '" + L.inputs[0] + "' is not produced by an earlier layer");
-    P.in = bit->second;
+    for (const std::string& v : L.inputs)
+      if (!bufs.count(v)) cx.err("input '" + v + "' is not produced by an earlier layer");
+    P.in = bufs.at(L.inputs[0]);
     const Shape& xs = g.shape(L.inputs[0]);
     const Shape& ys = g.shape(L.output);
     if (!xs.empty() && xs[0] != 1) cx.err("batch size must be 1");
@@ -386,7 +563,7 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         cx.err("encoding '" + ti->encoding +
                "' is not accepted by the raman core (it decodes balanced, bitmap, csr, dense; "
                "write the table with --target raman)");
-      check_acc(cx, L.acc_bound);
+      check_acc(cx, L.acc_bound, &prog.acc_bound);
     }
     switch (L.kind) {
       case QLayer::Kind::Conv:
@@ -409,62 +586,87 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
           P.mode = Mode::Lane;
           P.pes = std::min(cfg.pe_count, c.C);
           P.slots = ceil_div(c.C, P.pes);
-          if (P.slots > cfg.acc_per_pe)
-            cx.err(std::to_string(c.C) + " channels need " + std::to_string(P.slots) +
-                   " accumulators per PE lane; the core has acc_per_pe=" +
-                   std::to_string(cfg.acc_per_pe));
-          P.rows = c.M;
-          P.cols = taps;
           const std::vector<uint8_t>* mask = nullptr;
           auto mit = masks.find(ti->weight);
           if (mit != masks.end()) mask = &mit->second;
-          P.lane_w = L.weight;
-          P.lane_keep.resize(L.weight.size());
-          for (size_t k = 0; k < L.weight.size(); ++k)
-            P.lane_keep[k] = P.encoding == "dense" ? 1 : mask ? (*mask)[k] : L.weight[k] != 0;
-          P.tap_skip.assign(static_cast<size_t>(P.slots * taps), 1);
-          P.lane_bits.assign(static_cast<size_t>(P.slots * taps), 0);
-          P.lane_kept.assign(static_cast<size_t>(P.slots * taps), 0);
           if (P.encoding == "csr") P.csr_index_bits = ti->params.value("index_bits", int64_t{8});
-          int64_t bits = 0;
-          for (int64_t t = 0; t < P.slots; ++t)
-            for (int64_t k = 0; k < taps; ++k) {
-              // One word per (tile, tap): the kept weights of the tile's lanes and the metadata
-              // that says which lanes have one (docs/raman.md "Weight memory image").
-              const size_t tk = static_cast<size_t>(t * taps + k);
-              const int64_t lanes = std::min(c.C, (t + 1) * P.pes) - t * P.pes;
-              int64_t kept = 0;
-              for (int64_t ch = t * P.pes; ch < t * P.pes + lanes; ++ch)
-                kept += P.lane_keep[static_cast<size_t>(ch * taps + k)] != 0;
-              int64_t meta = 0;
-              if (P.encoding == "bitmap")
-                meta = lanes;
-              else if (P.encoding == "csr")
-                meta = 8 + kept * P.csr_index_bits;
-              else if (P.encoding == "balanced")
-                meta = ti->params.value("variant", std::string("pattern")) == "lfsr" ? 0 : lanes;
-              P.tap_skip[tk] = kept == 0;
-              P.lane_kept[tk] = kept;
-              P.lane_bits[tk] = kept * 8 + meta;
-              bits += P.lane_bits[tk];
-              // Image word: dense = every lane's value; otherwise a lane bitmap and the kept
-              // values (the csr/balanced metadata is charged as above, decoded the same way).
-              P.col_addr.push_back(static_cast<int64_t>(P.image.size()));
-              const size_t at0 = P.image.size();
-              if (P.encoding != "dense")
-                P.image.resize(at0 + static_cast<size_t>(ceil_div(lanes, 8)), 0);
-              for (int64_t ch = t * P.pes; ch < t * P.pes + lanes; ++ch) {
-                const size_t wi = static_cast<size_t>(ch * taps + k);
-                if (P.encoding == "dense") {
-                  P.image.push_back(static_cast<uint8_t>(L.weight[wi]));
-                } else if (P.lane_keep[wi]) {
-                  const int64_t lane = ch - t * P.pes;
-                  P.image[at0 + static_cast<size_t>(lane / 8)] |= uint8_t(1u << (lane % 8));
-                  P.image.push_back(static_cast<uint8_t>(L.weight[wi]));
+          // Channels [c0, c0 + nc) of the layer, on lanes 0.. of tiles 0.. (the whole layer, or
+          // one folding pass).
+          auto build_dw = [&](LayerProgram& Q, int64_t c0, int64_t nc) {
+            Q.slots = ceil_div(nc, Q.pes);
+            Q.rows = nc;
+            Q.cols = taps;
+            const size_t w0 = static_cast<size_t>(c0 * taps), wn = static_cast<size_t>(nc * taps);
+            Q.lane_w.assign(L.weight.begin() + static_cast<int64_t>(w0),
+                            L.weight.begin() + static_cast<int64_t>(w0 + wn));
+            Q.lane_keep.resize(wn);
+            for (size_t k = 0; k < wn; ++k)
+              Q.lane_keep[k] = Q.encoding == "dense" ? 1
+                               : mask                ? (*mask)[w0 + k]
+                                                     : L.weight[w0 + k] != 0;
+            Q.tap_skip.assign(static_cast<size_t>(Q.slots * taps), 1);
+            Q.lane_bits.assign(static_cast<size_t>(Q.slots * taps), 0);
+            Q.lane_kept.assign(static_cast<size_t>(Q.slots * taps), 0);
+            Q.image.clear();
+            Q.col_addr.clear();
+            int64_t bits = 0;
+            for (int64_t t = 0; t < Q.slots; ++t)
+              for (int64_t k = 0; k < taps; ++k) {
+                // One word per (tile, tap): the kept weights of the tile's lanes and the metadata
+                // that says which lanes have one (docs/raman.md "Weight memory image").
+                const size_t tk = static_cast<size_t>(t * taps + k);
+                const int64_t lanes = std::min(nc, (t + 1) * Q.pes) - t * Q.pes;
+                int64_t kept = 0;
+                for (int64_t ch = t * Q.pes; ch < t * Q.pes + lanes; ++ch)
+                  kept += Q.lane_keep[static_cast<size_t>(ch * taps + k)] != 0;
+                int64_t meta = 0;
+                if (Q.encoding == "bitmap")
+                  meta = lanes;
+                else if (Q.encoding == "csr")
+                  meta = 8 + kept * Q.csr_index_bits;
+                else if (Q.encoding == "balanced")
+                  meta = ti->params.value("variant", std::string("pattern")) == "lfsr" ? 0 : lanes;
+                Q.tap_skip[tk] = kept == 0;
+                Q.lane_kept[tk] = kept;
+                Q.lane_bits[tk] = kept * 8 + meta;
+                bits += Q.lane_bits[tk];
+                // Image word: dense = every lane's value; otherwise a lane bitmap and the kept
+                // values (the csr/balanced metadata is charged as above, decoded the same way).
+                Q.col_addr.push_back(static_cast<int64_t>(Q.image.size()));
+                const size_t at0 = Q.image.size();
+                if (Q.encoding != "dense")
+                  Q.image.resize(at0 + static_cast<size_t>(ceil_div(lanes, 8)), 0);
+                for (int64_t ch = t * Q.pes; ch < t * Q.pes + lanes; ++ch) {
+                  const size_t wi = static_cast<size_t>(ch * taps + k);
+                  if (Q.encoding == "dense") {
+                    Q.image.push_back(static_cast<uint8_t>(Q.lane_w[wi]));
+                  } else if (Q.lane_keep[wi]) {
+                    const int64_t lane = ch - t * Q.pes;
+                    Q.image[at0 + static_cast<size_t>(lane / 8)] |= uint8_t(1u << (lane % 8));
+                    Q.image.push_back(static_cast<uint8_t>(Q.lane_w[wi]));
+                  }
                 }
               }
+            Q.weight_bytes = ceil_div(bits, 8);
+          };
+          const int64_t per_pass = cfg.acc_per_pe * P.pes;
+          if (P.slots <= cfg.acc_per_pe) {
+            build_dw(P, 0, c.C);
+          } else {
+            for (int64_t c0 = 0; c0 < c.C; c0 += per_pass) {
+              const int64_t nc = std::min(per_pass, c.C - c0);
+              LayerProgram Q = P;
+              Q.passes.clear();  // the passes made so far belong to P
+              Q.bias.assign(P.bias.begin() + c0, P.bias.begin() + c0 + nc);
+              Q.requant.assign(P.requant.begin() + c0, P.requant.begin() + c0 + nc);
+              build_dw(Q, c0, nc);
+              Q.in = P.in.slice(c0, nc);
+              Q.pass_c0 = Q.pass_in_c0 = c0;
+              P.passes.push_back(std::move(Q));
             }
-          P.weight_bytes = ceil_div(bits, 8);
+            P.rows = c.M;
+            P.cols = taps;
+          }
         } else {
           P.mode = Mode::Broadcast;
           MatrixView v;
@@ -484,7 +686,7 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
               return ((k / taps) * M + r) * taps + k % taps;
             };
           }
-          build_groups(cx, P, v, *ti, masks);
+          build_broadcast(cx, P, v, *ti, masks);
         }
         break;
       }
@@ -507,7 +709,7 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         v.init = [K, N, col_major](int64_t r, int64_t k) {
           return col_major ? k * N + r : r * K + k;
         };
-        build_groups(cx, P, v, *ti, masks);
+        build_broadcast(cx, P, v, *ti, masks);
         break;
       }
       case QLayer::Kind::MaxPool:
@@ -519,7 +721,7 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         P.requant = L.requant;
         P.mode = Mode::Lane;
         // Max-pooling keeps an int8 maximum; only the average sums into the accumulator.
-        if (L.kind == QLayer::Kind::AvgPool) check_acc(cx, pg.kh * pg.kw * 128);
+        if (L.kind == QLayer::Kind::AvgPool) check_acc(cx, pg.kh * pg.kw * 128, &prog.acc_bound);
         break;
       }
       case QLayer::Kind::GlobalAvgPool:
@@ -528,12 +730,61 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         P.kw = P.in.w;
         P.requant = L.requant;
         P.mode = Mode::Lane;
-        if (L.kind == QLayer::Kind::GlobalAvgPool) check_acc(cx, P.in.h * P.in.w * 128);
+        if (L.kind == QLayer::Kind::GlobalAvgPool)
+          check_acc(cx, P.in.h * P.in.w * 128, &prog.acc_bound);
         break;
       }
       case QLayer::Kind::Clamp:
         P.mode = Mode::Lane;
         break;
+      case QLayer::Kind::Lut:
+        // Sigmoid/Tanh/LeakyRelu: lanes pass the codes, the PPU looks each up in the layer's
+        // 256-entry table (stored with the layer's descriptor in weight memory).
+        if (L.lut.size() != 256)
+          cx.err("look-up table with " + std::to_string(L.lut.size()) +
+                 " entries (the PPU's has 256)");
+        P.lut = L.lut;
+        P.mode = Mode::Lane;
+        break;
+      case QLayer::Kind::Add: {
+        // Residual add (docs/raman.md "Residual Add"): lane mode, both operands' words into the
+        // accumulators, the PPU rescales each onto the common grid, adds and requantizes.
+        if (L.const_operand >= 0 || L.inputs.size() != 2)
+          cx.err("Add with a constant operand is not supported by the raman core");
+        const Shape& bs = g.shape(L.inputs[1]);
+        if (bs != xs || xs != ys)
+          cx.err("Add of " + shape_str(xs) + " and " + shape_str(bs) +
+                 " (broadcasting) is not supported by the raman core");
+        if (cfg.acc_per_pe < 2)
+          cx.err(
+              "Add holds both operands in the accumulators and needs acc_per_pe >= 2, the core "
+              "has acc_per_pe=" +
+              std::to_string(cfg.acc_per_pe));
+        P.in2 = bufs.at(L.inputs[1]);
+        const ActBuffer want = buffer_of(bs, source, cx.place);
+        if (want.c != P.in2.c || want.h != P.in2.h || want.w != P.in2.w)
+          cx.err("input '" + L.inputs[1] + "' is a view the raman core cannot add");
+        P.requant = L.requant;
+        P.mode = Mode::Lane;
+        break;
+      }
+      case QLayer::Kind::Concat: {
+        // Channel concat: one counted copy pass per input (and per acc_per_pe x P' channels of
+        // it) into its channel range of the output, rescaled by the PPU.
+        int64_t ax = n.attr_i("axis", 0);
+        if (ax < 0) ax += static_cast<int64_t>(ys.size());
+        if (ax != 1)
+          cx.err("Concat along axis " + std::to_string(ax) +
+                 " is not supported by the raman core (only channels, axis 1)");
+        for (const std::string& v : L.inputs) {
+          const ActBuffer b = bufs.at(v), want = buffer_of(g.shape(v), source, cx.place);
+          if (want.c != b.c || want.h != b.h || want.w != b.w)
+            cx.err("input '" + v + "' is a view the raman core cannot concatenate");
+        }
+        P.requant = L.requant;
+        P.mode = Mode::Lane;
+        break;
+      }
       case QLayer::Kind::Move: {
         // Flatten/Reshape to [1, C*H*W] keeps the bytes where they are: the consumer (a Gemm)
         // reads them through its flat view. Anything that reorders codes is not supported.
@@ -545,6 +796,7 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
         P.out = P.in;
         bufs[L.output] = P.out;
         prog.layers.push_back(std::move(P));
+        prog.act_span.push_back(span_so_far);
         continue;
       }
       default:
@@ -556,75 +808,224 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
     if (P.mode == Mode::Lane) {
       P.pes = std::min(cfg.pe_count, P.in.c);
       P.slots = ceil_div(P.in.c, P.pes);
-      if (P.slots > cfg.acc_per_pe)
-        cx.err(
-            std::to_string(P.in.c) + " channels need " + std::to_string(P.slots) +
-            " accumulators per PE lane; the core has acc_per_pe=" + std::to_string(cfg.acc_per_pe));
+      // Pooling, clamp and Add fold like depthwise: channels [c0, c0 + tiles*P') per pass, where
+      // an Add holds two operands per channel and so half the tiles.
+      const bool add = L.kind == QLayer::Kind::Add;
+      const int64_t tiles = add ? cfg.acc_per_pe / 2 : cfg.acc_per_pe;
+      const int64_t per_pass = tiles * P.pes;
+      if (L.kind == QLayer::Kind::Concat) {
+        int64_t off = 0;
+        for (size_t i = 0; i < L.inputs.size(); ++i) {
+          const ActBuffer& xi = bufs.at(L.inputs[i]);
+          if (placed.count(L.inputs[i])) {  // its producer wrote it in place: no copy
+            off += xi.c;
+            continue;
+          }
+          const int64_t pes = std::min(cfg.pe_count, xi.c), per = cfg.acc_per_pe * pes;
+          for (int64_t c0 = 0; c0 < xi.c; c0 += per) {
+            LayerProgram Q = P;
+            Q.passes.clear();  // the passes made so far belong to P
+            const int64_t nc = std::min(per, xi.c - c0);
+            Q.in = xi.slice(c0, nc);
+            Q.pes = pes;
+            Q.slots = ceil_div(nc, pes);
+            Q.requant = {L.requant.at(i)};
+            Q.pass_c0 = off + c0;
+            Q.pass_in_c0 = c0;
+            Q.pass_input = i;
+            P.passes.push_back(std::move(Q));
+          }
+          off += xi.c;
+        }
+        if (P.passes.empty()) {
+          // Every input was written in place: the Concat is a view of its region, no cycles.
+          P.mode = Mode::None;
+          P.kind = "concat";
+          P.out = regions.at(li);
+          bufs[L.output] = P.out;
+          prog.layers.push_back(std::move(P));
+          prog.act_span.push_back(span_so_far);
+          continue;
+        }
+        P.pes = P.passes.front().pes;
+      } else if (!depthwise && P.slots > tiles) {
+        for (int64_t c0 = 0; c0 < P.in.c; c0 += per_pass) {
+          LayerProgram Q = P;
+          Q.passes.clear();  // the passes made so far belong to P
+          const int64_t nc = std::min(per_pass, P.in.c - c0);
+          Q.in = P.in.slice(c0, nc);
+          if (add) Q.in2 = P.in2.slice(c0, nc);
+          Q.slots = ceil_div(nc, P.pes);
+          Q.pass_c0 = Q.pass_in_c0 = c0;
+          P.passes.push_back(std::move(Q));
+        }
+      }
     }
     ActBuffer out = buffer_of(ys, source, cx.place);
     P.out = out;
-    // Dense MACs (every weight with every input tap, padding included; a transposed conv counts
-    // the taps that land on an input, as its scatter form would).
-    if (P.mode == Mode::Broadcast) {
-      int64_t taps_total = 0;
-      if (P.flat_input) {
-        taps_total = P.cols;
-      } else {
-        for (int64_t oy = 0; oy < out.h; ++oy)
-          for (int64_t ox = 0; ox < out.w; ++ox)
-            for (int64_t i = 0; i < P.kh; ++i)
-              for (int64_t j = 0; j < P.kw; ++j) {
-                if (!P.transpose) {
-                  ++taps_total;
-                  continue;
-                }
-                const int64_t ty = oy + P.pt - i * P.dh, tx = ox + P.pl - j * P.dw;
-                if (ty < 0 || tx < 0 || ty % P.sh || tx % P.sw) continue;
-                if (ty / P.sh < P.in.h && tx / P.sw < P.in.w) ++taps_total;
-              }
-        taps_total *= P.in.c;
-      }
-      P.macs_dense = taps_total * P.rows;
-    } else if (depthwise) {
-      P.macs_dense = out.h * out.w * P.in.c * P.kh * P.kw;
+    // Each pass is a complete layer over a channel range of the output (broadcast) or of input
+    // and output (lane); its buffers are views, re-pointed once the allocation is known.
+    for (LayerProgram& Q : P.passes) {
+      Q.kind = P.kind;
+      Q.out = out.slice(Q.pass_c0, Q.mode == Mode::Broadcast ? Q.rows : Q.in.c);
     }
-    // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per output
-    // channel and a 16-byte layer descriptor.
-    P.weight_bytes +=
-        16 + 4 * static_cast<int64_t>(P.bias.size()) + 5 * static_cast<int64_t>(P.requant.size());
+    std::vector<LayerProgram*> runs;
+    if (P.passes.empty()) runs.push_back(&P);
+    for (LayerProgram& Q : P.passes) runs.push_back(&Q);
+    for (LayerProgram* R : runs) {
+      // Dense MACs (every weight with every input tap, padding included; a transposed conv
+      // counts the taps that land on an input, as its scatter form would).
+      if (R->mode == Mode::Broadcast) {
+        int64_t taps_total = 0;
+        if (R->flat_input) {
+          taps_total = R->cols;
+        } else {
+          for (int64_t oy = 0; oy < out.h; ++oy)
+            for (int64_t ox = 0; ox < out.w; ++ox)
+              for (int64_t i = 0; i < R->kh; ++i)
+                for (int64_t j = 0; j < R->kw; ++j) {
+                  if (!R->transpose) {
+                    ++taps_total;
+                    continue;
+                  }
+                  const int64_t ty = oy + R->pt - i * R->dh, tx = ox + R->pl - j * R->dw;
+                  if (ty < 0 || tx < 0 || ty % R->sh || tx % R->sw) continue;
+                  if (ty / R->sh < R->in.h && tx / R->sw < R->in.w) ++taps_total;
+                }
+          taps_total *= R->in.c;
+        }
+        R->macs_dense = taps_total * R->rows;
+      } else if (depthwise) {
+        R->macs_dense = out.h * out.w * R->in.c * R->kh * R->kw;
+      }
+      // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per
+      // output channel and a 16-byte layer descriptor (one per pass).
+      R->weight_bytes += 16 + 4 * static_cast<int64_t>(R->bias.size()) +
+                         5 * static_cast<int64_t>(R->requant.size()) +
+                         static_cast<int64_t>(R->lut.size());
+    }
+    if (!P.passes.empty()) {
+      P.macs_dense = 0;
+      P.weight_bytes = 0;
+      for (const LayerProgram& Q : P.passes) {
+        P.macs_dense += Q.macs_dense;
+        P.weight_bytes += Q.weight_bytes;
+      }
+    }
     P.weight_base = wbase;
     wbase += P.weight_bytes;
     if (wbase > cfg.weight_mem_bytes)
-      cx.err("weights do not fit: layers up to this one need " + std::to_string(wbase) +
-             " B of weight memory, the core has " + std::to_string(cfg.weight_mem_bytes) +
-             " B (short by " + std::to_string(wbase - cfg.weight_mem_bytes) + " B)");
+      cx.size_err("weight_mem_bytes",
+                  "weights do not fit: layers up to this one need " + std::to_string(wbase) +
+                      " B of weight memory, the core has " + std::to_string(cfg.weight_mem_bytes) +
+                      " B (short by " + std::to_string(wbase - cfg.weight_mem_bytes) + " B)");
     // Activation memory: OA overlaps IA in place when the gap allows (see overlap_gap).
-    const int64_t ia = P.in.bytes(), oa = out.bytes(), mem = cfg.act_mem_bytes;
-    const int64_t g0 = overlap_gap(P);
+    const int64_t ia = P.in.bytes(), mem = cfg.act_mem_bytes;
+    // Placement into a Concat's region: the first producer allocates the whole region (its
+    // output position is pitched, so it may not overlap its input at all); later producers and
+    // the Concat itself find it allocated.
+    const auto pl = placed.find(L.output);
+    const size_t region_of = pl != placed.end()               ? pl->second.concat
+                             : L.kind == QLayer::Kind::Concat ? li
+                                                              : SIZE_MAX;
+    const bool region_known = region_of != SIZE_MAX && regions.count(region_of);
+    ActBuffer region;
+    if (region_of != SIZE_MAX && !region_known)
+      region = buffer_of(g.shape(q.layers[region_of].output), source, cx.place);
+    const int64_t oa = region_of != SIZE_MAX && !region_known ? region.bytes() : out.bytes();
+    // A folded layer reads its whole input again in every pass (a Concat reads each input once,
+    // in pass order), so its output may not overwrite any of it: OA goes entirely below IA (gap
+    // = OA size) or above it. An unfolded Add reads position o of both operands before it writes
+    // position o, so its output may start at either operand (gap 0).
+    const bool multi = L.inputs.size() > 1;
+    const int64_t g0 = !P.passes.empty() || L.kind == QLayer::Kind::Concat || region_of != SIZE_MAX
+                           ? oa
+                       : L.kind == QLayer::Kind::Add ? 0
+                                                     : overlap_gap(P);
+    // Tensors that stay live past this layer, and this layer's inputs that die here.
+    std::vector<ActBuffer> live, dying;
+    for (const auto& [name, b] : bufs) {
+      if (b.stride > 0) continue;  // a channel view of a region, which is itself in bufs
+      const auto lu = last_use.find(name);
+      const size_t last = lu == last_use.end() ? 0 : lu->second;
+      const bool input = std::find(L.inputs.begin(), L.inputs.end(), name) != L.inputs.end();
+      if (last > li)
+        live.push_back(b);
+      else if (input && last == li)
+        dying.push_back(b);
+    }
     int64_t base = -1;
-    if (g0 == LLONG_MIN) {
-      base = mem - oa;  // everything is read before anything is written
+    if (region_known) {
+      base = regions.at(region_of).base;
+    } else if (!multi && live.empty() && region_of == SIZE_MAX) {
+      // A chain (every zoo model): the input dies here and nothing else is live.
+      if (g0 == LLONG_MIN) {
+        base = mem - oa;  // everything is read before anything is written
+      } else {
+        const int64_t c1 = std::min(P.in.base - g0, mem - oa);
+        if (c1 >= 0)
+          base = c1;
+        else if (mem - oa >= P.in.base + ia)
+          base = mem - oa;
+      }
     } else {
-      const int64_t c1 = std::min(P.in.base - g0, mem - oa);
-      if (c1 >= 0)
-        base = c1;
-      else if (mem - oa >= P.in.base + ia)
-        base = mem - oa;
+      // Residual branches and Concat inputs: OA may not touch a live tensor, and may overlap a
+      // dying input only at or below its in-place limit (input base - gap). Candidates: in place
+      // on a dying input first (as in a chain), then the highest free place.
+      auto span = [](const ActBuffer& r) { return r.pitch() * r.h * r.w; };
+      auto hits = [&](int64_t b0, const ActBuffer& r) {
+        return b0 < r.base + span(r) && r.base < b0 + oa;
+      };
+      auto valid = [&](int64_t b0) {
+        if (b0 < 0 || b0 + oa > mem) return false;
+        for (const ActBuffer& r : live)
+          if (hits(b0, r)) return false;
+        for (const ActBuffer& r : dying)
+          if (hits(b0, r) && g0 != LLONG_MIN && b0 > r.base - g0) return false;
+        return true;
+      };
+      std::vector<int64_t> first, rest{mem - oa};
+      for (const ActBuffer& r : dying)
+        first.push_back(g0 == LLONG_MIN ? mem - oa : std::min(r.base - g0, mem - oa));
+      for (const std::vector<ActBuffer>* set : {&live, &dying})
+        for (const ActBuffer& r : *set) {
+          rest.push_back(r.base - oa);
+          rest.push_back(r.base + span(r));
+        }
+      std::sort(rest.rbegin(), rest.rend());
+      for (const std::vector<int64_t>* cand : {&first, &rest})
+        for (int64_t b0 : *cand)
+          if (base < 0 && valid(b0)) base = b0;
     }
     if (base < 0) {
       // Successive overlaps move the buffers down; what the whole allocation needs up to this
       // layer is the span it takes in an unbounded memory.
       const int64_t need = activation_need(q, summary, masks, cfg, source, li);
-      cx.err("activations do not fit: IA " + std::to_string(ia) + " B and OA " +
-             std::to_string(oa) + " B; the in-place allocation up to this layer needs " +
-             std::to_string(need) + " B, the core has " + std::to_string(mem) + " B (short by " +
-             std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
+      cx.size_err("act_mem_bytes",
+                  "activations do not fit: IA " + std::to_string(ia) + " B and OA " +
+                      std::to_string(oa) + " B; the in-place allocation up to this layer needs " +
+                      std::to_string(need) + " B, the core has " + std::to_string(mem) +
+                      " B (short by " + std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
     }
     P.out.base = base;
+    if (region_of != SIZE_MAX) {
+      if (!region_known) {
+        region.base = base;
+        regions[region_of] = region;
+        // Live from now on under the Concat's output name (its readers come after it).
+        bufs[q.layers[region_of].output] = region;
+      }
+      const ActBuffer& r = regions.at(region_of);
+      P.out = pl != placed.end() ? r.slice(pl->second.c0, out.c) : r;
+    }
+    alloc_low = std::min(alloc_low, base);
+    for (LayerProgram& Q : P.passes) Q.out = P.out.slice(Q.pass_c0, Q.out.c);
+    span_so_far = std::max(span_so_far, mem - std::min(base, P.in.base));
     if (probe) {
       *probe_need = std::max(*probe_need, mem - std::min(base, P.in.base));
       if (li >= upto) return prog;
     }
+    prog.act_span.push_back(span_so_far);
     bufs[L.output] = P.out;
     prog.layers.push_back(std::move(P));
   }
@@ -636,12 +1037,24 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
   for (const LayerProgram& P : prog.layers) {
     if (P.mode == Mode::None) continue;
     lowest = std::min(lowest, P.out.base);
-    const int64_t lo = std::min(P.in.base, P.out.base);
-    const int64_t hi = std::max(P.in.base + P.in.bytes(), P.out.base + P.out.bytes());
+    // Every input tensor the layer reads (an Add's two operands, each Concat input: its copy
+    // passes read channel views of it) and its output.
+    std::map<int64_t, int64_t> ins;  // base -> bytes
+    ins[P.in.base] = P.in.bytes();
+    if (P.qkind == QLayer::Kind::Add) ins[P.in2.base] = P.in2.bytes();
+    if (P.qkind == QLayer::Kind::Concat)
+      for (const LayerProgram& Q : P.passes)
+        ins[Q.in.base - Q.pass_in_c0] = Q.in.pitch() * Q.in.h * Q.in.w;
+    int64_t lo = P.out.base, hi = P.out.base + P.out.bytes(), sum = P.out.bytes();
+    for (const auto& [b, n] : ins) {
+      lo = std::min(lo, b);
+      hi = std::max(hi, b + n);
+      sum += n;
+    }
     prog.act_peak = std::max(prog.act_peak, hi - lo);
-    prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, P.in.bytes() + P.out.bytes());
+    prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, sum);
   }
-  prog.act_used = cfg.act_mem_bytes - lowest;
+  prog.act_used = cfg.act_mem_bytes - std::min(lowest, alloc_low);
   return prog;
 }
 }  // namespace

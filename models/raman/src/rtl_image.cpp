@@ -121,15 +121,33 @@ RtlImage build_rtl_image(const RamanProgram& p) {
   img.out_c = p.output.c;
   img.out_hw = p.output.h * p.output.w;
 
-  for (const LayerProgram& L : p.layers) {
-    if (L.mode == Mode::None) continue;
+  std::vector<const LayerProgram*> runs;  // folded layers: one descriptor per pass
+  for (const LayerProgram& L : p.layers)
+    if (L.mode != Mode::None)
+      for (const LayerProgram* r : L.runs()) runs.push_back(r);
+  for (const LayerProgram* run : runs) {
+    const LayerProgram& L = *run;
     const std::string lw = where + "layer '" + L.name + "': ";
     const bool lane = L.mode == Mode::Lane;
     const bool dw = lane && L.qkind == QLayer::Kind::Conv;
     const bool global =
         L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
-    const int64_t C = L.in.c, W = L.in.w, taps = L.kh * L.kw, np = L.pes;
+    // C: the layer's (pass's) channels; S: bytes per input position (a lane pass reads a channel
+    // slice of a wider tensor).
+    const int64_t C = L.in.c, S = L.in.pitch(), W = L.in.w, taps = L.kh * L.kw, np = L.pes;
     if (np > kRtlPes || L.slots > kRtlSlots) throw InputError(lw + "does not fit 16 PEs x 8 slots");
+    if (L.qkind == QLayer::Kind::Lut)
+      throw InputError(lw +
+                       "look-up activation (Sigmoid/Tanh/LeakyRelu) is not in the RTL (its "
+                       "PPU has no table); simulate runs it");
+    const bool add = L.qkind == QLayer::Kind::Add;
+    if (add && L.in2.pitch() != S)
+      throw std::logic_error(lw + "Add operands with different position strides");
+    if (L.lfsr && L.lfsr_slots != L.slots)
+      throw InputError(lw +
+                       "balanced LFSR across folding passes is not in the RTL (its column "
+                       "fetch draws over at most 8 slots; the layer's groups have " +
+                       std::to_string(L.lfsr_slots) + ")");
 
     // Weight image and column table.
     const int64_t wbase = static_cast<int64_t>(wbytes.size());
@@ -148,7 +166,7 @@ RtlImage build_rtl_image(const RamanProgram& p) {
       for (int64_t r = 0; r < L.cols; ++r) {
         uint16_t s = L.col_lfsr_state[static_cast<size_t>(r)];
         for (int64_t q = 0; q < np; ++q) {
-          const int64_t steps = lfsr_group_slots(&s, L.slots, L.lfsr_k, &drawn);
+          const int64_t steps = lfsr_group_slots(&s, L.lfsr_slots, L.lfsr_k, &drawn);
           if (steps > kRtlLfsrDraws)
             throw InputError(lw + "balanced LFSR group (column " + std::to_string(r) + ", PE " +
                              std::to_string(q) + ") needs " + std::to_string(steps) +
@@ -189,12 +207,12 @@ RtlImage build_rtl_image(const RamanProgram& p) {
     }
     const int64_t pty = static_cast<int64_t>(T[kPtab].size()) / 2;
     for (size_t o = 0; o < ay.cls.size(); ++o) {
-      put(kPtab, u32(ay.base[o] * W * C));
+      put(kPtab, u32(ay.base[o] * W * S));
       put(kPtab, static_cast<uint32_t>(ay.cls[o]) | static_cast<uint32_t>(ay.factor[o]) << 16);
     }
     const int64_t ptx = static_cast<int64_t>(T[kPtab].size()) / 2;
     for (size_t o = 0; o < ax.cls.size(); ++o) {
-      put(kPtab, u32(ax.base[o] * C));
+      put(kPtab, u32(ax.base[o] * S));
       put(kPtab, static_cast<uint32_t>(ax.cls[o]) | static_cast<uint32_t>(ax.factor[o]) << 16);
     }
 
@@ -222,7 +240,7 @@ RtlImage build_rtl_image(const RamanProgram& p) {
               for (const AxisTap& b : tx) {
                 const int64_t r = ch * taps + a.i * L.kw + b.i;
                 if (L.col_work[static_cast<size_t>(r)] == 0) continue;
-                cand(cbase + r, 0, (a.d * W + b.d) * C + ch);
+                cand(cbase + r, 0, (a.d * W + b.d) * S + ch);
               }
         } else {
           for (const AxisTap& a : ty)
@@ -230,7 +248,11 @@ RtlImage build_rtl_image(const RamanProgram& p) {
               for (int64_t t = 0; t < L.slots; ++t) {
                 const int64_t k = a.i * L.kw + b.i;
                 if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
-                cand(dw ? cbase + t * taps + k : 0, t, (a.d * W + b.d) * C + t * np);
+                cand(dw ? cbase + t * taps + k : 0, t, (a.d * W + b.d) * S + t * np);
+                // Add: operand b's word at the same position of the other tensor (GMEM w0
+                // bit 28: into slot t + slots).
+                if (add)
+                  cand(0, t | 0x100, (a.d * W + b.d) * S + t * np + (L.in2.base - L.in.base));
               }
         }
         const int64_t n = static_cast<int64_t>(T[kGmem].size()) / 2 - first;
@@ -266,6 +288,14 @@ RtlImage build_rtl_image(const RamanProgram& p) {
         init = 2, ppu = 3, op = 2;
         q(0, L.requant.at(0));
         break;
+      case QLayer::Kind::Concat:  // a copy pass: lanes pass the codes, one rescale for the pass
+        init = 2, ppu = 3, op = 3;
+        q(0, L.requant.at(0));
+        break;
+      case QLayer::Kind::Add:  // lanes pass both operands; the drain rescales a, b, the sum
+        init = 2, ppu = 3, op = 3;
+        for (size_t i = 0; i < 3; ++i) q(0, L.requant.at(i));
+        break;
       default:
         for (int64_t ch = 0; ch < L.out.c; ++ch)
           q(L.bias.empty() ? 0 : L.bias[static_cast<size_t>(ch)],
@@ -288,11 +318,12 @@ RtlImage build_rtl_image(const RamanProgram& p) {
         break;
     }
     std::vector<uint32_t> d(16, 0);
-    d[0] = (lane ? 1u : 0u) | enc << 2 | op << 5 | init << 8 | ppu << 10;
+    d[0] = (lane ? 1u : 0u) | enc << 2 | op << 5 | init << 8 | ppu << 10 | (add ? 1u : 0u) << 12;
     d[1] = u32(np);
     d[2] = u32(L.slots);
     d[3] = u32(L.cluster);
-    d[4] = u32(L.out.c);
+    // [7:0] channels, [31:16] bytes per output position (a pass writes a channel slice).
+    d[4] = u32(L.out.c) | static_cast<uint32_t>(L.out.pitch()) << 16;
     d[5] = u32(L.out.h);
     d[6] = u32(L.out.w);
     d[7] = u32(L.out.base);

@@ -63,6 +63,11 @@ RamanConfig RamanConfig::from(const ParamValues& v) {
 }
 
 int64_t nonzero_weight_taps(const LayerProgram& L) {
+  if (!L.passes.empty()) {
+    int64_t n = 0;
+    for (const LayerProgram& Q : L.passes) n += nonzero_weight_taps(Q);
+    return n;
+  }
   if (L.mode == Mode::Lane) {
     if (L.qkind != QLayer::Kind::Conv) return 0;
     int64_t nzw = 0;
@@ -111,8 +116,12 @@ LayerCounts empty_counts(const LayerProgram& L, const RamanConfig& cfg) {
   c.act_in_base = L.in.base;
   c.act_out_base = L.out.base;
   if (L.mode != Mode::None) {
-    const int64_t lo = std::min(L.in.base, L.out.base);
-    const int64_t hi = std::max(L.in.base + L.in.bytes(), L.out.base + L.out.bytes());
+    int64_t lo = std::min(L.in.base, L.out.base);
+    int64_t hi = std::max(L.in.base + L.in.bytes(), L.out.base + L.out.bytes());
+    if (L.qkind == QLayer::Kind::Add) {  // both operands
+      lo = std::min(lo, L.in2.base);
+      hi = std::max(hi, L.in2.base + L.in2.bytes());
+    }
     c.act_footprint_bytes = hi - lo;
   }
   c.weight_bytes = L.mode == Mode::None ? 0 : L.weight_bytes;
@@ -281,13 +290,30 @@ class NonZeroPrefix {
 void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_t* x,
                       LayerCounts* out) {
   LayerCounts c = empty_counts(L, cfg);
+  if (!L.passes.empty()) {
+    // Folding: every pass is a layer of its own (setup, positions, its channels); a lane pass
+    // reads its channel slice, which is contiguous in the NCHW input.
+    for (const LayerProgram& Q : L.passes) {
+      LayerCounts qc;
+      // (A Concat pass reads another input, but its counts do not depend on the codes.)
+      const bool own = Q.qkind != QLayer::Kind::Concat;
+      analytical_layer(Q, cfg, own ? x + Q.pass_in_c0 * L.in.h * L.in.w : x, &qc);
+      accumulate(c, qc);
+    }
+    *out = std::move(c);
+    return;
+  }
   if (L.mode == Mode::None) {
     *out = std::move(c);
     return;
   }
   const int64_t P = cfg.pe_count, np = L.pes;
   const int64_t positions = L.positions();
-  const int64_t drain = ceil_div(L.out.c, cfg.ppu_lanes);
+  const int64_t writes = ceil_div(L.out.c, cfg.ppu_lanes);
+  // An Add drains in two cycles per output group (operand a, then b) and reads two words per
+  // tile (core.cpp).
+  const bool add = L.qkind == QLayer::Kind::Add;
+  const int64_t words = add ? 2 : 1, drain = writes * words;
   const int64_t H = L.in.h, W = L.in.w, C = L.in.c;
   int64_t cycles = cfg.layer_setup_cycles + positions * (2 + drain);
   int64_t zero_cands = 0;
@@ -378,13 +404,14 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
         for (int64_t t = 0; t < tiles; ++t) {
           if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
           const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
-          cycles += v;
-          c.act_reads += v;
-          c.act_read_bytes += (c1 - c0) * v;
-          c.zero_checks += (c1 - c0) * v;
+          const int64_t vw = v * words;
+          cycles += vw;
+          c.act_reads += vw;
+          c.act_read_bytes += (c1 - c0) * vw;
+          c.zero_checks += (c1 - c0) * vw;
           if (!dw) {
-            for (int64_t ch = c0; ch < c1; ++ch) busy[static_cast<size_t>(ch - c0)] += v;
-            c.acc_updates += (c1 - c0) * v;
+            for (int64_t ch = c0; ch < c1; ++ch) busy[static_cast<size_t>(ch - c0)] += vw;
+            c.acc_updates += (c1 - c0) * vw;
             continue;
           }
           c.weight_reads += v;
@@ -410,8 +437,8 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
       c.acc_updates += positions * C;
     }
   }
-  c.ppu_ops = positions * L.out.c;
-  c.act_writes = positions * drain;
+  c.ppu_ops = positions * L.out.c * (add ? 3 : 1);  // Add: two rescales and a requantization
+  c.act_writes = positions * writes;
   c.act_write_bytes = positions * L.out.c;
   c.cycles = cycles;
   for (int64_t p = 0; p < P; ++p) {

@@ -13,6 +13,10 @@ std::map<std::string, std::unique_ptr<Arch>>& registry() {
 }
 }  // namespace
 
+ParamValues Arch::fit(const SimInput&) const {
+  throw InputError("--fit: the " + name() + " architecture cannot size itself to a model");
+}
+
 ArchRegistrar::ArchRegistrar(const std::string& name, ArchFactory f) {
   registry()[name] = f();
 }

@@ -57,6 +57,9 @@ class Arch {
   virtual double default_rate_hz() const = 0;
   // Throws InputError for anything wrong with the input (naming file and place); never writes.
   virtual SimOutput simulate(const SimInput& in) const = 0;
+  // `simulate --fit`: in.params with the sizes (memories, accumulator width) set to what the
+  // model in `in` needs. InputError for an architecture that cannot size itself.
+  virtual ParamValues fit(const SimInput& in) const;
 };
 
 using ArchFactory = std::function<std::unique_ptr<Arch>()>;

@@ -87,6 +87,8 @@ SC_MODULE(RamanCtrlTwin) {
     uint32_t cnt = 0;   // DMA beat, setup cycle or drain channel
     uint32_t bc_act = 0;
     uint32_t lane_valid = 0, lane_slot = 0;
+    bool half = false;  // DRAIN of an Add: operand b's cycle
+    uint32_t ra = 0;    // Add: operand a rescaled onto the common grid
     std::array<uint8_t, kPes> lane_act{}, lane_wgt{};
   };
   // Every output of one cycle, as plain words.

@@ -20,11 +20,23 @@ namespace prunesim::raman {
 
 // An activation tensor in the activation memory: [positions][channels], byte per code, so the
 // channels of one position are contiguous (lane mode reads them as one word).
+// A channel slice of a wider tensor (a folding pass, a Concat part) is a view: `base` points at
+// its first channel and `stride` is the wider tensor's bytes per position.
 struct ActBuffer {
   int64_t base = 0;
   int64_t c = 1, h = 1, w = 1;  // logical NCHW (batch 1); 1-D tensors have h = 1
+  int64_t stride = 0;           // bytes per position in memory; 0: c (not a view)
+  int64_t pitch() const { return stride > 0 ? stride : c; }
   int64_t bytes() const { return c * h * w; }
-  int64_t addr(int64_t ch, int64_t y, int64_t x) const { return base + (y * w + x) * c + ch; }
+  int64_t addr(int64_t ch, int64_t y, int64_t x) const { return base + (y * w + x) * pitch() + ch; }
+  // Channels [c0, c0 + n) of this buffer.
+  ActBuffer slice(int64_t c0, int64_t n) const {
+    ActBuffer v = *this;
+    v.base = base + c0;
+    v.c = n;
+    v.stride = pitch();
+    return v;
+  }
 };
 
 // One weight a PE multiplies with a broadcast activation: the accumulator slot it adds into.
@@ -44,6 +56,7 @@ struct LayerProgram {
   QLayer::Kind qkind = QLayer::Kind::Move;
   Mode mode = Mode::None;
   ActBuffer in, out;
+  ActBuffer in2;  // residual Add: the second operand (same shape as `in`)
   // Geometry (2-D; 1-D has kh = 1, ih = 1).
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
   bool transpose = false;   // ConvTranspose gather
@@ -68,6 +81,7 @@ struct LayerProgram {
   std::vector<int32_t> bias;          // per output channel (broadcast, depthwise)
   std::vector<hls::Requant> requant;  // per output channel, or by window count (avgpool)
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;
+  std::vector<int8_t> lut;           // Sigmoid/Tanh/LeakyRelu: the PPU's table, lut[q + 128]
   bool count_include_pad = false;    // avgpool
   int64_t pool_pb = 0, pool_pr = 0;  // avgpool bottom/right pads (count_include_pad)
   // Energy bookkeeping of the weight-memory image (docs/raman.md "weight memory image").
@@ -84,7 +98,27 @@ struct LayerProgram {
   std::vector<uint16_t> col_lfsr_state;  // balanced/lfsr: LFSR state where column r starts
   int64_t lfsr_k = 0;                    // balanced/lfsr: kept slots per group
   int64_t macs_dense = 0;                // per inference
+  // Balanced LFSR in a folding pass: the decoder draws over the whole group's lfsr_slots slots
+  // and keeps the ones in [lfsr_slot0, lfsr_slot0 + slots) (0, 0: the pass is the whole group).
+  int64_t lfsr_slots = 0, lfsr_slot0 = 0;
+  // Output-channel folding (docs/raman.md "Folding"): a layer with more output channels (or, in
+  // lane mode, channels) than pe_count x acc_per_pe accumulators hold runs as several passes,
+  // each a complete layer program over a contiguous channel range [pass_c0, pass_c0 + c) of the
+  // output (and, lane mode, of the input). A folded layer keeps its full in/out buffers and the
+  // summed weight bytes and MACs; the core runs `passes` in order and counts them all into this
+  // layer. Empty: the layer runs as itself.
+  std::vector<LayerProgram> passes;
+  int64_t pass_c0 = 0;     // first channel of this pass in the layer's output
+  int64_t pass_in_c0 = 0;  // first channel of this pass in its input (lane passes; NCHW offset)
+  size_t pass_input = 0;   // Concat: the input this pass copies
   int64_t positions() const { return out.h * out.w; }
+  // The programs the core runs for this layer: the passes, or the layer itself.
+  std::vector<const LayerProgram*> runs() const {
+    std::vector<const LayerProgram*> r;
+    if (passes.empty()) r.push_back(this);
+    for (const LayerProgram& p : passes) r.push_back(&p);
+    return r;
+  }
 };
 
 struct RamanProgram {
@@ -96,14 +130,38 @@ struct RamanProgram {
   Shape output_shape;  // batch-1 output shape of the graph
   int64_t weight_bytes = 0;
   int64_t act_peak = 0, act_peak_no_overlap = 0;  // largest IA+OA footprint of one layer
-  int64_t act_used = 0;  // span the allocation takes from the top of the memory (all layers)
+  int64_t act_used = 0;   // span the allocation takes from the top of the memory (all layers)
+  int64_t acc_bound = 0;  // largest |accumulator| any layer can produce
+  std::vector<int64_t> act_span;  // per layer: the span the allocation up to it takes
 };
+
+// What the model needs of the core's sizes: the activation memory of the in-place allocation,
+// the weight memory, the accumulator width; and, per need, the first layer that exceeds cfg.
+struct FitNeeds {
+  int64_t act_mem_bytes = 0, weight_mem_bytes = 0, acc_bits = 8;
+  // Where each first runs out ("layer 'x'", "input 'x'"); "" when cfg is large enough.
+  std::string act_layer, weight_layer, acc_layer;
+  bool fits(const RamanConfig& c) const {
+    return act_mem_bytes <= c.act_mem_bytes && weight_mem_bytes <= c.weight_mem_bytes &&
+           acc_bits <= c.acc_bits;
+  }
+};
+
+// Compiles against unbounded memories and 32-bit accumulators (so every other refusal, naming
+// its layer, comes first) and returns what the model needs.
+FitNeeds fit_needs(const QuantizedModel& q, const TableSummary& summary, const MaskMap& masks,
+                   const RamanConfig& cfg, const std::string& source);
+// The one-line error of a model that does not fit: "<source>: does not fit the raman core: set
+// act_mem_bytes >= N (activations do not fit from layer 'x': the core has M B, short by K B), ...".
+std::string fit_message(const FitNeeds& n, const RamanConfig& cfg, const std::string& source);
 
 // The balanced LFSR variant's slots of one group, in draw order: advance `state` until k distinct
 // slots of `slots` are drawn (prune/balanced.h lfsr_slot_mask order). Returns the advances made.
 int64_t lfsr_group_slots(uint16_t* state, int64_t slots, int64_t k, std::vector<int32_t>* out);
 
-// Compiles the table. InputError "<source>: layer 'x': ..." for a layer the core cannot run
+// Compiles the table, checking first that the whole model fits (fit_needs; InputError with
+// fit_message naming every --set value that makes it fit). InputError "<source>: layer 'x': ..."
+// for a layer the core cannot run
 // (unsupported op, grouped conv that is not depthwise, too many accumulators per PE, an
 // accumulator narrower than the layer needs, a balanced encoding made for another PE mapping),
 // an encoding the target does not accept, or memories that are too small (naming the layer and

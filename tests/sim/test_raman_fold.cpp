@@ -1,0 +1,345 @@
+// The RAMAN compiler on layers beyond one pass of the accumulators (issue 12 part 2): output-
+// channel folding of conv, depthwise, pointwise, dense and pooling layers with every weight
+// encoding the core decodes; residual Add; channel Concat; global pooling of many channels. Each
+// is checked bit-exact against the integer reference, cycle mode against the analytical twin on
+// every count, and by the counts a pass must add (the input read once per pass).
+#include <gtest/gtest.h>
+
+#include "common/onnx_builder.h"
+#include "models/raman/rtl_image.h"
+#include "prune/errors.h"
+#include "prune/executor.h"
+#include "raman_cases.h"
+
+namespace prunesim {
+namespace {
+
+using nlohmann::json;
+using testing::ModelBuilder;
+using testing::ramp;
+
+using Prune = test::PruneSpec;
+
+SimInput make_input(const Graph& g, const Tensor& calib, const Tensor& x,
+                    const std::vector<std::string>& sets, const Prune& pr = {}) {
+  return test::graph_case(g, calib, x, sets, pr);
+}
+
+// Cycle mode against the reference and against the analytical twin, every count of every layer.
+json expect_modes_agree(SimInput in, const std::string& what) {
+  const Arch& a = get_arch("raman");
+  const Int8Result ref = run_int8(in.model, in.input);
+  in.mode = "cycle";
+  const SimOutput c = a.simulate(in);
+  in.mode = "analytical";
+  const SimOutput an = a.simulate(in);
+  EXPECT_EQ(c.output_int8.i, ref.output_int8.i) << what;
+  EXPECT_TRUE(c.report["bit_exact_vs_reference"].get<bool>()) << what;
+  EXPECT_EQ(c.report["layers"].size(), an.report["layers"].size()) << what;
+  for (size_t i = 0; i < c.report["layers"].size() && i < an.report["layers"].size(); ++i)
+    for (auto it = an.report["layers"][i].begin(); it != an.report["layers"][i].end(); ++it)
+      EXPECT_EQ(it.value(), c.report["layers"][i][it.key()])
+          << what << ": " << an.report["layers"][i]["name"] << " " << it.key();
+  EXPECT_EQ(c.report["latency_cycles"], an.report["latency_cycles"]) << what;
+  EXPECT_EQ(c.report["energy_j"], an.report["energy_j"]) << what;
+  EXPECT_EQ(c.report["memory"], an.report["memory"]) << what;
+  return c.report;
+}
+
+const json& layer(const json& r, const std::string& name) {
+  for (const json& l : r["layers"])
+    if (l["name"] == name) return l;
+  throw std::logic_error("no layer " + name);
+}
+
+// conv 3->40 (3x3), depthwise 40, pointwise 40->20, transposed conv 20->20, max-pool, global
+// average pool, dense 20->36: on 4 PEs with 4 accumulators (16 rows or channels a pass) every
+// layer folds: 40 channels in 3 passes, 20 in 2, 36 in 3.
+Graph fold_net() {
+  ModelBuilder b;
+  b.input("x", {1, 3, 8, 8});
+  b.init("w1", {40, 3, 3, 3}, ramp(40 * 27, 1));
+  b.init("b1", {40}, ramp(40, 2));
+  auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.init("w2", {40, 1, 3, 3}, ramp(40 * 9, 3));
+  b.init("b2", {40}, ramp(40, 4));
+  auto* c2 = b.node("Conv", {"r1", "w2", "b2"}, {"c2"}, "depthwise");
+  ModelBuilder::attr(c2, "group", int64_t{40});
+  ModelBuilder::attr(c2, "strides", std::vector<int64_t>{2, 2});
+  ModelBuilder::attr(c2, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Relu", {"c2"}, {"r2"}, "relu2");
+  b.init("w3", {20, 40, 1, 1}, ramp(800, 5));
+  b.init("b3", {20}, ramp(20, 6));
+  b.node("Conv", {"r2", "w3", "b3"}, {"c3"}, "pointwise");
+  b.init("w4", {20, 20, 2, 2}, ramp(1600, 9));
+  auto* ct = b.node("ConvTranspose", {"c3", "w4"}, {"t"}, "convT");
+  ModelBuilder::attr(ct, "strides", std::vector<int64_t>{2, 2});
+  auto* mp = b.node("MaxPool", {"t"}, {"m"}, "maxpool");
+  ModelBuilder::attr(mp, "kernel_shape", std::vector<int64_t>{2, 2});
+  ModelBuilder::attr(mp, "strides", std::vector<int64_t>{1, 1});
+  b.node("GlobalAveragePool", {"m"}, {"gp"}, "gap");
+  b.node("Flatten", {"gp"}, {"f"}, "flatten");
+  b.init("wg", {36, 20}, ramp(720, 7));
+  b.init("bg", {36}, ramp(36, 8));
+  auto* gm = b.node("Gemm", {"f", "wg", "bg"}, {"y"}, "dense");
+  ModelBuilder::attr(gm, "transB", int64_t{1});
+  b.output("y");
+  return b.graph();
+}
+
+const std::vector<std::string> kSmallCore = {"pe_count=4", "cluster_size=2", "acc_per_pe=4"};
+
+Tensor relu_ramp(const Shape& s, uint32_t seed) {
+  return test::relu_ramp_tensor(s, ramp(static_cast<size_t>(numel(s)), seed));
+}
+
+Tensor ramp_input() {
+  return Tensor({1, 4, 5, 5}, ramp(100, 94));
+}
+
+TEST(RamanFold, EveryLayerKindFoldsWithEveryEncoding) {
+  const Graph g = fold_net();
+  const Tensor calib({8, 3, 8, 8}, ramp(8 * 192, 11));
+  const Tensor x = relu_ramp({1, 3, 8, 8}, 12);
+  const std::vector<Prune> cases = {{"", 0, "dense", "pattern"},
+                                    {"magnitude", 0.5, "bitmap", "pattern"},
+                                    {"magnitude", 0.7, "csr", "pattern"},
+                                    {"balanced", 0.5, "balanced", "pattern"},
+                                    {"balanced", 0.5, "balanced", "lfsr"}};
+  for (const Prune& p : cases) {
+    const std::string what = p.encoding + "/" + p.variant;
+    const json r = expect_modes_agree(make_input(g, calib, x, kSmallCore, p), what);
+    EXPECT_EQ(layer(r, "conv")["encoding"], p.encoding) << what;
+    // Lane passes split the channels: dense, the depthwise reads each of its 40 channels once
+    // per valid tap of each of the 4x4 positions (11 valid (position, tap) pairs per axis).
+    if (p.encoding == "dense")
+      EXPECT_EQ(layer(r, "depthwise")["act_read_bytes"].get<int64_t>(), 11 * 11 * 40);
+  }
+}
+
+// The same layer with one and with two passes: the second pass re-reads every input tap, so the
+// activation reads, zero checks and broadcasts double, the weights are read once in total, and
+// the outputs are the same codes.
+TEST(RamanFold, TwoPassesReadTheInputTwice) {
+  ModelBuilder b;
+  b.input("x", {1, 8, 5, 5});
+  b.init("w", {32, 8, 1, 1}, ramp(256, 21));
+  b.init("bb", {32}, ramp(32, 22));
+  b.node("Conv", {"x", "w", "bb"}, {"y"}, "pw");
+  b.output("y");
+  const Graph g = b.graph();
+  const Tensor calib({8, 8, 5, 5}, ramp(8 * 200, 23));
+  const Tensor x = relu_ramp({1, 8, 5, 5}, 24);
+  const json one =
+      expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "acc_per_pe=8"}), "1 pass");
+  const json two =
+      expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "acc_per_pe=4"}), "2 passes");
+  const json &l1 = layer(one, "pw"), &l2 = layer(two, "pw");
+  EXPECT_GT(l1["act_reads"].get<int64_t>(), 0);
+  EXPECT_EQ(l2["act_reads"].get<int64_t>(), 2 * l1["act_reads"].get<int64_t>());
+  EXPECT_EQ(l2["zero_checked_values"].get<int64_t>(), 2 * l1["zero_checked_values"].get<int64_t>());
+  EXPECT_EQ(l2["broadcasts"].get<int64_t>(), 2 * l1["broadcasts"].get<int64_t>());
+  EXPECT_EQ(l2["macs_executed"], l1["macs_executed"]);
+  EXPECT_EQ(l2["weight_read_bits"], l1["weight_read_bits"]);  // dense: every slot, once in all
+  EXPECT_EQ(l2["act_write_bytes"], l1["act_write_bytes"]);
+  // Dense weights: a non-zero activation costs slots cycles (8 in one pass, 4 in each of two),
+  // a zero one 1 cycle per pass; each pass has its setup and per position init, flush and a
+  // drain of its 16 channels. So two passes cost one setup, 2 cycles per position and one more
+  // cycle per zero activation than one pass.
+  const int64_t pos = 25, setup = 4;
+  const int64_t zeros = l1["zero_checked_values"].get<int64_t>() - l1["broadcasts"].get<int64_t>();
+  EXPECT_GT(zeros, 0);
+  EXPECT_EQ(l2["cycles"].get<int64_t>(), l1["cycles"].get<int64_t>() + setup + 2 * pos + zeros);
+  EXPECT_GT(two["energy_j"].get<double>(), one["energy_j"].get<double>());
+  // The folded layer's output may not overwrite its input (every pass reads it all).
+  EXPECT_GE(l2["act_footprint_bytes"].get<int64_t>(), 8 * 25 + 32 * 25);
+}
+
+// Global pooling of any size: 300 channels of 20x20 (3 passes on the default core).
+TEST(RamanFold, GlobalPoolingOfManyChannels) {
+  ModelBuilder b;
+  b.input("x", {1, 300, 20, 20});
+  b.node("GlobalAveragePool", {"x"}, {"a"}, "gap");
+  b.node("GlobalMaxPool", {"x"}, {"m"}, "gmp");
+  b.node("Add", {"a", "m"}, {"y"}, "sum");
+  b.output("y");
+  const Graph g = b.graph();
+  const Tensor calib({2, 300, 20, 20}, ramp(2 * 120000, 31));
+  const Tensor x = relu_ramp({1, 300, 20, 20}, 32);
+  const json r = expect_modes_agree(
+      make_input(g, calib, x, {"act_mem_bytes=262144", "weight_mem_bytes=65536"}), "gap 300");
+  // Lane passes split the channels: every input byte is read exactly once per pool.
+  EXPECT_EQ(layer(r, "gap")["act_read_bytes"].get<int64_t>(), 300 * 400);
+  EXPECT_EQ(layer(r, "gmp")["act_read_bytes"].get<int64_t>(), 300 * 400);
+}
+
+// A residual block and a Concat: conv -> relu -> conv -> Add(conv2, relu1) -> relu -> Concat
+// with relu1 -> pointwise; the skip tensor stays live across the second conv.
+Graph residual_net(int64_t c) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 6, 6});
+  b.init("w1", {c, 4, 3, 3}, ramp(static_cast<size_t>(c * 36), 41));
+  b.init("b1", {c}, ramp(static_cast<size_t>(c), 42));
+  auto* c1 = b.node("Conv", {"x", "w1", "b1"}, {"c1"}, "conv1");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.init("w2", {c, c, 3, 3}, ramp(static_cast<size_t>(c * c * 9), 43));
+  b.init("b2", {c}, ramp(static_cast<size_t>(c), 44));
+  auto* c2 = b.node("Conv", {"r1", "w2", "b2"}, {"c2"}, "conv2");
+  ModelBuilder::attr(c2, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Add", {"c2", "r1"}, {"s"}, "residual");
+  b.node("Relu", {"s"}, {"rs"}, "relu2");
+  auto* cat = b.node("Concat", {"rs", "r1"}, {"cat"}, "concat");
+  ModelBuilder::attr(cat, "axis", int64_t{1});
+  b.init("w3", {6, 2 * c, 1, 1}, ramp(static_cast<size_t>(12 * c), 45));
+  b.init("b3", {6}, ramp(6, 46));
+  b.node("Conv", {"cat", "w3", "b3"}, {"y"}, "head");
+  b.output("y");
+  return b.graph();
+}
+
+TEST(RamanFold, ResidualAddAndConcatAreBitExact) {
+  for (int64_t c : {8, 20}) {
+    const Graph g = residual_net(c);
+    const Tensor calib({8, 4, 6, 6}, ramp(8 * 144, 51));
+    const Tensor x = relu_ramp({1, 4, 6, 6}, 52);
+    const std::string w = "c=" + std::to_string(c);
+    const json r = expect_modes_agree(make_input(g, calib, x, {}), "default core " + w);
+    // Add: per position 1 init + 2 words (one tile) + 1 flush + 2 drain cycles per channel.
+    const int64_t tiles = (c + 15) / 16;
+    EXPECT_EQ(layer(r, "residual")["cycles"].get<int64_t>(), 4 + 36 * (2 + 2 * tiles + 2 * c));
+    EXPECT_EQ(layer(r, "residual")["ppu_ops"].get<int64_t>(), 36 * c * 3);
+    EXPECT_EQ(layer(r, "residual")["act_read_bytes"].get<int64_t>(), 2 * 36 * c);
+    // Concat: the Add's output (read by nothing else, and the wider input, whose rescale to
+    // the output scale is the identity) is written in place by the Add; relu1, which conv2 and
+    // the Add read too, is copied: its bytes read and written once.
+    EXPECT_EQ(layer(r, "concat")["act_read_bytes"].get<int64_t>(), 36 * c);
+    EXPECT_EQ(layer(r, "concat")["act_write_bytes"].get<int64_t>(), 36 * c);
+    // Folded: 4 PEs x 2 accumulators hold one tile of both operands per pass.
+    expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"}),
+                       "folded " + w);
+    expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"},
+                                  {"magnitude", 0.6, "csr", "pattern"}),
+                       "folded csr " + w);
+  }
+}
+
+// Concat by placement: two branches with the same weights have the same scale, so both rescales
+// are the identity and both producers write into the Concat's output: the Concat costs nothing.
+TEST(RamanFold, AConcatOfSameScaleBranchesIsPlacedWithoutACopy) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 6, 6});
+  b.init("w", {24, 4, 3, 3}, ramp(24 * 36, 81));
+  for (const char* k : {"a", "b"}) {
+    auto* c = b.node("Conv", {"x", "w"}, {std::string("c") + k}, std::string("conv_") + k);
+    ModelBuilder::attr(c, "pads", std::vector<int64_t>{1, 1, 1, 1});
+    b.node("Relu", {std::string("c") + k}, {std::string("r") + k}, std::string("relu_") + k);
+  }
+  auto* cat = b.node("Concat", {"ra", "rb"}, {"cat"}, "concat");
+  ModelBuilder::attr(cat, "axis", int64_t{1});
+  b.init("w2", {8, 48, 1, 1}, ramp(8 * 48, 82));
+  b.node("Conv", {"cat", "w2"}, {"y"}, "head");
+  b.output("y");
+  const Graph g = b.graph();
+  const Tensor calib({8, 4, 6, 6}, ramp(8 * 144, 83));
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {}, {"pe_count=4", "cluster_size=2", "acc_per_pe=4"}}) {
+    const json r = expect_modes_agree(make_input(g, calib, relu_ramp({1, 4, 6, 6}, 84), sets),
+                                      "placed concat");
+    EXPECT_EQ(layer(r, "concat")["mode"], "none");
+    EXPECT_EQ(layer(r, "concat")["cycles"].get<double>(), 0.0);
+    EXPECT_EQ(layer(r, "concat")["act_read_bytes"].get<int64_t>(), 0);
+    // Each branch writes its 24 channels into the 48-channel tensor: the bytes per position the
+    // head reads are the concat's.
+    EXPECT_EQ(layer(r, "conv_b")["act_out_offset_bytes"].get<int64_t>() -
+                  layer(r, "conv_a")["act_out_offset_bytes"].get<int64_t>(),
+              24);
+  }
+}
+
+// Look-up activations (the squeeze-excite gate's Sigmoid; Tanh, LeakyRelu) in the PPU: lanes pass
+// the codes, the PPU reads the layer's 256-entry table; folded over 4 PEs x 4 accumulators too.
+// The RTL refuses them in one line.
+TEST(RamanFold, LookUpActivationsRunInThePpu) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 5, 5});
+  b.init("w1", {20, 4, 3, 3}, ramp(20 * 36, 91));
+  auto* c1 = b.node("Conv", {"x", "w1"}, {"c1"}, "conv1");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Sigmoid", {"c1"}, {"s1"}, "sigmoid");
+  b.init("w2", {20, 20, 1, 1}, ramp(400, 92));
+  b.node("Conv", {"s1", "w2"}, {"c2"}, "conv2");
+  b.node("Tanh", {"c2"}, {"t2"}, "tanh");
+  auto* lr = b.node("LeakyRelu", {"t2"}, {"y"}, "leaky");
+  ModelBuilder::attr_f(lr, "alpha", 0.1f);
+  b.output("y");
+  const Graph g = b.graph();
+  const Tensor calib({8, 4, 5, 5}, ramp(800, 93));
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {}, {"pe_count=4", "cluster_size=2", "acc_per_pe=4"}}) {
+    const json r = expect_modes_agree(make_input(g, calib, ramp_input(), sets), "lut");
+    EXPECT_EQ(layer(r, "sigmoid")["kind"], "lut");
+    EXPECT_EQ(layer(r, "sigmoid")["ppu_ops"].get<int64_t>(), 25 * 20);
+  }
+  SimInput in = make_input(g, calib, ramp_input(), {});
+  try {
+    raman::build_rtl_image(raman::compile(in.model, in.summary, in.masks,
+                                          raman::RamanConfig::from(in.params), in.tables_path));
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'sigmoid': look-up activation", 0), 0u) << m;
+  }
+}
+
+TEST(RamanFold, TheSkipTensorIsNotOverwritten) {
+  // The tight memory run: act_used_bytes is enough, one byte less is not (the allocation keeps
+  // r1 live from conv1 to the concat).
+  const Graph g = residual_net(8);
+  const Tensor calib({8, 4, 6, 6}, ramp(8 * 144, 51));
+  const Tensor x = relu_ramp({1, 4, 6, 6}, 52);
+  SimInput in = make_input(g, calib, x, {});
+  in.mode = "analytical";
+  const int64_t used = get_arch("raman").simulate(in).report["memory"]["act_used_bytes"];
+  // conv1's output (288 B) lives while conv2 (288 B in, 288 B out) and the Add run.
+  EXPECT_GE(used, 3 * 288);
+  expect_modes_agree(make_input(g, calib, x, {"act_mem_bytes=" + std::to_string(used)}), "tight");
+  SimInput less = make_input(g, calib, x, {"act_mem_bytes=" + std::to_string(used - 1)});
+  less.mode = "analytical";
+  EXPECT_THROW(get_arch("raman").simulate(less), InputError);
+}
+
+// What the whole-core RTL does not have yet is refused by its image builder (so by `verify`) in
+// one line naming the layer and the feature: a balanced-LFSR layer folded into passes (its
+// column fetch draws over at most 8 slots).
+TEST(RamanFold, TheRtlImageRefusesAFoldedLfsrLayerNamingIt) {
+  ModelBuilder b;
+  b.input("x", {1, 8, 2, 2});
+  b.init("w", {144, 8, 1, 1}, ramp(144 * 8, 61));
+  b.node("Conv", {"x", "w"}, {"y"}, "wide");
+  b.output("y");
+  const Graph g = b.graph();
+  SimInput in = make_input(g, Tensor({4, 8, 2, 2}, ramp(128, 62)), relu_ramp({1, 8, 2, 2}, 63), {},
+                           {"balanced", 0.5, "balanced", "lfsr"});
+  expect_modes_agree(in, "folded lfsr on the default core");
+  const raman::RamanProgram p = raman::compile(in.model, in.summary, in.masks,
+                                               raman::RamanConfig::from(in.params), in.tables_path);
+  ASSERT_EQ(p.layers[0].passes.size(), 2u);
+  try {
+    raman::build_rtl_image(p);
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'wide': balanced LFSR across folding passes "
+                      "is not in the RTL",
+                      0),
+              0u)
+        << m;
+    EXPECT_EQ(m.find('\n'), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace prunesim
