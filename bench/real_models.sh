@@ -33,18 +33,18 @@ for m in $MODELS; do
     if grep -q "does not fit the raman core" "$T/err"; then
       sets=$(grep -o "set [a-z_]* >= [0-9]*" "$T/err" | sed 's/set \([a-z_]*\) >= \([0-9]*\)/--set \1=\2/' | tr '\n' ' ')
       default="needs $(grep -o "set [a-z_]* >= [0-9]*" "$T/err" | sed 's/set //' | tr '\n' ' ')"
-      $base $sets >/dev/null 2>"$T/err" || default="refused: $(sed 's/.*: layer/layer/' "$T/err" | head -1)"
+      $base $sets >/dev/null 2>"$T/err" || default="refused: $(grep "error:" "$T/err" | sed 's/.*: layer/layer/' | head -1)"
     else
-      default="refused: $(sed 's/.*: layer/layer/' "$T/err" | head -1)"
+      default="refused: $(grep "error:" "$T/err" | sed 's/.*: layer/layer/' | head -1)"
     fi
   fi
   raman="| – | – | – | – | –"
   if [ -f "$T/r.pwt" ]; then
     t0=$(now)
-    "$P" simulate --arch raman --tables "$T/r.pwt" --input "$T/x1.npy" $sets --fit --rate 1 \
+    "$P" simulate --arch raman --tables "$T/r.pwt" --input "$T/x1.npy" $sets --fit --rate 0.1 \
       --mode cycle --json >"$T/c.json"
     t1=$(now)
-    "$P" simulate --arch raman --tables "$T/r.pwt" --input "$T/x1.npy" $sets --fit --rate 1 \
+    "$P" simulate --arch raman --tables "$T/r.pwt" --input "$T/x1.npy" $sets --fit --rate 0.1 \
       --mode analytical --json >"$T/a.json"
     t2=$(now)
     raman=$(py "import json; c=json.load(open('$T/c.json')); a=json.load(open('$T/a.json'))
