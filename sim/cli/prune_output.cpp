@@ -68,8 +68,10 @@ void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tens
     const Arch& a = get_arch("raman");
     const raman::RamanConfig cfg =
         raman::RamanConfig::from(resolve_params("raman", a.params(), "", o.sets));
-    const raman::FitNeeds n = raman::fit_needs(tq, ts, tm, cfg, path);
-    if (!n.fits(cfg)) throw InputError(raman::fit_message(n, cfg, path));
+    // The message names the model the user pruned, not the table that was not written.
+    const std::string& src = dense.source.empty() ? path : dense.source;
+    const raman::FitNeeds n = raman::fit_needs(tq, ts, tm, cfg, src);
+    if (!n.fits(cfg)) throw InputError(raman::fit_message(n, cfg, src));
   } else if (!o.sets.empty()) {
     throw InputError("--set: only with --target raman (the core the model is checked against)");
   }

@@ -179,7 +179,9 @@ TEST_F(Simulate, FitCheckNamesEverySizeThatMakesTheModelFit) {
   const std::string out = path("small.pwt");
   expect_bad("prune " + zoo + "encoder.onnx --scheme magnitude --sparsity 0.5 --calib " + zoo +
                  "calib.npy --target raman --set act_mem_bytes=4096 -o " + out,
-             "does not fit the raman core: set act_mem_bytes >= " + std::to_string(act) + " ", out);
+             "encoder.onnx: does not fit the raman core: set act_mem_bytes >= " +
+                 std::to_string(act) + " ",
+             out);
 }
 
 }  // namespace
