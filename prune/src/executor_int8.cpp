@@ -117,12 +117,7 @@ class Runner {
         break;
       }
       case QLayer::Kind::GlobalMaxPool: {
-        const Shape& s = g_.shape(L.inputs[0]);
-        hls::PoolParams p;
-        p.channels = i32(s[0] * s[1]);
-        p.in_h = p.k_h = s.size() == 4 ? i32(s[2]) : 1;
-        p.in_w = p.k_w = i32(s.back());
-        hls::max_pool2d(p, in(L, 0).data(), y.data());
+        hls::max_pool2d(global_pool_params(g_.shape(L.inputs[0])), in(L, 0).data(), y.data());
         break;
       }
       case QLayer::Kind::GlobalAvgPool: {
@@ -462,6 +457,14 @@ hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L) {
   p.groups = static_cast<int32_t>(c.group);
   p.act_min = L.act_min;
   p.act_max = L.act_max;
+  return p;
+}
+
+hls::PoolParams global_pool_params(const Shape& s) {
+  hls::PoolParams p;
+  p.channels = static_cast<int32_t>(s[0] * s[1]);
+  p.in_h = p.k_h = s.size() == 4 ? static_cast<int32_t>(s[2]) : 1;
+  p.in_w = p.k_w = static_cast<int32_t>(s.back());
   return p;
 }
 

@@ -44,8 +44,7 @@ class Readme : public prunesim::testing::CliFixture {
   const std::string z = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
 
   void check(const std::string& row, const std::string& prune_args) {
-    const ReadmeRow want =
-        parse_row(slurp(std::string(PRUNESIM_SOURCE_DIR) + "/README.md"), row);
+    const ReadmeRow want = parse_row(slurp(std::string(PRUNESIM_SOURCE_DIR) + "/README.md"), row);
     const std::string t = path("t.pwt");
     const auto p = run("prune " + z + "encoder.onnx " + prune_args + " --calib " + z +
                        "calib.npy --target raman -o " + t + " --quiet");
@@ -57,12 +56,12 @@ class Readme : public prunesim::testing::CliFixture {
     EXPECT_EQ(std::llround(j["latency_cycles"].get<double>()), want.cycles) << row;
     EXPECT_EQ(std::lround(j["power_w"].get<double>() * 1e6), std::lround(want.power_uw)) << row;
     // The whole autoencoder in int8: the README's `eval ENC.pwt --then decoder.onnx`.
-    const auto l = run("infer " + z + "encoder.onnx --input " + z + "calib.npy --output " +
-                       path("lat.npy"));
+    const auto l =
+        run("infer " + z + "encoder.onnx --input " + z + "calib.npy --output " + path("lat.npy"));
     ASSERT_EQ(l.code, 0) << l.err;
-    const auto e = run("eval " + t + " --then " + z + "decoder.onnx --then-calib " +
-                       path("lat.npy") + " --data " + z + "eval.npy --labels " + z +
-                       "eval.npy --json");
+    const auto e =
+        run("eval " + t + " --then " + z + "decoder.onnx --then-calib " + path("lat.npy") +
+            " --data " + z + "eval.npy --labels " + z + "eval.npy --json");
     ASSERT_EQ(e.code, 0) << e.err;
     const double sndr = nlohmann::json::parse(e.out)["int8"]["sndr_db"].get<double>();
     EXPECT_NEAR(sndr, want.sndr_db, 0.05 + 1e-9) << row;

@@ -160,12 +160,7 @@ class DpuRunner {
         break;
       }
       case QLayer::Kind::GlobalMaxPool: {
-        const Shape& s = D.in_shape;
-        hls::PoolParams p;
-        p.channels = i32(s[0] * s[1]);
-        p.in_h = p.k_h = s.size() == 4 ? i32(s[2]) : 1;
-        p.in_w = p.k_w = i32(s.back());
-        hls::max_pool2d(p, in(L, 0).data(), y.data());
+        hls::max_pool2d(global_pool_params(D.in_shape), in(L, 0).data(), y.data());
         break;
       }
       case QLayer::Kind::Gemm: {

@@ -13,5 +13,7 @@ namespace prunesim {
 hls::ConvParams conv_params(const ConvGeom& c, const QLayer& L);
 // Pooling over `channels` planes (the batch folded in by the caller if it wants).
 hls::PoolParams pool_params(const PoolGeom& g, int64_t channels);
+// Global max pooling of an [N, C, H, W] or [N, C, L] tensor: one window over each plane.
+hls::PoolParams global_pool_params(const Shape& s);
 
 }  // namespace prunesim
