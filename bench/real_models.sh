@@ -19,8 +19,8 @@ trap 'rm -rf "$T"' EXIT
 /usr/bin/python3 scripts/zoo/torchvision_models.py --out "$M" $MODELS >/dev/null
 py() { /usr/bin/python3 -c "$1"; }
 now() { date +%s.%N; }
-printf "| model | MACs | default core | cycles (fitted core) | energy | area | cycle mode | analytical mode | FPGA-SoC inference | FPGA-SoC layers DPU/PS |\n"
-printf "|---|---:|---|---:|---:|---:|---:|---:|---:|---|\n"
+printf "| model | MACs | int8 fidelity (balanced 50 %%) | default core | cycles (fitted core) | energy | area | cycle mode | analytical mode | FPGA-SoC inference | FPGA-SoC layers DPU/PS |\n"
+printf "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|\n"
 for m in $MODELS; do
   x=$M/${m}_x.npy
   # One sample: the report is per inference, and cycle mode's wall time is then one inference.
@@ -39,7 +39,14 @@ for m in $MODELS; do
     fi
   fi
   raman="| – | – | – | – | –"
+  fid="–"
   if [ -f "$T/r.pwt" ]; then
+    # Fidelity of the pruned int8 table against the dense float model on the exported samples:
+    # SNDR of the outputs, and top-1 agreement with the dense model's argmax.
+    "$P" infer "$M/$m.onnx" --input "$x" --output "$T/f.npy" >/dev/null
+    py "import numpy as np; np.save('$T/c.npy', np.load('$T/f.npy').argmax(1).astype(np.int64))"
+    fid=$("$P" eval "$T/r.pwt" --data "$x" --labels "$T/f.npy" --json | py "import json,sys; print('%.1f dB SNDR' % json.load(sys.stdin)['int8']['sndr_db'])")
+    fid="$fid, top-1 $("$P" eval "$T/r.pwt" --data "$x" --labels "$T/c.npy" --json | py "import json,sys; print('%.0f %%' % (100*json.load(sys.stdin)['int8']['top1']))")"
     t0=$(now)
     "$P" simulate --arch raman --tables "$T/r.pwt" --input "$T/x1.npy" $sets --fit --rate 0.1 \
       --mode cycle --json >"$T/c.json"
@@ -56,5 +63,5 @@ print('| {:,} | {:.1f} uJ | {:.2f} mm2 | {:.2f} s | {:.2f} s'.format(int(c['late
   fpga=$("$P" simulate --arch fpga-soc --tables "$T/f.pwt" --input "$T/x1.npy" --mode analytical --json |
     py "import json,sys; j=json.load(sys.stdin); d=j.get('dpu', {})
 print('| {:.3f} ms | {}/{}'.format(j['inference_s']*1e3, d.get('layers_on_dpu','?'), d.get('layers_on_ps','?')))")
-  printf "| %s | %s | %s %s %s |\n" "$m" "$(py "print(f'{$macs:,}')")" "$default" "$raman" "$fpga"
+  printf "| %s | %s | %s | %s %s %s |\n" "$m" "$(py "print(f'{$macs:,}')")" "$fid" "$default" "$raman" "$fpga"
 done
