@@ -448,6 +448,11 @@ struct ZooCase {
   const char* data;  // sample set to compare on
 };
 
+// Test listings show the case, not the struct's bytes.
+void PrintTo(const ZooCase& c, std::ostream* os) {
+  *os << c.model << " on " << c.data;
+}
+
 }  // namespace
 
 class ChannelZoo : public ::testing::TestWithParam<ZooCase> {};

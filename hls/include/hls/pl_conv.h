@@ -2,7 +2,7 @@
 // convolution over a line buffer of K input rows (each input row read from memory once), a 1x1
 // convolution per pixel, a 2x2 max-pool with one row of running maxima, a 2x2 stride-2 transposed
 // convolution and a nearest upsample. Bit-exact with conv2d / conv_transpose2d / max_pool2d and
-// the Resize codes move of the int8 executor (tests/prune/test_hls_pl.cpp); the FPGA-SoC model
+// the Resize codes move of the int8 executor (tests/hls/test_hls_pl.cpp); the FPGA-SoC model
 // calls these for its DPU datapath.
 #pragma once
 

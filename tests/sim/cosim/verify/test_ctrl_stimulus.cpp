@@ -8,8 +8,8 @@
 
 #include <random>
 
-#include "../sim/raman_cases.h"
 #include "Vraman_ctrl.h"
+#include "common/raman_cases.h"
 #include "cosim/lockstep.h"
 #include "models/raman/core_net.h"
 #include "models/raman/ctrl_twin.h"
@@ -124,6 +124,11 @@ struct Prog {
   const char* encoding;
   const char* variant;
 };
+
+// Test listings show the case, not the struct's bytes.
+void PrintTo(const Prog& p, std::ostream* os) {
+  *os << p.model << " " << p.scheme << " " << p.sparsity << " " << p.encoding << "/" << p.variant;
+}
 
 class CtrlStimulus : public ::testing::TestWithParam<Prog> {};
 

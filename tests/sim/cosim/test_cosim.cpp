@@ -18,13 +18,15 @@
 
 #include "Vraman_act_mem.h"
 #include "Vraman_decoder.h"
-#include "Vraman_decoder_broken.h"
 #include "Vraman_pe.h"
 #include "Vraman_pe_array.h"
 #include "Vraman_requant.h"
-#include "Vraman_requant_broken.h"
 #include "cosim/benches.h"
 #include "verilated_fst_sc.h"
+#if PRUNESIM_BROKEN_RTL  // CMake option: the broken variants are Verilated only when it is on
+#include "Vraman_decoder_broken.h"
+#include "Vraman_requant_broken.h"
+#endif
 
 namespace prunesim::cosim {
 namespace {
@@ -416,6 +418,7 @@ TEST(Cosim, PeArrayRtlLaneMode) {
   }
 }
 
+#if PRUNESIM_BROKEN_RTL
 // -DBREAK_CARRY drops the -1 of negative products: the first valid, non-bypass row whose
 // product is a negative tie (and whose result is not clamped away) diverges, and nothing before.
 // The requantizer is combinational, so the divergence is in the cycle of that row itself
@@ -486,6 +489,7 @@ TEST(Cosim, BrokenDecoderIsCaughtAtFirstMultiSlotGroup) {
   EXPECT_EQ(d.cycle, predicted);
   EXPECT_LT(d.cycle, 100u);
 }
+#endif  // PRUNESIM_BROKEN_RTL
 
 // Mixed mode degenerate case: the twin on both sides must agree with itself (the harness adds
 // no divergence of its own), and the stimulus survives its text form.

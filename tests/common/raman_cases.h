@@ -28,10 +28,6 @@ inline Tensor first_samples(const Tensor& t, int64_t n) {
   return Tensor(s, std::vector<float>(t.f.begin(), t.f.begin() + n * per));
 }
 
-struct Built {
-  SimInput in;
-};
-
 // scheme "" = dense. encoding "auto" = the smallest the raman core accepts.
 inline SimInput build_case(const std::string& model, const std::string& calib,
                            const std::string& input, const std::string& scheme, double sparsity,

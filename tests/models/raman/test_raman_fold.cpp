@@ -6,10 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "common/onnx_builder.h"
+#include "common/raman_cases.h"
 #include "models/raman/rtl_image.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
-#include "raman_cases.h"
 
 namespace prunesim {
 namespace {

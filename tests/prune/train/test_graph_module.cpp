@@ -10,7 +10,7 @@
 #include <random>
 #include <set>
 
-#include "../../prune/src/op_table.h"  // supported_ops(): the table the translator must cover
+#include "../../../prune/src/op_table.h"  // supported_ops(): the table the translator must cover
 #include "graph_module.h"
 #include "prune/errors.h"
 #include "prune/executor.h"

@@ -6,9 +6,9 @@
 
 #include <fstream>
 
+#include "common/raman_cases.h"
 #include "prune/errors.h"
 #include "prune/quant.h"
-#include "raman_cases.h"
 
 namespace prunesim {
 namespace {
@@ -48,6 +48,11 @@ struct ZooModel {
   // the 10-output classifiers' PE count, which the balanced pattern needs.
   std::vector<std::string> sets = {"weight_mem_bytes=65536", "cluster_size=2"};
 };
+
+// Test listings show the case, not the struct's bytes.
+void PrintTo(const ZooModel& z, std::ostream* os) {
+  *os << z.model;
+}
 
 class RamanZoo : public ::testing::TestWithParam<ZooModel> {};
 

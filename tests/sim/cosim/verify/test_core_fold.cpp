@@ -4,8 +4,8 @@
 // one-line refusal of what the RTL does not have (a folded balanced-LFSR layer).
 #include <gtest/gtest.h>
 
-#include "../common/onnx_builder.h"
-#include "../sim/raman_cases.h"
+#include "common/onnx_builder.h"
+#include "common/raman_cases.h"
 #include "cosim/verify.h"
 #include "prune/errors.h"
 

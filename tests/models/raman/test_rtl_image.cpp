@@ -4,9 +4,9 @@
 // layout round-trips; programs the RTL cannot run are input errors naming the reason.
 #include <gtest/gtest.h>
 
+#include "common/raman_cases.h"
 #include "models/raman/rtl_image.h"
 #include "prune/errors.h"
-#include "raman_cases.h"
 
 namespace prunesim {
 namespace {
@@ -108,6 +108,12 @@ struct Case {
   const char* encoding;
   const char* variant;
 };
+
+// Test listings show the case, not the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model << " " << (*c.scheme ? c.scheme : "dense") << " " << c.sparsity << " "
+      << c.encoding << "/" << c.variant;
+}
 
 class RtlImageZoo : public ::testing::TestWithParam<Case> {};
 

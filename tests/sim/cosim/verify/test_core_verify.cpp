@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "../sim/raman_cases.h"
+#include "common/raman_cases.h"
 #include "cosim/verify.h"
 #include "models/isolate.h"
 #include "models/raman/core.h"
@@ -25,6 +25,12 @@ struct Case {
   const char* variant;
   bool lockstep;
 };
+
+// Test listings show the case, not the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.model << " " << (*c.scheme ? c.scheme : "dense") << " " << c.sparsity << " "
+      << c.encoding << "/" << c.variant << (c.lockstep ? " lockstep" : "");
+}
 
 // Clusters of 2 (zoo_case) run on the RTL too: its pattern group is a descriptor field.
 SimInput case_input(const Case& c) {
@@ -118,7 +124,7 @@ TEST(CoreVerifySamples, ThreeInferencesBackToBack) {
 
 // The controller alone in RTL on the whole autoencoder: over 100,000 cycles of lockstep with the
 // twin controller on a real program (the controller's counterpart of the blocks' seeded
-// 100,000-cycle stimulus tests in tests/cosim).
+// 100,000-cycle stimulus tests in tests/sim/cosim).
 TEST(CoreVerifyMixedLong, ControllerInRtlRunsTheWholeAutoencoder) {
   VerifyOptions o;
   o.run.rtl = {"ctrl"};

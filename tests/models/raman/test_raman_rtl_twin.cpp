@@ -12,12 +12,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "common/raman_cases.h"
 #include "models/isolate.h"
 #include "models/raman/core.h"
 #include "models/raman/core_net.h"
 #include "models/raman/rtl_image.h"
 #include "prune/quant.h"
-#include "raman_cases.h"
 
 namespace prunesim {
 namespace {
@@ -161,8 +161,8 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
-// The sweep of tests/sim/test_raman_arch.cpp (RamanZoo) on the twin core: every zoo model, every
-// encoding the core decodes, sparsities 0, 0.3, 0.6, 0.9.
+// The sweep of tests/sim/arch/test_raman_arch.cpp (RamanZoo) on the twin core: every zoo model,
+// every encoding the core decodes, sparsities 0, 0.3, 0.6, 0.9.
 class RamanRtlTwinSweep : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(RamanRtlTwinSweep, EveryEncodingAndSparsity) {

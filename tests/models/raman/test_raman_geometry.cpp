@@ -6,9 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "common/onnx_builder.h"
+#include "common/raman_cases.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
-#include "raman_cases.h"
 
 namespace prunesim {
 namespace {
