@@ -21,6 +21,7 @@ void BM_PeArrayTwinOnly(benchmark::State& st) {
   unsigned long long cycles = 0;
   for (auto _ : st) {
     const std::string r = run_isolated([] {
+      sc_core::sc_report_handler::set_actions(sc_core::SC_INFO, sc_core::SC_DO_NOTHING);
       const cosim::Stimulus s = cosim::pe_array_stimulus(5, kCycles);
       cosim::PeArrayBench<raman::RamanPeArrayTwin, raman::RamanPeArrayTwin> b("b", s);
       const auto t0 = std::chrono::steady_clock::now();
