@@ -161,34 +161,38 @@ SC_MODULE(RamanPeArrayTwin) {
 // else 0. shift must be in [1, 62] (hls::kMinShift..kMaxShift) on valid cycles: layer programs
 // never hold other values, and hls::round_shift is undefined outside that range (invalid cycles
 // may carry anything: their result is not computed).
-SC_MODULE(RamanRequantTwin){PRUNESIM_REQUANT_PORTS(PRUNESIM_TWIN_PORT)
+// (clang-format misreads a class body that opens with a port-list expansion.)
+// clang-format off
+SC_MODULE(RamanRequantTwin) {
+  PRUNESIM_REQUANT_PORTS(PRUNESIM_TWIN_PORT)
 
-                                SC_CTOR(RamanRequantTwin){SC_METHOD(eval);
-sensitive << in_valid << bypass << acc << mult << shift << act_min << act_max;
-}  // namespace prunesim::raman
+  SC_CTOR(RamanRequantTwin) {
+    SC_METHOD(eval);
+    sensitive << in_valid << bypass << acc << mult << shift << act_min << act_max;
+  }
 
-// The result for one set of valid inputs (also used by tests to predict outputs).
-static int8_t compute(bool bypass, uint32_t acc, uint32_t mult, uint32_t shift, uint32_t lo,
-                      uint32_t hi) {
-  const auto a = static_cast<int32_t>(acc);
-  const auto l = static_cast<int8_t>(lo & 0xffu), h = static_cast<int8_t>(hi & 0xffu);
-  if (bypass) return hls::clamp8(hls::sat8(a), l, h);
-  hls::Requant r;
-  r.multiplier = static_cast<int32_t>(mult & 0x7fffffffu);
-  r.shift = static_cast<int32_t>(shift & 63u);
-  return hls::requantize_clamp(a, r, l, h);
-}
+  // The result for one set of valid inputs (also used by tests to predict outputs).
+  static int8_t compute(bool bypass, uint32_t acc, uint32_t mult, uint32_t shift, uint32_t lo,
+                        uint32_t hi) {
+    const auto a = static_cast<int32_t>(acc);
+    const auto l = static_cast<int8_t>(lo & 0xffu), h = static_cast<int8_t>(hi & 0xffu);
+    if (bypass) return hls::clamp8(hls::sat8(a), l, h);
+    hls::Requant r;
+    r.multiplier = static_cast<int32_t>(mult & 0x7fffffffu);
+    r.shift = static_cast<int32_t>(shift & 63u);
+    return hls::requantize_clamp(a, r, l, h);
+  }
 
-private:
-void eval() {
-  const bool v = in_valid.read();
-  out_valid.write(v);
-  out_q.write(v ? static_cast<uint8_t>(compute(bypass.read(), acc.read(), mult.read(), shift.read(),
-                                               act_min.read(), act_max.read()))
-                : 0u);
-}
-}
-;
+ private:
+  void eval() {
+    const bool v = in_valid.read();
+    out_valid.write(v);
+    out_q.write(v ? static_cast<uint8_t>(compute(bypass.read(), acc.read(), mult.read(),
+                                                 shift.read(), act_min.read(), act_max.read()))
+                  : 0u);
+  }
+};
+// clang-format on
 
 // rtl/raman/raman_decoder.sv with CL = 4, SLOTS = 8, SLOT_BITS = 3, CNT_BITS = 4.
 SC_MODULE(RamanDecoderTwin) {
