@@ -39,24 +39,36 @@ std::vector<uint32_t> value(const sc_core::sc_signal<T>& s, int width) {
   return o;
 }
 
-// Visits every observed output: f(name, width, signal).
+// Every output of a block's port list (rtl_ports.h) is observed, on the core signal it drives.
+#define PRUNESIM_OBSERVE_clock(block, n, w, sig)
+#define PRUNESIM_OBSERVE_reset(block, n, w, sig)
+#define PRUNESIM_OBSERVE_in(block, n, w, sig)
+#define PRUNESIM_OBSERVE_out(block, n, w, sig) \
+  f(                                           \
+      block + #n, w, [&]() -> const auto& { return sig; });
+#define PRUNESIM_OBSERVE_comb(block, n, w, sig) PRUNESIM_OBSERVE_out(block, n, w, sig)
+
+// Visits every observed output in lockstep order: f(name, width, get), get() its signal in *s.
 template <class F>
-void visit_outputs(const CoreSignals& s, F&& f) {
-  f("act_mem.rd_data", 128, s.am_rd_data);
-  f("act_mem.overlap_err", 1, s.am_overlap_err);
-  f("act_mem.port_conflict", 1, s.am_port_conflict);
+void visit_outputs(const CoreSignals* s, F&& f) {
+#define PRUNESIM_X(dir, n, w) PRUNESIM_OBSERVE_##dir(std::string("act_mem."), n, w, s->am_##n)
+  PRUNESIM_ACT_MEM_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
   for (size_t c = 0; c < static_cast<size_t>(CoreNet::kClusters); ++c) {
     const std::string d = "decoder" + std::to_string(c) + ".";
-    f(d + "valid", 4, s.dc_valid[c]);
-    f(d + "slot", 12, s.dc_slot[c]);
-    f(d + "wgt", 32, s.dc_wgt[c]);
-    f(d + "last", 1, s.dc_last[c]);
+#define PRUNESIM_X(dir, n, w) PRUNESIM_OBSERVE_##dir(d, n, w, s->dc_##n[c])
+    PRUNESIM_DECODER_DATA_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
   }
-  f("pe_array.rd_acc", 32, s.pa_rd_acc);
-  f("pe_array.mac_done", 16, s.pa_mac_done);
-  f("requant.out_valid", 1, s.rq_out_valid);
-  f("requant.out_q", 8, s.rq_out_q);
-#define PRUNESIM_X(n, w) f("ctrl." #n, w, s.n);
+#define PRUNESIM_X(dir, n, w) PRUNESIM_OBSERVE_##dir(std::string("pe_array."), n, w, s->pa_##n)
+  PRUNESIM_PE_ARRAY_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
+#define PRUNESIM_X(dir, n, w) PRUNESIM_OBSERVE_##dir(std::string("requant."), n, w, s->rq_##n)
+  PRUNESIM_REQUANT_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
+#define PRUNESIM_X(n, w) \
+  f(                     \
+      "ctrl." #n, w, [&]() -> const auto& { return s->n; });
   PRUNESIM_CTRL_OUTPUTS(PRUNESIM_X)
 #undef PRUNESIM_X
 }
@@ -221,8 +233,8 @@ BlockMakers CoreNet::twins() {
 std::vector<Observation> observe(const CoreSignals& s) {
   std::vector<Observation> o;
   o.reserve(observation_ports().size());
-  visit_outputs(s, [&o](const std::string& name, int width, const auto& sig) {
-    o.emplace_back(name, value(sig, width));
+  visit_outputs(&s, [&o](const std::string& name, int width, const auto& get) {
+    o.emplace_back(name, value(get(), width));
   });
   return o;
 }
@@ -230,21 +242,10 @@ std::vector<Observation> observe(const CoreSignals& s) {
 const std::vector<std::pair<std::string, int>>& observation_ports() {
   static const std::vector<std::pair<std::string, int>> ports = [] {
     std::vector<std::pair<std::string, int>> p;
-#define PRUNESIM_X(n, w) p.emplace_back("ctrl." #n, w);
-    p = {{"act_mem.rd_data", 128}, {"act_mem.overlap_err", 1}, {"act_mem.port_conflict", 1}};
-    for (int c = 0; c < CoreNet::kClusters; ++c) {
-      const std::string d = "decoder" + std::to_string(c) + ".";
-      p.emplace_back(d + "valid", 4);
-      p.emplace_back(d + "slot", 12);
-      p.emplace_back(d + "wgt", 32);
-      p.emplace_back(d + "last", 1);
-    }
-    p.emplace_back("pe_array.rd_acc", 32);
-    p.emplace_back("pe_array.mac_done", 16);
-    p.emplace_back("requant.out_valid", 1);
-    p.emplace_back("requant.out_q", 8);
-    PRUNESIM_CTRL_OUTPUTS(PRUNESIM_X)
-#undef PRUNESIM_X
+    // observe()'s walk without signals: the getters are never called.
+    visit_outputs(nullptr, [&p](const std::string& name, int width, const auto&) {
+      p.emplace_back(name, width);
+    });
     return p;
   }();
   return ports;

@@ -264,206 +264,267 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
     n->lane_wgt.fill(0);
   }
   o->busy = r.state != kIdle;
-  if (r.state == kIdle) {
-    if (n && start.read()) {
-      n->state = kDmaIn;
-      n->cnt = 0;
-    }
-    return;
-  }
-  if (r.state == kDmaIn) {
-    const uint32_t g1 = t(6, 1), g2 = t(6, 2), beats = (g2 + 3) / 4, j = r.cnt;
-    if (j < beats) {
-      o->am_wr_en = true;
-      o->am_wr_addr = (g1 + 4 * j) & 0xffffu;
-      for (uint32_t i = 0; i < 4; ++i)
-        if (4 * j + i < g2) o->am_wr_be |= 1u << i;
-      // Bytes without their enable are 0 (the spec's don't-care rule).
-      uint32_t d = t(7, j);
-      for (uint32_t i = 0; i < 4; ++i)
-        if (!(o->am_wr_be >> i & 1u)) d &= ~(0xffu << (8 * i));
-      o->am_wr_data = d;
-    }
-    if (n) {
-      if (j >= beats)
-        enter_layer(0, n);
-      else
-        n->cnt = j + 1;
-    }
-    return;
-  }
-  if (r.state == kDmaOut) {
-    const uint32_t g3 = t(6, 3), g4 = t(6, 4), beats = (g4 + 3) / 4, j = r.cnt;
-    if (j < beats) {
-      o->am_rd_en = true;
-      o->am_rd_word = true;
-      o->am_rd_addr = (g3 + 4 * j) & 0xffffu;
-    }
-    if (j >= 1) {
-      const uint32_t w = j - 1;
-      uint32_t keep = 0;
-      for (uint32_t i = 0; i < 4; ++i)
-        if (4 * w + i < g4) keep |= 0xffu << (8 * i);
-      o->dout_valid = true;
-      o->dout_addr = w & 0xffffu;
-      o->dout_data = static_cast<uint32_t>(am_rd_data.read().get_word(0)) & keep;
-    }
-    if (n) {
-      if (j >= beats)
-        n->state = kIdle;
-      else
-        n->cnt = j + 1;
-    }
-    return;
-  }
-  if (r.state == kSetup) {
-    if (n) {
-      if (r.cnt + 1 >= t(6, 5)) {
-        n->state = kInit;
+  switch (r.state) {
+    case kIdle:
+      if (n && start.read()) {
+        n->state = kDmaIn;
         n->cnt = 0;
-      } else {
-        n->cnt = r.cnt + 1;
       }
-    }
-    return;
-  }
-
-  // INIT, STREAM, FLUSH, DRAIN: the current layer and position.
-  Pos p;
-  position(r.layer, r.oy, r.ox, &p);
-  const uint32_t* d = p.d;
-  const bool lane = (d[0] & 3u) == 1;
-  const uint32_t op = (d[0] >> 5) & 7u, init = (d[0] >> 8) & 3u, ppu = (d[0] >> 10) & 3u;
-  const uint32_t np = std::min<uint32_t>(d[1], kPes), slots = std::min<uint32_t>(d[2], kSlots);
-  // d4: [7:0] channels, [31:16] bytes per output position (a folding pass writes a slice).
-  const uint32_t out_c = d[4] & 0xffu, out_pitch = d[4] >> 16, qbase = d[14];
-  const uint32_t gate = np >= 16 ? 0xffffu : low_bits(np);
-  auto read_cand = [&](uint32_t k) {
-    o->am_rd_en = true;
-    o->am_rd_word = lane;
-    o->am_rd_addr = cand_addr(p, k);
-  };
-  // The PE-array operands of STREAM and FLUSH.
-  auto array_operands = [&]() {
-    if (!lane) {
-      o->pa_act = r.bc_act & 0xffu;
-      o->pa_mac_valid = dec_valid.read() & 0xffffu;
-      o->pa_mac_slot = dec_slot.read() & 0xffffffffffffull;
-      const sc_dt::sc_bv<128>& w = dec_wgt.read();
-      for (int i = 0; i < 4; ++i) o->pa_wgt[static_cast<size_t>(i)] = w.get_word(i);
       return;
-    }
-    o->pa_mac_valid = r.lane_valid;
-    for (uint32_t q = 0; q < kPes; ++q) {
-      put_bits(o->pa_lane_act.data(), static_cast<int>(8 * q), 8, r.lane_act[q]);
-      put_bits(o->pa_wgt.data(), static_cast<int>(8 * q), 8, r.lane_wgt[q]);
-      if ((r.lane_valid >> q) & 1u)
-        o->pa_mac_slot |= static_cast<uint64_t>(r.lane_slot & 7u) << (3 * q);
-    }
-  };
+    case kDmaIn:
+      return eval_dma_in(o, n);
+    case kDmaOut:
+      return eval_dma_out(o, n);
+    case kSetup:
+      if (n) {
+        if (r.cnt + 1 >= t(6, 5)) {
+          n->state = kInit;
+          n->cnt = 0;
+        } else {
+          n->cnt = r.cnt + 1;
+        }
+      }
+      return;
+    default:
+      break;
+  }
+  // INIT, STREAM, FLUSH, DRAIN: the current layer and position.
+  Layer L;
+  position(r.layer, r.oy, r.ox, &L.p);
+  const uint32_t* d = L.p.d;
+  L.lane = (d[0] & 3u) == 1;
+  L.op = (d[0] >> 5) & 7u;
+  L.init = (d[0] >> 8) & 3u;
+  L.ppu = (d[0] >> 10) & 3u;
+  L.np = std::min<uint32_t>(d[1], kPes);
+  L.slots = std::min<uint32_t>(d[2], kSlots);
+  // d4: [7:0] channels, [31:16] bytes per output position (a folding pass writes a slice).
+  L.out_c = d[4] & 0xffu;
+  L.out_pitch = d[4] >> 16;
+  L.qbase = d[14];
   if (r.state != kDrain) {
-    o->pa_gate_en = gate;
-    o->pa_lane = lane;
-    o->pa_op_max = lane && op == 1;
+    o->pa_gate_en = L.np >= 16 ? 0xffffu : low_bits(L.np);
+    o->pa_lane = L.lane;
+    o->pa_op_max = L.lane && L.op == 1;
   }
-
-  if (r.state == kInit) {
-    o->pa_init = true;
-    for (uint32_t q = 0; q < np; ++q)
-      for (uint32_t s = 0; s < slots; ++s) {
-        const uint32_t ch = s * d[1] + q;
-        if (ch >= out_c) continue;
-        const uint32_t v = init == 0 ? t(5, 4 * (qbase + ch)) : init == 1 ? 0xffffff80u : 0u;
-        o->pa_init_bias[q * kSlots + s] = v;
+  switch (r.state) {
+    case kInit:
+      return eval_init(L, o, n);
+    case kStream:
+      return eval_stream(L, o, n);
+    case kFlush:
+      array_operands(L, o);
+      if (n) {
+        n->state = kDrain;
+        n->cnt = 0;
       }
-    if (p.n > 0) read_cand(0);
+      return;
+    default:
+      return eval_drain(L, o, n);
+  }
+}
+
+void RamanCtrlTwin::eval_dma_in(Out* o, Regs* n) const {
+  const uint32_t g1 = t(6, 1), g2 = t(6, 2), beats = (g2 + 3) / 4, j = r_.cnt;
+  if (j < beats) {
+    o->am_wr_en = true;
+    o->am_wr_addr = (g1 + 4 * j) & 0xffffu;
+    for (uint32_t i = 0; i < 4; ++i)
+      if (4 * j + i < g2) o->am_wr_be |= 1u << i;
+    // Bytes without their enable are 0 (the spec's don't-care rule).
+    uint32_t d = t(7, j);
+    for (uint32_t i = 0; i < 4; ++i)
+      if (!(o->am_wr_be >> i & 1u)) d &= ~(0xffu << (8 * i));
+    o->am_wr_data = d;
+  }
+  if (n) {
+    if (j >= beats)
+      enter_layer(0, n);
+    else
+      n->cnt = j + 1;
+  }
+}
+
+void RamanCtrlTwin::eval_dma_out(Out* o, Regs* n) const {
+  const uint32_t g3 = t(6, 3), g4 = t(6, 4), beats = (g4 + 3) / 4, j = r_.cnt;
+  if (j < beats) {
+    o->am_rd_en = true;
+    o->am_rd_word = true;
+    o->am_rd_addr = (g3 + 4 * j) & 0xffffu;
+  }
+  if (j >= 1) {
+    const uint32_t w = j - 1;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < 4; ++i)
+      if (4 * w + i < g4) keep |= 0xffu << (8 * i);
+    o->dout_valid = true;
+    o->dout_addr = w & 0xffffu;
+    o->dout_data = static_cast<uint32_t>(am_rd_data.read().get_word(0)) & keep;
+  }
+  if (n) {
+    if (j >= beats)
+      n->state = kIdle;
+    else
+      n->cnt = j + 1;
+  }
+}
+
+void RamanCtrlTwin::read_cand(const Layer& L, uint32_t k, Out* o) const {
+  o->am_rd_en = true;
+  o->am_rd_word = L.lane;
+  o->am_rd_addr = cand_addr(L.p, k);
+}
+
+void RamanCtrlTwin::array_operands(const Layer& L, Out* o) const {
+  const Regs& r = r_;
+  if (!L.lane) {
+    o->pa_act = r.bc_act & 0xffu;
+    o->pa_mac_valid = dec_valid.read() & 0xffffu;
+    o->pa_mac_slot = dec_slot.read() & 0xffffffffffffull;
+    const sc_dt::sc_bv<128>& w = dec_wgt.read();
+    for (int i = 0; i < 4; ++i) o->pa_wgt[static_cast<size_t>(i)] = w.get_word(i);
+    return;
+  }
+  o->pa_mac_valid = r.lane_valid;
+  for (uint32_t q = 0; q < kPes; ++q) {
+    put_bits(o->pa_lane_act.data(), static_cast<int>(8 * q), 8, r.lane_act[q]);
+    put_bits(o->pa_wgt.data(), static_cast<int>(8 * q), 8, r.lane_wgt[q]);
+    if ((r.lane_valid >> q) & 1u)
+      o->pa_mac_slot |= static_cast<uint64_t>(r.lane_slot & 7u) << (3 * q);
+  }
+}
+
+void RamanCtrlTwin::eval_init(const Layer& L, Out* o, Regs* n) const {
+  const uint32_t* d = L.p.d;
+  o->pa_init = true;
+  for (uint32_t q = 0; q < L.np; ++q)
+    for (uint32_t s = 0; s < L.slots; ++s) {
+      const uint32_t ch = s * d[1] + q;
+      if (ch >= L.out_c) continue;
+      const uint32_t v = L.init == 0 ? t(5, 4 * (L.qbase + ch)) : L.init == 1 ? 0xffffff80u : 0u;
+      o->pa_init_bias[q * kSlots + s] = v;
+    }
+  if (L.p.n > 0) read_cand(L, 0, o);
+  if (n) {
+    n->k = n->left = 0;
+    n->state = L.p.n > 0 ? kStream : kFlush;
+  }
+}
+
+void RamanCtrlTwin::lane_issue(const Layer& L, uint32_t w0, Regs* n) const {
+  const uint32_t* d = L.p.d;
+  const uint32_t tile = (w0 >> 20) & 0xffu;
+  const int64_t rest = static_cast<int64_t>(d[9]) - static_cast<int64_t>(tile) * d[1];
+  const uint32_t lanes = static_cast<uint32_t>(std::clamp<int64_t>(rest, 0, L.np));
+  uint8_t w[kPes] = {};
+  if (L.op == 0)
+    depthwise_word(L.p, w0 & 0xfffffu, lanes, w);
+  else if (L.op == 2 || L.op == 3)
+    for (uint32_t q = 0; q < lanes; ++q) w[q] = 1;
+  const sc_dt::sc_bv<128>& in = am_rd_data.read();
+  for (uint32_t q = 0; q < lanes; ++q) {
+    n->lane_valid |= 1u << q;
+    n->lane_act[q] = static_cast<uint8_t>(in.get_word(static_cast<int>(q / 4)) >> (8 * (q % 4)));
+    n->lane_wgt[q] = w[q];
+  }
+  // An Add's operand b (GMEM w0 bit 28) goes to slot tile + slots.
+  n->lane_slot = (tile + ((w0 >> 28) & 1u ? d[2] : 0u)) & 7u;
+}
+
+void RamanCtrlTwin::eval_stream(const Layer& L, Out* o, Regs* n) const {
+  const Regs& r = r_;
+  array_operands(L, o);
+  bool last = false;
+  if (r.left == 0) {  // zero-check cycle of candidate k: am_rd_data holds its input
+    const uint32_t e = L.p.first + r.k, w0 = t(2, 2 * e);
+    uint32_t cost = 1;
+    if (!L.lane) {
+      const uint32_t a = static_cast<uint32_t>(am_rd_data.read().get_word(0)) & 0xffu;
+      if (a != 0) {
+        o->dec_load = true;
+        cost = column_fetch(L.p, w0 & 0xfffffu, o);
+        if (n) n->bc_act = a;
+      }
+    } else if (n) {
+      lane_issue(L, w0, n);
+    }
+    last = cost == 1;
+    if (n && !last) n->left = cost - 1;
+  } else {
+    last = r.left == 1;
+    if (n) n->left = r.left - 1;
+  }
+  if (!last) return;
+  if (r.k + 1 < L.p.n) {
+    read_cand(L, r.k + 1, o);
     if (n) {
-      n->k = n->left = 0;
-      n->state = p.n > 0 ? kStream : kFlush;
+      n->k = r.k + 1;
+      n->left = 0;
     }
-    return;
+  } else if (n) {
+    n->state = kFlush;
+    n->left = 0;
   }
+}
 
-  if (r.state == kStream) {
-    array_operands();
-    bool last = false;
-    if (r.left == 0) {  // zero-check cycle of candidate k: am_rd_data holds its input
-      const uint32_t e = p.first + r.k, w0 = t(2, 2 * e);
-      uint32_t cost = 1;
-      if (!lane) {
-        const uint32_t a = static_cast<uint32_t>(am_rd_data.read().get_word(0)) & 0xffu;
-        if (a != 0) {
-          o->dec_load = true;
-          cost = column_fetch(p, w0 & 0xfffffu, o);
-          if (n) n->bc_act = a;
-        }
-      } else if (n) {
-        const uint32_t tile = (w0 >> 20) & 0xffu;
-        const int64_t rest = static_cast<int64_t>(d[9]) - static_cast<int64_t>(tile) * d[1];
-        const uint32_t lanes = static_cast<uint32_t>(std::clamp<int64_t>(rest, 0, np));
-        uint8_t w[kPes] = {};
-        if (op == 0)
-          depthwise_word(p, w0 & 0xfffffu, lanes, w);
-        else if (op == 2 || op == 3)
-          for (uint32_t q = 0; q < lanes; ++q) w[q] = 1;
-        const sc_dt::sc_bv<128>& in = am_rd_data.read();
-        for (uint32_t q = 0; q < lanes; ++q) {
-          n->lane_valid |= 1u << q;
-          n->lane_act[q] =
-              static_cast<uint8_t>(in.get_word(static_cast<int>(q / 4)) >> (8 * (q % 4)));
-          n->lane_wgt[q] = w[q];
-        }
-        // An Add's operand b (GMEM w0 bit 28) goes to slot tile + slots.
-        n->lane_slot = (tile + ((w0 >> 28) & 1u ? d[2] : 0u)) & 7u;
+uint32_t RamanCtrlTwin::rescale(uint32_t acc, uint32_t entry) const {
+  hls::Requant q;
+  q.multiplier = static_cast<int32_t>(t(5, 4 * entry + 1) & 0x7fffffffu);
+  q.shift = static_cast<int32_t>(t(5, 4 * entry + 2) & 0x3fu);
+  return static_cast<uint32_t>(hls::rescale32(static_cast<int32_t>(acc), q));
+}
+
+// The requantizer inputs of channel ch of a layer without an Add, by its PPU mode.
+void RamanCtrlTwin::drain_requant(const Layer& L, uint32_t ch, Out* o) const {
+  const uint32_t* d = L.p.d;
+  o->rq_in_valid = true;
+  o->rq_acc = pa_rd_acc.read();
+  o->rq_act_min = d[15] & 0xffu;
+  o->rq_act_max = (d[15] >> 8) & 0xffu;
+  auto q_of = [&](uint32_t entry) {
+    o->rq_mult = t(5, 4 * entry + 1) & 0x7fffffffu;
+    o->rq_shift = t(5, 4 * entry + 2) & 0x3fu;
+  };
+  switch (L.ppu) {
+    case 0:
+      q_of(L.qbase + ch);
+      break;
+    case 1:
+      o->rq_bypass = true;
+      break;
+    case 2: {
+      const uint32_t cnt = L.p.yfac * L.p.xfac;
+      if (cnt > 0) {
+        q_of(L.qbase + cnt);
+      } else {
+        o->rq_bypass = true;
+        o->rq_acc = 0;
+        o->rq_act_min = 0x80;
+        o->rq_act_max = 0x7f;
       }
-      last = cost == 1;
-      if (n && !last) n->left = cost - 1;
-    } else {
-      last = r.left == 1;
-      if (n) n->left = r.left - 1;
+      break;
     }
-    if (last) {
-      if (r.k + 1 < p.n) {
-        read_cand(r.k + 1);
-        if (n) {
-          n->k = r.k + 1;
-          n->left = 0;
-        }
-      } else if (n) {
-        n->state = kFlush;
-        n->left = 0;
-      }
-    }
-    return;
+    default:
+      q_of(L.qbase);
+      break;
   }
+}
 
-  if (r.state == kFlush) {
-    array_operands();
-    if (n) {
-      n->state = kDrain;
-      n->cnt = 0;
-    }
-    return;
-  }
-
-  // DRAIN: channel ch through the requantizer into the activation memory. A residual Add (d0
-  // bit 12) takes two cycles a channel: operand a's accumulator is rescaled into a register,
-  // then operand b's (slot + slots) is rescaled, added and requantized (QTAB qbase..qbase+2).
+// DRAIN: channel ch through the requantizer into the activation memory. A residual Add (d0 bit
+// 12) takes two cycles a channel: operand a's accumulator is rescaled into a register, then
+// operand b's (slot + slots) is rescaled, added and requantized (QTAB qbase..qbase+2).
+void RamanCtrlTwin::eval_drain(const Layer& L, Out* o, Regs* n) const {
+  const Regs& r = r_;
+  const uint32_t* d = L.p.d;
   const uint32_t ch = r.cnt;
   const uint32_t pd = d[1] == 0 ? 1u : d[1];
   const bool add = (d[0] >> 12) & 1u;
-  auto rescale = [&](uint32_t acc, uint32_t entry) {
-    hls::Requant q;
-    q.multiplier = static_cast<int32_t>(t(5, 4 * entry + 1) & 0x7fffffffu);
-    q.shift = static_cast<int32_t>(t(5, 4 * entry + 2) & 0x3fu);
-    return static_cast<uint32_t>(hls::rescale32(static_cast<int32_t>(acc), q));
-  };
   o->pa_rd_pe = (ch % pd) & 15u;
   o->pa_rd_slot = (ch / pd) & 7u;
   if (add && !r.half) {
     if (n) {
       n->half = true;
-      n->ra = rescale(pa_rd_acc.read(), qbase);
+      n->ra = rescale(pa_rd_acc.read(), L.qbase);
     }
     return;
   }
@@ -471,55 +532,24 @@ void RamanCtrlTwin::eval(Out* o, Regs* n) const {
   if (add) {
     o->pa_rd_slot = (ch / pd + d[2]) & 7u;
     o->rq_in_valid = true;
-    o->rq_acc = r.ra + rescale(pa_rd_acc.read(), qbase + 1);
-    o->rq_mult = t(5, 4 * (qbase + 2) + 1) & 0x7fffffffu;
-    o->rq_shift = t(5, 4 * (qbase + 2) + 2) & 0x3fu;
+    o->rq_acc = r.ra + rescale(pa_rd_acc.read(), L.qbase + 1);
+    o->rq_mult = t(5, 4 * (L.qbase + 2) + 1) & 0x7fffffffu;
+    o->rq_shift = t(5, 4 * (L.qbase + 2) + 2) & 0x3fu;
     o->rq_act_min = d[15] & 0xffu;
     o->rq_act_max = (d[15] >> 8) & 0xffu;
+  } else {
+    drain_requant(L, ch, o);
   }
-  if (!add) {
-    o->rq_in_valid = true;
-    o->rq_acc = pa_rd_acc.read();
-    o->rq_act_min = d[15] & 0xffu;
-    o->rq_act_max = (d[15] >> 8) & 0xffu;
-    auto q_of = [&](uint32_t entry) {
-      o->rq_mult = t(5, 4 * entry + 1) & 0x7fffffffu;
-      o->rq_shift = t(5, 4 * entry + 2) & 0x3fu;
-    };
-    switch (ppu) {
-      case 0:
-        q_of(qbase + ch);
-        break;
-      case 1:
-        o->rq_bypass = true;
-        break;
-      case 2: {
-        const uint32_t cnt = p.yfac * p.xfac;
-        if (cnt > 0) {
-          q_of(qbase + cnt);
-        } else {
-          o->rq_bypass = true;
-          o->rq_acc = 0;
-          o->rq_act_min = 0x80;
-          o->rq_act_max = 0x7f;
-        }
-        break;
-      }
-      default:
-        q_of(qbase);
-        break;
-    }
-  }
-  const uint32_t outptr = d[7] + (r.oy * d[6] + r.ox) * out_pitch;
+  const uint32_t outptr = d[7] + (r.oy * d[6] + r.ox) * L.out_pitch;
   o->am_wr_en = true;
   o->am_wr_addr = (outptr + ch) & 0xffffu;
   o->am_wr_be = 1;
   o->am_wr_data = rq_out_q.read() & 0xffu;
   if (n) {
-    if (ch + 1 < out_c)
+    if (ch + 1 < L.out_c)
       n->cnt = ch + 1;
     else
-      next_position(p, n);
+      next_position(L.p, n);
   }
 }
 

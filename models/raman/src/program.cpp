@@ -450,588 +450,688 @@ RamanProgram compile(const QuantizedModel& q, const TableSummary& summary, const
 }
 
 namespace {
-RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
-                          const MaskMap& masks, const RamanConfig& cfg, const std::string& source,
-                          bool probe, size_t upto, int64_t* probe_need) {
+
+// Concat by placement (docs/raman.md "Concat"): an input that only the Concat reads and whose
+// rescale to the output scale is the identity is written by its producer straight into its
+// channel range of the Concat's output ("region", allocated when its first producer runs).
+struct Placed {
+  size_t concat;
+  int64_t c0;
+};
+
+// One compile walking the layers: its inputs, the program so far and the allocation state.
+struct Compile {
+  const QuantizedModel& q;
+  const TableSummary& summary;
+  const MaskMap& masks;
+  const RamanConfig& cfg;
+  const std::string& source;
   RamanProgram prog;
+  std::map<std::string, ActBuffer> bufs;   // every tensor produced so far, where it lives
+  std::map<std::string, size_t> last_use;  // tensor -> index of its last reader
+  std::map<std::string, Placed> placed;
+  std::map<size_t, ActBuffer> regions;  // concat layer -> its output buffer
+  int64_t wbase = 0, span_so_far = 0, alloc_low = 0;
+
+  // A layer that takes no cycles (a view of bytes already in place), recorded as is.
+  void push_view(LayerProgram&& P, const std::string& output) {
+    bufs[output] = P.out;
+    prog.layers.push_back(std::move(P));
+    prog.act_span.push_back(span_so_far);
+  }
+};
+
+// The input at the top of the activation memory (layers move down), and the liveness of every
+// tensor: it stays until its last reader (a residual branch or a Concat input outlives the next
+// layer); the graph output until the DMA out.
+void place_input(Compile& c) {
+  const QuantizedModel& q = c.q;
+  const RamanConfig& cfg = c.cfg;
+  const std::string& source = c.source;
+  RamanProgram& prog = c.prog;
   prog.cfg = cfg;
   prog.source = source;
   prog.input_scale = q.input_scale;
   prog.output_scale = q.output_scale;
-  const Graph& g = q.graph;
-  prog.output_shape = g.shape(q.output);
-  std::map<std::string, ActBuffer> bufs;
-  ActBuffer in = buffer_of(g.shape(q.input), source, "input '" + q.input + "'");
+  prog.output_shape = q.graph.shape(q.output);
+  ActBuffer in = buffer_of(q.graph.shape(q.input), source, "input '" + q.input + "'");
   if (in.bytes() > cfg.act_mem_bytes)
     throw SizeError(source + ": input '" + q.input + "': needs " + std::to_string(in.bytes()) +
                         " B of activation memory, the core has " +
                         std::to_string(cfg.act_mem_bytes) + " B (short by " +
                         std::to_string(in.bytes() - cfg.act_mem_bytes) + " B)",
                     "act_mem_bytes", "input '" + q.input + "'");
-  in.base = cfg.act_mem_bytes - in.bytes();  // the input sits at the top; layers move down
-  bufs[q.input] = in;
+  in.base = cfg.act_mem_bytes - in.bytes();
+  c.bufs[q.input] = in;
   prog.input = in;
-  // Liveness: a tensor stays in the activation memory until its last reader (a residual branch
-  // or a Concat input outlives the next layer); the graph output until the DMA out.
-  std::map<std::string, size_t> last_use;
   for (size_t li = 0; li < q.layers.size(); ++li)
-    for (const std::string& v : q.layers[li].inputs) last_use[v] = li;
-  last_use[q.output] = q.layers.size();
-  // Concat by placement (docs/raman.md "Concat"): an input that only the Concat reads and whose
-  // rescale to the output scale is the identity is written by its producer straight into its
-  // channel range of the Concat's output ("region", allocated when its first producer runs).
-  struct Placed {
-    size_t concat;
-    int64_t c0;
-  };
-  std::map<std::string, Placed> placed;
-  std::map<size_t, ActBuffer> regions;  // concat layer -> its output buffer
-  {
-    std::map<std::string, int> readers;
-    std::map<std::string, size_t> producer;
-    for (size_t li = 0; li < q.layers.size(); ++li) {
-      for (const std::string& v : q.layers[li].inputs) ++readers[v];
-      producer[q.layers[li].output] = li;
-    }
-    for (size_t ci = 0; ci < q.layers.size(); ++ci) {
-      const QLayer& C = q.layers[ci];
-      if (C.kind != QLayer::Kind::Concat) continue;
-      const Shape& cs = g.shape(C.output);
-      int64_t ax = g.nodes[C.node].attr_i("axis", 0);
-      if (ax < 0) ax += static_cast<int64_t>(cs.size());
-      if (ax != 1 || cs.size() < 2 || C.requant.size() != C.inputs.size()) continue;
-      int64_t c0 = 0;
-      for (size_t i = 0; i < C.inputs.size(); ++i) {
-        const std::string& v = C.inputs[i];
-        bool identity = true;
-        for (int x = hls::kInt8Min; x <= hls::kInt8Max && identity; ++x)
-          identity = hls::rescale8(static_cast<int8_t>(x), C.requant[i]) == x;
-        const auto pr = producer.find(v);
-        if (identity && readers[v] == 1 && pr != producer.end() && v != q.output &&
-            !placed.count(v) && q.layers[pr->second].kind != QLayer::Kind::Move &&
-            q.layers[pr->second].kind != QLayer::Kind::Concat &&
-            std::count(C.inputs.begin(), C.inputs.end(), v) == 1)
-          placed[v] = Placed{ci, c0};
-        c0 += g.shape(v).size() > 1 ? g.shape(v)[1] : 1;
-      }
+    for (const std::string& v : q.layers[li].inputs) c.last_use[v] = li;
+  c.last_use[q.output] = q.layers.size();
+  c.span_so_far = cfg.act_mem_bytes - in.base;
+  c.alloc_low = in.base;
+}
+
+// The Concat inputs written in place by their producers (see Placed).
+void plan_placement(Compile& c) {
+  const QuantizedModel& q = c.q;
+  const Graph& g = q.graph;
+  std::map<std::string, int> readers;
+  std::map<std::string, size_t> producer;
+  for (size_t li = 0; li < q.layers.size(); ++li) {
+    for (const std::string& v : q.layers[li].inputs) ++readers[v];
+    producer[q.layers[li].output] = li;
+  }
+  for (size_t ci = 0; ci < q.layers.size(); ++ci) {
+    const QLayer& C = q.layers[ci];
+    if (C.kind != QLayer::Kind::Concat) continue;
+    const Shape& cs = g.shape(C.output);
+    int64_t ax = g.nodes[C.node].attr_i("axis", 0);
+    if (ax < 0) ax += static_cast<int64_t>(cs.size());
+    if (ax != 1 || cs.size() < 2 || C.requant.size() != C.inputs.size()) continue;
+    int64_t c0 = 0;
+    for (size_t i = 0; i < C.inputs.size(); ++i) {
+      const std::string& v = C.inputs[i];
+      bool identity = true;
+      for (int x = hls::kInt8Min; x <= hls::kInt8Max && identity; ++x)
+        identity = hls::rescale8(static_cast<int8_t>(x), C.requant[i]) == x;
+      const auto pr = producer.find(v);
+      if (identity && readers[v] == 1 && pr != producer.end() && v != q.output &&
+          !c.placed.count(v) && q.layers[pr->second].kind != QLayer::Kind::Move &&
+          q.layers[pr->second].kind != QLayer::Kind::Concat &&
+          std::count(C.inputs.begin(), C.inputs.end(), v) == 1)
+        c.placed[v] = Placed{ci, c0};
+      c0 += g.shape(v).size() > 1 ? g.shape(v)[1] : 1;
     }
   }
-  int64_t wbase = 0, span_so_far = cfg.act_mem_bytes - in.base, alloc_low = in.base;
-  for (size_t li = 0; li < q.layers.size(); ++li) {
-    const QLayer& L = q.layers[li];
-    const Node& n = g.nodes[L.node];
-    Ctx cx{q, cfg, source, "layer '" + L.name + "'", L.name};
-    LayerProgram P;
-    P.qlayer = li;
-    P.name = L.name;
-    P.op = L.op;
-    P.qkind = L.kind;
-    P.act_min = L.act_min;
-    P.act_max = L.act_max;
-    if (L.inputs.empty() ||
-        (L.inputs.size() != 1 && L.kind != QLayer::Kind::Add && L.kind != QLayer::Kind::Concat))
-      cx.err(L.op + " with several activation inputs is not supported by the raman core");
-    for (const std::string& v : L.inputs)
-      if (!bufs.count(v)) cx.err("input '" + v + "' is not produced by an earlier layer");
-    P.in = bufs.at(L.inputs[0]);
-    const Shape& xs = g.shape(L.inputs[0]);
-    const Shape& ys = g.shape(L.output);
-    if (!xs.empty() && xs[0] != 1) cx.err("batch size must be 1");
-    // The bytes must be laid out as this layer reads them: a view (Flatten/Reshape) only feeds a
-    // dense layer, which reads through its flat index; anything else sees [position][channel].
-    if (L.kind != QLayer::Kind::Gemm && L.kind != QLayer::Kind::Move) {
-      const ActBuffer want = buffer_of(xs, source, cx.place);
-      if (want.c != P.in.c || want.h != P.in.h || want.w != P.in.w)
-        cx.err("input '" + L.inputs[0] + "' is a view of a " + std::to_string(P.in.c) + "x" +
-               std::to_string(P.in.h) + "x" + std::to_string(P.in.w) +
-               " tensor, the layer expects " + shape_str(xs) +
-               " (the raman core only reshapes before a dense layer)");
-    }
-    bool depthwise = false;
-    const TableLayerInfo* ti = nullptr;
-    if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
-        L.kind == QLayer::Kind::Gemm) {
-      ti = info_of(summary, L.name);
-      if (!ti) cx.err("no weight section in the table");
-      P.encoding = ti->encoding;
-      P.enc = P.encoding == "dense"    ? Enc::Dense
-              : P.encoding == "bitmap" ? Enc::Bitmap
-              : P.encoding == "csr"    ? Enc::Csr
-                                       : Enc::Balanced;
-      const Encoding* e = find_encoding(ti->encoding);
-      if (!e || !e->accepted_by("raman"))
-        cx.err("encoding '" + ti->encoding +
-               "' is not accepted by the raman core (it decodes balanced, bitmap, csr, dense; "
-               "write the table with --target raman)");
-      check_acc(cx, L.acc_bound, &prog.acc_bound);
-    }
-    switch (L.kind) {
-      case QLayer::Kind::Conv:
-      case QLayer::Kind::ConvTranspose: {
-        const bool tr = L.kind == QLayer::Kind::ConvTranspose;
-        const ConvGeom c = tr ? convtranspose_geometry(g, n, xs, L.weight_shape)
-                              : conv_geometry(g, n, xs, L.weight_shape);
-        P.kh = c.kh, P.kw = c.kw, P.sh = c.sh, P.sw = c.sw, P.dh = c.dh, P.dw = c.dw;
-        P.pt = c.pt, P.pl = c.pl;
-        P.transpose = tr;
-        P.bias = L.bias;
-        P.requant = L.requant;
-        const int64_t taps = c.kh * c.kw;
-        depthwise = !tr && c.group > 1 && c.group == c.C && c.M == c.C;
-        if (c.group > 1 && !depthwise)
-          cx.err("grouped convolution with " + std::to_string(c.C / c.group) +
-                 " channels per group is not supported by the raman core (standard, depthwise and "
-                 "pointwise are)");
-        if (depthwise) {
-          P.mode = Mode::Lane;
-          P.pes = std::min(cfg.pe_count, c.C);
-          P.slots = ceil_div(c.C, P.pes);
-          const std::vector<uint8_t>* mask = nullptr;
-          auto mit = masks.find(ti->weight);
-          if (mit != masks.end()) mask = &mit->second;
-          if (P.encoding == "csr") P.csr_index_bits = ti->params.value("index_bits", int64_t{8});
-          // Channels [c0, c0 + nc) of the layer, on lanes 0.. of tiles 0.. (the whole layer, or
-          // one folding pass).
-          auto build_dw = [&](LayerProgram& Q, int64_t c0, int64_t nc) {
-            Q.slots = ceil_div(nc, Q.pes);
-            Q.rows = nc;
-            Q.cols = taps;
-            const size_t w0 = static_cast<size_t>(c0 * taps), wn = static_cast<size_t>(nc * taps);
-            Q.lane_w.assign(L.weight.begin() + static_cast<int64_t>(w0),
-                            L.weight.begin() + static_cast<int64_t>(w0 + wn));
-            Q.lane_keep.resize(wn);
-            for (size_t k = 0; k < wn; ++k)
-              Q.lane_keep[k] = Q.encoding == "dense" ? 1
-                               : mask                ? (*mask)[w0 + k]
-                                                     : L.weight[w0 + k] != 0;
-            Q.tap_skip.assign(static_cast<size_t>(Q.slots * taps), 1);
-            Q.lane_bits.assign(static_cast<size_t>(Q.slots * taps), 0);
-            Q.lane_kept.assign(static_cast<size_t>(Q.slots * taps), 0);
-            Q.image.clear();
-            Q.col_addr.clear();
-            int64_t bits = 0;
-            for (int64_t t = 0; t < Q.slots; ++t)
-              for (int64_t k = 0; k < taps; ++k) {
-                // One word per (tile, tap): the kept weights of the tile's lanes and the metadata
-                // that says which lanes have one (docs/raman.md "Weight memory image").
-                const size_t tk = static_cast<size_t>(t * taps + k);
-                const int64_t lanes = std::min(nc, (t + 1) * Q.pes) - t * Q.pes;
-                int64_t kept = 0;
-                for (int64_t ch = t * Q.pes; ch < t * Q.pes + lanes; ++ch)
-                  kept += Q.lane_keep[static_cast<size_t>(ch * taps + k)] != 0;
-                int64_t meta = 0;
-                if (Q.encoding == "bitmap")
-                  meta = lanes;
-                else if (Q.encoding == "csr")
-                  meta = 8 + kept * Q.csr_index_bits;
-                else if (Q.encoding == "balanced")
-                  meta = ti->params.value("variant", std::string("pattern")) == "lfsr" ? 0 : lanes;
-                Q.tap_skip[tk] = kept == 0;
-                Q.lane_kept[tk] = kept;
-                Q.lane_bits[tk] = kept * 8 + meta;
-                bits += Q.lane_bits[tk];
-                // Image word: dense = every lane's value; otherwise a lane bitmap and the kept
-                // values (the csr/balanced metadata is charged as above, decoded the same way).
-                Q.col_addr.push_back(static_cast<int64_t>(Q.image.size()));
-                const size_t at0 = Q.image.size();
-                if (Q.encoding != "dense")
-                  Q.image.resize(at0 + static_cast<size_t>(ceil_div(lanes, 8)), 0);
-                for (int64_t ch = t * Q.pes; ch < t * Q.pes + lanes; ++ch) {
-                  const size_t wi = static_cast<size_t>(ch * taps + k);
-                  if (Q.encoding == "dense") {
-                    Q.image.push_back(static_cast<uint8_t>(Q.lane_w[wi]));
-                  } else if (Q.lane_keep[wi]) {
-                    const int64_t lane = ch - t * Q.pes;
-                    Q.image[at0 + static_cast<size_t>(lane / 8)] |= uint8_t(1u << (lane % 8));
-                    Q.image.push_back(static_cast<uint8_t>(Q.lane_w[wi]));
-                  }
-                }
-              }
-            Q.weight_bytes = ceil_div(bits, 8);
-          };
-          const int64_t per_pass = cfg.acc_per_pe * P.pes;
-          if (P.slots <= cfg.acc_per_pe) {
-            build_dw(P, 0, c.C);
-          } else {
-            for (int64_t c0 = 0; c0 < c.C; c0 += per_pass) {
-              const int64_t nc = std::min(per_pass, c.C - c0);
-              LayerProgram Q = P;
-              Q.passes.clear();  // the passes made so far belong to P
-              Q.bias.assign(P.bias.begin() + c0, P.bias.begin() + c0 + nc);
-              Q.requant.assign(P.requant.begin() + c0, P.requant.begin() + c0 + nc);
-              build_dw(Q, c0, nc);
-              Q.in = P.in.slice(c0, nc);
-              Q.pass_c0 = Q.pass_in_c0 = c0;
-              P.passes.push_back(std::move(Q));
-            }
-            P.rows = c.M;
-            P.cols = taps;
-          }
-        } else {
-          P.mode = Mode::Broadcast;
-          MatrixView v;
-          v.rows = c.M;
-          v.cols = c.C * taps;
-          const std::vector<int8_t>& W = L.weight;
-          if (!tr) {
-            const int64_t cols = v.cols;
-            v.w = [&W, cols](int64_t r, int64_t k) { return W[static_cast<size_t>(r * cols + k)]; };
-            v.init = [cols](int64_t r, int64_t k) { return r * cols + k; };
-          } else {
-            const int64_t M = c.M;
-            v.w = [&W, M, taps](int64_t r, int64_t k) {
-              return W[static_cast<size_t>(((k / taps) * M + r) * taps + k % taps)];
-            };
-            v.init = [M, taps](int64_t r, int64_t k) {
-              return ((k / taps) * M + r) * taps + k % taps;
-            };
-          }
-          build_broadcast(cx, P, v, *ti, masks);
+}
+
+// The layer's identity and first input, after the checks every kind shares.
+LayerProgram begin_layer(const Compile& c, const Ctx& cx, size_t li) {
+  const QLayer& L = c.q.layers[li];
+  LayerProgram P;
+  P.qlayer = li;
+  P.name = L.name;
+  P.op = L.op;
+  P.qkind = L.kind;
+  P.act_min = L.act_min;
+  P.act_max = L.act_max;
+  if (L.inputs.empty() ||
+      (L.inputs.size() != 1 && L.kind != QLayer::Kind::Add && L.kind != QLayer::Kind::Concat))
+    cx.err(L.op + " with several activation inputs is not supported by the raman core");
+  for (const std::string& v : L.inputs)
+    if (!c.bufs.count(v)) cx.err("input '" + v + "' is not produced by an earlier layer");
+  P.in = c.bufs.at(L.inputs[0]);
+  const Shape& xs = c.q.graph.shape(L.inputs[0]);
+  if (!xs.empty() && xs[0] != 1) cx.err("batch size must be 1");
+  // The bytes must be laid out as this layer reads them: a view (Flatten/Reshape) only feeds a
+  // dense layer, which reads through its flat index; anything else sees [position][channel].
+  if (L.kind != QLayer::Kind::Gemm && L.kind != QLayer::Kind::Move) {
+    const ActBuffer want = buffer_of(xs, c.source, cx.place);
+    if (want.c != P.in.c || want.h != P.in.h || want.w != P.in.w)
+      cx.err("input '" + L.inputs[0] + "' is a view of a " + std::to_string(P.in.c) + "x" +
+             std::to_string(P.in.h) + "x" + std::to_string(P.in.w) + " tensor, the layer expects " +
+             shape_str(xs) + " (the raman core only reshapes before a dense layer)");
+  }
+  return P;
+}
+
+// The encodings the decoders implement (docs/raman.md "Weight memory image"), in the order the
+// refusal lists them. Anything else is refused rather than decoded as one of these.
+Enc decoded_encoding(const Ctx& cx, const std::string& name) {
+  static const std::pair<const char*, Enc> kDecoded[] = {{"balanced", Enc::Balanced},
+                                                         {"bitmap", Enc::Bitmap},
+                                                         {"csr", Enc::Csr},
+                                                         {"dense", Enc::Dense}};
+  std::string known;
+  for (const auto& [n, e] : kDecoded) {
+    if (name == n) return e;
+    known += std::string(known.empty() ? "" : ", ") + n;
+  }
+  cx.err("encoding '" + name + "' is not accepted by the raman core (it decodes " + known +
+         "; write the table with --target raman)");
+}
+
+// The weight section of a layer with weights: its encoding, and the accumulator check.
+const TableLayerInfo& weight_info(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  const TableLayerInfo* ti = info_of(c.summary, L.name);
+  if (!ti) cx.err("no weight section in the table");
+  P.encoding = ti->encoding;
+  P.enc = decoded_encoding(cx, ti->encoding);
+  check_acc(cx, L.acc_bound, &c.prog.acc_bound);
+  return *ti;
+}
+
+// Channels [c0, c0 + nc) of a depthwise layer on lanes 0.. of tiles 0.. (the whole layer, or one
+// folding pass): its weights, kept flags and image, one word per (tile, tap).
+void build_depthwise(LayerProgram& Q, const QLayer& L, const TableLayerInfo& ti,
+                     const std::vector<uint8_t>* mask, int64_t taps, int64_t c0, int64_t nc) {
+  Q.slots = ceil_div(nc, Q.pes);
+  Q.rows = nc;
+  Q.cols = taps;
+  const size_t w0 = static_cast<size_t>(c0 * taps), wn = static_cast<size_t>(nc * taps);
+  Q.lane_w.assign(L.weight.begin() + static_cast<int64_t>(w0),
+                  L.weight.begin() + static_cast<int64_t>(w0 + wn));
+  Q.lane_keep.resize(wn);
+  for (size_t k = 0; k < wn; ++k)
+    Q.lane_keep[k] = Q.encoding == "dense" ? 1 : mask ? (*mask)[w0 + k] : L.weight[w0 + k] != 0;
+  Q.tap_skip.assign(static_cast<size_t>(Q.slots * taps), 1);
+  Q.lane_bits.assign(static_cast<size_t>(Q.slots * taps), 0);
+  Q.lane_kept.assign(static_cast<size_t>(Q.slots * taps), 0);
+  Q.image.clear();
+  Q.col_addr.clear();
+  int64_t bits = 0;
+  for (int64_t t = 0; t < Q.slots; ++t)
+    for (int64_t k = 0; k < taps; ++k) {
+      // One word per (tile, tap): the kept weights of the tile's lanes and the metadata that
+      // says which lanes have one (docs/raman.md "Weight memory image").
+      const size_t tk = static_cast<size_t>(t * taps + k);
+      const int64_t lanes = std::min(nc, (t + 1) * Q.pes) - t * Q.pes;
+      int64_t kept = 0;
+      for (int64_t ch = t * Q.pes; ch < t * Q.pes + lanes; ++ch)
+        kept += Q.lane_keep[static_cast<size_t>(ch * taps + k)] != 0;
+      int64_t meta = 0;
+      if (Q.encoding == "bitmap")
+        meta = lanes;
+      else if (Q.encoding == "csr")
+        meta = 8 + kept * Q.csr_index_bits;
+      else if (Q.encoding == "balanced")
+        meta = ti.params.value("variant", std::string("pattern")) == "lfsr" ? 0 : lanes;
+      Q.tap_skip[tk] = kept == 0;
+      Q.lane_kept[tk] = kept;
+      Q.lane_bits[tk] = kept * 8 + meta;
+      bits += Q.lane_bits[tk];
+      // Image word: dense = every lane's value; otherwise a lane bitmap and the kept values
+      // (the csr/balanced metadata is charged as above, decoded the same way).
+      Q.col_addr.push_back(static_cast<int64_t>(Q.image.size()));
+      const size_t at0 = Q.image.size();
+      if (Q.encoding != "dense") Q.image.resize(at0 + static_cast<size_t>(ceil_div(lanes, 8)), 0);
+      for (int64_t ch = t * Q.pes; ch < t * Q.pes + lanes; ++ch) {
+        const size_t wi = static_cast<size_t>(ch * taps + k);
+        if (Q.encoding == "dense") {
+          Q.image.push_back(static_cast<uint8_t>(Q.lane_w[wi]));
+        } else if (Q.lane_keep[wi]) {
+          const int64_t lane = ch - t * Q.pes;
+          Q.image[at0 + static_cast<size_t>(lane / 8)] |= uint8_t(1u << (lane % 8));
+          Q.image.push_back(static_cast<uint8_t>(Q.lane_w[wi]));
         }
-        break;
       }
-      case QLayer::Kind::Gemm: {
-        if (n.op == "Gemm" && n.attr_i("transA", 0)) cx.err("Gemm with transA is not supported");
-        P.mode = Mode::Broadcast;
-        P.flat_input = true;
-        P.bias = L.bias;
-        P.requant = L.requant;
-        const int64_t N = L.weight_shape[0], K = L.weight_shape[1];
-        if (K != P.in.bytes())
-          cx.err("reduction " + std::to_string(K) + " does not match the input's " +
-                 std::to_string(P.in.bytes()) + " values");
-        MatrixView v;
-        v.rows = N;
-        v.cols = K;
-        const std::vector<int8_t>& W = L.weight;
-        v.w = [&W, K](int64_t r, int64_t k) { return W[static_cast<size_t>(r * K + k)]; };
-        const bool col_major = n.op == "MatMul" || !n.attr_i("transB", 0);
-        v.init = [K, N, col_major](int64_t r, int64_t k) {
-          return col_major ? k * N + r : r * K + k;
-        };
-        build_broadcast(cx, P, v, *ti, masks);
-        break;
-      }
-      case QLayer::Kind::MaxPool:
-      case QLayer::Kind::AvgPool: {
-        const PoolGeom pg = pool_geometry(g, n, xs);
-        P.kh = pg.kh, P.kw = pg.kw, P.sh = pg.sh, P.sw = pg.sw, P.dh = pg.dh, P.dw = pg.dw;
-        P.pt = pg.pt, P.pl = pg.pl, P.pool_pb = pg.pb, P.pool_pr = pg.pr;
-        P.count_include_pad = n.attr_i("count_include_pad", 0) != 0;
-        P.requant = L.requant;
-        P.mode = Mode::Lane;
-        // Max-pooling keeps an int8 maximum; only the average sums into the accumulator.
-        if (L.kind == QLayer::Kind::AvgPool) check_acc(cx, pg.kh * pg.kw * 128, &prog.acc_bound);
-        break;
-      }
-      case QLayer::Kind::GlobalAvgPool:
-      case QLayer::Kind::GlobalMaxPool: {
-        P.kh = P.in.h;
-        P.kw = P.in.w;
-        P.requant = L.requant;
-        P.mode = Mode::Lane;
-        if (L.kind == QLayer::Kind::GlobalAvgPool)
-          check_acc(cx, P.in.h * P.in.w * 128, &prog.acc_bound);
-        break;
-      }
-      case QLayer::Kind::Clamp:
-        P.mode = Mode::Lane;
-        break;
-      case QLayer::Kind::Lut:
-        // Sigmoid/Tanh/LeakyRelu: lanes pass the codes, the PPU looks each up in the layer's
-        // 256-entry table (stored with the layer's descriptor in weight memory).
-        if (L.lut.size() != 256)
-          cx.err("look-up table with " + std::to_string(L.lut.size()) +
-                 " entries (the PPU's has 256)");
-        P.lut = L.lut;
-        P.mode = Mode::Lane;
-        break;
-      case QLayer::Kind::Add: {
-        // Residual add (docs/raman.md "Residual Add"): lane mode, both operands' words into the
-        // accumulators, the PPU rescales each onto the common grid, adds and requantizes.
-        if (L.const_operand >= 0 || L.inputs.size() != 2)
-          cx.err("Add with a constant operand is not supported by the raman core");
-        const Shape& bs = g.shape(L.inputs[1]);
-        if (bs != xs || xs != ys)
-          cx.err("Add of " + shape_str(xs) + " and " + shape_str(bs) +
-                 " (broadcasting) is not supported by the raman core");
-        if (cfg.acc_per_pe < 2)
-          cx.err(
-              "Add holds both operands in the accumulators and needs acc_per_pe >= 2, the core "
-              "has acc_per_pe=" +
-              std::to_string(cfg.acc_per_pe));
-        P.in2 = bufs.at(L.inputs[1]);
-        const ActBuffer want = buffer_of(bs, source, cx.place);
-        if (want.c != P.in2.c || want.h != P.in2.h || want.w != P.in2.w)
-          cx.err("input '" + L.inputs[1] + "' is a view the raman core cannot add");
-        P.requant = L.requant;
-        P.mode = Mode::Lane;
-        break;
-      }
-      case QLayer::Kind::Concat: {
-        // Channel concat: one counted copy pass per input (and per acc_per_pe x P' channels of
-        // it) into its channel range of the output, rescaled by the PPU.
-        int64_t ax = n.attr_i("axis", 0);
-        if (ax < 0) ax += static_cast<int64_t>(ys.size());
-        if (ax != 1)
-          cx.err("Concat along axis " + std::to_string(ax) +
-                 " is not supported by the raman core (only channels, axis 1)");
-        for (const std::string& v : L.inputs) {
-          const ActBuffer b = bufs.at(v), want = buffer_of(g.shape(v), source, cx.place);
-          if (want.c != b.c || want.h != b.h || want.w != b.w)
-            cx.err("input '" + v + "' is a view the raman core cannot concatenate");
-        }
-        P.requant = L.requant;
-        P.mode = Mode::Lane;
-        break;
-      }
-      case QLayer::Kind::Move: {
-        // Flatten/Reshape to [1, C*H*W] keeps the bytes where they are: the consumer (a Gemm)
-        // reads them through its flat view. Anything that reorders codes is not supported.
-        if ((n.op != "Flatten" && n.op != "Reshape" && n.op != "Squeeze" && n.op != "Unsqueeze") ||
-            numel(ys) != P.in.bytes() || !(ys.size() == 2 || P.in.h * P.in.w == 1))
-          cx.err(n.op + " to " + shape_str(ys) + " is not supported by the raman core");
-        P.mode = Mode::None;
-        P.kind = "move";
-        P.out = P.in;
-        bufs[L.output] = P.out;
-        prog.layers.push_back(std::move(P));
-        prog.act_span.push_back(span_so_far);
-        continue;
-      }
-      default:
-        cx.err(L.op +
-               " is not supported by the raman core (it runs conv, depthwise, pointwise, "
-               "transposed conv, dense, pooling and ReLU/clip)");
     }
-    P.kind = kind_name(L, depthwise);
-    if (P.mode == Mode::Lane) {
-      P.pes = std::min(cfg.pe_count, P.in.c);
-      P.slots = ceil_div(P.in.c, P.pes);
-      // Pooling, clamp and Add fold like depthwise: channels [c0, c0 + tiles*P') per pass, where
-      // an Add holds two operands per channel and so half the tiles.
-      const bool add = L.kind == QLayer::Kind::Add;
-      const int64_t tiles = add ? cfg.acc_per_pe / 2 : cfg.acc_per_pe;
-      const int64_t per_pass = tiles * P.pes;
-      if (L.kind == QLayer::Kind::Concat) {
-        int64_t off = 0;
-        for (size_t i = 0; i < L.inputs.size(); ++i) {
-          const ActBuffer& xi = bufs.at(L.inputs[i]);
-          if (placed.count(L.inputs[i])) {  // its producer wrote it in place: no copy
-            off += xi.c;
+  Q.weight_bytes = ceil_div(bits, 8);
+}
+
+// Depthwise: lane mode, one channel per PE; folded into passes of acc_per_pe x P' channels.
+void compile_depthwise(const Compile& c, const QLayer& L, const ConvGeom& g,
+                       const TableLayerInfo& ti, LayerProgram& P) {
+  const RamanConfig& cfg = c.cfg;
+  const int64_t taps = g.kh * g.kw;
+  P.mode = Mode::Lane;
+  P.pes = std::min(cfg.pe_count, g.C);
+  P.slots = ceil_div(g.C, P.pes);
+  const std::vector<uint8_t>* mask = nullptr;
+  auto mit = c.masks.find(ti.weight);
+  if (mit != c.masks.end()) mask = &mit->second;
+  if (P.encoding == "csr") P.csr_index_bits = ti.params.value("index_bits", int64_t{8});
+  const int64_t per_pass = cfg.acc_per_pe * P.pes;
+  if (P.slots <= cfg.acc_per_pe) {
+    build_depthwise(P, L, ti, mask, taps, 0, g.C);
+    return;
+  }
+  for (int64_t c0 = 0; c0 < g.C; c0 += per_pass) {
+    const int64_t nc = std::min(per_pass, g.C - c0);
+    LayerProgram Q = P;
+    Q.passes.clear();  // the passes made so far belong to P
+    Q.bias.assign(P.bias.begin() + c0, P.bias.begin() + c0 + nc);
+    Q.requant.assign(P.requant.begin() + c0, P.requant.begin() + c0 + nc);
+    build_depthwise(Q, L, ti, mask, taps, c0, nc);
+    Q.in = P.in.slice(c0, nc);
+    Q.pass_c0 = Q.pass_in_c0 = c0;
+    P.passes.push_back(std::move(Q));
+  }
+  P.rows = g.M;
+  P.cols = taps;
+}
+
+// Conv and ConvTranspose: standard and pointwise broadcast their matrix view [M, C*taps];
+// depthwise runs in lanes. Returns whether the layer is depthwise.
+bool compile_conv(const Compile& c, const Ctx& cx, const QLayer& L, const TableLayerInfo& ti,
+                  LayerProgram& P) {
+  const Graph& gr = c.q.graph;
+  const Shape& xs = gr.shape(L.inputs[0]);
+  const bool tr = L.kind == QLayer::Kind::ConvTranspose;
+  const Node& n = gr.nodes[L.node];
+  const ConvGeom g = tr ? convtranspose_geometry(gr, n, xs, L.weight_shape)
+                        : conv_geometry(gr, n, xs, L.weight_shape);
+  P.kh = g.kh, P.kw = g.kw, P.sh = g.sh, P.sw = g.sw, P.dh = g.dh, P.dw = g.dw;
+  P.pt = g.pt, P.pl = g.pl;
+  P.transpose = tr;
+  P.bias = L.bias;
+  P.requant = L.requant;
+  const int64_t taps = g.kh * g.kw;
+  const bool depthwise = !tr && g.group > 1 && g.group == g.C && g.M == g.C;
+  if (g.group > 1 && !depthwise)
+    cx.err("grouped convolution with " + std::to_string(g.C / g.group) +
+           " channels per group is not supported by the raman core (standard, depthwise and "
+           "pointwise are)");
+  if (depthwise) {
+    compile_depthwise(c, L, g, ti, P);
+    return true;
+  }
+  P.mode = Mode::Broadcast;
+  MatrixView v;
+  v.rows = g.M;
+  v.cols = g.C * taps;
+  const std::vector<int8_t>& W = L.weight;
+  if (!tr) {
+    const int64_t cols = v.cols;
+    v.w = [&W, cols](int64_t r, int64_t k) { return W[static_cast<size_t>(r * cols + k)]; };
+    v.init = [cols](int64_t r, int64_t k) { return r * cols + k; };
+  } else {
+    const int64_t M = g.M;
+    v.w = [&W, M, taps](int64_t r, int64_t k) {
+      return W[static_cast<size_t>(((k / taps) * M + r) * taps + k % taps)];
+    };
+    v.init = [M, taps](int64_t r, int64_t k) { return ((k / taps) * M + r) * taps + k % taps; };
+  }
+  build_broadcast(cx, P, v, ti, c.masks);
+  return false;
+}
+
+// Gemm/MatMul: broadcast of [N, K] over the flat input.
+void compile_gemm(const Compile& c, const Ctx& cx, const QLayer& L, const TableLayerInfo& ti,
+                  LayerProgram& P) {
+  const Node& n = c.q.graph.nodes[L.node];
+  if (n.op == "Gemm" && n.attr_i("transA", 0)) cx.err("Gemm with transA is not supported");
+  P.mode = Mode::Broadcast;
+  P.flat_input = true;
+  P.bias = L.bias;
+  P.requant = L.requant;
+  const int64_t N = L.weight_shape[0], K = L.weight_shape[1];
+  if (K != P.in.bytes())
+    cx.err("reduction " + std::to_string(K) + " does not match the input's " +
+           std::to_string(P.in.bytes()) + " values");
+  MatrixView v;
+  v.rows = N;
+  v.cols = K;
+  const std::vector<int8_t>& W = L.weight;
+  v.w = [&W, K](int64_t r, int64_t k) { return W[static_cast<size_t>(r * K + k)]; };
+  const bool col_major = n.op == "MatMul" || !n.attr_i("transB", 0);
+  v.init = [K, N, col_major](int64_t r, int64_t k) { return col_major ? k * N + r : r * K + k; };
+  build_broadcast(cx, P, v, ti, c.masks);
+}
+
+// MaxPool/AvgPool and their global forms: lane mode; max keeps an int8 maximum, only the
+// average sums into the accumulator (checked against acc_bits).
+void compile_pool(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  P.requant = L.requant;
+  P.mode = Mode::Lane;
+  if (L.kind == QLayer::Kind::GlobalAvgPool || L.kind == QLayer::Kind::GlobalMaxPool) {
+    P.kh = P.in.h;
+    P.kw = P.in.w;
+    if (L.kind == QLayer::Kind::GlobalAvgPool)
+      check_acc(cx, P.in.h * P.in.w * 128, &c.prog.acc_bound);
+    return;
+  }
+  const Graph& g = c.q.graph;
+  const Node& n = g.nodes[L.node];
+  const PoolGeom pg = pool_geometry(g, n, g.shape(L.inputs[0]));
+  P.kh = pg.kh, P.kw = pg.kw, P.sh = pg.sh, P.sw = pg.sw, P.dh = pg.dh, P.dw = pg.dw;
+  P.pt = pg.pt, P.pl = pg.pl, P.pool_pb = pg.pb, P.pool_pr = pg.pr;
+  P.count_include_pad = n.attr_i("count_include_pad", 0) != 0;
+  if (L.kind == QLayer::Kind::AvgPool) check_acc(cx, pg.kh * pg.kw * 128, &c.prog.acc_bound);
+}
+
+// Sigmoid/Tanh/LeakyRelu: lanes pass the codes, the PPU looks each up in the layer's 256-entry
+// table (stored with the layer's descriptor in weight memory).
+void compile_lut(const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  if (L.lut.size() != 256)
+    cx.err("look-up table with " + std::to_string(L.lut.size()) + " entries (the PPU's has 256)");
+  P.lut = L.lut;
+  P.mode = Mode::Lane;
+}
+
+// Residual add (docs/raman.md "Residual Add"): lane mode, both operands' words into the
+// accumulators, the PPU rescales each onto the common grid, adds and requantizes.
+void compile_add(const Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  const Graph& g = c.q.graph;
+  const Shape& xs = g.shape(L.inputs[0]);
+  const Shape& ys = g.shape(L.output);
+  if (L.const_operand >= 0 || L.inputs.size() != 2)
+    cx.err("Add with a constant operand is not supported by the raman core");
+  const Shape& bs = g.shape(L.inputs[1]);
+  if (bs != xs || xs != ys)
+    cx.err("Add of " + shape_str(xs) + " and " + shape_str(bs) +
+           " (broadcasting) is not supported by the raman core");
+  if (c.cfg.acc_per_pe < 2)
+    cx.err(
+        "Add holds both operands in the accumulators and needs acc_per_pe >= 2, the core has "
+        "acc_per_pe=" +
+        std::to_string(c.cfg.acc_per_pe));
+  P.in2 = c.bufs.at(L.inputs[1]);
+  const ActBuffer want = buffer_of(bs, c.source, cx.place);
+  if (want.c != P.in2.c || want.h != P.in2.h || want.w != P.in2.w)
+    cx.err("input '" + L.inputs[1] + "' is a view the raman core cannot add");
+  P.requant = L.requant;
+  P.mode = Mode::Lane;
+}
+
+// Channel concat: one counted copy pass per input (and per acc_per_pe x P' channels of it) into
+// its channel range of the output, rescaled by the PPU (the passes are made by fold_lane).
+void compile_concat(const Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  const Graph& g = c.q.graph;
+  const Shape& ys = g.shape(L.output);
+  int64_t ax = g.nodes[L.node].attr_i("axis", 0);
+  if (ax < 0) ax += static_cast<int64_t>(ys.size());
+  if (ax != 1)
+    cx.err("Concat along axis " + std::to_string(ax) +
+           " is not supported by the raman core (only channels, axis 1)");
+  for (const std::string& v : L.inputs) {
+    const ActBuffer b = c.bufs.at(v), want = buffer_of(g.shape(v), c.source, cx.place);
+    if (want.c != b.c || want.h != b.h || want.w != b.w)
+      cx.err("input '" + v + "' is a view the raman core cannot concatenate");
+  }
+  P.requant = L.requant;
+  P.mode = Mode::Lane;
+}
+
+// Flatten/Reshape to [1, C*H*W] keeps the bytes where they are: the consumer (a Gemm) reads them
+// through its flat view. Anything that reorders codes is not supported.
+void compile_move(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram&& P) {
+  const Node& n = c.q.graph.nodes[L.node];
+  const Shape& ys = c.q.graph.shape(L.output);
+  if ((n.op != "Flatten" && n.op != "Reshape" && n.op != "Squeeze" && n.op != "Unsqueeze") ||
+      numel(ys) != P.in.bytes() || !(ys.size() == 2 || P.in.h * P.in.w == 1))
+    cx.err(n.op + " to " + shape_str(ys) + " is not supported by the raman core");
+  P.mode = Mode::None;
+  P.kind = "move";
+  P.out = P.in;
+  c.push_view(std::move(P), L.output);
+}
+
+// The copy passes of a Concat, one per input not written in place (and per acc_per_pe x P'
+// channels of it). Returns false when every input was written in place: the Concat is then a
+// view of its region, recorded with no cycles.
+bool concat_passes(Compile& c, const QLayer& L, size_t li, LayerProgram& P) {
+  int64_t off = 0;
+  for (size_t i = 0; i < L.inputs.size(); ++i) {
+    const ActBuffer& xi = c.bufs.at(L.inputs[i]);
+    if (c.placed.count(L.inputs[i])) {  // its producer wrote it in place: no copy
+      off += xi.c;
+      continue;
+    }
+    const int64_t pes = std::min(c.cfg.pe_count, xi.c), per = c.cfg.acc_per_pe * pes;
+    for (int64_t c0 = 0; c0 < xi.c; c0 += per) {
+      LayerProgram Q = P;
+      Q.passes.clear();  // the passes made so far belong to P
+      const int64_t nc = std::min(per, xi.c - c0);
+      Q.in = xi.slice(c0, nc);
+      Q.pes = pes;
+      Q.slots = ceil_div(nc, pes);
+      Q.requant = {L.requant.at(i)};
+      Q.pass_c0 = off + c0;
+      Q.pass_in_c0 = c0;
+      Q.pass_input = i;
+      P.passes.push_back(std::move(Q));
+    }
+    off += xi.c;
+  }
+  if (P.passes.empty()) {
+    P.mode = Mode::None;
+    P.kind = "concat";
+    P.out = c.regions.at(li);
+    c.push_view(std::move(P), L.output);
+    return false;
+  }
+  P.pes = P.passes.front().pes;
+  return true;
+}
+
+// Lane geometry and folding: pooling, clamp and Add fold like depthwise, channels [c0, c0 +
+// tiles*P') per pass, where an Add holds two operands per channel and so half the tiles.
+// Returns false when the layer was recorded as a view (concat_passes).
+bool fold_lane(Compile& c, const QLayer& L, size_t li, bool depthwise, LayerProgram& P) {
+  const RamanConfig& cfg = c.cfg;
+  P.pes = std::min(cfg.pe_count, P.in.c);
+  P.slots = ceil_div(P.in.c, P.pes);
+  const bool add = L.kind == QLayer::Kind::Add;
+  const int64_t tiles = add ? cfg.acc_per_pe / 2 : cfg.acc_per_pe;
+  const int64_t per_pass = tiles * P.pes;
+  if (L.kind == QLayer::Kind::Concat) return concat_passes(c, L, li, P);
+  if (depthwise || P.slots <= tiles) return true;
+  for (int64_t c0 = 0; c0 < P.in.c; c0 += per_pass) {
+    LayerProgram Q = P;
+    Q.passes.clear();  // the passes made so far belong to P
+    const int64_t nc = std::min(per_pass, P.in.c - c0);
+    Q.in = P.in.slice(c0, nc);
+    if (add) Q.in2 = P.in2.slice(c0, nc);
+    Q.slots = ceil_div(nc, P.pes);
+    Q.pass_c0 = Q.pass_in_c0 = c0;
+    P.passes.push_back(std::move(Q));
+  }
+  return true;
+}
+
+// Per kind: mode, geometry and weights. Returns false when the layer was recorded as a view.
+bool compile_kind(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P, bool* depthwise) {
+  switch (L.kind) {
+    case QLayer::Kind::Conv:
+    case QLayer::Kind::ConvTranspose:
+      *depthwise = compile_conv(c, cx, L, weight_info(c, cx, L, P), P);
+      return true;
+    case QLayer::Kind::Gemm:
+      compile_gemm(c, cx, L, weight_info(c, cx, L, P), P);
+      return true;
+    case QLayer::Kind::MaxPool:
+    case QLayer::Kind::AvgPool:
+    case QLayer::Kind::GlobalAvgPool:
+    case QLayer::Kind::GlobalMaxPool:
+      compile_pool(c, cx, L, P);
+      return true;
+    case QLayer::Kind::Clamp:
+      P.mode = Mode::Lane;
+      return true;
+    case QLayer::Kind::Lut:
+      compile_lut(cx, L, P);
+      return true;
+    case QLayer::Kind::Add:
+      compile_add(c, cx, L, P);
+      return true;
+    case QLayer::Kind::Concat:
+      compile_concat(c, cx, L, P);
+      return true;
+    case QLayer::Kind::Move:
+      compile_move(c, cx, L, std::move(P));
+      return false;
+    default:
+      cx.err(L.op +
+             " is not supported by the raman core (it runs conv, depthwise, pointwise, "
+             "transposed conv, dense, pooling and ReLU/clip)");
+  }
+}
+
+// Dense MACs of a broadcast run: every weight with every input tap, padding included; a
+// transposed conv counts the taps that land on an input, as its scatter form would.
+int64_t broadcast_dense_macs(const LayerProgram& R, const ActBuffer& out) {
+  if (R.flat_input) return R.cols * R.rows;
+  int64_t taps_total = 0;
+  for (int64_t oy = 0; oy < out.h; ++oy)
+    for (int64_t ox = 0; ox < out.w; ++ox)
+      for (int64_t i = 0; i < R.kh; ++i)
+        for (int64_t j = 0; j < R.kw; ++j) {
+          if (!R.transpose) {
+            ++taps_total;
             continue;
           }
-          const int64_t pes = std::min(cfg.pe_count, xi.c), per = cfg.acc_per_pe * pes;
-          for (int64_t c0 = 0; c0 < xi.c; c0 += per) {
-            LayerProgram Q = P;
-            Q.passes.clear();  // the passes made so far belong to P
-            const int64_t nc = std::min(per, xi.c - c0);
-            Q.in = xi.slice(c0, nc);
-            Q.pes = pes;
-            Q.slots = ceil_div(nc, pes);
-            Q.requant = {L.requant.at(i)};
-            Q.pass_c0 = off + c0;
-            Q.pass_in_c0 = c0;
-            Q.pass_input = i;
-            P.passes.push_back(std::move(Q));
-          }
-          off += xi.c;
+          const int64_t ty = oy + R.pt - i * R.dh, tx = ox + R.pl - j * R.dw;
+          if (ty < 0 || tx < 0 || ty % R.sh || tx % R.sw) continue;
+          if (ty / R.sh < R.in.h && tx / R.sw < R.in.w) ++taps_total;
         }
-        if (P.passes.empty()) {
-          // Every input was written in place: the Concat is a view of its region, no cycles.
-          P.mode = Mode::None;
-          P.kind = "concat";
-          P.out = regions.at(li);
-          bufs[L.output] = P.out;
-          prog.layers.push_back(std::move(P));
-          prog.act_span.push_back(span_so_far);
-          continue;
-        }
-        P.pes = P.passes.front().pes;
-      } else if (!depthwise && P.slots > tiles) {
-        for (int64_t c0 = 0; c0 < P.in.c; c0 += per_pass) {
-          LayerProgram Q = P;
-          Q.passes.clear();  // the passes made so far belong to P
-          const int64_t nc = std::min(per_pass, P.in.c - c0);
-          Q.in = P.in.slice(c0, nc);
-          if (add) Q.in2 = P.in2.slice(c0, nc);
-          Q.slots = ceil_div(nc, P.pes);
-          Q.pass_c0 = Q.pass_in_c0 = c0;
-          P.passes.push_back(std::move(Q));
-        }
-      }
-    }
-    ActBuffer out = buffer_of(ys, source, cx.place);
-    P.out = out;
-    // Each pass is a complete layer over a channel range of the output (broadcast) or of input
-    // and output (lane); its buffers are views, re-pointed once the allocation is known.
-    for (LayerProgram& Q : P.passes) {
-      Q.kind = P.kind;
-      Q.out = out.slice(Q.pass_c0, Q.mode == Mode::Broadcast ? Q.rows : Q.in.c);
-    }
-    std::vector<LayerProgram*> runs;
-    if (P.passes.empty()) runs.push_back(&P);
-    for (LayerProgram& Q : P.passes) runs.push_back(&Q);
-    for (LayerProgram* R : runs) {
-      // Dense MACs (every weight with every input tap, padding included; a transposed conv
-      // counts the taps that land on an input, as its scatter form would).
-      if (R->mode == Mode::Broadcast) {
-        int64_t taps_total = 0;
-        if (R->flat_input) {
-          taps_total = R->cols;
-        } else {
-          for (int64_t oy = 0; oy < out.h; ++oy)
-            for (int64_t ox = 0; ox < out.w; ++ox)
-              for (int64_t i = 0; i < R->kh; ++i)
-                for (int64_t j = 0; j < R->kw; ++j) {
-                  if (!R->transpose) {
-                    ++taps_total;
-                    continue;
-                  }
-                  const int64_t ty = oy + R->pt - i * R->dh, tx = ox + R->pl - j * R->dw;
-                  if (ty < 0 || tx < 0 || ty % R->sh || tx % R->sw) continue;
-                  if (ty / R->sh < R->in.h && tx / R->sw < R->in.w) ++taps_total;
-                }
-          taps_total *= R->in.c;
-        }
-        R->macs_dense = taps_total * R->rows;
-      } else if (depthwise) {
-        R->macs_dense = out.h * out.w * R->in.c * R->kh * R->kw;
-      }
-      // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per
-      // output channel and a 16-byte layer descriptor (one per pass).
-      R->weight_bytes += 16 + 4 * static_cast<int64_t>(R->bias.size()) +
-                         5 * static_cast<int64_t>(R->requant.size()) +
-                         static_cast<int64_t>(R->lut.size());
-    }
-    if (!P.passes.empty()) {
-      P.macs_dense = 0;
-      P.weight_bytes = 0;
-      for (const LayerProgram& Q : P.passes) {
-        P.macs_dense += Q.macs_dense;
-        P.weight_bytes += Q.weight_bytes;
-      }
-    }
-    P.weight_base = wbase;
-    wbase += P.weight_bytes;
-    if (wbase > cfg.weight_mem_bytes)
-      cx.size_err("weight_mem_bytes",
-                  "weights do not fit: layers up to this one need " + std::to_string(wbase) +
-                      " B of weight memory, the core has " + std::to_string(cfg.weight_mem_bytes) +
-                      " B (short by " + std::to_string(wbase - cfg.weight_mem_bytes) + " B)");
-    // Activation memory: OA overlaps IA in place when the gap allows (see overlap_gap).
-    const int64_t ia = P.in.bytes(), mem = cfg.act_mem_bytes;
-    // Placement into a Concat's region: the first producer allocates the whole region (its
-    // output position is pitched, so it may not overlap its input at all); later producers and
-    // the Concat itself find it allocated.
-    const auto pl = placed.find(L.output);
-    const size_t region_of = pl != placed.end()               ? pl->second.concat
-                             : L.kind == QLayer::Kind::Concat ? li
-                                                              : SIZE_MAX;
-    const bool region_known = region_of != SIZE_MAX && regions.count(region_of);
-    ActBuffer region;
-    if (region_of != SIZE_MAX && !region_known)
-      region = buffer_of(g.shape(q.layers[region_of].output), source, cx.place);
-    const int64_t oa = region_of != SIZE_MAX && !region_known ? region.bytes() : out.bytes();
-    // A folded layer reads its whole input again in every pass (a Concat reads each input once,
-    // in pass order), so its output may not overwrite any of it: OA goes entirely below IA (gap
-    // = OA size) or above it. An unfolded Add reads position o of both operands before it writes
-    // position o, so its output may start at either operand (gap 0).
-    const bool multi = L.inputs.size() > 1;
-    const int64_t g0 = !P.passes.empty() || L.kind == QLayer::Kind::Concat || region_of != SIZE_MAX
-                           ? oa
-                       : L.kind == QLayer::Kind::Add ? 0
-                                                     : overlap_gap(P);
-    // Tensors that stay live past this layer, and this layer's inputs that die here.
-    std::vector<ActBuffer> live, dying;
-    for (const auto& [name, b] : bufs) {
-      if (b.stride > 0) continue;  // a channel view of a region, which is itself in bufs
-      const auto lu = last_use.find(name);
-      const size_t last = lu == last_use.end() ? 0 : lu->second;
-      const bool input = std::find(L.inputs.begin(), L.inputs.end(), name) != L.inputs.end();
-      if (last > li)
-        live.push_back(b);
-      else if (input && last == li)
-        dying.push_back(b);
-    }
-    int64_t base = -1;
-    if (region_known) {
-      base = regions.at(region_of).base;
-    } else if (!multi && live.empty() && region_of == SIZE_MAX) {
-      // A chain (every zoo model): the input dies here and nothing else is live.
-      if (g0 == LLONG_MIN) {
-        base = mem - oa;  // everything is read before anything is written
-      } else {
-        const int64_t c1 = std::min(P.in.base - g0, mem - oa);
-        if (c1 >= 0)
-          base = c1;
-        else if (mem - oa >= P.in.base + ia)
-          base = mem - oa;
-      }
-    } else {
-      // Residual branches and Concat inputs: OA may not touch a live tensor, and may overlap a
-      // dying input only at or below its in-place limit (input base - gap). Candidates: in place
-      // on a dying input first (as in a chain), then the highest free place.
-      auto span = [](const ActBuffer& r) { return r.pitch() * r.h * r.w; };
-      auto hits = [&](int64_t b0, const ActBuffer& r) {
-        return b0 < r.base + span(r) && r.base < b0 + oa;
-      };
-      auto valid = [&](int64_t b0) {
-        if (b0 < 0 || b0 + oa > mem) return false;
-        for (const ActBuffer& r : live)
-          if (hits(b0, r)) return false;
-        for (const ActBuffer& r : dying)
-          if (hits(b0, r) && g0 != LLONG_MIN && b0 > r.base - g0) return false;
-        return true;
-      };
-      std::vector<int64_t> first, rest{mem - oa};
-      for (const ActBuffer& r : dying)
-        first.push_back(g0 == LLONG_MIN ? mem - oa : std::min(r.base - g0, mem - oa));
-      for (const std::vector<ActBuffer>* set : {&live, &dying})
-        for (const ActBuffer& r : *set) {
-          rest.push_back(r.base - oa);
-          rest.push_back(r.base + span(r));
-        }
-      std::sort(rest.rbegin(), rest.rend());
-      for (const std::vector<int64_t>* cand : {&first, &rest})
-        for (int64_t b0 : *cand)
-          if (base < 0 && valid(b0)) base = b0;
-    }
-    if (base < 0) {
-      // Successive overlaps move the buffers down; what the whole allocation needs up to this
-      // layer is the span it takes in an unbounded memory.
-      const int64_t need = activation_need(q, summary, masks, cfg, source, li);
-      cx.size_err("act_mem_bytes",
-                  "activations do not fit: IA " + std::to_string(ia) + " B and OA " +
-                      std::to_string(oa) + " B; the in-place allocation up to this layer needs " +
-                      std::to_string(need) + " B, the core has " + std::to_string(mem) +
-                      " B (short by " + std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
-    }
-    P.out.base = base;
-    if (region_of != SIZE_MAX) {
-      if (!region_known) {
-        region.base = base;
-        regions[region_of] = region;
-        // Live from now on under the Concat's output name (its readers come after it).
-        bufs[q.layers[region_of].output] = region;
-      }
-      const ActBuffer& r = regions.at(region_of);
-      P.out = pl != placed.end() ? r.slice(pl->second.c0, out.c) : r;
-    }
-    alloc_low = std::min(alloc_low, base);
-    for (LayerProgram& Q : P.passes) Q.out = P.out.slice(Q.pass_c0, Q.out.c);
-    span_so_far = std::max(span_so_far, mem - std::min(base, P.in.base));
-    if (probe) {
-      *probe_need = std::max(*probe_need, mem - std::min(base, P.in.base));
-      if (li >= upto) return prog;
-    }
-    prog.act_span.push_back(span_so_far);
-    bufs[L.output] = P.out;
-    prog.layers.push_back(std::move(P));
+  return taps_total * R.in.c * R.rows;
+}
+
+// Dense MACs and weight-memory bytes of the layer and of each pass (a folded layer sums them).
+void count_layer(LayerProgram& P, const ActBuffer& out, bool depthwise) {
+  std::vector<LayerProgram*> runs;
+  if (P.passes.empty()) runs.push_back(&P);
+  for (LayerProgram& Q : P.passes) runs.push_back(&Q);
+  for (LayerProgram* R : runs) {
+    if (R->mode == Mode::Broadcast)
+      R->macs_dense = broadcast_dense_macs(*R, out);
+    else if (depthwise)
+      R->macs_dense = out.h * out.w * R->in.c * R->kh * R->kw;
+    // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per output
+    // channel and a 16-byte layer descriptor (one per pass).
+    R->weight_bytes += 16 + 4 * static_cast<int64_t>(R->bias.size()) +
+                       5 * static_cast<int64_t>(R->requant.size()) +
+                       static_cast<int64_t>(R->lut.size());
   }
-  prog.weight_bytes = wbase;
-  auto oit = bufs.find(q.output);
-  if (oit == bufs.end()) fail(source, "output '" + q.output + "'", "not produced by any layer");
+  if (P.passes.empty()) return;
+  P.macs_dense = 0;
+  P.weight_bytes = 0;
+  for (const LayerProgram& Q : P.passes) {
+    P.macs_dense += Q.macs_dense;
+    P.weight_bytes += Q.weight_bytes;
+  }
+}
+
+void place_weights(Compile& c, const Ctx& cx, LayerProgram& P) {
+  P.weight_base = c.wbase;
+  c.wbase += P.weight_bytes;
+  if (c.wbase > c.cfg.weight_mem_bytes)
+    cx.size_err("weight_mem_bytes",
+                "weights do not fit: layers up to this one need " + std::to_string(c.wbase) +
+                    " B of weight memory, the core has " + std::to_string(c.cfg.weight_mem_bytes) +
+                    " B (short by " + std::to_string(c.wbase - c.cfg.weight_mem_bytes) + " B)");
+}
+
+// Tensors that stay live past layer li, and li's inputs that die there.
+struct Residents {
+  std::vector<ActBuffer> live, dying;
+};
+Residents residents(const Compile& c, const QLayer& L, size_t li) {
+  Residents r;
+  for (const auto& [name, b] : c.bufs) {
+    if (b.stride > 0) continue;  // a channel view of a region, which is itself in bufs
+    const auto lu = c.last_use.find(name);
+    const size_t last = lu == c.last_use.end() ? 0 : lu->second;
+    const bool input = std::find(L.inputs.begin(), L.inputs.end(), name) != L.inputs.end();
+    if (last > li)
+      r.live.push_back(b);
+    else if (input && last == li)
+      r.dying.push_back(b);
+  }
+  return r;
+}
+
+// A chain (every zoo model): the input dies here and nothing else is live. -1 if OA fits nowhere.
+int64_t chain_base(const LayerProgram& P, int64_t g0, int64_t oa, int64_t mem) {
+  if (g0 == LLONG_MIN) return mem - oa;  // everything is read before anything is written
+  const int64_t c1 = std::min(P.in.base - g0, mem - oa);
+  if (c1 >= 0) return c1;
+  if (mem - oa >= P.in.base + P.in.bytes()) return mem - oa;
+  return -1;
+}
+
+// Residual branches and Concat inputs: OA may not touch a live tensor, and may overlap a dying
+// input only at or below its in-place limit (input base - gap). Candidates: in place on a dying
+// input first (as in a chain), then the highest free place. -1 if OA fits nowhere.
+int64_t free_base(const Residents& r, int64_t g0, int64_t oa, int64_t mem) {
+  auto span = [](const ActBuffer& b) { return b.pitch() * b.h * b.w; };
+  auto hits = [&](int64_t b0, const ActBuffer& b) {
+    return b0 < b.base + span(b) && b.base < b0 + oa;
+  };
+  auto valid = [&](int64_t b0) {
+    if (b0 < 0 || b0 + oa > mem) return false;
+    for (const ActBuffer& b : r.live)
+      if (hits(b0, b)) return false;
+    for (const ActBuffer& b : r.dying)
+      if (hits(b0, b) && g0 != LLONG_MIN && b0 > b.base - g0) return false;
+    return true;
+  };
+  std::vector<int64_t> first, rest{mem - oa};
+  for (const ActBuffer& b : r.dying)
+    first.push_back(g0 == LLONG_MIN ? mem - oa : std::min(b.base - g0, mem - oa));
+  for (const std::vector<ActBuffer>* set : {&r.live, &r.dying})
+    for (const ActBuffer& b : *set) {
+      rest.push_back(b.base - oa);
+      rest.push_back(b.base + span(b));
+    }
+  std::sort(rest.rbegin(), rest.rend());
+  int64_t base = -1;
+  for (const std::vector<int64_t>* cand : {&first, &rest})
+    for (int64_t b0 : *cand)
+      if (base < 0 && valid(b0)) base = b0;
+  return base;
+}
+
+// Activation memory: where layer li's output goes (OA overlaps IA in place when the gap allows,
+// see overlap_gap), into P.out and its passes' views. Returns the base it chose.
+int64_t allocate_output(Compile& c, const Ctx& cx, size_t li, LayerProgram& P,
+                        const ActBuffer& out) {
+  const QLayer& L = c.q.layers[li];
+  const int64_t ia = P.in.bytes(), mem = c.cfg.act_mem_bytes;
+  // Placement into a Concat's region: the first producer allocates the whole region (its output
+  // position is pitched, so it may not overlap its input at all); later producers and the Concat
+  // itself find it allocated.
+  const auto pl = c.placed.find(L.output);
+  const size_t region_of = pl != c.placed.end()             ? pl->second.concat
+                           : L.kind == QLayer::Kind::Concat ? li
+                                                            : SIZE_MAX;
+  const bool region_known = region_of != SIZE_MAX && c.regions.count(region_of);
+  ActBuffer region;
+  if (region_of != SIZE_MAX && !region_known)
+    region = buffer_of(c.q.graph.shape(c.q.layers[region_of].output), c.source, cx.place);
+  const int64_t oa = region_of != SIZE_MAX && !region_known ? region.bytes() : out.bytes();
+  // A folded layer reads its whole input again in every pass (a Concat reads each input once, in
+  // pass order), so its output may not overwrite any of it: OA goes entirely below IA (gap = OA
+  // size) or above it. An unfolded Add reads position o of both operands before it writes
+  // position o, so its output may start at either operand (gap 0).
+  const bool multi = L.inputs.size() > 1;
+  const int64_t g0 = !P.passes.empty() || L.kind == QLayer::Kind::Concat || region_of != SIZE_MAX
+                         ? oa
+                     : L.kind == QLayer::Kind::Add ? 0
+                                                   : overlap_gap(P);
+  const Residents r = residents(c, L, li);
+  int64_t base = -1;
+  if (region_known)
+    base = c.regions.at(region_of).base;
+  else if (!multi && r.live.empty() && region_of == SIZE_MAX)
+    base = chain_base(P, g0, oa, mem);
+  else
+    base = free_base(r, g0, oa, mem);
+  if (base < 0) {
+    // Successive overlaps move the buffers down; what the whole allocation needs up to this
+    // layer is the span it takes in an unbounded memory.
+    const int64_t need = activation_need(c.q, c.summary, c.masks, c.cfg, c.source, li);
+    cx.size_err("act_mem_bytes",
+                "activations do not fit: IA " + std::to_string(ia) + " B and OA " +
+                    std::to_string(oa) + " B; the in-place allocation up to this layer needs " +
+                    std::to_string(need) + " B, the core has " + std::to_string(mem) +
+                    " B (short by " + std::to_string(std::max<int64_t>(need - mem, 1)) + " B)");
+  }
+  P.out.base = base;
+  if (region_of != SIZE_MAX) {
+    if (!region_known) {
+      region.base = base;
+      c.regions[region_of] = region;
+      // Live from now on under the Concat's output name (its readers come after it).
+      c.bufs[c.q.layers[region_of].output] = region;
+    }
+    const ActBuffer& rg = c.regions.at(region_of);
+    P.out = pl != c.placed.end() ? rg.slice(pl->second.c0, out.c) : rg;
+  }
+  c.alloc_low = std::min(c.alloc_low, base);
+  for (LayerProgram& Q : P.passes) Q.out = P.out.slice(Q.pass_c0, Q.out.c);
+  c.span_so_far = std::max(c.span_so_far, mem - std::min(base, P.in.base));
+  return base;
+}
+
+// The program's totals: weight bytes, output buffer and the activation peaks.
+void finish_program(Compile& c) {
+  RamanProgram& prog = c.prog;
+  prog.weight_bytes = c.wbase;
+  auto oit = c.bufs.find(c.q.output);
+  if (oit == c.bufs.end())
+    fail(c.source, "output '" + c.q.output + "'", "not produced by any layer");
   prog.output = oit->second;
   int64_t lowest = prog.input.base;
   for (const LayerProgram& P : prog.layers) {
@@ -1054,8 +1154,44 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
     prog.act_peak = std::max(prog.act_peak, hi - lo);
     prog.act_peak_no_overlap = std::max(prog.act_peak_no_overlap, sum);
   }
-  prog.act_used = cfg.act_mem_bytes - std::min(lowest, alloc_low);
-  return prog;
+  prog.act_used = c.cfg.act_mem_bytes - std::min(lowest, c.alloc_low);
+}
+
+RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
+                          const MaskMap& masks, const RamanConfig& cfg, const std::string& source,
+                          bool probe, size_t upto, int64_t* probe_need) {
+  Compile c{q, summary, masks, cfg, source, {}, {}, {}, {}, {}};
+  place_input(c);
+  plan_placement(c);
+  for (size_t li = 0; li < q.layers.size(); ++li) {
+    const QLayer& L = q.layers[li];
+    const Ctx cx{q, cfg, source, "layer '" + L.name + "'", L.name};
+    LayerProgram P = begin_layer(c, cx, li);
+    bool depthwise = false;
+    if (!compile_kind(c, cx, L, P, &depthwise)) continue;  // a view, recorded
+    P.kind = kind_name(L, depthwise);
+    if (P.mode == Mode::Lane && !fold_lane(c, L, li, depthwise, P)) continue;
+    const ActBuffer out = buffer_of(q.graph.shape(L.output), source, cx.place);
+    P.out = out;
+    // Each pass is a complete layer over a channel range of the output (broadcast) or of input
+    // and output (lane); its buffers are views, re-pointed once the allocation is known.
+    for (LayerProgram& Q : P.passes) {
+      Q.kind = P.kind;
+      Q.out = out.slice(Q.pass_c0, Q.mode == Mode::Broadcast ? Q.rows : Q.in.c);
+    }
+    count_layer(P, out, depthwise);
+    place_weights(c, cx, P);
+    const int64_t base = allocate_output(c, cx, li, P, out);
+    if (probe) {
+      *probe_need = std::max(*probe_need, cfg.act_mem_bytes - std::min(base, P.in.base));
+      if (li >= upto) return std::move(c.prog);
+    }
+    c.prog.act_span.push_back(c.span_so_far);
+    c.bufs[L.output] = P.out;
+    c.prog.layers.push_back(std::move(P));
+  }
+  finish_program(c);
+  return std::move(c.prog);
 }
 }  // namespace
 

@@ -285,6 +285,139 @@ class NonZeroPrefix {
   std::vector<int32_t> pre_;
 };
 
+// What a run's counting walks add to beside its LayerCounts: cycles, candidates that stall the
+// PEs on a zero, and the busy cycles per PE. ys/xs: the output rows/columns each tap reaches, as
+// input spans.
+struct Walk {
+  const LayerProgram& L;
+  const int8_t* x;
+  int64_t positions;
+  std::vector<Span> ys, xs;
+  LayerCounts& c;
+  int64_t cycles = 0, zero_cands = 0;
+  std::vector<int64_t> busy;
+};
+
+// Broadcast mode: per column (weight row of the reduction) its zero checks, the broadcasts of
+// its non-zero activations and the MACs its groups execute.
+void broadcast_counts(Walk& w) {
+  const LayerProgram& L = w.L;
+  LayerCounts& c = w.c;
+  const int64_t np = L.pes, H = L.in.h, W = L.in.w, C = L.in.c, taps = L.kh * L.kw;
+  int64_t nz_seen = 0;
+  auto column = [&](int64_t r, int64_t present, int64_t valid, int64_t nz) {
+    const size_t ri = static_cast<size_t>(r);
+    const int64_t col_nz = L.col_nz[ri];
+    nz_seen += col_nz * present;
+    const int64_t work = L.col_work[ri];
+    if (work == 0 || valid == 0) return;  // skipped by the controller
+    c.zero_checks += valid;
+    c.act_reads += valid;
+    c.act_read_bytes += valid;
+    w.zero_cands += valid - nz;
+    w.cycles += (valid - nz) + work * nz;
+    if (nz == 0) return;
+    c.broadcasts += nz;
+    c.macs_executed += col_nz * nz;
+    c.weight_read_bits += L.group_bits[ri] * nz;
+    c.weight_reads += ceil_div(L.group_bits[ri], 32) * nz;
+    c.decoder_steps += (L.group_off[static_cast<size_t>((r + 1) * np)] -
+                        L.group_off[static_cast<size_t>(r * np)]) *
+                       nz;
+    if (!L.col_lfsr_steps.empty()) c.lfsr_steps += L.col_lfsr_steps[ri] * nz;
+    for (int64_t p = 0; p < np; ++p)
+      w.busy[static_cast<size_t>(p)] += L.group_nz[static_cast<size_t>(r * np + p)] * nz;
+  };
+  if (L.flat_input) {
+    const int64_t hw = H * W;
+    for (int64_t k = 0; k < L.cols; ++k) {
+      const int64_t ch = k / hw, sp = k % hw;
+      column(k, 1, 1, w.x[ch * hw + sp] != 0);
+    }
+  } else {
+    const NonZeroPrefix nzp(w.x, C, H, W, L.transpose ? 1 : L.sh, L.transpose ? 1 : L.sw);
+    std::vector<NonZeroPrefix::Plan> plans(static_cast<size_t>(taps));
+    for (int64_t i = 0; i < L.kh; ++i)
+      for (int64_t j = 0; j < L.kw; ++j)
+        plans[static_cast<size_t>(i * L.kw + j)] =
+            nzp.plan(w.ys[static_cast<size_t>(i)], w.xs[static_cast<size_t>(j)]);
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t i = 0; i < L.kh; ++i)
+        for (int64_t j = 0; j < L.kw; ++j) {
+          const Span& y = w.ys[static_cast<size_t>(i)];
+          const Span& xx = w.xs[static_cast<size_t>(j)];
+          const int64_t valid = y.count * xx.count;
+          // A conv tap is present at every position (padding counts as a zero activation); a
+          // transposed-conv tap only where it lands on an input.
+          const int64_t present = L.transpose ? valid : w.positions;
+          const int64_t r = ch * taps + i * L.kw + j;
+          const bool needed = L.col_work[static_cast<size_t>(r)] > 0 && valid > 0;
+          column(r, present, valid,
+                 needed ? nzp.count(ch, plans[static_cast<size_t>(i * L.kw + j)]) : 0);
+        }
+  }
+  c.macs_dense = L.macs_dense;
+  c.macs_skipped_pruned = L.macs_dense - nz_seen;
+  c.macs_skipped_zero = nz_seen - c.macs_executed;
+  c.acc_updates = c.macs_executed + w.positions * L.rows;
+}
+
+// Lane mode: one word per (tap, tile) at every position where the tap is not padding (`words`
+// of them for an Add); a depthwise layer also reads its weight word and MACs its non-zeros.
+void lane_counts(Walk& w, int64_t words, bool global) {
+  const LayerProgram& L = w.L;
+  LayerCounts& c = w.c;
+  const int64_t np = L.pes, H = L.in.h, W = L.in.w, C = L.in.c, taps = L.kh * L.kw;
+  const bool dw = L.qkind == QLayer::Kind::Conv;
+  const int64_t tiles = L.slots;
+  std::unique_ptr<NonZeroPrefix> nzp;
+  if (dw) nzp = std::make_unique<NonZeroPrefix>(w.x, C, H, W, global ? 1 : L.sh, global ? 1 : L.sw);
+  for (int64_t i = 0; i < L.kh; ++i)
+    for (int64_t j = 0; j < L.kw; ++j) {
+      const Span& y = w.ys[static_cast<size_t>(i)];
+      const Span& xx = w.xs[static_cast<size_t>(j)];
+      const int64_t v = y.count * xx.count;
+      if (v == 0) continue;
+      const int64_t k = i * L.kw + j;
+      NonZeroPrefix::Plan plan;
+      if (dw) plan = nzp->plan(y, xx);
+      for (int64_t t = 0; t < tiles; ++t) {
+        if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
+        const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
+        const int64_t vw = v * words;
+        w.cycles += vw;
+        c.act_reads += vw;
+        c.act_read_bytes += (c1 - c0) * vw;
+        c.zero_checks += (c1 - c0) * vw;
+        if (!dw) {
+          for (int64_t ch = c0; ch < c1; ++ch) w.busy[static_cast<size_t>(ch - c0)] += vw;
+          c.acc_updates += (c1 - c0) * vw;
+          continue;
+        }
+        c.weight_reads += v;
+        const size_t tk = static_cast<size_t>(t * taps + k);
+        c.weight_read_bits += L.lane_bits[tk] * v;
+        c.decoder_steps += L.lane_kept[tk] * v;
+        for (int64_t ch = c0; ch < c1; ++ch) {
+          const size_t wi = static_cast<size_t>(ch * taps + k);
+          if (L.lane_w[wi] == 0) continue;
+          const int64_t nz = nzp->count(ch, plan);
+          w.busy[static_cast<size_t>(ch - c0)] += nz;
+          c.macs_executed += nz;
+        }
+      }
+    }
+  if (dw) {
+    c.macs_dense = L.macs_dense;
+    const int64_t seen = nonzero_weight_taps(L);
+    c.macs_skipped_pruned = L.macs_dense - seen;
+    c.macs_skipped_zero = seen - c.macs_executed;
+    c.acc_updates = c.macs_executed + w.positions * C;
+  } else {
+    c.acc_updates += w.positions * C;
+  }
+}
+
 }  // namespace
 
 void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_t* x,
@@ -314,138 +447,33 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
   // tile (core.cpp).
   const bool add = L.qkind == QLayer::Kind::Add;
   const int64_t words = add ? 2 : 1, drain = writes * words;
-  const int64_t H = L.in.h, W = L.in.w, C = L.in.c;
-  int64_t cycles = cfg.layer_setup_cycles + positions * (2 + drain);
-  int64_t zero_cands = 0;
-  std::vector<int64_t> busy(static_cast<size_t>(P), 0);
-  for (int64_t p = 0; p < np; ++p) busy[static_cast<size_t>(p)] = positions;  // init cycles
-  const int64_t taps = L.kh * L.kw;
   const bool global =
       L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
-  // Output rows/columns each tap reaches, as input spans.
-  std::vector<Span> ys(static_cast<size_t>(L.kh)), xs(static_cast<size_t>(L.kw));
+  Walk w{L, x, positions, {}, {}, c, 0, 0, {}};
+  w.cycles = cfg.layer_setup_cycles + positions * (2 + drain);
+  w.busy.assign(static_cast<size_t>(P), 0);
+  for (int64_t p = 0; p < np; ++p) w.busy[static_cast<size_t>(p)] = positions;  // init cycles
+  w.ys.resize(static_cast<size_t>(L.kh));
+  w.xs.resize(static_cast<size_t>(L.kw));
   for (int64_t i = 0; i < L.kh; ++i)
-    ys[static_cast<size_t>(i)] =
-        global ? Span{i, 1, 1} : tap_span(L.transpose, i, L.sh, L.pt, L.dh, H, L.out.h);
+    w.ys[static_cast<size_t>(i)] =
+        global ? Span{i, 1, 1} : tap_span(L.transpose, i, L.sh, L.pt, L.dh, L.in.h, L.out.h);
   for (int64_t j = 0; j < L.kw; ++j)
-    xs[static_cast<size_t>(j)] =
-        global ? Span{j, 1, 1} : tap_span(L.transpose, j, L.sw, L.pl, L.dw, W, L.out.w);
-  if (L.mode == Mode::Broadcast) {
-    int64_t nz_seen = 0;
-    auto column = [&](int64_t r, int64_t present, int64_t valid, int64_t nz) {
-      const size_t ri = static_cast<size_t>(r);
-      const int64_t col_nz = L.col_nz[ri];
-      nz_seen += col_nz * present;
-      const int64_t work = L.col_work[ri];
-      if (work == 0 || valid == 0) return;  // skipped by the controller
-      c.zero_checks += valid;
-      c.act_reads += valid;
-      c.act_read_bytes += valid;
-      zero_cands += valid - nz;
-      cycles += (valid - nz) + work * nz;
-      if (nz == 0) return;
-      c.broadcasts += nz;
-      c.macs_executed += col_nz * nz;
-      c.weight_read_bits += L.group_bits[ri] * nz;
-      c.weight_reads += ceil_div(L.group_bits[ri], 32) * nz;
-      c.decoder_steps += (L.group_off[static_cast<size_t>((r + 1) * np)] -
-                          L.group_off[static_cast<size_t>(r * np)]) *
-                         nz;
-      if (!L.col_lfsr_steps.empty()) c.lfsr_steps += L.col_lfsr_steps[ri] * nz;
-      for (int64_t p = 0; p < np; ++p)
-        busy[static_cast<size_t>(p)] += L.group_nz[static_cast<size_t>(r * np + p)] * nz;
-    };
-    if (L.flat_input) {
-      const int64_t hw = H * W;
-      for (int64_t k = 0; k < L.cols; ++k) {
-        const int64_t ch = k / hw, sp = k % hw;
-        column(k, 1, 1, x[ch * hw + sp] != 0);
-      }
-    } else {
-      const NonZeroPrefix nzp(x, C, H, W, L.transpose ? 1 : L.sh, L.transpose ? 1 : L.sw);
-      std::vector<NonZeroPrefix::Plan> plans(static_cast<size_t>(taps));
-      for (int64_t i = 0; i < L.kh; ++i)
-        for (int64_t j = 0; j < L.kw; ++j)
-          plans[static_cast<size_t>(i * L.kw + j)] =
-              nzp.plan(ys[static_cast<size_t>(i)], xs[static_cast<size_t>(j)]);
-      for (int64_t ch = 0; ch < C; ++ch)
-        for (int64_t i = 0; i < L.kh; ++i)
-          for (int64_t j = 0; j < L.kw; ++j) {
-            const Span& y = ys[static_cast<size_t>(i)];
-            const Span& xx = xs[static_cast<size_t>(j)];
-            const int64_t valid = y.count * xx.count;
-            // A conv tap is present at every position (padding counts as a zero activation); a
-            // transposed-conv tap only where it lands on an input.
-            const int64_t present = L.transpose ? valid : positions;
-            const int64_t r = ch * taps + i * L.kw + j;
-            const bool needed = L.col_work[static_cast<size_t>(r)] > 0 && valid > 0;
-            column(r, present, valid,
-                   needed ? nzp.count(ch, plans[static_cast<size_t>(i * L.kw + j)]) : 0);
-          }
-    }
-    c.macs_dense = L.macs_dense;
-    c.macs_skipped_pruned = L.macs_dense - nz_seen;
-    c.macs_skipped_zero = nz_seen - c.macs_executed;
-    c.acc_updates = c.macs_executed + positions * L.rows;
-  } else {  // Lane mode: one word per (tap, tile) at every position where the tap is not padding
-    const bool dw = L.qkind == QLayer::Kind::Conv;
-    const int64_t tiles = L.slots;
-    std::unique_ptr<NonZeroPrefix> nzp;
-    if (dw) nzp = std::make_unique<NonZeroPrefix>(x, C, H, W, global ? 1 : L.sh, global ? 1 : L.sw);
-    for (int64_t i = 0; i < L.kh; ++i)
-      for (int64_t j = 0; j < L.kw; ++j) {
-        const Span& y = ys[static_cast<size_t>(i)];
-        const Span& xx = xs[static_cast<size_t>(j)];
-        const int64_t v = y.count * xx.count;
-        if (v == 0) continue;
-        const int64_t k = i * L.kw + j;
-        NonZeroPrefix::Plan plan;
-        if (dw) plan = nzp->plan(y, xx);
-        for (int64_t t = 0; t < tiles; ++t) {
-          if (dw && L.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
-          const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
-          const int64_t vw = v * words;
-          cycles += vw;
-          c.act_reads += vw;
-          c.act_read_bytes += (c1 - c0) * vw;
-          c.zero_checks += (c1 - c0) * vw;
-          if (!dw) {
-            for (int64_t ch = c0; ch < c1; ++ch) busy[static_cast<size_t>(ch - c0)] += vw;
-            c.acc_updates += (c1 - c0) * vw;
-            continue;
-          }
-          c.weight_reads += v;
-          const size_t tk = static_cast<size_t>(t * taps + k);
-          c.weight_read_bits += L.lane_bits[tk] * v;
-          c.decoder_steps += L.lane_kept[tk] * v;
-          for (int64_t ch = c0; ch < c1; ++ch) {
-            const size_t wi = static_cast<size_t>(ch * taps + k);
-            if (L.lane_w[wi] == 0) continue;
-            const int64_t nz = nzp->count(ch, plan);
-            busy[static_cast<size_t>(ch - c0)] += nz;
-            c.macs_executed += nz;
-          }
-        }
-      }
-    if (dw) {
-      c.macs_dense = L.macs_dense;
-      const int64_t seen = nonzero_weight_taps(L);
-      c.macs_skipped_pruned = L.macs_dense - seen;
-      c.macs_skipped_zero = seen - c.macs_executed;
-      c.acc_updates = c.macs_executed + positions * C;
-    } else {
-      c.acc_updates += positions * C;
-    }
-  }
+    w.xs[static_cast<size_t>(j)] =
+        global ? Span{j, 1, 1} : tap_span(L.transpose, j, L.sw, L.pl, L.dw, L.in.w, L.out.w);
+  if (L.mode == Mode::Broadcast)
+    broadcast_counts(w);
+  else
+    lane_counts(w, words, global);
   c.ppu_ops = positions * L.out.c * (add ? 3 : 1);  // Add: two rescales and a requantization
   c.act_writes = positions * writes;
   c.act_write_bytes = positions * L.out.c;
-  c.cycles = cycles;
+  c.cycles = w.cycles;
   for (int64_t p = 0; p < P; ++p) {
     const size_t i = static_cast<size_t>(p);
-    c.busy_per_pe[i] = busy[i];
-    c.stalled_per_pe[i] = (L.mode == Mode::Broadcast && p < np) ? zero_cands : 0;
-    c.gated_per_pe[i] = cycles - c.busy_per_pe[i] - c.stalled_per_pe[i];
+    c.busy_per_pe[i] = w.busy[i];
+    c.stalled_per_pe[i] = (L.mode == Mode::Broadcast && p < np) ? w.zero_cands : 0;
+    c.gated_per_pe[i] = w.cycles - c.busy_per_pe[i] - c.stalled_per_pe[i];
     c.pe_busy += c.busy_per_pe[i];
     c.pe_stalled += c.stalled_per_pe[i];
     c.pe_gated += c.gated_per_pe[i];

@@ -342,8 +342,75 @@ Stimulus decoder_stimulus(uint64_t seed, size_t cycles) {
   return s;
 }
 
+namespace {
+
+// The PE array's layer kind, chosen at each init and held until the next one, like the
+// controller: broadcast MAC, lane MAC (depthwise: per-PE activation and weight), lane max
+// (max-pool: wgt 0), lane sum (average pool: wgt 1), and rarely a broadcast max (legal for the
+// block).
+enum PeArrayKind { kBroadcast, kLaneMac, kLaneMax, kLaneSum, kBroadcastMax };
+constexpr int kArrayPes = 16;
+
+// A random byte, 0 with the given chance.
+uint64_t byte_or_zero(Rng& r, int zero_percent) {
+  return r.chance(zero_percent) ? 0 : r.bits(8);
+}
+
+// init_bias of an init row (the other rows stay zero, a quarter of the table size). Max layers
+// start at -128.
+void pe_array_bias(Rng& r, Stimulus& s, size_t c, size_t f, bool is_max) {
+  for (size_t w = 0; w < 64; ++w) {
+    uint64_t v = 0;
+    for (int k = 0; k < 2; ++k) {
+      const uint32_t b = is_max && r.chance(80) ? static_cast<uint32_t>(-128)
+                         : r.chance(70)         ? static_cast<uint32_t>(r.range(-100000, 100000))
+                                                : static_cast<uint32_t>(r.bits(32));
+      v |= static_cast<uint64_t>(b) << (32 * k);
+    }
+    s.set(c, f, v, w);
+  }
+}
+
+// lane_act: in broadcast mode garbage half the time (so a wrong select shows); lane bytes past
+// `lanes` are 0 (the controller's rule), and many inputs are 0 (ReLU outputs): max(acc, 0) and a
+// depthwise MAC with act 0 must differ in the PE.
+void pe_array_lane_act(Rng& r, Stimulus& s, size_t c, size_t f, bool lane, bool is_max, int lanes) {
+  uint64_t la[2] = {0, 0};
+  if (lane || r.chance(50)) {
+    for (int p = 0; p < kArrayPes; ++p) {
+      uint64_t x = 0;
+      if (!lane || p < lanes)
+        x = is_max && r.chance(40) ? static_cast<uint8_t>(r.range(-128, -1)) : byte_or_zero(r, 30);
+      la[p / 8] |= x << (8 * (p % 8));
+    }
+  }
+  s.set(c, f, la[0], 0);
+  s.set(c, f, la[1], 1);
+}
+
+// mac_slot and wgt: a lane issue has one channel tile for every PE, the decoders give each PE its
+// own slot; max ignores wgt (0 like the controller), sum and pass use weight 1.
+void pe_array_slots_weights(Rng& r, Stimulus& s, size_t c, size_t f_slot, size_t f_wgt, bool lane,
+                            PeArrayKind kind) {
+  const uint64_t tile = r.bits(3);
+  uint64_t slots = 0;
+  for (int p = 0; p < kArrayPes; ++p) slots |= (lane && r.chance(90) ? tile : r.bits(3)) << (3 * p);
+  s.set(c, f_slot, slots);
+  uint64_t w[2] = {0, 0};
+  for (int p = 0; p < kArrayPes; ++p) {
+    uint64_t x = byte_or_zero(r, 20);
+    if (kind == kLaneMax && r.chance(80)) x = 0;
+    if (kind == kLaneSum && r.chance(80)) x = 1;
+    w[p / 8] |= x << (8 * (p % 8));
+  }
+  s.set(c, f_wgt, w[0], 0);
+  s.set(c, f_wgt, w[1], 1);
+}
+
+}  // namespace
+
 Stimulus pe_array_stimulus(uint64_t seed, size_t cycles) {
-  constexpr int kPes = 16;
+  constexpr int kPes = kArrayPes;
   Stimulus s("raman_pe_array", {{"rst_n", 1},
                                 {"gate_en", kPes},
                                 {"init", 1},
@@ -363,15 +430,9 @@ Stimulus pe_array_stimulus(uint64_t seed, size_t cycles) {
                f_valid = s.field("mac_valid"), f_slot = s.field("mac_slot"), f_wgt = s.field("wgt"),
                f_rd_pe = s.field("rd_pe"), f_rd_slot = s.field("rd_slot");
   Rng r(seed);
-  // The layer kind is chosen at each init and held until the next one, like the controller:
-  // broadcast MAC, lane MAC (depthwise: per-PE activation and weight), lane max (max-pool: wgt
-  // 0), lane sum (average pool: wgt 1), and rarely a broadcast max (legal for the block). A few
-  // rows flip lane or op_max on their own. `lanes` PEs carry channels in lane mode.
-  enum Kind { kBroadcast, kLaneMac, kLaneMax, kLaneSum, kBroadcastMax } kind = kBroadcast;
+  // A few rows flip lane or op_max on their own. `lanes` PEs carry channels in lane mode.
+  PeArrayKind kind = kBroadcast;
   int lanes = kPes;
-  auto bits8 = [&r](int zero_percent) -> uint64_t {
-    return r.chance(zero_percent) ? 0 : r.bits(8);
-  };
   for (size_t c = 0; c < cycles; ++c) {
     s.add_cycle();
     s.set(c, f_rst, !reset_low(r, c));
@@ -390,40 +451,14 @@ Stimulus pe_array_stimulus(uint64_t seed, size_t cycles) {
     }
     const bool is_max = kind == kLaneMax || kind == kBroadcastMax;
     const bool is_lane = kind == kLaneMac || kind == kLaneMax || kind == kLaneSum;
-    // Only init cycles need bias values; the other rows stay zero (a quarter of the table size).
-    // Max layers start at -128.
-    if (init) {
-      for (size_t w = 0; w < 64; ++w) {
-        uint64_t v = 0;
-        for (int k = 0; k < 2; ++k) {
-          const uint32_t b = is_max && r.chance(80) ? static_cast<uint32_t>(-128)
-                             : r.chance(70) ? static_cast<uint32_t>(r.range(-100000, 100000))
-                                            : static_cast<uint32_t>(r.bits(32));
-          v |= static_cast<uint64_t>(b) << (32 * k);
-        }
-        s.set(c, f_bias, v, w);
-      }
-    }
+    if (init) pe_array_bias(r, s, c, f_bias, is_max);
     const bool lane = r.chance(3) ? !is_lane : is_lane;
     const bool op_max = r.chance(3) ? !is_max : is_max;
     s.set(c, f_lane, lane);
     s.set(c, f_max, op_max);
-    // The input the mode ignores carries garbage (act in lane mode, lane_act in broadcast
-    // mode) half the time, so a wrong select shows.
-    s.set(c, f_act, lane ? (r.chance(50) ? r.bits(8) : 0) : bits8(25));
-    uint64_t la[2] = {0, 0};
-    if (lane || r.chance(50)) {
-      for (int p = 0; p < kPes; ++p) {
-        // Lane bytes past `lanes` are 0 (the controller's rule), and many inputs are 0 (ReLU
-        // outputs): max(acc, 0) and a depthwise MAC with act 0 must differ in the PE.
-        uint64_t x = 0;
-        if (!lane || p < lanes)
-          x = is_max && r.chance(40) ? static_cast<uint8_t>(r.range(-128, -1)) : bits8(30);
-        la[p / 8] |= x << (8 * (p % 8));
-      }
-    }
-    s.set(c, f_lane_act, la[0], 0);
-    s.set(c, f_lane_act, la[1], 1);
+    // The input the mode ignores carries garbage half the time (act in lane mode).
+    s.set(c, f_act, lane ? (r.chance(50) ? r.bits(8) : 0) : byte_or_zero(r, 25));
+    pe_array_lane_act(r, s, c, f_lane_act, lane, is_max, lanes);
     // Lane issue: the lanes carrying channels are valid (the controller clears them between
     // issues); broadcast: the decoders' valid bits.
     uint64_t valid = 0;
@@ -433,20 +468,7 @@ Stimulus pe_array_stimulus(uint64_t seed, size_t cycles) {
       valid = r.chance(10) ? 0 : r.bits(16);
     }
     s.set(c, f_valid, valid);
-    // A lane issue has one channel tile for every PE; the decoders give each PE its own slot.
-    const uint64_t tile = r.bits(3);
-    uint64_t slots = 0;
-    for (int p = 0; p < kPes; ++p) slots |= (lane && r.chance(90) ? tile : r.bits(3)) << (3 * p);
-    s.set(c, f_slot, slots);
-    uint64_t w[2] = {0, 0};
-    for (int p = 0; p < kPes; ++p) {
-      uint64_t x = bits8(20);
-      if (kind == kLaneMax && r.chance(80)) x = 0;  // max ignores wgt: 0 like the controller
-      if (kind == kLaneSum && r.chance(80)) x = 1;  // sum and pass: weight 1
-      w[p / 8] |= x << (8 * (p % 8));
-    }
-    s.set(c, f_wgt, w[0], 0);
-    s.set(c, f_wgt, w[1], 1);
+    pe_array_slots_weights(r, s, c, f_slot, f_wgt, lane, kind);
     s.set(c, f_rd_pe, r.bits(4));
     s.set(c, f_rd_slot, r.bits(3));
   }

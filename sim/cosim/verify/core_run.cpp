@@ -278,6 +278,8 @@ class ProbeVcd {
   std::vector<std::string> last_;
 };
 
+// A class body, not one function (ctags counts the SC_MODULE macro as one): its processes
+// and helpers are each under 100 lines.
 SC_MODULE(Host) {
   sc_in<bool> clk;
   const raman::RtlImage& img;
@@ -424,6 +426,93 @@ SC_MODULE(Host) {
 template <class V>
 sc_module* rtl_maker(const char* name, CoreSignals& s, int index);
 
+// The design under test: the Verilated core (or a broken variant) on the top-level signals, or
+// the structural netlist with the chosen blocks Verilated; its probes, and its FST tracer.
+struct Dut {
+  std::string name;
+  std::unique_ptr<sc_module> core;
+  std::unique_ptr<CoreSignals> sig;
+  std::unique_ptr<raman::CoreNet> net;
+  std::vector<Probe> probes;
+  std::function<void(VerilatedFstSc*)> trace_core;
+};
+
+template <class M>
+void make_full_core(Dut& d, sc_clock& clk, TopSignals& top) {
+  auto* m = make_core<M>("rtl", clk, top);
+  d.probes = core_probes(m, top);
+  d.trace_core = [m](VerilatedFstSc* f) { m->trace(f, 99); };
+  d.core.reset(m);
+}
+
+Dut make_dut(const CoreRunOptions& opt, sc_clock& clk, TopSignals& top) {
+  Dut d;
+  if (opt.rtl.empty()) {
+    d.name = "raman_core";
+    if (opt.variant.empty()) {
+      make_full_core<Vraman_core>(d, clk, top);
+    } else if (opt.variant == "broken_round") {
+      make_full_core<Vraman_core_broken_round>(d, clk, top);
+      d.name += " (-DBREAK_ROUND)";
+    } else if (opt.variant == "broken_order") {
+      make_full_core<Vraman_core_broken_order>(d, clk, top);
+      d.name += " (-DBREAK_DECODER_ORDER)";
+    } else {
+      throw std::logic_error("run_core: unknown variant " + opt.variant);
+    }
+    return d;
+  }
+  raman::BlockMakers mk = raman::CoreNet::twins();
+  d.name = "mixed:";
+  for (const std::string& b : opt.rtl) {
+    d.name += " " + b;
+    if (b == "ctrl") mk.ctrl = rtl_maker<Vraman_ctrl>;
+    if (b == "act_mem") mk.act_mem = rtl_maker<Vraman_act_mem64>;
+    if (b == "pe_array") mk.pe_array = rtl_maker<Vraman_pe_array>;
+    if (b == "decoder") mk.decoder = rtl_maker<Vraman_decoder>;
+    if (b == "requant") mk.requant = rtl_maker<Vraman_requant>;
+  }
+  d.name += " in RTL, the rest SystemC twins";
+  d.sig = std::make_unique<CoreSignals>();
+  d.net = std::make_unique<raman::CoreNet>("dut", clk, *d.sig, mk);
+  d.probes = netlist_probes(*d.sig);
+  return d;
+}
+
+// One list of block outputs: ours must be the twin netlist's (names, widths, order).
+void check_probe_list(const std::vector<Probe>& probes) {
+  const auto& ports = raman::observation_ports();
+  bool same = ports.size() == probes.size();
+  for (size_t i = 0; same && i < ports.size(); ++i)
+    same = ports[i].first == probes[i].name && ports[i].second == probes[i].width;
+  if (!same) throw std::logic_error("run_core: the probe list differs from observation_ports()");
+}
+
+// Where busy cycle c of a sample falls: DMA in, a layer (by the SystemC model's cycles), DMA out.
+std::function<std::string(int64_t)> place_of(
+    int64_t dma_in_cycles, const std::vector<std::pair<std::string, int64_t>>& layer_cycles) {
+  return [dma_in_cycles, layer_cycles](int64_t c) {
+    if (c < dma_in_cycles) return "DMA in, cycle " + std::to_string(c) + " of it";
+    int64_t t = dma_in_cycles;
+    for (const auto& [name, n] : layer_cycles) {
+      if (c < t + n) return "layer '" + name + "', cycle " + std::to_string(c - t) + " of it";
+      t += n;
+    }
+    return "DMA out, cycle " + std::to_string(c - t) + " of it";
+  };
+}
+
+// The probes opt.record names, from the reference netlist if there is one.
+void select_records(Host& host, const CoreRunOptions& opt, CoreRunResult& res) {
+  const std::vector<Probe>& src = host.ref_probes.empty() ? host.dut_probes : host.ref_probes;
+  for (const std::string& n : opt.record) {
+    auto it = std::find_if(src.begin(), src.end(), [&](const Probe& p) { return p.name == n; });
+    if (it == src.end()) throw std::logic_error("run_core: no probe " + n);
+    host.rec.push_back(&*it);
+  }
+  res.recorded.resize(host.rec.size());
+}
+
 }  // namespace
 
 CoreRunResult run_core(const raman::RtlImage& img, const std::vector<std::vector<int8_t>>& codes,
@@ -440,51 +529,9 @@ CoreRunResult run_core(const raman::RtlImage& img, const std::vector<std::vector
   CoreRunResult res;
   sc_clock clk("clk", 10, SC_NS);
 
-  // The design under test.
   TopSignals top;
-  std::unique_ptr<sc_module> core;
-  std::unique_ptr<CoreSignals> dut_sig;
-  std::unique_ptr<raman::CoreNet> dut_net;
-  std::vector<Probe> dut_probes;
-  std::function<void(VerilatedFstSc*)> trace_core;
-  if (full) {
-    res.dut = "raman_core";
-    if (opt.variant.empty()) {
-      auto* m = make_core<Vraman_core>("rtl", clk, top);
-      dut_probes = core_probes(m, top);
-      trace_core = [m](VerilatedFstSc* f) { m->trace(f, 99); };
-      core.reset(m);
-    } else if (opt.variant == "broken_round") {
-      auto* m = make_core<Vraman_core_broken_round>("rtl", clk, top);
-      dut_probes = core_probes(m, top);
-      trace_core = [m](VerilatedFstSc* f) { m->trace(f, 99); };
-      core.reset(m);
-      res.dut += " (-DBREAK_ROUND)";
-    } else if (opt.variant == "broken_order") {
-      auto* m = make_core<Vraman_core_broken_order>("rtl", clk, top);
-      dut_probes = core_probes(m, top);
-      trace_core = [m](VerilatedFstSc* f) { m->trace(f, 99); };
-      core.reset(m);
-      res.dut += " (-DBREAK_DECODER_ORDER)";
-    } else {
-      throw std::logic_error("run_core: unknown variant " + opt.variant);
-    }
-  } else {
-    raman::BlockMakers mk = raman::CoreNet::twins();
-    res.dut = "mixed:";
-    for (const std::string& b : opt.rtl) {
-      res.dut += " " + b;
-      if (b == "ctrl") mk.ctrl = rtl_maker<Vraman_ctrl>;
-      if (b == "act_mem") mk.act_mem = rtl_maker<Vraman_act_mem64>;
-      if (b == "pe_array") mk.pe_array = rtl_maker<Vraman_pe_array>;
-      if (b == "decoder") mk.decoder = rtl_maker<Vraman_decoder>;
-      if (b == "requant") mk.requant = rtl_maker<Vraman_requant>;
-    }
-    res.dut += " in RTL, the rest SystemC twins";
-    dut_sig = std::make_unique<CoreSignals>();
-    dut_net = std::make_unique<raman::CoreNet>("dut", clk, *dut_sig, mk);
-    dut_probes = netlist_probes(*dut_sig);
-  }
+  Dut dut = make_dut(opt, clk, top);
+  res.dut = dut.name;
   // The reference: every block a SystemC twin.
   std::unique_ptr<CoreSignals> ref_sig;
   std::unique_ptr<raman::CoreNet> ref_net;
@@ -494,39 +541,19 @@ CoreRunResult run_core(const raman::RtlImage& img, const std::vector<std::vector
     ref_net = std::make_unique<raman::CoreNet>("twin", clk, *ref_sig, raman::CoreNet::twins());
     ref_probes = netlist_probes(*ref_sig);
   }
-
-  // One list of block outputs: ours must be the twin netlist's (names, widths, order).
-  const auto& ports = raman::observation_ports();
-  bool same = ports.size() == dut_probes.size();
-  for (size_t i = 0; same && i < ports.size(); ++i)
-    same = ports[i].first == dut_probes[i].name && ports[i].second == dut_probes[i].width;
-  if (!same) throw std::logic_error("run_core: the probe list differs from observation_ports()");
+  check_probe_list(dut.probes);
 
   Host host("host", img, codes);
   host.clk(clk);
   host.res = &res;
   host.expected = expected_cycles;
   host.max_cycles = opt.max_cycles;
-  host.ports.push_back(full ? host_of(top) : host_of(*dut_sig));
+  host.ports.push_back(full ? host_of(top) : host_of(*dut.sig));
   if (ref_sig) host.ports.push_back(host_of(*ref_sig));
-  host.dut_probes = std::move(dut_probes);
+  host.dut_probes = std::move(dut.probes);
   host.ref_probes = std::move(ref_probes);
-  host.where = [&](int64_t c) {
-    if (c < dma_in_cycles) return "DMA in, cycle " + std::to_string(c) + " of it";
-    int64_t t = dma_in_cycles;
-    for (const auto& [name, n] : layer_cycles) {
-      if (c < t + n) return "layer '" + name + "', cycle " + std::to_string(c - t) + " of it";
-      t += n;
-    }
-    return "DMA out, cycle " + std::to_string(c - t) + " of it";
-  };
-  const std::vector<Probe>& src = host.ref_probes.empty() ? host.dut_probes : host.ref_probes;
-  for (const std::string& n : opt.record) {
-    auto it = std::find_if(src.begin(), src.end(), [&](const Probe& p) { return p.name == n; });
-    if (it == src.end()) throw std::logic_error("run_core: no probe " + n);
-    host.rec.push_back(&*it);
-  }
-  res.recorded.resize(host.rec.size());
+  host.where = place_of(dma_in_cycles, layer_cycles);
+  select_records(host, opt, res);
   ProbeVcd vcd;
   std::vector<std::pair<std::string, const Probe*>> vcd_probes;
   if (!tr.empty() && !fst) {
@@ -539,14 +566,14 @@ CoreRunResult run_core(const raman::RtlImage& img, const std::vector<std::vector
   sc_start(SC_ZERO_TIME);
   if (fst) {
     fst_file = std::make_unique<VerilatedFstSc>();
-    trace_core(fst_file.get());
+    dut.trace_core(fst_file.get());
     fst_file->open(tr.c_str());
   }
   sc_start();
   if (fst_file) fst_file->close();
   res.cycles_run = 0;
   for (int64_t c : res.cycles) res.cycles_run += c;
-  if (top.am_port_conflict.read() || (dut_sig && dut_sig->am_port_conflict.read()))
+  if (top.am_port_conflict.read() || (dut.sig && dut.sig->am_port_conflict.read()))
     res.error = "the activation memory saw a read and a write in one cycle (port_conflict)";
   return res;
 }

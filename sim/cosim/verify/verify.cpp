@@ -26,55 +26,51 @@ std::string hex8(int8_t v) {
   return b;
 }
 
-}  // namespace
-
-const std::vector<std::string>& rtl_block_names() {
-  static const std::vector<std::string> n = {"act_mem", "decoder", "pe_array", "requant", "ctrl"};
-  return n;
-}
-
-VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
-  const std::string& tr = opt.run.trace;
+// The trace file name and the --rtl block names.
+void check_run_options(const CoreRunOptions& run) {
+  const std::string& tr = run.trace;
   auto ends = [&](const char* e) { return tr.size() > 4 && tr.compare(tr.size() - 4, 4, e) == 0; };
   if (!tr.empty() && !ends(".fst") && !ends(".vcd"))
     throw InputError("--trace " + tr + ": the trace file name must end in .fst or .vcd");
-  if (ends(".fst") && !opt.run.rtl.empty())
+  if (ends(".fst") && !run.rtl.empty())
     throw InputError("--trace " + tr +
                      ": FST traces the whole Verilated core; in mixed mode use "
                      ".vcd (the block ports)");
-  for (const std::string& b : opt.run.rtl)
+  for (const std::string& b : run.rtl)
     if (std::find(rtl_block_names().begin(), rtl_block_names().end(), b) ==
         rtl_block_names().end()) {
       std::string k;
       for (const auto& n : rtl_block_names()) k += (k.empty() ? "" : ", ") + n;
       throw InputError("--rtl " + b + ": not a block of the core (" + k + ")");
     }
-  const RamanConfig cfg = RamanConfig::from(in.params);
-  // The RTL's fixed parameters first: a table compiled for another core fails for that reason.
-  if (const std::string m = rtl_config_mismatch(cfg); !m.empty())
-    throw InputError(in.tables_path + ": whole-core RTL: configuration " + m);
-  const RamanProgram prog = compile(in.model, in.summary, in.masks, cfg, in.tables_path);
-  const RtlImage img = build_rtl_image(prog);
+}
 
-  // Input codes and the integer reference.
+// Per sample: the input codes, and the integer reference's output codes.
+struct Samples {
+  std::vector<std::vector<int8_t>> codes, ref;
+};
+Samples reference_samples(const SimInput& in, const RamanProgram& prog) {
   Shape sample;
   const int64_t n = split_samples(in.model.graph, in.input, in.input_path, &sample);
   const int64_t per = numel(sample);
-  std::vector<std::vector<int8_t>> codes(static_cast<size_t>(n)), ref(static_cast<size_t>(n));
+  Samples r;
+  r.codes.resize(static_cast<size_t>(n));
+  r.ref.resize(static_cast<size_t>(n));
   for (int64_t s = 0; s < n; ++s) {
     Tensor xs(sample);
     std::copy(in.input.f.begin() + s * per, in.input.f.begin() + (s + 1) * per, xs.f.begin());
-    auto& c = codes[static_cast<size_t>(s)];
+    auto& c = r.codes[static_cast<size_t>(s)];
     for (float v : xs.f) c.push_back(hls::quantize_value(v, prog.input_scale));
-    const Int8Result r = run_int8(in.model, xs);
-    for (int64_t v : r.output_int8.i) ref[static_cast<size_t>(s)].push_back(static_cast<int8_t>(v));
+    const Int8Result out = run_int8(in.model, xs);
+    for (int64_t v : out.output_int8.i)
+      r.ref[static_cast<size_t>(s)].push_back(static_cast<int8_t>(v));
   }
+  return r;
+}
 
-  VerifyReport rep;
-  rep.samples = n;
-  rep.usage = img.usage();
-  // The SystemC model: per-sample cycles and per-layer cycles (to place a divergence).
-  const json model = json::parse(run_isolated([&] {
+// The SystemC model in a child: per-sample cycles and per-layer cycles (to place a divergence).
+json run_model(const RamanProgram& prog, const std::vector<std::vector<int8_t>>& codes) {
+  return json::parse(run_isolated([&] {
     const auto t0 = std::chrono::steady_clock::now();
     const CycleResult cr = simulate_cycle(prog, codes);
     json j;
@@ -87,22 +83,23 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
         j["layers"].push_back({l.name, l.cycles / std::max<int64_t>(1, cr.counts.inferences)});
     return j.dump();
   }));
-  rep.model_seconds = model["seconds"];
-  rep.model_cycles = model["sample_cycles"].get<std::vector<int64_t>>();
-  std::vector<std::pair<std::string, int64_t>> layer_cycles;
-  for (const json& l : model["layers"]) layer_cycles.emplace_back(l[0], l[1]);
+}
 
+// The RTL in a child; its trace is written to a temporary name and renamed when complete.
+json run_rtl(const RtlImage& img, const std::vector<std::vector<int8_t>>& codes,
+             const CoreRunOptions& run, const std::vector<int64_t>& model_cycles,
+             const std::vector<std::pair<std::string, int64_t>>& layer_cycles, int64_t dma_in) {
+  const std::string& tr = run.trace;
   const std::string trace_tmp = tr.empty()
                                     ? ""
                                     : tr.substr(0, tr.size() - 4) + ".tmp." +
                                           std::to_string(::getpid()) + tr.substr(tr.size() - 4);
-  CoreRunOptions ro = opt.run;
+  CoreRunOptions ro = run;
   ro.trace = trace_tmp;
   json rtl;
   try {
     rtl = json::parse(run_isolated([&] {
-      const CoreRunResult r =
-          run_core(img, codes, ro, rep.model_cycles, layer_cycles, model["dma_in"].get<int64_t>());
+      const CoreRunResult r = run_core(img, codes, ro, model_cycles, layer_cycles, dma_in);
       json j;
       j["outputs"] = r.outputs;
       j["cycles"] = r.cycles;
@@ -124,12 +121,16 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
     std::remove(trace_tmp.c_str());
     throw InputError("--trace " + tr + ": cannot write the trace");
   }
+  return rtl;
+}
 
+// The RTL run's figures into rep; returns its first failure (a divergence, a hang, an error), ""
+// if none.
+std::string read_rtl(const json& rtl, VerifyReport& rep) {
   rep.dut = rtl["dut"];
   rep.rtl_seconds = rtl["seconds"];
   rep.rtl_cycles_run = rtl["cycles_run"];
   rep.rtl_cycles = rtl["cycles"].get<std::vector<int64_t>>();
-  const auto outs = rtl["outputs"].get<std::vector<std::vector<int8_t>>>();
   const json& d = rtl["div"];
   rep.div.found = d[0];
   rep.div.cycle = d[1];
@@ -151,7 +152,14 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
                 static_cast<size_t>(std::max<int64_t>(0, rtl["hang"][0].get<int64_t>())))) +
             ")";
   if (first.empty() && !rtl["error"].get<std::string>().empty()) first = rtl["error"];
-  // Outputs against the reference, element by element.
+  return first;
+}
+
+// Outputs against the reference element by element, then cycles against the SystemC model: the
+// counts into rep, the first difference into *first if it is still empty.
+void compare_results(const std::vector<std::vector<int8_t>>& outs,
+                     const std::vector<std::vector<int8_t>>& ref, VerifyReport& rep,
+                     std::string* first) {
   rep.bit_exact = outs.size() == ref.size();
   for (size_t s = 0; s < ref.size(); ++s)
     for (size_t k = 0; k < ref[s].size(); ++k) {
@@ -159,18 +167,49 @@ VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
       if (have && outs[s][k] == ref[s][k]) continue;
       rep.bit_exact = false;
       ++rep.mismatches;
-      if (first.empty())
-        first = "output element " + std::to_string(k) + " of sample " + std::to_string(s) +
-                ": expected " + hex8(ref[s][k]) + " (integer reference), actual " +
-                (have ? hex8(outs[s][k]) : std::string("missing"));
+      if (first->empty())
+        *first = "output element " + std::to_string(k) + " of sample " + std::to_string(s) +
+                 ": expected " + hex8(ref[s][k]) + " (integer reference), actual " +
+                 (have ? hex8(outs[s][k]) : std::string("missing"));
     }
   for (size_t s = 0; s < rep.model_cycles.size(); ++s) {
     const int64_t got = s < rep.rtl_cycles.size() ? rep.rtl_cycles[s] : -1;
-    if (got != rep.model_cycles[s] && first.empty())
-      first = "cycles of sample " + std::to_string(s) + ": expected " +
-              std::to_string(rep.model_cycles[s]) + " (SystemC model), actual " +
-              std::to_string(got);
+    if (got != rep.model_cycles[s] && first->empty())
+      *first = "cycles of sample " + std::to_string(s) + ": expected " +
+               std::to_string(rep.model_cycles[s]) + " (SystemC model), actual " +
+               std::to_string(got);
   }
+}
+
+}  // namespace
+
+const std::vector<std::string>& rtl_block_names() {
+  static const std::vector<std::string> n = {"act_mem", "decoder", "pe_array", "requant", "ctrl"};
+  return n;
+}
+
+VerifyReport verify_raman(const SimInput& in, const VerifyOptions& opt) {
+  check_run_options(opt.run);
+  const RamanConfig cfg = RamanConfig::from(in.params);
+  // The RTL's fixed parameters first: a table compiled for another core fails for that reason.
+  if (const std::string m = rtl_config_mismatch(cfg); !m.empty())
+    throw InputError(in.tables_path + ": whole-core RTL: configuration " + m);
+  const RamanProgram prog = compile(in.model, in.summary, in.masks, cfg, in.tables_path);
+  const RtlImage img = build_rtl_image(prog);
+  const Samples smp = reference_samples(in, prog);
+
+  VerifyReport rep;
+  rep.samples = static_cast<int64_t>(smp.codes.size());
+  rep.usage = img.usage();
+  const json model = run_model(prog, smp.codes);
+  rep.model_seconds = model["seconds"];
+  rep.model_cycles = model["sample_cycles"].get<std::vector<int64_t>>();
+  std::vector<std::pair<std::string, int64_t>> layer_cycles;
+  for (const json& l : model["layers"]) layer_cycles.emplace_back(l[0], l[1]);
+  const json rtl = run_rtl(img, smp.codes, opt.run, rep.model_cycles, layer_cycles,
+                           model["dma_in"].get<int64_t>());
+  std::string first = read_rtl(rtl, rep);
+  compare_results(rtl["outputs"].get<std::vector<std::vector<int8_t>>>(), smp.ref, rep, &first);
   rep.first_failure = first;
   rep.pass = first.empty();
   return rep;

@@ -341,5 +341,46 @@ TEST(RamanFold, TheRtlImageRefusesAFoldedLfsrLayerNamingIt) {
   }
 }
 
+// An encoding the decoders do not implement is refused in one line naming the layer, the
+// encoding and the ones the core decodes, even one that says the raman target accepts it (the
+// compiler used to take any such encoding for balanced).
+class UndecodedEncoding : public Encoding {
+ public:
+  std::string name() const override { return "undecoded"; }
+  uint8_t id() const override { return 250; }
+  std::string description() const override { return "an encoding no decoder implements"; }
+  // No `override`: the test only needs the target check (if there is one) to let it through.
+  bool accepted_by(const std::string&) const { return true; }
+  std::string encode(const WeightMatrix&, const EncodeContext&, EncodedLayer*) const override {
+    return "not for writing";  // so "auto" never picks it
+  }
+  void decode(const EncodedLayer&, WeightMatrix*, const std::string&) const override {}
+  nlohmann::json describe(const EncodedLayer&) const override { return {}; }
+};
+
+TEST(RamanFold, AnEncodingTheCoreDoesNotDecodeIsRefusedNamingIt) {
+  // Registered for this test's process only (ctest runs one process per test).
+  static const EncodingRegistrar reg("undecoded",
+                                     [] { return std::make_unique<UndecodedEncoding>(); });
+  ModelBuilder b;
+  b.input("x", {1, 8, 2, 2});
+  b.init("w", {16, 8, 1, 1}, ramp(16 * 8, 71));
+  b.node("Conv", {"x", "w"}, {"y"}, "pw");
+  b.output("y");
+  SimInput in =
+      make_input(b.graph(), Tensor({4, 8, 2, 2}, ramp(128, 72)), relu_ramp({1, 8, 2, 2}, 73), {});
+  ASSERT_EQ(in.summary.layers.size(), 1u);
+  in.summary.layers[0].encoding = "undecoded";
+  try {
+    raman::compile(in.model, in.summary, in.masks, raman::RamanConfig::from(in.params),
+                   in.tables_path);
+    FAIL() << "expected an error";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "fold.pwt: layer 'pw': encoding 'undecoded' is not accepted by the raman core (it "
+                 "decodes balanced, bitmap, csr, dense; write the table with --target raman)");
+  }
+}
+
 }  // namespace
 }  // namespace prunesim

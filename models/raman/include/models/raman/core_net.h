@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "models/raman/rtl_ports.h"
+
 // The controller's outputs in port-table order (docs/raman-rtl.md "Controller ports"): X(name,
 // width). The twin netlist's observation list and verify's probes of the Verilated core both
 // expand it, so the two cannot list different ports.
@@ -179,75 +181,50 @@ void bind_ctrl(M& m, CoreSignals& s) {
   m.rq_out_q(s.rq_out_q);
 }
 
+// The other blocks' binders are expanded from their port lists (rtl_ports.h): the clock to the
+// core's clock, rst_n to the core's reset, every other port to the signal its list entry names.
+#define PRUNESIM_CORE_BIND(dir, name, signal) PRUNESIM_CORE_BIND_##dir(name, signal)
+#define PRUNESIM_CORE_BIND_clock(name, signal) m.name(*s.clk);
+#define PRUNESIM_CORE_BIND_reset(name, signal) m.name(s.rst_n);
+#define PRUNESIM_CORE_BIND_in(name, signal) m.name(signal);
+#define PRUNESIM_CORE_BIND_out(name, signal) m.name(signal);
+#define PRUNESIM_CORE_BIND_comb(name, signal) m.name(signal);
+
+// Port p of the activation memory on s.am_p.
 template <class M>
 void bind_act_mem(M& m, CoreSignals& s) {
-  m.clk(*s.clk);
-  m.rst_n(s.rst_n);
-  m.rd_en(s.am_rd_en);
-  m.rd_word(s.am_rd_word);
-  m.rd_addr(s.am_rd_addr);
-  m.wr_en(s.am_wr_en);
-  m.wr_addr(s.am_wr_addr);
-  m.wr_be(s.am_wr_be);
-  m.wr_data(s.am_wr_data);
-  m.guard_en(s.am_guard_en);
-  m.ia_low(s.am_ia_low);
-  m.ia_high(s.am_ia_high);
-  m.rd_data(s.am_rd_data);
-  m.overlap_err(s.am_overlap_err);
-  m.port_conflict(s.am_port_conflict);
+#define PRUNESIM_X(dir, name, width) PRUNESIM_CORE_BIND(dir, name, s.am_##name)
+  PRUNESIM_ACT_MEM_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
 }
 
+// Port p of the PE array on s.pa_p.
 template <class M>
 void bind_pe_array(M& m, CoreSignals& s) {
-  m.clk(*s.clk);
-  m.rst_n(s.rst_n);
-  m.init(s.pa_init);
-  m.lane(s.pa_lane);
-  m.op_max(s.pa_op_max);
-  m.gate_en(s.pa_gate_en);
-  m.act(s.pa_act);
-  m.mac_valid(s.pa_mac_valid);
-  m.rd_pe(s.pa_rd_pe);
-  m.rd_slot(s.pa_rd_slot);
-  m.init_bias(s.pa_init_bias);
-  m.lane_act(s.pa_lane_act);
-  m.mac_slot(s.pa_mac_slot);
-  m.wgt(s.pa_wgt);
-  m.rd_acc(s.pa_rd_acc);
-  m.mac_done(s.pa_mac_done);
+#define PRUNESIM_X(dir, name, width) PRUNESIM_CORE_BIND(dir, name, s.pa_##name)
+  PRUNESIM_PE_ARRAY_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
 }
 
-// Decoder `cluster` (0..3): the shared load/fmt and its slices of the data vectors.
+// Decoder `cluster` (0..3): the shared load/fmt on s.dec_load/dec_fmt, data port p on its slice
+// s.dc_p[cluster].
 template <class M>
 void bind_decoder(M& m, CoreSignals& s, int cluster) {
   const auto c = static_cast<size_t>(cluster);
-  m.clk(*s.clk);
-  m.rst_n(s.rst_n);
-  m.load(s.dec_load);
-  m.fmt(s.dec_fmt);
-  m.bits(s.dc_bits[c]);
-  m.cnt(s.dc_cnt[c]);
-  m.idx(s.dc_idx[c]);
-  m.vals(s.dc_vals[c]);
-  m.valid(s.dc_valid[c]);
-  m.slot(s.dc_slot[c]);
-  m.wgt(s.dc_wgt[c]);
-  m.last(s.dc_last[c]);
+#define PRUNESIM_X(dir, name, width) PRUNESIM_CORE_BIND(dir, name, s.dec_##name)
+  PRUNESIM_DECODER_SHARED_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
+#define PRUNESIM_X(dir, name, width) PRUNESIM_CORE_BIND(dir, name, s.dc_##name[c])
+  PRUNESIM_DECODER_DATA_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
 }
 
-// The requantizer is combinational: no clock, no reset.
+// The requantizer (combinational: no clock, no reset): port p on s.rq_p.
 template <class M>
 void bind_requant(M& m, CoreSignals& s) {
-  m.in_valid(s.rq_in_valid);
-  m.bypass(s.rq_bypass);
-  m.acc(s.rq_acc);
-  m.mult(s.rq_mult);
-  m.shift(s.rq_shift);
-  m.act_min(s.rq_act_min);
-  m.act_max(s.rq_act_max);
-  m.out_valid(s.rq_out_valid);
-  m.out_q(s.rq_out_q);
+#define PRUNESIM_X(dir, name, width) PRUNESIM_CORE_BIND(dir, name, s.rq_##name)
+  PRUNESIM_REQUANT_PORTS(PRUNESIM_X)
+#undef PRUNESIM_X
 }
 
 // Makes one block bound to the signals (index: the decoder's cluster, else 0). The netlist owns

@@ -20,6 +20,8 @@
 
 namespace prunesim::raman {
 
+// A class body (ctags counts the SC_MODULE macro as one function): ports, registers and the
+// declarations of short member functions.
 SC_MODULE(RamanCtrlTwin) {
   static constexpr int kPes = 16, kSlots = 8, kCl = 4, kAccBits = 32;
   static constexpr int kLfsrDraws = 64;  // draws the column fetch unrolls per group
@@ -149,6 +151,30 @@ SC_MODULE(RamanCtrlTwin) {
   void depthwise_word(const Pos& p, uint32_t ct, uint32_t lanes, uint8_t* w) const;
   void enter_layer(uint32_t layer, Regs * n) const;
   void next_position(const Pos& p, Regs* n) const;
+
+  // eval() by state. The layer states (INIT, STREAM, FLUSH, DRAIN) share the decoded descriptor
+  // of the current layer and position.
+  struct Layer {
+    Pos p;
+    bool lane = false;
+    uint32_t op = 0, init = 0, ppu = 0;  // d0 fields
+    uint32_t np = 0, slots = 0;          // PEs and slots in use
+    uint32_t out_c = 0, out_pitch = 0, qbase = 0;
+  };
+  void eval_dma_in(Out * o, Regs * n) const;
+  void eval_dma_out(Out * o, Regs * n) const;
+  void eval_init(const Layer& L, Out* o, Regs* n) const;
+  void eval_stream(const Layer& L, Out* o, Regs* n) const;
+  void eval_drain(const Layer& L, Out* o, Regs* n) const;
+  // The activation-memory read of candidate k of the position's gather list.
+  void read_cand(const Layer& L, uint32_t k, Out* o) const;
+  // The PE-array operands of STREAM and FLUSH.
+  void array_operands(const Layer& L, Out* o) const;
+  // STREAM, lane mode: the lane registers the coming edge loads for candidate word w0.
+  void lane_issue(const Layer& L, uint32_t w0, Regs* n) const;
+  // acc rescaled by QTAB entry `entry` (an Add's operands onto the common grid).
+  uint32_t rescale(uint32_t acc, uint32_t entry) const;
+  void drain_requant(const Layer& L, uint32_t ch, Out* o) const;
 };
 
 }  // namespace prunesim::raman

@@ -1,6 +1,7 @@
 // SystemC twins of the RTL blocks in rtl/raman/: one SC_MODULE per block with the port list the
-// Verilated --sc model of that block has (same names; 1 bit -> bool, 2..32 bits -> uint32_t,
-// 33..64 bits -> uint64_t, wider -> sc_bv<N>), computing with the hls/ arithmetic. The
+// Verilated --sc model of that block has, expanded from the block's list in rtl_ports.h (same
+// names; 1 bit -> bool, 2..32 bits -> uint32_t, 33..64 bits -> uint64_t, wider -> sc_bv<N>),
+// computing with the hls/ arithmetic. The
 // co-simulation (sim/cosim/) binds either implementation to the same signals and compares their
 // outputs every cycle; the port contracts are in docs/raman.md "RTL blocks and ports". Twins use
 // the RTL's default parameters (the activation memory's size is a constructor argument).
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "hls/arith.h"
+#include "models/raman/rtl_ports.h"
 
 namespace prunesim::raman {
 
@@ -29,6 +31,14 @@ namespace prunesim::raman {
 // notification runs that method in the same evaluation phase as the clocked one, so the twin's
 // output changes in the same delta cycle as the Verilated model's (whose eval() is sensitive to
 // every input and the clock). One writer per output: sc_signal allows a single writing process.
+
+// A twin's ports, expanded from its block's list (rtl_ports.h).
+#define PRUNESIM_TWIN_PORT(dir, name, width) PRUNESIM_TWIN_PORT_##dir(name, width)
+#define PRUNESIM_TWIN_PORT_clock(name, width) sc_core::sc_in<bool> name;
+#define PRUNESIM_TWIN_PORT_reset(name, width) sc_core::sc_in<bool> name;
+#define PRUNESIM_TWIN_PORT_in(name, width) sc_core::sc_in<port_t<width>> name;
+#define PRUNESIM_TWIN_PORT_out(name, width) sc_core::sc_out<port_t<width>> name;
+#define PRUNESIM_TWIN_PORT_comb(name, width) sc_core::sc_out<port_t<width>> name;
 
 // The state and edge behaviour of one PE, shared by the PE and PE-array twins.
 struct PeState {
@@ -66,11 +76,7 @@ struct PeState {
 SC_MODULE(RamanPeTwin) {
   static constexpr int kSlots = PeState::kSlots;
   static constexpr int kAccBits = PeState::kAccBits;
-  sc_core::sc_in<bool> clk, rst_n, gate_en, init, mac_valid, op_max;
-  sc_core::sc_in<sc_dt::sc_bv<kSlots * kAccBits>> init_bias;
-  sc_core::sc_in<uint32_t> mac_slot, act, wgt, rd_slot;
-  sc_core::sc_out<uint32_t> rd_acc;
-  sc_core::sc_out<bool> mac_done;
+  PRUNESIM_PE_PORTS(PRUNESIM_TWIN_PORT)
 
   SC_CTOR(RamanPeTwin) {
     PRUNESIM_TWIN_CLOCKED(tick);
@@ -103,13 +109,7 @@ SC_MODULE(RamanPeTwin) {
 // rtl/raman/raman_pe_array.sv with P = 16, PE_BITS = 4 and the PE defaults.
 SC_MODULE(RamanPeArrayTwin) {
   static constexpr int kPes = 16, kSlots = PeState::kSlots, kAccBits = PeState::kAccBits;
-  sc_core::sc_in<bool> clk, rst_n, init, lane, op_max;
-  sc_core::sc_in<uint32_t> gate_en, act, mac_valid, rd_pe, rd_slot;
-  sc_core::sc_in<sc_dt::sc_bv<kPes * kSlots * kAccBits>> init_bias;
-  sc_core::sc_in<sc_dt::sc_bv<kPes * 8>> lane_act;
-  sc_core::sc_in<uint64_t> mac_slot;
-  sc_core::sc_in<sc_dt::sc_bv<kPes * 8>> wgt;
-  sc_core::sc_out<uint32_t> rd_acc, mac_done;
+  PRUNESIM_PE_ARRAY_PORTS(PRUNESIM_TWIN_PORT)
 
   SC_CTOR(RamanPeArrayTwin) {
     PRUNESIM_TWIN_CLOCKED(tick);
@@ -161,11 +161,10 @@ SC_MODULE(RamanPeArrayTwin) {
 // else 0. shift must be in [1, 62] (hls::kMinShift..kMaxShift) on valid cycles: layer programs
 // never hold other values, and hls::round_shift is undefined outside that range (invalid cycles
 // may carry anything: their result is not computed).
+// (clang-format misreads a class body that opens with a port-list expansion.)
+// clang-format off
 SC_MODULE(RamanRequantTwin) {
-  sc_core::sc_in<bool> in_valid, bypass;
-  sc_core::sc_in<uint32_t> acc, mult, shift, act_min, act_max;
-  sc_core::sc_out<bool> out_valid;
-  sc_core::sc_out<uint32_t> out_q;
+  PRUNESIM_REQUANT_PORTS(PRUNESIM_TWIN_PORT)
 
   SC_CTOR(RamanRequantTwin) {
     SC_METHOD(eval);
@@ -193,17 +192,13 @@ SC_MODULE(RamanRequantTwin) {
                   : 0u);
   }
 };
+// clang-format on
 
 // rtl/raman/raman_decoder.sv with CL = 4, SLOTS = 8, SLOT_BITS = 3, CNT_BITS = 4.
 SC_MODULE(RamanDecoderTwin) {
   static constexpr int kCl = 4, kSlots = 8, kSlotBits = 3, kCntBits = 4;
   enum Fmt : uint32_t { kDense = 0, kBitmap = 1, kCsr = 2, kPattern = 3 };
-  sc_core::sc_in<bool> clk, rst_n, load;
-  sc_core::sc_in<uint32_t> fmt, bits, cnt;
-  sc_core::sc_in<sc_dt::sc_bv<kCl * kSlots * kSlotBits>> idx;
-  sc_core::sc_in<sc_dt::sc_bv<kCl * kSlots * 8>> vals;
-  sc_core::sc_out<uint32_t> valid, slot, wgt;
-  sc_core::sc_out<bool> last;
+  PRUNESIM_DECODER_PORTS(PRUNESIM_TWIN_PORT)
 
   SC_CTOR(RamanDecoderTwin) {
     PRUNESIM_TWIN_CLOCKED(tick);
@@ -287,10 +282,7 @@ SC_MODULE(RamanDecoderTwin) {
 class RamanActMemTwin : public sc_core::sc_module {
  public:
   static constexpr int kDefaultBytes = 16384, kLanes = 16, kWrLanes = 4;
-  sc_core::sc_in<bool> clk, rst_n, rd_en, rd_word, wr_en, guard_en;
-  sc_core::sc_in<uint32_t> rd_addr, wr_addr, wr_be, wr_data, ia_low, ia_high;
-  sc_core::sc_out<sc_dt::sc_bv<kLanes * 8>> rd_data;
-  sc_core::sc_out<bool> overlap_err, port_conflict;
+  PRUNESIM_ACT_MEM_PORTS(PRUNESIM_TWIN_PORT)
 
   SC_HAS_PROCESS(RamanActMemTwin);
   explicit RamanActMemTwin(sc_core::sc_module_name name, uint32_t bytes = kDefaultBytes)
@@ -347,5 +339,11 @@ class RamanActMemTwin : public sc_core::sc_module {
 };
 
 #undef PRUNESIM_TWIN_CLOCKED
+#undef PRUNESIM_TWIN_PORT
+#undef PRUNESIM_TWIN_PORT_clock
+#undef PRUNESIM_TWIN_PORT_reset
+#undef PRUNESIM_TWIN_PORT_in
+#undef PRUNESIM_TWIN_PORT_out
+#undef PRUNESIM_TWIN_PORT_comb
 
 }  // namespace prunesim::raman
