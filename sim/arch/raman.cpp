@@ -4,9 +4,8 @@
 // the outputs against the integer reference, and prices the counts with sim/power.
 #include <unistd.h>
 
-#include <cstdio>
-
 #include <cmath>
+#include <cstdio>
 
 #include "models/isolate.h"
 #include "models/raman/core.h"
@@ -21,87 +20,7 @@ namespace {
 
 using namespace raman;
 using nlohmann::json;
-
-json counts_json(const LayerCounts& c) {
-  return {{"name", c.name},
-          {"kind", c.kind},
-          {"mode", c.mode},
-          {"encoding", c.encoding},
-          {"cycles", c.cycles},
-          {"macs_dense", c.macs_dense},
-          {"macs_executed", c.macs_executed},
-          {"macs_skipped_zero", c.macs_skipped_zero},
-          {"macs_skipped_pruned", c.macs_skipped_pruned},
-          {"acc_updates", c.acc_updates},
-          {"broadcasts", c.broadcasts},
-          {"act_reads", c.act_reads},
-          {"act_read_bytes", c.act_read_bytes},
-          {"act_writes", c.act_writes},
-          {"act_write_bytes", c.act_write_bytes},
-          {"weight_reads", c.weight_reads},
-          {"weight_read_bits", c.weight_read_bits},
-          {"decoder_steps", c.decoder_steps},
-          {"lfsr_steps", c.lfsr_steps},
-          {"ppu_ops", c.ppu_ops},
-          {"zero_checked_values", c.zero_checks},
-          {"pe_busy_cycles", c.pe_busy},
-          {"pe_stalled_cycles", c.pe_stalled},
-          {"pe_gated_cycles", c.pe_gated},
-          {"busy_cycles_per_pe", c.busy_per_pe},
-          {"stalled_cycles_per_pe", c.stalled_per_pe},
-          {"gated_cycles_per_pe", c.gated_per_pe},
-          {"act_in_bytes", c.act_in_bytes},
-          {"act_out_bytes", c.act_out_bytes},
-          {"act_in_offset_bytes", c.act_in_base},
-          {"act_out_offset_bytes", c.act_out_base},
-          {"act_footprint_bytes", c.act_footprint_bytes},
-          {"weight_bytes", c.weight_bytes}};
-}
-
-LayerCounts counts_from(const json& j) {
-  LayerCounts c;
-  c.name = j["name"];
-  c.kind = j["kind"];
-  c.mode = j["mode"];
-  c.encoding = j["encoding"];
-  c.cycles = j["cycles"];
-  c.macs_dense = j["macs_dense"];
-  c.macs_executed = j["macs_executed"];
-  c.macs_skipped_zero = j["macs_skipped_zero"];
-  c.macs_skipped_pruned = j["macs_skipped_pruned"];
-  c.acc_updates = j["acc_updates"];
-  c.broadcasts = j["broadcasts"];
-  c.act_reads = j["act_reads"];
-  c.act_read_bytes = j["act_read_bytes"];
-  c.act_writes = j["act_writes"];
-  c.act_write_bytes = j["act_write_bytes"];
-  c.weight_reads = j["weight_reads"];
-  c.weight_read_bits = j["weight_read_bits"];
-  c.decoder_steps = j["decoder_steps"];
-  c.lfsr_steps = j["lfsr_steps"];
-  c.ppu_ops = j["ppu_ops"];
-  c.zero_checks = j["zero_checked_values"];
-  c.pe_busy = j["pe_busy_cycles"];
-  c.pe_stalled = j["pe_stalled_cycles"];
-  c.pe_gated = j["pe_gated_cycles"];
-  c.busy_per_pe = j["busy_cycles_per_pe"].get<std::vector<int64_t>>();
-  c.stalled_per_pe = j["stalled_cycles_per_pe"].get<std::vector<int64_t>>();
-  c.gated_per_pe = j["gated_cycles_per_pe"].get<std::vector<int64_t>>();
-  c.act_in_bytes = j["act_in_bytes"];
-  c.act_out_bytes = j["act_out_bytes"];
-  c.act_in_base = j["act_in_offset_bytes"];
-  c.act_out_base = j["act_out_offset_bytes"];
-  c.act_footprint_bytes = j["act_footprint_bytes"];
-  c.weight_bytes = j["weight_bytes"];
-  return c;
-}
-
-std::string tech_path(const std::string& name) {
-  if (name.find('/') != std::string::npos ||
-      (name.size() > 5 && name.substr(name.size() - 5) == ".json"))
-    return name;
-  return tech_data_dir() + "/" + name + ".json";
-}
+using Codes = std::vector<std::vector<int8_t>>;  // per sample, int8 codes (NCHW)
 
 // The default rate (20 windows/s) only scales average power, so a model slower than 1/rate is
 // simulated all the same, and the power is stated at the rate the core reaches.
@@ -114,6 +33,267 @@ std::string rate_warning(const RamanPowerEstimate& pw) {
   return b;
 }
 
+void check_trace(const SimInput& in) {
+  if (in.trace_path.empty()) return;
+  if (in.mode != "cycle")
+    throw InputError("--vcd " + in.trace_path + ": only --mode cycle writes a trace");
+  if (in.trace_path.size() < 5 || in.trace_path.substr(in.trace_path.size() - 4) != ".vcd")
+    throw InputError("--vcd " + in.trace_path + ": the trace file name must end in .vcd");
+}
+
+// The samples as the core sees them: the host quantizes each to int8 codes.
+Codes input_codes(const SimInput& in, const RamanProgram& prog, Shape* sample) {
+  const int64_t n = split_samples(in.model.graph, in.input, in.input_path, sample);
+  const int64_t per = numel(*sample);
+  Codes codes(static_cast<size_t>(n));
+  for (int64_t s = 0; s < n; ++s) {
+    auto& v = codes[static_cast<size_t>(s)];
+    v.resize(static_cast<size_t>(per));
+    for (int64_t k = 0; k < per; ++k)
+      v[static_cast<size_t>(k)] =
+          hls::quantize_value(in.input.f[static_cast<size_t>(s * per + k)], prog.input_scale);
+  }
+  return codes;
+}
+
+// The integer reference on every sample: the golden outputs, and (analytical mode) every layer's
+// counts from its input codes, summed into counts->layers.
+Codes reference_run(const SimInput& in, const RamanProgram& prog, const Shape& sample,
+                    const Codes& codes, bool analytical, RamanCounts* counts) {
+  const int64_t per = numel(sample);
+  Codes ref_out(codes.size());
+  for (size_t s = 0; s < codes.size(); ++s) {
+    Tensor xs(sample);
+    const auto at = in.input.f.begin() + static_cast<int64_t>(s) * per;
+    std::copy(at, at + per, xs.f.begin());
+    std::map<std::string, std::vector<int8_t>> vals;
+    vals[in.model.input] = codes[s];
+    size_t li = 0;
+    Int8Result r =
+        run_int8(in.model, xs, [&](const QLayer& L, const std::vector<int8_t>& c, const Shape&) {
+          if (analytical) {
+            LayerCounts lc;
+            analytical_layer(prog.layers[li], prog.cfg, vals.at(L.inputs[0]).data(), &lc);
+            accumulate(counts->layers[li], lc);
+          }
+          vals[L.output] = c;
+          ++li;
+        });
+    for (int64_t v : r.output_int8.i) ref_out[s].push_back(static_cast<int8_t>(v));
+  }
+  return ref_out;
+}
+
+// The SystemC model in a child process; the trace goes to a temporary name and is renamed once
+// the run succeeded, like every other output (no half-written files). Returns the outputs; the
+// counts replace counts->layers and the DMA figures.
+Codes cycle_run(const SimInput& in, const RamanProgram& prog, const Codes& codes,
+                RamanCounts* counts) {
+  const std::string trace = in.trace_path.empty()
+                                ? ""
+                                : in.trace_path.substr(0, in.trace_path.size() - 4) + ".tmp." +
+                                      std::to_string(::getpid()) + ".vcd";
+  std::string payload;
+  try {
+    payload = run_isolated([&] {
+      CycleResult cr = simulate_cycle(prog, codes, trace);
+      json j;
+      j["layers"] = json::array();
+      for (const LayerCounts& c : cr.counts.layers) j["layers"].push_back(counts_to_json(c));
+      j["dma_in"] = cr.counts.dma_in_cycles;
+      j["dma_out"] = cr.counts.dma_out_cycles;
+      j["program_load"] = cr.counts.program_load_cycles;
+      j["outputs"] = cr.outputs;
+      j["sample_cycles"] = cr.sample_cycles;
+      return j.dump();
+    });
+  } catch (...) {
+    if (!trace.empty()) std::remove(trace.c_str());
+    throw;
+  }
+  if (!trace.empty() && std::rename(trace.c_str(), in.trace_path.c_str()) != 0)
+    throw InputError("--vcd " + in.trace_path + ": cannot write the trace");
+  const json j = json::parse(payload);
+  counts->layers.clear();
+  for (const json& l : j["layers"]) counts->layers.push_back(counts_from_json(l));
+  finish_counts(prog, counts);
+  counts->dma_in_cycles = j["dma_in"];
+  counts->dma_out_cycles = j["dma_out"];
+  counts->program_load_cycles = j["program_load"];
+  int64_t t = counts->dma_in_cycles + counts->dma_out_cycles;
+  for (const LayerCounts& l : counts->layers) t += l.cycles;
+  counts->total_cycles = t;
+  const auto sample_cycles = j["sample_cycles"].get<std::vector<int64_t>>();
+  if (!sample_cycles.empty()) {
+    int64_t sum = 0;
+    for (int64_t v : sample_cycles) sum += v;
+    if (sum != counts->total_cycles)
+      throw std::logic_error("raman: per-sample cycles disagree with the layer totals");
+  }
+  return j["outputs"].get<Codes>();
+}
+
+struct Mismatch {
+  int64_t count = 0, first = -1;  // elements that differ; flat index of the first (-1: none)
+};
+
+Mismatch compare_outputs(const Codes& outs, const Codes& ref) {
+  Mismatch m;
+  for (size_t s = 0; s < outs.size(); ++s)
+    for (size_t k = 0; k < outs[s].size() && k < ref[s].size(); ++k)
+      if (outs[s][k] != ref[s][k]) {
+        if (m.first < 0) m.first = static_cast<int64_t>(s * outs[s].size() + k);
+        ++m.count;
+      }
+  return m;
+}
+
+double layer_energy(const RamanPowerEstimate& pw, size_t i) {
+  return i < pw.layer_energy_j.size() ? pw.layer_energy_j[i] : 0.0;
+}
+
+// The report's figures (DESIGN.md "Interfaces" plus raman's own keys), all in base units.
+json report_json(const SimInput& in, const RamanCounts& c, const RamanPowerEstimate& pw,
+                 Mismatch m) {
+  const RamanConfig& cfg = c.config;
+  const double n = static_cast<double>(c.inferences);
+  json r;
+  r["arch"] = "raman";
+  r["mode"] = in.mode;
+  r["tables"] = in.tables_path;
+  r["input"] = in.input_path;
+  r["inferences"] = c.inferences;
+  r["clock_hz"] = cfg.clock_hz;
+  r["latency_cycles"] = static_cast<double>(c.total_cycles) / n;
+  r["latency_s"] = static_cast<double>(c.total_cycles) / n / cfg.clock_hz;
+  r["energy_j"] = pw.energy_j;
+  r["power_w"] = pw.power_w;
+  r["rate_hz"] = pw.rate_hz;
+  r["rate_asked_hz"] = pw.rate_asked_hz;
+  r["area_mm2"] = pw.area_mm2;
+  r["warnings"] = json::array();
+  if (pw.rate_asked_hz > pw.rate_hz) r["warnings"].push_back(rate_warning(pw));
+  // Analytical mode takes its outputs from the integer reference: there is nothing to compare.
+  if (in.mode == "cycle") {
+    r["bit_exact_vs_reference"] = m.count == 0;
+    r["output_mismatches"] = m.count;
+    if (m.first >= 0) r["first_mismatch_element"] = m.first;
+  } else {
+    r["outputs_from"] = "integer reference (analytical mode)";
+  }
+  r["config"] = in.params.json();
+  r["layers"] = json::array();
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    json l = counts_to_json(c.layers[i]);
+    // Per inference, like the top-level figures.
+    for (const char* k :
+         {"cycles", "macs_dense", "macs_executed", "macs_skipped_zero", "macs_skipped_pruned"})
+      l[k] = l[k].get<double>() / n;
+    l["energy_j"] = layer_energy(pw, i);
+    r["layers"].push_back(l);
+  }
+  r["components"] = json::array();
+  for (const ComponentEstimate& ce : pw.components)
+    r["components"].push_back({{"name", ce.name},
+                               {"area_mm2", ce.area_mm2},
+                               {"energy_j", ce.energy_j},
+                               {"dynamic_j", ce.dynamic_j},
+                               {"leakage_j", ce.leakage_j},
+                               {"leakage_w", ce.leakage_w}});
+  r["memory"] = {{"act_mem_bytes", cfg.act_mem_bytes},
+                 {"act_peak_bytes", c.act_peak_bytes},
+                 {"act_peak_no_overlap_bytes", c.act_peak_no_overlap_bytes},
+                 {"act_used_bytes", c.act_used_bytes},
+                 {"weight_mem_bytes", cfg.weight_mem_bytes},
+                 {"weight_mem_used_bytes", c.weight_mem_used_bytes},
+                 {"dma_in_cycles", static_cast<double>(c.dma_in_cycles) / n},
+                 {"dma_out_cycles", static_cast<double>(c.dma_out_cycles) / n},
+                 {"program_load_cycles", c.program_load_cycles}};
+  r["power"] = pw.to_json();
+  return r;
+}
+
+// The statistics tree (name, base unit, description; shown in ms, uJ, uW by the printers).
+StatGroup stats_tree(const RamanCounts& c, const RamanPowerEstimate& pw, double latency_cycles,
+                     double latency_s) {
+  const double n = static_cast<double>(c.inferences);
+  StatGroup st;
+  st.name = "raman";
+  st.desc = "per inference unless noted";
+  st.add("latency", latency_cycles, "cycles", "DMA in + layers + DMA out")
+      .add("latency_time", latency_s, "s", "at clock_hz", "ms")
+      .add("energy", pw.energy_j, "J", "dynamic + leakage over the latency", "uJ")
+      .add("power", pw.power_w, "W", "average at the inference rate", "uW")
+      .add("rate", pw.rate_hz, "1/s", "inferences per second for power")
+      .add("area", pw.area_mm2, "mm2", "core area");
+  add_count_stats(st, c.layers, n);
+  st.add("act_peak", c.act_peak_bytes, "B", "activation memory peak (IA/OA overlapped)")
+      .add("act_peak_no_overlap", c.act_peak_no_overlap_bytes, "B",
+           "what separate IA and OA buffers would need")
+      .add("act_used", c.act_used_bytes, "B",
+           "activation memory the whole allocation spans (smallest act_mem_bytes that runs)")
+      .add("weight_mem_used", c.weight_mem_used_bytes, "B", "compiled layer images");
+  StatGroup& lg = st.group("layers", "cycles and MACs per layer, per inference");
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const LayerCounts& l = c.layers[i];
+    if (l.mode == "none") continue;
+    StatGroup& g =
+        lg.group(l.name, l.kind + ", " + l.mode + (l.encoding.empty() ? "" : ", " + l.encoding));
+    g.add("cycles", l.cycles / n, "cycles", "")
+        .add("macs_dense", l.macs_dense / n, "MAC", "")
+        .add("macs_executed", l.macs_executed / n, "MAC", "")
+        .add("energy", layer_energy(pw, i), "J", "", "uJ")
+        .add("act_footprint", l.act_footprint_bytes, "B", "IA and OA span");
+  }
+  StatGroup& pe = st.group("pes", "busy/stalled/gated cycles per PE (all layers, per inference)");
+  for (int64_t p = 0; p < c.config.pe_count; ++p) {
+    int64_t b = 0, s = 0, g = 0;
+    for (const LayerCounts& l : c.layers)
+      if (!l.busy_per_pe.empty()) {
+        b += l.busy_per_pe[static_cast<size_t>(p)];
+        s += l.stalled_per_pe[static_cast<size_t>(p)];
+        g += l.gated_per_pe[static_cast<size_t>(p)];
+      }
+    pe.group("pe" + std::to_string(p))
+        .add("busy", b / n, "cycles", "")
+        .add("stalled", s / n, "cycles", "")
+        .add("gated", g / n, "cycles", "");
+  }
+  StatGroup& cg = st.group("components", "energy per inference and area");
+  for (const ComponentEstimate& ce : pw.components)
+    cg.group(ce.name).add("energy", ce.energy_j, "J", "", "uJ").add("area", ce.area_mm2, "mm2", "");
+  return st;
+}
+
+// The outputs as codes and dequantized like the integer reference's.
+void set_outputs(const RamanProgram& prog, int64_t inferences, const Codes& outs, SimOutput* o) {
+  Shape os = prog.output_shape;
+  os[0] = inferences;
+  o->output = Tensor(os);
+  o->output_int8 = Tensor(os);
+  o->output_int8.dtype = DType::I8;
+  o->output_int8.f.clear();
+  for (const auto& v : outs) o->output_int8.i.insert(o->output_int8.i.end(), v.begin(), v.end());
+  for (size_t k = 0; k < o->output.f.size() && k < o->output_int8.i.size(); ++k)
+    o->output.f[k] =
+        hls::dequantize_value(static_cast<int8_t>(o->output_int8.i[k]), prog.output_scale);
+}
+
+std::string summary_line(const SimInput& in, const RamanConfig& cfg, const json& r,
+                         const RamanPowerEstimate& pw, Mismatch m) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "raman (%s): %.0f cycles = %.3f ms at %.3g MHz, %.3f uJ/inference, %.2f uW at "
+                "%.3g inferences/s, %.4f mm2; outputs %s the integer reference",
+                in.mode.c_str(), r["latency_cycles"].get<double>(),
+                r["latency_s"].get<double>() * 1e3, cfg.clock_hz / 1e6, pw.energy_j * 1e6,
+                pw.power_w * 1e6, pw.rate_hz, pw.area_mm2,
+                in.mode != "cycle" ? "taken from"
+                : m.count == 0     ? "bit-exact with"
+                                   : "DIFFER from");
+  return buf;
+}
+
 class RamanArch : public Arch {
  public:
   std::string name() const override { return "raman"; }
@@ -123,14 +303,8 @@ class RamanArch : public Arch {
   }
   std::vector<ParamSpec> params() const override {
     std::vector<ParamSpec> s = RamanConfig::specs();
-    ParamSpec t;
-    t.name = "tech";
-    t.type = ParamSpec::Type::Text;
-    t.def = "raman65";
-    t.meaning = "technology table: a name in sim/power/data or a path to a .json";
-    t.min = 1;
-    t.max = 0;
-    s.push_back(t);
+    s.push_back(
+        tech_param("raman65", "technology table: a name in sim/power/data or a path to a .json"));
     return s;
   }
   std::vector<std::string> modes() const override { return {"cycle", "analytical"}; }
@@ -149,265 +323,31 @@ class RamanArch : public Arch {
 
   SimOutput simulate(const SimInput& in) const override {
     const RamanConfig cfg = RamanConfig::from(in.params);
-    if (!in.trace_path.empty()) {
-      if (in.mode != "cycle")
-        throw InputError("--vcd " + in.trace_path + ": only --mode cycle writes a trace");
-      if (in.trace_path.size() < 5 || in.trace_path.substr(in.trace_path.size() - 4) != ".vcd")
-        throw InputError("--vcd " + in.trace_path + ": the trace file name must end in .vcd");
-    }
-    const TechTable tech = load_tech_table(tech_path(in.params.s("tech")));
+    check_trace(in);
+    const TechTable tech = load_tech_param(in.params);
     const RamanProgram prog = compile(in.model, in.summary, in.masks, cfg, in.tables_path);
-    // Samples and their int8 codes (the host quantizes; the core sees codes).
     Shape sample;
-    const int64_t n = split_samples(in.model.graph, in.input, in.input_path, &sample);
-    const int64_t per = numel(sample);
-    std::vector<std::vector<int8_t>> codes(static_cast<size_t>(n));
-    for (int64_t s = 0; s < n; ++s) {
-      auto& v = codes[static_cast<size_t>(s)];
-      v.resize(static_cast<size_t>(per));
-      for (int64_t k = 0; k < per; ++k)
-        v[static_cast<size_t>(k)] =
-            hls::quantize_value(in.input.f[static_cast<size_t>(s * per + k)], prog.input_scale);
-    }
-    // The integer reference: golden outputs, and every layer's input for the analytical twin.
-    std::vector<std::vector<int8_t>> ref_out(static_cast<size_t>(n));
+    const Codes codes = input_codes(in, prog, &sample);
     RamanCounts counts;
-    counts.inferences = n;
+    counts.inferences = static_cast<int64_t>(codes.size());
     for (const LayerProgram& L : prog.layers) counts.layers.push_back(empty_counts(L, cfg));
     const bool analytical = in.mode == "analytical";
-    for (int64_t s = 0; s < n; ++s) {
-      Tensor xs(sample);
-      std::copy(in.input.f.begin() + s * per, in.input.f.begin() + (s + 1) * per, xs.f.begin());
-      std::map<std::string, std::vector<int8_t>> vals;
-      vals[in.model.input] = codes[static_cast<size_t>(s)];
-      size_t li = 0;
-      Int8Result r =
-          run_int8(in.model, xs, [&](const QLayer& L, const std::vector<int8_t>& c, const Shape&) {
-            if (analytical) {
-              const LayerProgram& P = prog.layers[li];
-              LayerCounts lc;
-              analytical_layer(P, cfg, vals.at(L.inputs[0]).data(), &lc);
-              accumulate(counts.layers[li], lc);
-            }
-            vals[L.output] = c;
-            ++li;
-          });
-      auto& ro = ref_out[static_cast<size_t>(s)];
-      for (int64_t v : r.output_int8.i) ro.push_back(static_cast<int8_t>(v));
-    }
-    std::vector<std::vector<int8_t>> outs;
-    std::vector<int64_t> sample_cycles;
-    if (analytical) {
+    const Codes ref_out = reference_run(in, prog, sample, codes, analytical, &counts);
+    Codes outs = ref_out;
+    if (analytical)
       finish_counts(prog, &counts);
-      outs = ref_out;
-    } else {
-      // The trace goes to a temporary name and is renamed once the run succeeded, like every
-      // other output (no half-written files).
-      const std::string trace = in.trace_path.empty()
-                                    ? ""
-                                    : in.trace_path.substr(0, in.trace_path.size() - 4) + ".tmp." +
-                                          std::to_string(::getpid()) + ".vcd";
-      std::string payload;
-      try {
-        payload = run_isolated([&] {
-          CycleResult cr = simulate_cycle(prog, codes, trace);
-          json j;
-          j["layers"] = json::array();
-          for (const LayerCounts& c : cr.counts.layers) j["layers"].push_back(counts_json(c));
-          j["dma_in"] = cr.counts.dma_in_cycles;
-          j["dma_out"] = cr.counts.dma_out_cycles;
-          j["program_load"] = cr.counts.program_load_cycles;
-          j["outputs"] = cr.outputs;
-          j["sample_cycles"] = cr.sample_cycles;
-          return j.dump();
-        });
-      } catch (...) {
-        if (!trace.empty()) std::remove(trace.c_str());
-        throw;
-      }
-      if (!trace.empty() && std::rename(trace.c_str(), in.trace_path.c_str()) != 0)
-        throw InputError("--vcd " + in.trace_path + ": cannot write the trace");
-      const json j = json::parse(payload);
-      counts.layers.clear();
-      for (const json& l : j["layers"]) counts.layers.push_back(counts_from(l));
-      finish_counts(prog, &counts);
-      counts.dma_in_cycles = j["dma_in"];
-      counts.dma_out_cycles = j["dma_out"];
-      counts.program_load_cycles = j["program_load"];
-      int64_t t = counts.dma_in_cycles + counts.dma_out_cycles;
-      for (const LayerCounts& l : counts.layers) t += l.cycles;
-      counts.total_cycles = t;
-      outs = j["outputs"].get<std::vector<std::vector<int8_t>>>();
-      sample_cycles = j["sample_cycles"].get<std::vector<int64_t>>();
-      if (!sample_cycles.empty()) {
-        int64_t sum = 0;
-        for (int64_t v : sample_cycles) sum += v;
-        if (sum != counts.total_cycles)
-          throw std::logic_error("raman: per-sample cycles disagree with the layer totals");
-      }
-    }
-    int64_t mismatches = 0, first_mismatch = -1;
-    for (size_t s = 0; s < outs.size(); ++s)
-      for (size_t k = 0; k < outs[s].size() && k < ref_out[s].size(); ++k)
-        if (outs[s][k] != ref_out[s][k]) {
-          if (first_mismatch < 0) first_mismatch = static_cast<int64_t>(s * outs[s].size() + k);
-          ++mismatches;
-        }
+    else
+      outs = cycle_run(in, prog, codes, &counts);
+    const Mismatch m = compare_outputs(outs, ref_out);
     const double rate = in.rate_hz > 0 ? in.rate_hz : default_rate_hz();
     const RamanPowerEstimate pw = estimate_raman(counts, tech, rate);
-    return make_output(in, prog, counts, pw, outs, mismatches, first_mismatch);
-  }
-
- private:
-  SimOutput make_output(const SimInput& in, const RamanProgram& prog, const RamanCounts& c,
-                        const RamanPowerEstimate& pw, const std::vector<std::vector<int8_t>>& outs,
-                        int64_t mismatches, int64_t first_mismatch) const {
-    const RamanConfig& cfg = prog.cfg;
-    const double n = static_cast<double>(c.inferences);
     SimOutput o;
-    json& r = o.report;
-    r["arch"] = "raman";
-    r["mode"] = in.mode;
-    r["tables"] = in.tables_path;
-    r["input"] = in.input_path;
-    r["inferences"] = c.inferences;
-    r["clock_hz"] = cfg.clock_hz;
-    r["latency_cycles"] = static_cast<double>(c.total_cycles) / n;
-    r["latency_s"] = static_cast<double>(c.total_cycles) / n / cfg.clock_hz;
-    r["energy_j"] = pw.energy_j;
-    r["power_w"] = pw.power_w;
-    r["rate_hz"] = pw.rate_hz;
-    r["rate_asked_hz"] = pw.rate_asked_hz;
-    r["area_mm2"] = pw.area_mm2;
-    r["warnings"] = json::array();
-    if (pw.rate_asked_hz > pw.rate_hz) r["warnings"].push_back(rate_warning(pw));
-    // Analytical mode takes its outputs from the integer reference: there is nothing to compare.
-    if (in.mode == "cycle") {
-      r["bit_exact_vs_reference"] = mismatches == 0;
-      r["output_mismatches"] = mismatches;
-      if (first_mismatch >= 0) r["first_mismatch_element"] = first_mismatch;
-    } else {
-      r["outputs_from"] = "integer reference (analytical mode)";
-    }
-    r["config"] = in.params.json();
-    r["layers"] = json::array();
-    for (size_t i = 0; i < c.layers.size(); ++i) {
-      json l = counts_json(c.layers[i]);
-      // Per inference, like the top-level figures.
-      for (const char* k :
-           {"cycles", "macs_dense", "macs_executed", "macs_skipped_zero", "macs_skipped_pruned"})
-        l[k] = l[k].get<double>() / n;
-      l["energy_j"] = i < pw.layer_energy_j.size() ? pw.layer_energy_j[i] : 0.0;
-      r["layers"].push_back(l);
-    }
-    r["components"] = json::array();
-    for (const ComponentEstimate& ce : pw.components)
-      r["components"].push_back({{"name", ce.name},
-                                 {"area_mm2", ce.area_mm2},
-                                 {"energy_j", ce.energy_j},
-                                 {"dynamic_j", ce.dynamic_j},
-                                 {"leakage_j", ce.leakage_j},
-                                 {"leakage_w", ce.leakage_w}});
-    r["memory"] = {{"act_mem_bytes", cfg.act_mem_bytes},
-                   {"act_peak_bytes", c.act_peak_bytes},
-                   {"act_peak_no_overlap_bytes", c.act_peak_no_overlap_bytes},
-                   {"act_used_bytes", c.act_used_bytes},
-                   {"weight_mem_bytes", cfg.weight_mem_bytes},
-                   {"weight_mem_used_bytes", c.weight_mem_used_bytes},
-                   {"dma_in_cycles", static_cast<double>(c.dma_in_cycles) / n},
-                   {"dma_out_cycles", static_cast<double>(c.dma_out_cycles) / n},
-                   {"program_load_cycles", c.program_load_cycles}};
-    r["power"] = pw.to_json();
-    // Statistics tree (name, unit, description).
-    StatGroup& st = o.stats;
-    st.name = "raman";
-    st.desc = "per inference unless noted";
-    int64_t macs_d = 0, macs_e = 0, sk_z = 0, sk_p = 0, busy = 0, stall = 0, gated = 0;
-    int64_t ar = 0, aw = 0, wr = 0, wbits = 0, dec = 0;
-    for (const LayerCounts& l : c.layers) {
-      macs_d += l.macs_dense, macs_e += l.macs_executed, sk_z += l.macs_skipped_zero;
-      sk_p += l.macs_skipped_pruned, busy += l.pe_busy, stall += l.pe_stalled, gated += l.pe_gated;
-      ar += l.act_reads, aw += l.act_writes, wr += l.weight_reads, wbits += l.weight_read_bits;
-      dec += l.decoder_steps;
-    }
-    st.add("latency", r["latency_cycles"].get<double>(), "cycles", "DMA in + layers + DMA out")
-        .add("latency_time", r["latency_s"].get<double>() * 1e3, "ms", "at clock_hz")
-        .add("energy", pw.energy_j * 1e6, "uJ", "dynamic + leakage over the latency")
-        .add("power", pw.power_w * 1e6, "uW", "average at the inference rate")
-        .add("rate", pw.rate_hz, "1/s", "inferences per second for power")
-        .add("area", pw.area_mm2, "mm2", "core area")
-        .add("macs_dense", macs_d / n, "MAC", "dense layer MACs")
-        .add("macs_executed", macs_e / n, "MAC", "MACs the PEs performed")
-        .add("macs_skipped_zero_act", sk_z / n, "MAC", "skipped: zero activation or padding")
-        .add("macs_skipped_pruned", sk_p / n, "MAC", "skipped: pruned (zero) weight")
-        .add("pe_busy", busy / n, "PE-cycles", "summed over PEs")
-        .add("pe_stalled", stall / n, "PE-cycles", "ungated, waiting for the zero detector")
-        .add("pe_gated", gated / n, "PE-cycles", "clock-gated")
-        .add("act_mem_reads", ar / n, "accesses", "activation memory reads")
-        .add("act_mem_writes", aw / n, "accesses", "activation memory writes")
-        .add("weight_mem_reads", wr / n, "accesses", "weight memory reads (32-bit words)")
-        .add("weight_mem_read_bits", wbits / n, "bit", "values and metadata read")
-        .add("decoder_steps", dec / n, "1", "kept weights produced by the decoders")
-        .add("act_peak", c.act_peak_bytes, "B", "activation memory peak (IA/OA overlapped)")
-        .add("act_peak_no_overlap", c.act_peak_no_overlap_bytes, "B",
-             "what separate IA and OA buffers would need")
-        .add("act_used", c.act_used_bytes, "B",
-             "activation memory the whole allocation spans (smallest act_mem_bytes that runs)")
-        .add("weight_mem_used", c.weight_mem_used_bytes, "B", "compiled layer images");
-    StatGroup& lg = st.group("layers", "cycles and MACs per layer, per inference");
-    for (size_t i = 0; i < c.layers.size(); ++i) {
-      const LayerCounts& l = c.layers[i];
-      if (l.mode == "none") continue;
-      StatGroup& g =
-          lg.group(l.name, l.kind + ", " + l.mode + (l.encoding.empty() ? "" : ", " + l.encoding));
-      g.add("cycles", l.cycles / n, "cycles", "")
-          .add("macs_dense", l.macs_dense / n, "MAC", "")
-          .add("macs_executed", l.macs_executed / n, "MAC", "")
-          .add("energy", (i < pw.layer_energy_j.size() ? pw.layer_energy_j[i] : 0) * 1e6, "uJ", "")
-          .add("act_footprint", l.act_footprint_bytes, "B", "IA and OA span");
-    }
-    StatGroup& pe = st.group("pes", "busy/stalled/gated cycles per PE (all layers, per inference)");
-    for (int64_t p = 0; p < cfg.pe_count; ++p) {
-      int64_t b = 0, s = 0, g = 0;
-      for (const LayerCounts& l : c.layers)
-        if (!l.busy_per_pe.empty()) {
-          b += l.busy_per_pe[static_cast<size_t>(p)];
-          s += l.stalled_per_pe[static_cast<size_t>(p)];
-          g += l.gated_per_pe[static_cast<size_t>(p)];
-        }
-      pe.group("pe" + std::to_string(p))
-          .add("busy", b / n, "cycles", "")
-          .add("stalled", s / n, "cycles", "")
-          .add("gated", g / n, "cycles", "");
-    }
-    StatGroup& cg = st.group("components", "energy per inference and area");
-    for (const ComponentEstimate& ce : pw.components)
-      cg.group(ce.name)
-          .add("energy", ce.energy_j * 1e6, "uJ", "")
-          .add("area", ce.area_mm2, "mm2", "");
-    r["stats"] = st.to_json();
-    // Outputs, dequantized like the integer reference's.
-    Shape os = prog.output_shape;
-    os[0] = c.inferences;
-    o.output = Tensor(os);
-    o.output_int8 = Tensor(os);
-    o.output_int8.dtype = DType::I8;
-    o.output_int8.f.clear();
-    for (const auto& v : outs) o.output_int8.i.insert(o.output_int8.i.end(), v.begin(), v.end());
-    for (size_t k = 0; k < o.output.f.size() && k < o.output_int8.i.size(); ++k)
-      o.output.f[k] =
-          hls::dequantize_value(static_cast<int8_t>(o.output_int8.i[k]), prog.output_scale);
-    char buf[512];
-    std::snprintf(buf, sizeof buf,
-                  "raman (%s): %.0f cycles = %.3f ms at %.3g MHz, %.3f uJ/inference, %.2f uW at "
-                  "%.3g inferences/s, %.4f mm2; outputs %s the integer reference",
-                  in.mode.c_str(), r["latency_cycles"].get<double>(),
-                  r["latency_s"].get<double>() * 1e3, cfg.clock_hz / 1e6, pw.energy_j * 1e6,
-                  pw.power_w * 1e6, pw.rate_hz, pw.area_mm2,
-                  in.mode != "cycle" ? "taken from"
-                  : mismatches == 0  ? "bit-exact with"
-                                     : "DIFFER from");
-    o.summary = buf;
+    o.report = report_json(in, counts, pw, m);
+    o.stats = stats_tree(counts, pw, o.report["latency_cycles"].get<double>(),
+                         o.report["latency_s"].get<double>());
+    o.report["stats"] = o.stats.to_json();
+    set_outputs(prog, counts.inferences, outs, &o);
+    o.summary = summary_line(in, cfg, o.report, pw, m);
     return o;
   }
 };

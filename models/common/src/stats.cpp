@@ -4,17 +4,37 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <stdexcept>
+#include <utility>
 
 namespace prunesim {
 
+double unit_scale(const std::string& unit, const std::string& shown) {
+  if (shown.empty() || shown == unit) return 1.0;
+  if (unit == "1" && shown == "%") return 100.0;
+  static const std::pair<char, double> prefixes[] = {
+      {'p', 1e12}, {'n', 1e9}, {'u', 1e6}, {'m', 1e3}, {'k', 1e-3}, {'M', 1e-6}, {'G', 1e-9}};
+  if (shown.size() == unit.size() + 1 && shown.compare(1, std::string::npos, unit) == 0)
+    for (const auto& p : prefixes)
+      if (shown[0] == p.first) return p.second;
+  throw std::logic_error("stat shown in '" + shown + "' but measured in '" + unit + "'");
+}
+
+double Stat::shown_value() const {
+  // Multiplying by 1 leaves the value's bits as they are; a scale is one multiplication, so a
+  // stat shown in ms prints exactly what `seconds * 1e3` gives.
+  return value * unit_scale(unit, shown);
+}
+
 StatGroup& StatGroup::add(const std::string& n, double v, const std::string& unit,
-                          const std::string& d) {
+                          const std::string& d, const std::string& shown) {
+  unit_scale(unit, shown);  // reject a bad pair where it is made, not where it is printed
   for (Stat& s : stats)
     if (s.name == n) {
-      s = Stat{n, v, unit, d};
+      s = Stat{n, v, unit, d, shown};
       return *this;
     }
-  stats.push_back(Stat{n, v, unit, d});
+  stats.push_back(Stat{n, v, unit, d, shown});
   return *this;
 }
 
@@ -47,7 +67,8 @@ nlohmann::json StatGroup::to_json() const {
   j["name"] = name;
   if (!desc.empty()) j["desc"] = desc;
   nlohmann::json st = nlohmann::json::object();
-  for (const Stat& s : stats) st[s.name] = {{"value", s.value}, {"unit", s.unit}, {"desc", s.desc}};
+  for (const Stat& s : stats)
+    st[s.name] = {{"value", s.shown_value()}, {"unit", s.shown_unit()}, {"desc", s.desc}};
   j["stats"] = st;
   if (!groups.empty()) {
     j["groups"] = nlohmann::json::array();
@@ -74,7 +95,7 @@ void table(const StatGroup& g, int depth, int max_depth, std::ostringstream& os)
   for (const Stat& s : g.stats) {
     char line[512];
     std::snprintf(line, sizeof line, "%s  %-28s %16s %-8s %s\n", ind.c_str(), s.name.c_str(),
-                  fmt_value(s.value).c_str(), s.unit.c_str(), s.desc.c_str());
+                  fmt_value(s.shown_value()).c_str(), s.shown_unit().c_str(), s.desc.c_str());
     os << line;
   }
   if (depth + 1 > max_depth) return;

@@ -481,34 +481,6 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
   *out = std::move(c);
 }
 
-void accumulate(LayerCounts& a, const LayerCounts& b) {
-  a.cycles += b.cycles;
-  a.macs_dense += b.macs_dense;
-  a.macs_executed += b.macs_executed;
-  a.macs_skipped_zero += b.macs_skipped_zero;
-  a.macs_skipped_pruned += b.macs_skipped_pruned;
-  a.acc_updates += b.acc_updates;
-  a.broadcasts += b.broadcasts;
-  a.act_reads += b.act_reads;
-  a.act_read_bytes += b.act_read_bytes;
-  a.act_writes += b.act_writes;
-  a.act_write_bytes += b.act_write_bytes;
-  a.weight_reads += b.weight_reads;
-  a.weight_read_bits += b.weight_read_bits;
-  a.decoder_steps += b.decoder_steps;
-  a.lfsr_steps += b.lfsr_steps;
-  a.ppu_ops += b.ppu_ops;
-  a.zero_checks += b.zero_checks;
-  a.pe_busy += b.pe_busy;
-  a.pe_stalled += b.pe_stalled;
-  a.pe_gated += b.pe_gated;
-  for (size_t i = 0; i < a.busy_per_pe.size() && i < b.busy_per_pe.size(); ++i) {
-    a.busy_per_pe[i] += b.busy_per_pe[i];
-    a.stalled_per_pe[i] += b.stalled_per_pe[i];
-    a.gated_per_pe[i] += b.gated_per_pe[i];
-  }
-}
-
 void finish_counts(const RamanProgram& p, RamanCounts* c) {
   c->config = p.cfg;
   c->dma_in_bytes = p.input.bytes() * c->inferences;

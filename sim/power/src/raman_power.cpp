@@ -134,6 +134,80 @@ const ComponentEstimate* RamanPowerEstimate::component(const std::string& name) 
   return nullptr;
 }
 
+namespace {
+
+enum Component { PE, ACT, WGT, DEC, ZD, PPU, CTL, DMA, ROUTE, NCOMP };
+
+void set_areas(const raman::RamanConfig& cfg, const RamanUnitCosts& u,
+               std::vector<ComponentEstimate>& comp) {
+  const double pe = static_cast<double>(cfg.pe_count);
+  comp[PE].area_mm2 = pe * u.pe_area_um2 * 1e-6;
+  comp[ACT].area_mm2 = u.act_mem_area_um2 * 1e-6;
+  comp[WGT].area_mm2 = u.weight_mem_area_um2 * 1e-6;
+  comp[DEC].area_mm2 = u.decoder_area_um2 * 1e-6;
+  comp[ZD].area_mm2 = u.zero_detector_area_um2 * 1e-6;
+  comp[PPU].area_mm2 = u.ppu_area_um2 * 1e-6;
+  comp[CTL].area_mm2 = u.controller_area_um2 * 1e-6;
+  comp[DMA].area_mm2 = u.dma_area_um2 * 1e-6;
+  double cells_mm2 = 0;
+  for (int i : {PE, DEC, ZD, PPU, CTL, DMA}) cells_mm2 += comp[i].area_mm2;
+  comp[ROUTE].area_mm2 = cells_mm2 * u.routing_factor;
+}
+
+// Leakage power (W): logic by cell area, memories by bit. Routing is wire: it does not leak.
+void set_leakage(const raman::RamanConfig& cfg, const RamanUnitCosts& u,
+                 std::vector<ComponentEstimate>& comp) {
+  for (int i : {PE, DEC, ZD, PPU, CTL, DMA})
+    comp[i].leakage_w = comp[i].area_mm2 * 1e6 * u.logic_leak_uw_per_um2 * 1e-6;
+  comp[ACT].leakage_w =
+      static_cast<double>(cfg.act_mem_bytes) * 8.0 * u.sram_leak_uw_per_bit * 1e-6;
+  comp[WGT].leakage_w =
+      static_cast<double>(cfg.weight_mem_bytes) * 8.0 * u.sram_leak_uw_per_bit * 1e-6;
+}
+
+// Dynamic energy of one layer per inference (pJ), by component.
+void layer_dynamic_pj(const raman::LayerCounts& l, const RamanUnitCosts& u, double n,
+                      double e[NCOMP]) {
+  auto per = [&](int64_t v) { return static_cast<double>(v) / n; };
+  for (int i = 0; i < NCOMP; ++i) e[i] = 0;  // the DMA and routing have no per-layer energy
+  e[PE] = per(l.macs_executed) * u.mac_pj + per(l.acc_updates) * u.acc_update_pj +
+          per(l.broadcasts) * u.broadcast_pj +
+          per(l.pe_busy + l.pe_stalled) * u.pe_ungated_cycle_pj +
+          per(l.pe_gated) * u.pe_gated_cycle_pj;
+  e[ACT] =
+      per(l.act_reads) * u.act_read_access_pj + per(l.act_read_bytes) * 8.0 * u.act_read_bit_pj +
+      per(l.act_writes) * u.act_write_access_pj + per(l.act_write_bytes) * 8.0 * u.act_write_bit_pj;
+  e[WGT] = per(l.weight_reads) * u.weight_read_access_pj +
+           per(l.weight_read_bits) * u.weight_read_bit_pj;
+  // Decoders are clocked only while a layer with weights runs (pooling/move layers gate them).
+  e[DEC] = per(l.decoder_steps) * u.decoder_step_pj + per(l.lfsr_steps) * u.lfsr_step_pj +
+           (l.encoding.empty() ? 0.0 : per(l.cycles) * u.decoder_cycle_pj);
+  e[ZD] = per(l.zero_checks) * u.zero_check_pj;
+  e[PPU] = per(l.ppu_ops) * u.ppu_op_pj;
+  e[CTL] = per(l.cycles) * u.controller_cycle_pj;
+}
+
+// Host transfers: the DMA writes the input into and reads the output out of the activation
+// memory a word (dma_bytes_per_cycle) at a time; the controller stays clocked meanwhile. Like
+// every count, the DMA totals and total_cycles are summed over the inferences. Returns the DMA
+// cycles per inference.
+double add_dma_dynamic(const raman::RamanCounts& c, const RamanUnitCosts& u, double n,
+                       std::vector<ComponentEstimate>& comp) {
+  const double dma_cycles = static_cast<double>(c.dma_in_cycles + c.dma_out_cycles) / n;
+  const double word = static_cast<double>(std::max<int64_t>(1, c.config.dma_bytes_per_cycle));
+  const double in_b = static_cast<double>(c.dma_in_bytes) / n;
+  const double out_b = static_cast<double>(c.dma_out_bytes) / n;
+  comp[ACT].dynamic_j +=
+      (std::ceil(in_b / word) * u.act_write_access_pj + in_b * 8.0 * u.act_write_bit_pj +
+       std::ceil(out_b / word) * u.act_read_access_pj + out_b * 8.0 * u.act_read_bit_pj) *
+      1e-12;
+  comp[DMA].dynamic_j += (dma_cycles * u.dma_cycle_pj + (in_b + out_b) * u.dma_byte_pj) * 1e-12;
+  comp[CTL].dynamic_j += dma_cycles * u.controller_cycle_pj * 1e-12;
+  return dma_cycles;
+}
+
+}  // namespace
+
 RamanPowerEstimate estimate_raman(const raman::RamanCounts& c, const TechTable& t, double rate_hz) {
   if (!(rate_hz > 0) || !std::isfinite(rate_hz))
     fail("--rate " + fmt(rate_hz), "", "the inference rate must be a positive number (1/s)");
@@ -148,81 +222,31 @@ RamanPowerEstimate estimate_raman(const raman::RamanCounts& c, const TechTable& 
   r.rate_hz = rate_hz;
   r.table = t.path;
   r.calibrated = t.calibrated();
-
-  enum { PE, ACT, WGT, DEC, ZD, PPU, CTL, DMA, ROUTE, NCOMP };
   const char* names[NCOMP] = {"pe_array", "act_mem",    "weight_mem", "decoders", "zero_detector",
                               "ppu",      "controller", "dma",        "routing"};
   r.components.resize(NCOMP);
   for (int i = 0; i < NCOMP; ++i) r.components[i].name = names[i];
   auto& comp = r.components;
-
-  const double pe = static_cast<double>(cfg.pe_count);
-  comp[PE].area_mm2 = pe * u.pe_area_um2 * 1e-6;
-  comp[ACT].area_mm2 = u.act_mem_area_um2 * 1e-6;
-  comp[WGT].area_mm2 = u.weight_mem_area_um2 * 1e-6;
-  comp[DEC].area_mm2 = u.decoder_area_um2 * 1e-6;
-  comp[ZD].area_mm2 = u.zero_detector_area_um2 * 1e-6;
-  comp[PPU].area_mm2 = u.ppu_area_um2 * 1e-6;
-  comp[CTL].area_mm2 = u.controller_area_um2 * 1e-6;
-  comp[DMA].area_mm2 = u.dma_area_um2 * 1e-6;
-  double cells_mm2 = 0;
-  for (int i : {PE, DEC, ZD, PPU, CTL, DMA}) cells_mm2 += comp[i].area_mm2;
-  comp[ROUTE].area_mm2 = cells_mm2 * u.routing_factor;
-
-  // Leakage power (W): logic by cell area, memories by bit. Routing is wire: it does not leak.
-  for (int i : {PE, DEC, ZD, PPU, CTL, DMA})
-    comp[i].leakage_w = comp[i].area_mm2 * 1e6 * u.logic_leak_uw_per_um2 * 1e-6;
-  comp[ACT].leakage_w =
-      static_cast<double>(cfg.act_mem_bytes) * 8.0 * u.sram_leak_uw_per_bit * 1e-6;
-  comp[WGT].leakage_w =
-      static_cast<double>(cfg.weight_mem_bytes) * 8.0 * u.sram_leak_uw_per_bit * 1e-6;
+  set_areas(cfg, u, comp);
+  set_leakage(cfg, u, comp);
   for (const auto& x : comp) r.leakage_w += x.leakage_w;
 
   // Dynamic energy per layer (pJ per inference), accumulated into the components.
   double layer_cycles_sum = 0;
   std::vector<double> layer_dyn_pj;
   for (const auto& l : c.layers) {
-    auto per = [&](int64_t v) { return static_cast<double>(v) / n; };
-    double e[NCOMP] = {0};
-    e[PE] = per(l.macs_executed) * u.mac_pj + per(l.acc_updates) * u.acc_update_pj +
-            per(l.broadcasts) * u.broadcast_pj +
-            per(l.pe_busy + l.pe_stalled) * u.pe_ungated_cycle_pj +
-            per(l.pe_gated) * u.pe_gated_cycle_pj;
-    e[ACT] = per(l.act_reads) * u.act_read_access_pj +
-             per(l.act_read_bytes) * 8.0 * u.act_read_bit_pj +
-             per(l.act_writes) * u.act_write_access_pj +
-             per(l.act_write_bytes) * 8.0 * u.act_write_bit_pj;
-    e[WGT] = per(l.weight_reads) * u.weight_read_access_pj +
-             per(l.weight_read_bits) * u.weight_read_bit_pj;
-    // Decoders are clocked only while a layer with weights runs (pooling/move layers gate them).
-    e[DEC] = per(l.decoder_steps) * u.decoder_step_pj + per(l.lfsr_steps) * u.lfsr_step_pj +
-             (l.encoding.empty() ? 0.0 : per(l.cycles) * u.decoder_cycle_pj);
-    e[ZD] = per(l.zero_checks) * u.zero_check_pj;
-    e[PPU] = per(l.ppu_ops) * u.ppu_op_pj;
-    e[CTL] = per(l.cycles) * u.controller_cycle_pj;
+    double e[NCOMP];
+    layer_dynamic_pj(l, u, n, e);
     double sum = 0;
     for (int i = 0; i < NCOMP; ++i) {
       comp[i].dynamic_j += e[i] * 1e-12;
       sum += e[i];
     }
     layer_dyn_pj.push_back(sum);
-    layer_cycles_sum += per(l.cycles);
+    layer_cycles_sum += static_cast<double>(l.cycles) / n;
     r.layer_names.push_back(l.name);
   }
-
-  // Host transfers: the DMA writes the input into and reads the output out of the activation
-  // memory a word (dma_bytes_per_cycle) at a time; the controller stays clocked meanwhile. Like
-  // every count, the DMA totals and total_cycles are summed over the inferences.
-  const double dma_cycles = static_cast<double>(c.dma_in_cycles + c.dma_out_cycles) / n;
-  const double word = static_cast<double>(std::max<int64_t>(1, cfg.dma_bytes_per_cycle));
-  const double in_b = static_cast<double>(c.dma_in_bytes) / n;
-  const double out_b = static_cast<double>(c.dma_out_bytes) / n;
-  comp[ACT].dynamic_j +=
-      (std::ceil(in_b / word) * u.act_write_access_pj + in_b * 8.0 * u.act_write_bit_pj +
-       std::ceil(out_b / word) * u.act_read_access_pj + out_b * 8.0 * u.act_read_bit_pj) *
-      1e-12;
-  comp[DMA].dynamic_j += (dma_cycles * u.dma_cycle_pj + (in_b + out_b) * u.dma_byte_pj) * 1e-12;
-  comp[CTL].dynamic_j += dma_cycles * u.controller_cycle_pj * 1e-12;
+  const double dma_cycles = add_dma_dynamic(c, u, n, comp);
 
   r.latency_cycles =
       c.total_cycles > 0 ? static_cast<double>(c.total_cycles) / n : layer_cycles_sum + dma_cycles;

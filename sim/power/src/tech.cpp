@@ -242,4 +242,29 @@ std::string tech_data_dir() {
   return PRUNESIM_DATA_DIR_DEFAULT;
 }
 
+ParamSpec tech_param(const std::string& def, const std::string& meaning,
+                     const std::string& source) {
+  ParamSpec t;
+  t.name = "tech";
+  t.type = ParamSpec::Type::Text;
+  t.def = def;
+  t.meaning = meaning;
+  t.source = source;
+  t.min = 1;  // text: no range
+  t.max = 0;
+  return t;
+}
+
+std::string tech_table_path(const std::string& tech) {
+  const std::string ext = ".json";
+  const bool json_file =
+      tech.size() > ext.size() && tech.compare(tech.size() - ext.size(), ext.size(), ext) == 0;
+  if (tech.find('/') != std::string::npos || json_file) return tech;
+  return tech_data_dir() + "/" + tech + ".json";
+}
+
+TechTable load_tech_param(const ParamValues& v) {
+  return load_tech_table(tech_table_path(v.s("tech")));
+}
+
 }  // namespace prunesim

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "common/raman_cases.h"
+#include "models/raman/counts.h"
 #include "prune/errors.h"
 #include "prune/quant.h"
 
@@ -288,6 +289,67 @@ TEST(RamanArch, CycleModeWritesAVcdTrace) {
   std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_NE(all.find("broadcast_activation"), std::string::npos);
   EXPECT_NE(all.find("$enddefinitions"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace prunesim
+
+namespace prunesim {
+namespace {
+
+// The generated walks over LayerCounts (counts.h lists): every field survives the JSON round
+// trip the cycle-mode child uses, and accumulate sums every count and per-PE entry.
+TEST(RamanCounts, EveryListedFieldRoundTripsAndAccumulates) {
+  raman::LayerCounts c;
+  int64_t v = 1;
+#define PRUNESIM_X(f, ...) c.f = v++;
+  PRUNESIM_RAMAN_LAYER_COUNTS(PRUNESIM_X)
+  PRUNESIM_RAMAN_LAYER_LAYOUT(PRUNESIM_X)
+#undef PRUNESIM_X
+#define PRUNESIM_X(f, key) c.f = {v++, v++};
+  PRUNESIM_RAMAN_LAYER_PER_PE(PRUNESIM_X)
+#undef PRUNESIM_X
+#define PRUNESIM_X(f, key) c.f = key + std::string("_value");
+  PRUNESIM_RAMAN_LAYER_TEXT(PRUNESIM_X)
+#undef PRUNESIM_X
+  const json j = raman::counts_to_json(c);
+  EXPECT_EQ(j["zero_checked_values"], c.zero_checks);  // the report's key, not the field's name
+  const raman::LayerCounts back = raman::counts_from_json(j);
+  EXPECT_EQ(raman::counts_to_json(back), j);
+  raman::LayerCounts sum = c;
+  raman::accumulate(sum, c);
+#define PRUNESIM_X(f, ...) EXPECT_EQ(sum.f, 2 * c.f) << #f;
+  PRUNESIM_RAMAN_LAYER_COUNTS(PRUNESIM_X)
+#undef PRUNESIM_X
+#define PRUNESIM_X(f, key) EXPECT_EQ(sum.f, c.f) << #f;  // not summed
+  PRUNESIM_RAMAN_LAYER_LAYOUT(PRUNESIM_X)
+  PRUNESIM_RAMAN_LAYER_TEXT(PRUNESIM_X)
+#undef PRUNESIM_X
+  EXPECT_EQ(sum.gated_per_pe[1], 2 * c.gated_per_pe[1]);
+  // The summary: stats named in the list only, per inference, in list order.
+  StatGroup g;
+  raman::add_count_stats(g, {c, c}, 2.0);
+  ASSERT_FALSE(g.stats.empty());
+  EXPECT_EQ(g.stats.front().name, "macs_dense");
+  EXPECT_EQ(g.value("pe_busy"), static_cast<double>(c.pe_busy));
+  EXPECT_EQ(g.find("acc_updates"), nullptr);
+}
+
+// Stats hold base units; the printers show the unit a stat names, scaled once.
+TEST(Stats, BaseUnitsAreShownScaled) {
+  StatGroup g;
+  g.name = "g";
+  g.add("t", 0.025, "s", "time", "ms").add("u", 0.5, "1", "", "%").add("n", 3, "B", "");
+  EXPECT_EQ(g.value("t"), 0.025);
+  const json j = g.to_json();
+  EXPECT_EQ(j["stats"]["t"]["unit"], "ms");
+  EXPECT_EQ(j["stats"]["t"]["value"].get<double>(), 0.025 * 1e3);
+  EXPECT_EQ(j["stats"]["u"]["value"].get<double>(), 50.0);
+  EXPECT_EQ(j["stats"]["n"]["unit"], "B");
+  EXPECT_NE(g.to_table().find("ms"), std::string::npos);
+  EXPECT_EQ(unit_scale("J", "uJ"), 1e6);
+  EXPECT_EQ(unit_scale("W", "mW"), 1e3);
+  EXPECT_THROW(g.add("bad", 1, "s", "", "uJ"), std::logic_error);
 }
 
 }  // namespace

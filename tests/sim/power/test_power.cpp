@@ -165,6 +165,20 @@ TEST(TechTable, MissingFileAndMissingEntry) {
   expect_input_error([&] { t.get("e45", "um2"); }, {"entry 'e45'", "um2"});
 }
 
+// One resolver for every architecture's `tech` parameter: a name is a table in the data folder,
+// anything with a '/' or ending in .json is a path.
+TEST(TechTable, TechParameterResolvesNamesAndPaths) {
+  EXPECT_EQ(tech_table_path("raman65"), tech_data_dir() + "/raman65.json");
+  EXPECT_EQ(tech_table_path("k26.json"), "k26.json");
+  EXPECT_EQ(tech_table_path("../my/k26"), "../my/k26");
+  const ParamSpec p = tech_param("k26", "table", "src");
+  EXPECT_EQ(p.type, ParamSpec::Type::Text);
+  EXPECT_EQ(p.def, "k26");
+  EXPECT_GT(p.min, p.max);  // text: no range
+  ParamValues v({p});
+  EXPECT_EQ(load_tech_param(v).name, load_tech_table(tech_data_dir() + "/k26.json").name);
+}
+
 TEST(TechTable, NotJson) {
   std::string p = ::testing::TempDir() + "/bad_table.json";
   std::ofstream(p) << "{ \"name\": ";

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "models/params.h"
+
 namespace prunesim {
 
 // What a unit measures decides how an entry scales between nodes and voltages.
@@ -73,5 +75,14 @@ TechTable load_tech_table(const std::string& path);
 TechTable parse_tech_table(const nlohmann::json& j, const std::string& path);
 // Folder of the bundled tables (sim/power/data), overridable by PRUNESIM_DATA_DIR.
 std::string tech_data_dir();
+
+// The `tech` parameter every architecture declares (text, default `def`): which table prices it.
+ParamSpec tech_param(const std::string& def, const std::string& meaning,
+                     const std::string& source = "");
+// A `tech` value as a file: a path (it has a '/' or ends in ".json") as given, a name as
+// <tech_data_dir()>/<name>.json.
+std::string tech_table_path(const std::string& tech);
+// The table the resolved parameter `tech` of v names (load_tech_table's errors).
+TechTable load_tech_param(const ParamValues& v);
 
 }  // namespace prunesim

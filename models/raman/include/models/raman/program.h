@@ -180,7 +180,5 @@ LayerCounts empty_counts(const LayerProgram& L, const RamanConfig& cfg);
 // Non-zero weights met over every structurally present (position, tap) of one inference: the
 // MACs a dense-activation run would execute. macs_dense - this = skipped for pruned weights.
 int64_t nonzero_weight_taps(const LayerProgram& L);
-// Merges b into a (summing every count; per-PE vectors element-wise).
-void accumulate(LayerCounts& a, const LayerCounts& b);
 
 }  // namespace prunesim::raman
