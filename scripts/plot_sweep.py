@@ -28,6 +28,8 @@ FIXED = ["scheme", "sparsity_target", "sparsity_actual", "params", "macs", "fide
          "latency_s", "energy_j", "power_w", "area_mm2", "storage_bytes", "file_bytes",
          "scheme_options", "pareto", "error"]
 
+LINES = ["-", "--", "-."]  # dotted is the one-shot curve's
+
 METRIC_LABEL = {
     "top1_pct": "top-1 accuracy (%)",
     "miou_pct": "mIoU (%)",
@@ -49,7 +51,7 @@ def num(s):
 
 
 def ring(ax, xs, ys):
-    ax.scatter(xs, ys, s=160, facecolors="none", edgecolors="black", linewidths=1.5, zorder=5)
+    ax.scatter(xs, ys, s=240, facecolors="none", edgecolors="black", linewidths=1.5, zorder=5)
 
 
 def main(argv):
@@ -97,19 +99,25 @@ def main(argv):
         pts.sort(key=lambda r: num(r["sparsity_actual"]))
         label = key[0] + "".join(" %s=%s" % (p, v) for p, v in zip(params, key[1:]))
         c = colors[k % len(colors)]
-        m = markers[(k // len(colors)) % len(markers)]
+        # Curves often share points (every scheme's dense point; schemes that prune alike): each
+        # curve has its own marker and line style, and later curves draw smaller markers on top,
+        # so a point two curves share shows both.
+        m = markers[k % len(markers)]
+        style = dict(color=c, linestyle=LINES[k % len(LINES)],
+                     markersize=max(4.0, 10.0 - 2.0 * (k % 4)), zorder=2 + k)
         x = [num(r["sparsity_actual"]) for r in pts]
         e_uj = [1e6 * num(r["energy_j"]) for r in pts]
         p_uw = [1e6 * num(r["power_w"]) for r in pts]
         fid = [num(r["fidelity"]) for r in pts]
-        (h,) = ax_e.plot(x, e_uj, m + "-", color=c, label=label)
+        (h,) = ax_e.plot(x, e_uj, marker=m, label=label, **style)
         handles.append(h)
-        ax_p.plot(x, p_uw, m + "-", color=c)
+        ax_p.plot(x, p_uw, marker=m, **style)
         # SNDR of a model against itself is +inf: leave such points off the fidelity axes.
         fx = [(a, b, e) for a, b, e in zip(x, fid, e_uj) if math.isfinite(b)]
         if fx:
-            ax_f.plot([a for a, _, _ in fx], [b for _, b, _ in fx], m + "-", color=c)
-            ax_fe.plot([e for _, _, e in fx], [b for _, b, _ in fx], m, color=c, alpha=0.8)
+            ax_f.plot([a for a, _, _ in fx], [b for _, b, _ in fx], marker=m, **style)
+            ax_fe.plot([e for _, _, e in fx], [b for _, b, _ in fx], marker=m, alpha=0.8,
+                       **dict(style, linestyle="none"))
         # With --finetune the one-shot fidelity (before recovery) is drawn dotted beside it.
         once = [(a, num(r.get("fidelity_oneshot", ""))) for a, r in zip(x, pts)]
         once = [(a, b) for a, b in once if math.isfinite(b)]
