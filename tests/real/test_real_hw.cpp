@@ -4,8 +4,10 @@
 // whose outputs must be bit-exact with the integer reference (issue 12's acceptance list).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdlib>
 #include <filesystem>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -28,7 +30,13 @@ class RealHwTest : public RealModelTest {
   void SetUp() override {
     RealModelTest::SetUp();
     if (IsSkipped()) return;
-    dir_ = fs::temp_directory_path() / ("prunesim_real_hw_" + GetParam().name);
+    // One folder per test and process: the fpga-soc and raman cases of a model run in parallel
+    // under ctest -j, and other checkouts may run the same tests on this machine.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string id = std::string(info->name()) + "_" + std::to_string(::getpid());
+    for (char& ch : id)
+      if (ch == '/') ch = '_';
+    dir_ = fs::temp_directory_path() / ("prunesim_real_hw_" + id);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
