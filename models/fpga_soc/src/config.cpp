@@ -36,6 +36,8 @@ const char* kDs987 = "AMD DS987 Kria K26 SOM data sheet";
 const char* kAssume = "assumption, docs/fpga-soc.md";
 }  // namespace
 
+// Long by design: one entry per parameter (name, default, range, unit, source), a table a reader
+// scans, not logic to split.
 std::vector<ParamSpec> param_specs() {
   std::vector<std::string> sizes;
   for (const auto& d : dpu_sizes()) sizes.push_back(d.name);

@@ -92,57 +92,15 @@ class DpuRunner {
     const Graph& g = q_.graph;
     const Node& n = g.nodes[L.node];
     switch (L.kind) {
-      case QLayer::Kind::Conv: {
-        const ConvGeom c = conv_geometry(g, n, D.in_shape, L.weight_shape);
-        const hls::ConvParams p = conv_params(c, L);
-        const int8_t* x = in(L, 0).data();
-        if (p.k_h == 1 && p.k_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.groups == 1 &&
-            p.pad_top == 0 && p.pad_left == 0 && p.in_c <= kLbC && p.out_h == p.in_h &&
-            p.out_w == p.in_w)
-          hls::conv1x1<kLbC>(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data());
-        else if (hls::conv_lb_supports<3, kLbC, kLbW>(p))
-          hls::conv_lb(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data(), *lb_);
-        else
-          hls::conv2d(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data());
+      case QLayer::Kind::Conv:
+        conv(g, n, L, D, y);
         break;
-      }
-      case QLayer::Kind::ConvTranspose: {
-        const ConvGeom c = convtranspose_geometry(g, n, D.in_shape, L.weight_shape);
-        const hls::ConvParams p = conv_params(c, L);
-        const int8_t* x = in(L, 0).data();
-        if (c.kh == 2 && c.kw == 2 && c.sh == 2 && c.sw == 2 && c.group == 1 && c.pt == 0 &&
-            c.pl == 0 && c.OH == 2 * c.H && c.OW == 2 * c.W && c.C <= kLbC && c.dh == 1 &&
-            c.dw == 1)
-          hls::upconv2x2<kLbC>(p.in_c, p.in_h, p.in_w, p.out_c, x, L.weight.data(), L.bias.data(),
-                               L.requant.data(), L.act_min, L.act_max, y.data());
-        else
-          hls::conv_transpose2d(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data());
+      case QLayer::Kind::ConvTranspose:
+        conv_transpose(g, n, L, D, y);
         break;
-      }
-      case QLayer::Kind::MaxPool: {
-        const PoolGeom pg = pool_geometry(g, n, D.in_shape);
-        if (pg.kh == 2 && pg.kw == 2 && pg.sh == 2 && pg.sw == 2 && pg.pt == 0 && pg.pl == 0 &&
-            pg.pb == 0 && pg.pr == 0 && pg.OH == pg.H / 2 && pg.OW == pg.W / 2 && pg.W <= kLbW) {
-          hls::maxpool2x2<kLbW>(i32(pg.N * pg.C), i32(pg.H), i32(pg.W), in(L, 0).data(), y.data());
-        } else {
-          hls::PoolParams p;
-          p.channels = i32(pg.N * pg.C);
-          p.in_h = i32(pg.H);
-          p.in_w = i32(pg.W);
-          p.out_h = i32(pg.OH);
-          p.out_w = i32(pg.OW);
-          p.k_h = i32(pg.kh);
-          p.k_w = i32(pg.kw);
-          p.stride_h = i32(pg.sh);
-          p.stride_w = i32(pg.sw);
-          p.pad_top = i32(pg.pt);
-          p.pad_left = i32(pg.pl);
-          p.pad_bottom = i32(pg.pb);
-          p.pad_right = i32(pg.pr);
-          hls::max_pool2d(p, in(L, 0).data(), y.data());
-        }
+      case QLayer::Kind::MaxPool:
+        max_pool(g, n, L, D, y);
         break;
-      }
       case QLayer::Kind::AvgPool: {
         const PoolGeom pg = pool_geometry(g, n, D.in_shape);
         hls::PoolParams p = pool_params(pg, pg.N * pg.C);
@@ -216,6 +174,59 @@ class DpuRunner {
       }
       default:
         throw InputError("layer '" + L.name + "': not supported by the DPU model");
+    }
+  }
+
+  // Conv on the fastest engine kernel that fits: 1x1, the line buffer, or the general loop.
+  void conv(const Graph& g, const Node& n, const QLayer& L, const DpuLayer& D, Codes& y) {
+    const ConvGeom c = conv_geometry(g, n, D.in_shape, L.weight_shape);
+    const hls::ConvParams p = conv_params(c, L);
+    const int8_t* x = in(L, 0).data();
+    if (p.k_h == 1 && p.k_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.groups == 1 &&
+        p.pad_top == 0 && p.pad_left == 0 && p.in_c <= kLbC && p.out_h == p.in_h &&
+        p.out_w == p.in_w)
+      hls::conv1x1<kLbC>(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data());
+    else if (hls::conv_lb_supports<3, kLbC, kLbW>(p))
+      hls::conv_lb(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data(), *lb_);
+    else
+      hls::conv2d(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data());
+  }
+
+  // ConvTranspose: the 2x2 stride-2 up-convolution kernel when it fits, else the general one.
+  void conv_transpose(const Graph& g, const Node& n, const QLayer& L, const DpuLayer& D, Codes& y) {
+    const ConvGeom c = convtranspose_geometry(g, n, D.in_shape, L.weight_shape);
+    const hls::ConvParams p = conv_params(c, L);
+    const int8_t* x = in(L, 0).data();
+    if (c.kh == 2 && c.kw == 2 && c.sh == 2 && c.sw == 2 && c.group == 1 && c.pt == 0 &&
+        c.pl == 0 && c.OH == 2 * c.H && c.OW == 2 * c.W && c.C <= kLbC && c.dh == 1 && c.dw == 1)
+      hls::upconv2x2<kLbC>(p.in_c, p.in_h, p.in_w, p.out_c, x, L.weight.data(), L.bias.data(),
+                           L.requant.data(), L.act_min, L.act_max, y.data());
+    else
+      hls::conv_transpose2d(p, x, L.weight.data(), L.bias.data(), L.requant.data(), y.data());
+  }
+
+  // Max pooling: the 2x2 line-buffer kernel when it fits, else the general one.
+  void max_pool(const Graph& g, const Node& n, const QLayer& L, const DpuLayer& D, Codes& y) {
+    const PoolGeom pg = pool_geometry(g, n, D.in_shape);
+    if (pg.kh == 2 && pg.kw == 2 && pg.sh == 2 && pg.sw == 2 && pg.pt == 0 && pg.pl == 0 &&
+        pg.pb == 0 && pg.pr == 0 && pg.OH == pg.H / 2 && pg.OW == pg.W / 2 && pg.W <= kLbW) {
+      hls::maxpool2x2<kLbW>(i32(pg.N * pg.C), i32(pg.H), i32(pg.W), in(L, 0).data(), y.data());
+    } else {
+      hls::PoolParams p;
+      p.channels = i32(pg.N * pg.C);
+      p.in_h = i32(pg.H);
+      p.in_w = i32(pg.W);
+      p.out_h = i32(pg.OH);
+      p.out_w = i32(pg.OW);
+      p.k_h = i32(pg.kh);
+      p.k_w = i32(pg.kw);
+      p.stride_h = i32(pg.sh);
+      p.stride_w = i32(pg.sw);
+      p.pad_top = i32(pg.pt);
+      p.pad_left = i32(pg.pl);
+      p.pad_bottom = i32(pg.pb);
+      p.pad_right = i32(pg.pr);
+      hls::max_pool2d(p, in(L, 0).data(), y.data());
     }
   }
 

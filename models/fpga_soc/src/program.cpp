@@ -68,138 +68,123 @@ int64_t input_bytes(const Graph& g, const QLayer& L) {
   return b;
 }
 
-// Places and costs one layer. A layer the DPU does not run gets ps_reason and is costed on the
-// A53 by the caller.
-void place_layer(const QuantizedModel& q, const SocConfig& cfg, const QLayer& L, DpuLayer& D) {
-  const Graph& g = q.graph;
-  const Node& n = g.nodes[L.node];
+// A layer the DPU does not run: placed on the PS with the reason (the caller costs it on the
+// A53).
+void to_ps(DpuLayer& D, const std::string& why) {
+  D.place = Place::PS;
+  D.engine = "ps";
+  D.ps_reason = why;
+}
+
+int64_t weight_bytes(const QLayer& L) {
+  return static_cast<int64_t>(L.weight.size()) + 4 * static_cast<int64_t>(L.bias.size());
+}
+
+void place_conv(const Graph& g, const Node& n, const SocConfig& cfg, const QLayer& L,
+                int64_t in_bytes, DpuLayer& D) {
   const DpuSize& d = cfg.dpu;
-  const int64_t in_bytes = input_bytes(g, L);
-  const int64_t out_bytes = numel(D.out_shape);
-  D.ddr_read_bytes = in_bytes;
-  D.ddr_write_bytes = out_bytes;
-  auto ps = [&](const std::string& why) {
-    D.place = Place::PS;
-    D.engine = "ps";
-    D.ps_reason = why;
-  };
+  const bool tr = L.kind == QLayer::Kind::ConvTranspose;
+  // 1-D layers come as H = 1 (op_geometry.h): the DPU runs them as 2-D layers of height 1,
+  // the [N, C, L] -> [N, C, 1, L] rewrite a compiler front end makes for Conv1d.
+  const ConvGeom c = tr ? convtranspose_geometry(g, n, D.in_shape, L.weight_shape)
+                        : conv_geometry(g, n, D.in_shape, L.weight_shape);
+  const bool depthwise = c.group > 1;
+  D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
+  const int64_t wbytes = weight_bytes(L);
+  if (tr)
+    D.macs = c.H * c.W * c.C * (c.M / c.group) * c.kh * c.kw;
+  else
+    D.macs = c.OH * c.OW * c.M * (c.C / c.group) * c.kh * c.kw;
+  D.ddr_read_bytes = wbytes + in_bytes;
+  const std::string why = conv_limits(c, d, tr);
+  if (!why.empty()) return to_ps(D, why);
+  D.engine = tr ? "deconv" : "conv";
+  if (tr) {
+    // Each input pixel scatters a kh x kw patch to every output channel.
+    D.compute_cycles = cdiv(c.W, d.pp) * c.H * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
+  } else if (depthwise) {
+    // PG338: depthwise convolution runs at half the pixel parallelism.
+    D.compute_cycles = cdiv(c.OW, std::max(1, d.pp / 2)) * c.OH * cdiv(c.C, d.icp) * c.kh * c.kw;
+  } else {
+    D.compute_cycles = cdiv(c.OW, d.pp) * c.OH * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
+  }
+  // Buffers: weights that do not fit are refetched once per output row; input rows (kh rows of
+  // every channel) that do not fit are reread once per output-channel tile.
+  int64_t wtraffic = wbytes;
+  if (wbytes > cfg.dpu_weight_buffer_bytes) wtraffic = wbytes * (tr ? c.H : c.OH);
+  int64_t itraffic = in_bytes;
+  if (c.C * c.kh * c.W > cfg.dpu_feature_buffer_bytes) itraffic = in_bytes * cdiv(c.M, d.ocp);
+  D.ddr_read_bytes = wtraffic + itraffic;
+}
+
+// PG338 "fully connected layer": on the conv engine as a 1x1 convolution of the K inputs to N
+// outputs over `rows` pixels (1 for a classifier head, which leaves PP - 1 of the pixel lanes
+// idle).
+void place_gemm(const Node& n, const SocConfig& cfg, const QLayer& L, int64_t in_bytes,
+                DpuLayer& D) {
+  const DpuSize& d = cfg.dpu;
+  const int64_t K = L.weight_shape[1], N = L.weight_shape[0];
+  const int64_t rows = std::max<int64_t>(1, in_bytes / std::max<int64_t>(K, 1));
+  D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
+  D.macs = rows * K * N;
+  const int64_t wbytes = weight_bytes(L);
+  D.ddr_read_bytes = wbytes + in_bytes;
+  if (n.op == "Gemm" && n.attr_i("transA", 0))
+    return to_ps(D, "transposed activation operand (transA): not a DPU fully connected layer");
+  const int64_t max_c = 256LL * d.icp;
+  if (K > max_c || N > max_c)
+    return to_ps(D, "fully connected " + std::to_string(K) + " -> " + std::to_string(N) +
+                        " exceeds 256 x channel parallelism of " + d.name + " (PG338)");
+  D.engine = "conv";
+  D.compute_cycles = cdiv(rows, d.pp) * cdiv(K, d.icp) * cdiv(N, d.ocp);
+  // Weights that do not fit the buffer stream once per pixel row.
+  if (wbytes > cfg.dpu_weight_buffer_bytes) D.ddr_read_bytes = wbytes * cdiv(rows, d.pp) + in_bytes;
+}
+
+void place_pool(const Graph& g, const Node& n, const DpuSize& d, const QLayer& L, DpuLayer& D) {
+  const PoolGeom pg = pool_geometry(g, n, D.in_shape);
+  const bool avg = L.kind == QLayer::Kind::AvgPool;
+  D.ps_work = pg.N * pg.C * pg.OH * pg.OW * pg.kh * pg.kw;
+  if (pg.dh != 1 || pg.dw != 1) return to_ps(D, "dilated pooling (not in PG338)");
+  const std::string why = pool_limits(pg.kh, pg.kw, pg.sh, pg.sw, avg);
+  if (!why.empty()) return to_ps(D, why);
+  D.engine = "pool";
+  D.compute_cycles = cdiv(pg.OW, d.pp) * pg.OH * cdiv(pg.C, d.icp) * pg.kh * pg.kw;
+}
+
+void place_global_pool(const DpuSize& d, const QLayer& L, DpuLayer& D) {
+  const Shape& s = D.in_shape;
+  const int64_t kh = s.size() == 4 ? s[2] : 1, kw = s.back(), C = s[1];
+  D.ps_work = numel(s);
+  const std::string why = pool_limits(kh, kw, 1, 1, L.kind == QLayer::Kind::GlobalAvgPool);
+  if (!why.empty()) return to_ps(D, "global " + why);
+  D.engine = "pool";
+  D.compute_cycles = cdiv(C, d.icp) * kh * kw;  // one output pixel per channel tile
+}
+
+// Why the elementwise engine (Concat, Add, Relu/Clip, LeakyRelu, nearest Resize, free moves)
+// cannot take this layer, or "" when it can.
+std::string eltwise_limits(const Graph& g, const Node& n, const QLayer& L, const DpuLayer& D) {
   switch (L.kind) {
-    case QLayer::Kind::Conv:
-    case QLayer::Kind::ConvTranspose: {
-      const bool tr = L.kind == QLayer::Kind::ConvTranspose;
-      // 1-D layers come as H = 1 (op_geometry.h): the DPU runs them as 2-D layers of height 1,
-      // the [N, C, L] -> [N, C, 1, L] rewrite a compiler front end makes for Conv1d.
-      const ConvGeom c = tr ? convtranspose_geometry(g, n, D.in_shape, L.weight_shape)
-                            : conv_geometry(g, n, D.in_shape, L.weight_shape);
-      const bool depthwise = c.group > 1;
-      D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
-      const int64_t wbytes =
-          static_cast<int64_t>(L.weight.size()) + 4 * static_cast<int64_t>(L.bias.size());
-      if (tr)
-        D.macs = c.H * c.W * c.C * (c.M / c.group) * c.kh * c.kw;
-      else
-        D.macs = c.OH * c.OW * c.M * (c.C / c.group) * c.kh * c.kw;
-      D.ddr_read_bytes = wbytes + in_bytes;
-      const std::string why = conv_limits(c, d, tr);
-      if (!why.empty()) return ps(why);
-      D.engine = tr ? "deconv" : "conv";
-      if (tr) {
-        // Each input pixel scatters a kh x kw patch to every output channel.
-        D.compute_cycles =
-            cdiv(c.W, d.pp) * c.H * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
-      } else if (depthwise) {
-        // PG338: depthwise convolution runs at half the pixel parallelism.
-        D.compute_cycles =
-            cdiv(c.OW, std::max(1, d.pp / 2)) * c.OH * cdiv(c.C, d.icp) * c.kh * c.kw;
-      } else {
-        D.compute_cycles =
-            cdiv(c.OW, d.pp) * c.OH * cdiv(c.C, d.icp) * cdiv(c.M, d.ocp) * c.kh * c.kw;
-      }
-      // Buffers: weights that do not fit are refetched once per output row; input rows
-      // (kh rows of every channel) that do not fit are reread once per output-channel tile.
-      int64_t wtraffic = wbytes;
-      if (wbytes > cfg.dpu_weight_buffer_bytes) wtraffic = wbytes * (tr ? c.H : c.OH);
-      int64_t itraffic = in_bytes;
-      if (c.C * c.kh * c.W > cfg.dpu_feature_buffer_bytes) itraffic = in_bytes * cdiv(c.M, d.ocp);
-      D.ddr_read_bytes = wtraffic + itraffic;
-      return;
-    }
-    case QLayer::Kind::Gemm: {
-      // PG338 "fully connected layer": on the conv engine as a 1x1 convolution of the K inputs
-      // to N outputs over `rows` pixels (1 for a classifier head, which leaves PP - 1 of the
-      // pixel lanes idle).
-      const int64_t K = L.weight_shape[1], N = L.weight_shape[0];
-      const int64_t rows = std::max<int64_t>(1, in_bytes / std::max<int64_t>(K, 1));
-      D.params = static_cast<int64_t>(L.weight.size() + L.bias.size());
-      D.macs = rows * K * N;
-      const int64_t wbytes =
-          static_cast<int64_t>(L.weight.size()) + 4 * static_cast<int64_t>(L.bias.size());
-      D.ddr_read_bytes = wbytes + in_bytes;
-      if (n.op == "Gemm" && n.attr_i("transA", 0))
-        return ps("transposed activation operand (transA): not a DPU fully connected layer");
-      const int64_t max_c = 256LL * d.icp;
-      if (K > max_c || N > max_c)
-        return ps("fully connected " + std::to_string(K) + " -> " + std::to_string(N) +
-                  " exceeds 256 x channel parallelism of " + d.name + " (PG338)");
-      D.engine = "conv";
-      D.compute_cycles = cdiv(rows, d.pp) * cdiv(K, d.icp) * cdiv(N, d.ocp);
-      // Weights that do not fit the buffer stream once per pixel row.
-      if (wbytes > cfg.dpu_weight_buffer_bytes)
-        D.ddr_read_bytes = wbytes * cdiv(rows, d.pp) + in_bytes;
-      return;
-    }
-    case QLayer::Kind::MaxPool:
-    case QLayer::Kind::AvgPool: {
-      const PoolGeom pg = pool_geometry(g, n, D.in_shape);
-      const bool avg = L.kind == QLayer::Kind::AvgPool;
-      D.ps_work = pg.N * pg.C * pg.OH * pg.OW * pg.kh * pg.kw;
-      if (pg.dh != 1 || pg.dw != 1) return ps("dilated pooling (not in PG338)");
-      const std::string why = pool_limits(pg.kh, pg.kw, pg.sh, pg.sw, avg);
-      if (!why.empty()) return ps(why);
-      D.engine = "pool";
-      D.compute_cycles = cdiv(pg.OW, d.pp) * pg.OH * cdiv(pg.C, d.icp) * pg.kh * pg.kw;
-      return;
-    }
-    case QLayer::Kind::GlobalMaxPool:
-    case QLayer::Kind::GlobalAvgPool: {
-      const Shape& s = D.in_shape;
-      const int64_t kh = s.size() == 4 ? s[2] : 1, kw = s.back(), C = s[1];
-      D.ps_work = numel(s);
-      const std::string why = pool_limits(kh, kw, 1, 1, L.kind == QLayer::Kind::GlobalAvgPool);
-      if (!why.empty()) return ps("global " + why);
-      D.engine = "pool";
-      D.compute_cycles = cdiv(C, d.icp) * kh * kw;  // one output pixel per channel tile
-      return;
-    }
     case QLayer::Kind::Concat: {
       int64_t ax = n.attr_i("axis", 0);
       if (ax < 0) ax += static_cast<int64_t>(D.out_shape.size());
-      if (ax != 1) return ps("the DPU concatenates along channels (axis 1) only");
-      break;
+      return ax != 1 ? "the DPU concatenates along channels (axis 1) only" : "";
     }
     case QLayer::Kind::Add:
       if (L.const_operand >= 0 || L.inputs.size() != 2 || g.shape(L.inputs[0]) != D.out_shape ||
           g.shape(L.inputs[1]) != D.out_shape)
-        return ps("the DPU's elementwise sum takes two activation tensors of the same shape");
-      break;
+        return "the DPU's elementwise sum takes two activation tensors of the same shape";
+      return "";
     case QLayer::Kind::Clamp:
-      break;  // PG338: ReLU, ReLU6 (fused to the layer before on the real DPU)
+      return "";  // PG338: ReLU, ReLU6 (fused to the layer before on the real DPU)
     case QLayer::Kind::Lut:
       // PG338 lists Leaky ReLU among the DPU's activations; sigmoid and tanh it does not run.
-      if (L.op != "LeakyRelu") return ps(L.op + " is not a DPUCZDX8G activation (PG338)");
-      break;
+      return L.op != "LeakyRelu" ? L.op + " is not a DPUCZDX8G activation (PG338)" : "";
     case QLayer::Kind::Softmax:
-      return ps(
-          "softmax: the K26 smart-camera DPU build has no softmax module (optional in PG338); "
-          "Vitis AI runs it on the CPU");
+      return "softmax: the K26 smart-camera DPU build has no softmax module (optional in PG338); "
+             "Vitis AI runs it on the CPU";
     case QLayer::Kind::Move: {
-      if (L.op == "Flatten" || L.op == "Reshape" || L.op == "Identity" || L.op == "Dropout") {
-        // Same codes in the same order: the compiler folds the move into the addressing of the
-        // next layer (a fully connected layer's weight order), so it costs nothing.
-        D.engine = "move";
-        D.ddr_read_bytes = D.ddr_write_bytes = 0;
-        return;
-      }
       // Nearest upsampling by integer factors, 2-D or 1-D (height 1, like a 1-D conv).
       const bool resize = L.op == "Resize" || L.op == "Upsample";
       const Shape& is = D.in_shape;
@@ -207,19 +192,52 @@ void place_layer(const QuantizedModel& q, const SocConfig& cfg, const QLayer& L,
       const bool rank_ok = (is.size() == 4 || is.size() == 3) && os.size() == is.size();
       if (!resize || !rank_ok || is[1] != os[1] || os.back() % is.back() != 0 ||
           (is.size() == 4 && os[2] % is[2] != 0) || n.attr_s("mode", "nearest") != "nearest")
-        return ps(L.op +
-                  ": only nearest upsampling by integer factors moves codes on the DPU model");
-      break;
+        return L.op + ": only nearest upsampling by integer factors moves codes on the DPU model";
+      return "";
     }
     default:
       // Every other int8 kind (elementwise Mul and Sub, ReduceSum/Max, linear Resize, ...): not a
       // DPUCZDX8G operation in PG338, so Vitis AI leaves it to the CPU.
-      return ps(L.op + " is not a DPUCZDX8G operation (PG338)");
+      return L.op + " is not a DPUCZDX8G operation (PG338)";
   }
-  // Concat, Add, Relu/Clip, LeakyRelu, nearest Resize: the elementwise engine, PP x ICP codes a
-  // cycle.
+}
+
+// Places and costs one layer: one function per engine; a layer the DPU does not run gets
+// ps_reason and is costed on the A53 by the caller.
+void place_layer(const QuantizedModel& q, const SocConfig& cfg, const QLayer& L, DpuLayer& D) {
+  const Graph& g = q.graph;
+  const Node& n = g.nodes[L.node];
+  const int64_t in_bytes = input_bytes(g, L);
+  D.ddr_read_bytes = in_bytes;
+  D.ddr_write_bytes = numel(D.out_shape);
+  switch (L.kind) {
+    case QLayer::Kind::Conv:
+    case QLayer::Kind::ConvTranspose:
+      return place_conv(g, n, cfg, L, in_bytes, D);
+    case QLayer::Kind::Gemm:
+      return place_gemm(n, cfg, L, in_bytes, D);
+    case QLayer::Kind::MaxPool:
+    case QLayer::Kind::AvgPool:
+      return place_pool(g, n, cfg.dpu, L, D);
+    case QLayer::Kind::GlobalMaxPool:
+    case QLayer::Kind::GlobalAvgPool:
+      return place_global_pool(cfg.dpu, L, D);
+    default:
+      break;
+  }
+  if (L.kind == QLayer::Kind::Move &&
+      (L.op == "Flatten" || L.op == "Reshape" || L.op == "Identity" || L.op == "Dropout")) {
+    // Same codes in the same order: the compiler folds the move into the addressing of the next
+    // layer (a fully connected layer's weight order), so it costs nothing.
+    D.engine = "move";
+    D.ddr_read_bytes = D.ddr_write_bytes = 0;
+    return;
+  }
+  const std::string why = eltwise_limits(g, n, L, D);
+  if (!why.empty()) return to_ps(D, why);
+  // The elementwise engine: PP x ICP codes a cycle.
   D.engine = "eltwise";
-  D.compute_cycles = cdiv(numel(D.out_shape), int64_t{d.pp} * d.icp);
+  D.compute_cycles = cdiv(numel(D.out_shape), int64_t{cfg.dpu.pp} * cfg.dpu.icp);
 }
 
 }  // namespace
@@ -255,10 +273,13 @@ std::string resolve_input_mode(const QuantizedModel& q, const SocConfig& cfg, co
            " (input=tensor) nor raw mosaic frames [N, H, W] (input=mosaic)");
 }
 
-DpuProgram compile_dpu(const QuantizedModel& q, const SocConfig& cfg, const std::string& src) {
+namespace {
+
+// The network's input and output as the pipeline sees them: input mode (mosaic frames or a
+// tensor), the shapes the stages work on and the argmax post-processing. InputError (naming
+// `src`) when the network does not fit the mode asked.
+void plan_io(const QuantizedModel& q, const SocConfig& cfg, const std::string& src, DpuProgram& p) {
   const Graph& g = q.graph;
-  const DpuSize& d = cfg.dpu;
-  DpuProgram p;
   const Shape& xs = g.shape(q.input);
   const Shape& ys = g.shape(q.output);
   const int64_t bands = int64_t{cfg.mosaic} * cfg.mosaic;
@@ -322,6 +343,30 @@ DpuProgram compile_dpu(const QuantizedModel& q, const SocConfig& cfg, const std:
     fail(src, "output '" + q.output + "'",
          "argmax class count " + std::to_string(p.classes) +
              " must be in [1, 255] (8-bit class ids; --set postprocess=none keeps the scores)");
+}
+
+// A layer of the CPU subgraph: the same arithmetic on the A53, its inputs read from and its
+// output written to DDR (the DPU's feature maps live there between layers anyway).
+int64_t ps_cycles(const SocConfig& cfg, const QLayer& L, const DpuLayer& D) {
+  double cyc = 0;
+  if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
+      L.kind == QLayer::Kind::Gemm)
+    cyc = cfg.ps_cycles_per_mac * static_cast<double>(D.macs);
+  else if (L.kind == QLayer::Kind::Softmax)
+    cyc = cfg.ps_cycles_per_softmax_elem * static_cast<double>(numel(D.out_shape));
+  else
+    cyc = cfg.ps_cycles_per_layer_elem *
+          static_cast<double>(D.ps_work > 0 ? D.ps_work : numel(D.out_shape));
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(cyc)));
+}
+
+}  // namespace
+
+DpuProgram compile_dpu(const QuantizedModel& q, const SocConfig& cfg, const std::string& src) {
+  const Graph& g = q.graph;
+  const DpuSize& d = cfg.dpu;
+  DpuProgram p;
+  plan_io(q, cfg, src, p);
   const int64_t peak = d.macs_per_cycle();
   bool prev_ps = true;  // a DPU job starts at the first DPU layer and after every CPU subgraph
   for (size_t li = 0; li < q.layers.size(); ++li) {
@@ -334,18 +379,7 @@ DpuProgram compile_dpu(const QuantizedModel& q, const SocConfig& cfg, const std:
     D.out_shape = g.shape(L.output);
     place_layer(q, cfg, L, D);
     if (D.place == Place::PS) {
-      // The CPU subgraph: the same arithmetic on the A53, its inputs read from and its output
-      // written to DDR (the DPU's feature maps live there between layers anyway).
-      double cyc = 0;
-      if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
-          L.kind == QLayer::Kind::Gemm)
-        cyc = cfg.ps_cycles_per_mac * static_cast<double>(D.macs);
-      else if (L.kind == QLayer::Kind::Softmax)
-        cyc = cfg.ps_cycles_per_softmax_elem * static_cast<double>(numel(D.out_shape));
-      else
-        cyc = cfg.ps_cycles_per_layer_elem *
-              static_cast<double>(D.ps_work > 0 ? D.ps_work : numel(D.out_shape));
-      D.ps_cycles = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(cyc)));
+      D.ps_cycles = ps_cycles(cfg, L, D);
       D.compute_cycles = 0;
       p.ps_macs += D.macs;
       p.params += D.params;
