@@ -367,71 +367,117 @@ bool moves_only(const std::string& op) {
   return m.count(op) != 0;
 }
 
-// The value of node n whose inputs are all constants (or, for Shape, whose input shape is
-// known). `ins` are the inputs (nullptr for absent ones).
-std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins,
-                               const Shape& in0_shape) {
+// Shape (start/end attributes of opset 15) of a known input shape.
+std::vector<Tensor> fold_shape(const Node& n, const Shape& in0_shape) {
+  const int64_t r = static_cast<int64_t>(in0_shape.size());
+  int64_t s = n.attr_i("start", 0), e = n.attr_i("end", r);
+  if (s < 0) s += r;
+  if (e < 0) e += r;
+  s = std::max<int64_t>(0, std::min(s, r));
+  e = std::max<int64_t>(s, std::min(e, r));
+  std::vector<int64_t> v(in0_shape.begin() + s, in0_shape.begin() + e);
+  return {Tensor::ints({e - s}, v)};
+}
+
+std::vector<Tensor> fold_constant_of_shape(const Graph& g, const Node& n,
+                                           const std::vector<const Tensor*>& ins) {
+  Shape s = ins[0]->is_float() ? Shape(ins[0]->f.begin(), ins[0]->f.end()) : ins[0]->i;
+  for (auto d : s)
+    if (d < 0) fail(g.source, where(n), "negative dimension");
+  Tensor v = n.has("value") ? n.attrs.at("value").t : Tensor({1}, {0.f});
+  if (v.size() != 1) fail(g.source, where(n), "'value' must hold one element");
+  Tensor r;
+  r.dtype = v.dtype;
+  r.shape = s;
+  if (v.is_float())
+    r.f.assign(static_cast<size_t>(numel(s)), v.f[0]);
+  else
+    r.i.assign(static_cast<size_t>(numel(s)), v.i[0]);
+  return {r};
+}
+
+std::vector<Tensor> fold_range(const Graph& g, const Node& n,
+                               const std::vector<const Tensor*>& ins) {
   auto scalar_i = [&](size_t k) -> int64_t {
     const Tensor& t = *ins.at(k);
     if (t.size() != 1) fail(g.source, where(n), "input " + std::to_string(k) + " must be a scalar");
     return t.is_float() ? static_cast<int64_t>(t.f[0]) : t.i[0];
   };
-  if (n.op == "Shape") {
-    const int64_t r = static_cast<int64_t>(in0_shape.size());
-    int64_t s = n.attr_i("start", 0), e = n.attr_i("end", r);
-    if (s < 0) s += r;
-    if (e < 0) e += r;
-    s = std::max<int64_t>(0, std::min(s, r));
-    e = std::max<int64_t>(s, std::min(e, r));
-    std::vector<int64_t> v(in0_shape.begin() + s, in0_shape.begin() + e);
-    return {Tensor::ints({e - s}, v)};
-  }
-  if (n.op == "ConstantOfShape") {
-    Shape s = ins[0]->is_float() ? Shape(ins[0]->f.begin(), ins[0]->f.end()) : ins[0]->i;
-    for (auto d : s)
-      if (d < 0) fail(g.source, where(n), "negative dimension");
-    Tensor v = n.has("value") ? n.attrs.at("value").t : Tensor({1}, {0.f});
-    if (v.size() != 1) fail(g.source, where(n), "'value' must hold one element");
-    Tensor r;
-    r.dtype = v.dtype;
-    r.shape = s;
-    if (v.is_float())
-      r.f.assign(static_cast<size_t>(numel(s)), v.f[0]);
-    else
-      r.i.assign(static_cast<size_t>(numel(s)), v.i[0]);
-    return {r};
-  }
-  if (n.op == "Range") {
-    if (!is_int(*ins[0])) {
-      const double s = ins[0]->f.at(0), l = ins[1]->f.at(0), d = ins[2]->f.at(0);
-      if (d == 0) fail(g.source, where(n), "delta 0");
-      const int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
-      Tensor r({cnt});
-      for (int64_t k = 0; k < cnt; ++k) r.f[static_cast<size_t>(k)] = static_cast<float>(s + k * d);
-      return {r};
-    }
-    const int64_t s = scalar_i(0), l = scalar_i(1), d = scalar_i(2);
+  if (!is_int(*ins[0])) {
+    const double s = ins[0]->f.at(0), l = ins[1]->f.at(0), d = ins[2]->f.at(0);
     if (d == 0) fail(g.source, where(n), "delta 0");
-    const int64_t cnt = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
-    std::vector<int64_t> v;
-    for (int64_t k = 0; k < cnt; ++k) v.push_back(s + k * d);
-    Tensor r = Tensor::ints({cnt}, v);
-    r.dtype = ins[0]->dtype;
+    const int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+    Tensor r({cnt});
+    for (int64_t k = 0; k < cnt; ++k) r.f[static_cast<size_t>(k)] = static_cast<float>(s + k * d);
     return {r};
   }
-  if (n.op == "Cast") {
-    const Tensor& x = *ins[0];
-    if (cast_to_float(g, n)) return {as_float(x)};
+  const int64_t s = scalar_i(0), l = scalar_i(1), d = scalar_i(2);
+  if (d == 0) fail(g.source, where(n), "delta 0");
+  const int64_t cnt = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
+  std::vector<int64_t> v;
+  for (int64_t k = 0; k < cnt; ++k) v.push_back(s + k * d);
+  Tensor r = Tensor::ints({cnt}, v);
+  r.dtype = ins[0]->dtype;
+  return {r};
+}
+
+std::vector<Tensor> fold_cast(const Graph& g, const Node& n,
+                              const std::vector<const Tensor*>& ins) {
+  const Tensor& x = *ins[0];
+  if (cast_to_float(g, n)) return {as_float(x)};
+  Tensor r;
+  r.dtype = n.attr_i("to", 7) == 9 ? DType::BOOL : DType::I64;
+  r.shape = x.shape;
+  if (x.is_float())
+    for (float v : x.f)
+      r.i.push_back(r.dtype == DType::BOOL ? v != 0.f : static_cast<int64_t>(std::trunc(v)));
+  else
+    for (int64_t v : x.i) r.i.push_back(r.dtype == DType::BOOL ? v != 0 : v);
+  return {r};
+}
+
+// A mover (Gather, Concat, Reshape, ...) of integer data: the values go through the float kernel
+// as position tensors (each element's index into `pool`), so the op table's one kernel moves
+// integers exactly. `data` inputs carry values; the rest (axes, indices) run as they are.
+std::vector<Tensor> fold_int_moves(const Graph& g, const Node& n,
+                                   const std::vector<const Tensor*>& ins, const OpDef* d,
+                                   size_t data) {
+  std::vector<Tensor> outs(n.outputs.size());
+  // Integer data goes through as position tensors.
+  std::vector<Tensor> holders(ins.size());
+  std::vector<const Tensor*> run_in(ins);
+  std::vector<int64_t> pool;  // values by position
+  DType dt = DType::I64;
+  for (size_t k = 0; k < data; ++k) {
+    const Tensor& t = *ins[k];
+    holders[k] = Tensor(t.shape);
+    for (size_t e = 0; e < holders[k].f.size(); ++e) {
+      holders[k].f[e] = static_cast<float>(pool.size());
+      pool.push_back(t.is_float() ? static_cast<int64_t>(t.f[e]) : t.i[e]);
+    }
+    if (is_int(t)) dt = t.dtype;
+    run_in[k] = &holders[k];
+  }
+  if (pool.size() > (1u << 24)) unsupported(g.source, where(n), "constant too large to fold");
+  d->run(g, n, run_in, outs);
+  for (auto& o : outs) {
     Tensor r;
-    r.dtype = n.attr_i("to", 7) == 9 ? DType::BOOL : DType::I64;
-    r.shape = x.shape;
-    if (x.is_float())
-      for (float v : x.f)
-        r.i.push_back(r.dtype == DType::BOOL ? v != 0.f : static_cast<int64_t>(std::trunc(v)));
-    else
-      for (int64_t v : x.i) r.i.push_back(r.dtype == DType::BOOL ? v != 0 : v);
-    return {r};
+    r.dtype = dt;
+    r.shape = o.shape;
+    for (float p : o.f) r.i.push_back(pool[static_cast<size_t>(p)]);
+    o = std::move(r);
   }
+  return outs;
+}
+
+// The value of node n whose inputs are all constants (or, for Shape, whose input shape is
+// known). `ins` are the inputs (nullptr for absent ones).
+std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins,
+                               const Shape& in0_shape) {
+  if (n.op == "Shape") return fold_shape(n, in0_shape);
+  if (n.op == "ConstantOfShape") return fold_constant_of_shape(g, n, ins);
+  if (n.op == "Range") return fold_range(g, n, ins);
+  if (n.op == "Cast") return fold_cast(g, n, ins);
   const OpDef* d = find_op(n.op);
   const bool any_int =
       std::any_of(ins.begin(), ins.end(), [](const Tensor* t) { return t && is_int(*t); });
@@ -441,39 +487,13 @@ std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<
       unsupported(g.source, where(n), "mixes integer and float operands");
     return {int_binary(g, n, *ins[0], *ins[1])};
   }
-  std::vector<Tensor> outs(n.outputs.size());
   // Data inputs: all of Concat's, input 0 of the other movers (the rest are axes, indices, ...).
   const size_t data = n.op == "Concat" ? ins.size() : 1;
   bool data_int = false;
   for (size_t k = 0; k < data && k < ins.size(); ++k)
     data_int = data_int || (ins[k] && is_int(*ins[k]));
-  if (data_int && moves_only(n.op)) {
-    // Integer data goes through as position tensors.
-    std::vector<Tensor> holders(ins.size());
-    std::vector<const Tensor*> run_in(ins);
-    std::vector<int64_t> pool;  // values by position
-    DType dt = DType::I64;
-    for (size_t k = 0; k < data; ++k) {
-      const Tensor& t = *ins[k];
-      holders[k] = Tensor(t.shape);
-      for (size_t e = 0; e < holders[k].f.size(); ++e) {
-        holders[k].f[e] = static_cast<float>(pool.size());
-        pool.push_back(t.is_float() ? static_cast<int64_t>(t.f[e]) : t.i[e]);
-      }
-      if (is_int(t)) dt = t.dtype;
-      run_in[k] = &holders[k];
-    }
-    if (pool.size() > (1u << 24)) unsupported(g.source, where(n), "constant too large to fold");
-    d->run(g, n, run_in, outs);
-    for (auto& o : outs) {
-      Tensor r;
-      r.dtype = dt;
-      r.shape = o.shape;
-      for (float p : o.f) r.i.push_back(pool[static_cast<size_t>(p)]);
-      o = std::move(r);
-    }
-    return outs;
-  }
+  if (data_int && moves_only(n.op)) return fold_int_moves(g, n, ins, d, data);
+  std::vector<Tensor> outs(n.outputs.size());
   std::vector<Tensor> fl(ins.size());
   std::vector<const Tensor*> run_in(ins.size(), nullptr);
   for (size_t k = 0; k < ins.size(); ++k)
