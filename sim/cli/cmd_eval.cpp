@@ -61,6 +61,62 @@ Stage load_stage(const std::string& path) {
   return s;
 }
 
+// An ONNX second stage after a first stage in int8: calibrated on --then-calib, or on the first
+// stage's int8 output for --calib.
+void quantize_then(const Opts& o, const Stage& a, Stage& b) {
+  Tensor bc;
+  if (!o.then_calib.empty()) {
+    bc = load_data(o.then_calib, &b.g);
+    b.calib_source = o.then_calib;
+  } else {
+    if (o.q.calib.empty())
+      throw InputError("--then " + o.then +
+                       ": an ONNX second stage after a weight table needs --then-calib "
+                       "FILE.npy (its inputs) to run in int8");
+    bc = run_int8(*a.qm, load_data(o.q.calib, &a.g)).output_float;
+    b.calib_source = "the first stage's int8 output on " + o.q.calib;
+  }
+  QuantOptions bo = o.q.options();
+  bo.calib_source = b.calib_source;
+  b.qm = quantize(b.g, bc, bo);
+}
+
+// The console summary of the report: one row per metric, float and int8 side by side.
+void print_summary(const nlohmann::json& j, const std::string& model, const std::string& then,
+                   int64_t n, bool first_is_table) {
+  std::printf("%s%s%s on %lld samples\n", model.c_str(), then.empty() ? "" : " then ", then.c_str(),
+              static_cast<long long>(n));
+  const bool has_float = j.contains("float"), has_int8 = j.contains("int8");
+  auto row = [&](const char* name, const char* key, double scale, const char* unit) {
+    std::printf("  %-9s", name);
+    double f = 0;
+    if (has_float) {
+      f = j["float"][key].get<double>() * scale;
+      std::printf(" float %8.3f %s", f, unit);
+    }
+    if (has_int8) {
+      const double q = j["int8"][key].get<double>() * scale;
+      std::printf("%s int8 %8.3f %s", has_float ? "  " : "", q, unit);
+      if (has_float) std::printf("   (int8 - float %+.3f %s)", q - f, unit);
+    }
+    std::printf("\n");
+  };
+  const nlohmann::json& any = has_int8 ? j["int8"] : j["float"];
+  if (any.contains("top1")) {
+    row("top-1", "top1", 100.0, "%");
+  } else if (any.contains("miou")) {
+    row("mIoU", "miou", 100.0, "%");
+    row("pixel acc", "pixel_accuracy", 100.0, "%");
+    std::printf("  (pixels labelled 0 are unlabelled and not scored)\n");
+  } else {
+    row("SNDR", "sndr_db", 1.0, "dB");
+    row("R2", "r2", 1.0, "(1)");
+  }
+  if (!has_float)
+    std::printf("  (int8 only: %s is a weight table)\n",
+                first_is_table ? model.c_str() : then.c_str());
+}
+
 void run(const Opts& o) {
   Stage a = load_stage(o.model);
   std::optional<Stage> b;
@@ -103,23 +159,7 @@ void run(const Opts& o) {
                              [&](const Tensor& t) { return run_int8(*a.qm, t).output_float; });
     if (b) {
       check_input_shape(b->g, y, "--then " + o.then + " (the first stage's output)");
-      if (!b->table) {
-        Tensor bc;
-        if (!o.then_calib.empty()) {
-          bc = load_data(o.then_calib, &b->g);
-          b->calib_source = o.then_calib;
-        } else {
-          if (o.q.calib.empty())
-            throw InputError("--then " + o.then +
-                             ": an ONNX second stage after a weight table needs --then-calib "
-                             "FILE.npy (its inputs) to run in int8");
-          bc = run_int8(*a.qm, load_data(o.q.calib, &a.g)).output_float;
-          b->calib_source = "the first stage's int8 output on " + o.q.calib;
-        }
-        QuantOptions bo = o.q.options();
-        bo.calib_source = b->calib_source;
-        b->qm = quantize(b->g, bc, bo);
-      }
+      if (!b->table) quantize_then(o, a, *b);
       y = run_in_chunks(y, "eval int8 --then",
                         [&](const Tensor& t) { return run_int8(*b->qm, t).output_float; });
       j["then_calibration"] = b->calib_source;
@@ -130,37 +170,7 @@ void run(const Opts& o) {
     std::cout << j.dump(2) << "\n";
     return;
   }
-  std::printf("%s%s%s on %lld samples\n", o.model.c_str(), b ? " then " : "",
-              b ? o.then.c_str() : "", static_cast<long long>(n));
-  const bool has_float = j.contains("float"), has_int8 = j.contains("int8");
-  auto row = [&](const char* name, const char* key, double scale, const char* unit) {
-    std::printf("  %-9s", name);
-    double f = 0;
-    if (has_float) {
-      f = j["float"][key].get<double>() * scale;
-      std::printf(" float %8.3f %s", f, unit);
-    }
-    if (has_int8) {
-      const double q = j["int8"][key].get<double>() * scale;
-      std::printf("%s int8 %8.3f %s", has_float ? "  " : "", q, unit);
-      if (has_float) std::printf("   (int8 - float %+.3f %s)", q - f, unit);
-    }
-    std::printf("\n");
-  };
-  const nlohmann::json& any = has_int8 ? j["int8"] : j["float"];
-  if (any.contains("top1")) {
-    row("top-1", "top1", 100.0, "%");
-  } else if (any.contains("miou")) {
-    row("mIoU", "miou", 100.0, "%");
-    row("pixel acc", "pixel_accuracy", 100.0, "%");
-    std::printf("  (pixels labelled 0 are unlabelled and not scored)\n");
-  } else {
-    row("SNDR", "sndr_db", 1.0, "dB");
-    row("R2", "r2", 1.0, "(1)");
-  }
-  if (!has_float)
-    std::printf("  (int8 only: %s is a weight table)\n",
-                a.table ? o.model.c_str() : o.then.c_str());
+  print_summary(j, o.model, b ? o.then : std::string(), n, a.table);
 }
 
 void setup(CLI::App& app) {

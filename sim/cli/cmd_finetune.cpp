@@ -54,7 +54,8 @@ std::string metric_text(const std::string& metric, double v) {
   return b;
 }
 
-void run(Opts& o) {
+// The flag combinations checked before any file is read.
+void check_flags(const Opts& o) {
   train::validate(o.t, "finetune");
   if (!o.mask_from.empty() && !o.tables.empty())
     throw InputError("--mask-from and --tables: give one mask source");
@@ -67,7 +68,47 @@ void run(Opts& o) {
     throw InputError("--tables-out: writing int8 weight tables needs --calib");
   if (!o.val_labels.empty() && o.val_data.empty())
     throw InputError("--val-labels needs --val-data");
+}
 
+// The console summary: the run, the validation metric before and after, the zeros held and the
+// evaluation-set fidelity.
+void print_summary(const Opts& o, const train::TrainResult& r, const nlohmann::json& rep,
+                   const std::string& mask_source) {
+  std::printf("finetune %s: %lld training, %lld validation samples, loss %s against the %s\n",
+              o.model.c_str(), static_cast<long long>(r.train_samples),
+              static_cast<long long>(r.val_samples), r.loss.c_str(), r.against.c_str());
+  std::printf("  validation %s -> %s (best epoch %d of %d), %.1f s\n",
+              metric_text(r.metric, r.start_metric).c_str(),
+              metric_text(r.metric, r.best_metric).c_str(), r.best_epoch, o.t.epochs, r.seconds);
+  std::printf("  weight sparsity %.1f %% (zeros held from %s)\n",
+              100 * rep["weight_sparsity"].get<double>(), mask_source.c_str());
+  if (rep.contains("fidelity")) {
+    for (const char* k : {"before", "after", "after_int8"}) {
+      if (!rep["fidelity"].contains(k)) continue;
+      const auto& f = rep["fidelity"][k];
+      std::printf("  eval %-10s %s\n", k, fidelity_text(f).c_str());
+    }
+  }
+}
+
+// --eval-data: the fidelity before and after the fine-tuning (and in int8 with --calib).
+void eval_fidelity(const Opts& o, const Graph& g, const Graph& teacher, const Graph& tuned,
+                   const Tensor& calib, nlohmann::json& rep) {
+  Tensor ex = load_data(o.eval_data, &g);
+  const Tensor* el = nullptr;
+  Tensor elt;
+  if (!o.eval_labels.empty()) {
+    elt = load_labels(o.eval_labels, g, ex.shape[0]);
+    el = &elt;
+  }
+  rep["fidelity"]["before"] = fidelity(g, teacher, ex, el);
+  rep["fidelity"]["after"] = fidelity(tuned, teacher, ex, el);
+  if (!o.calib.empty())
+    rep["fidelity"]["after_int8"] = int8_fidelity(teacher, quantize(tuned, calib), ex, el);
+}
+
+void run(Opts& o) {
+  check_flags(o);
   Graph g = load_model(o.model);
   Tensor x = load_data(o.data, &g);
   Tensor labels, val_x, val_labels, calib;
@@ -133,19 +174,7 @@ void run(Opts& o) {
                     {"seed", o.t.seed},           {"threads", o.t.threads},
                     {"val_split", o.t.val_split}, {"distill", o.t.distill},
                     {"shift", o.t.shift}};
-  if (!o.eval_data.empty()) {
-    Tensor ex = load_data(o.eval_data, &g);
-    const Tensor* el = nullptr;
-    Tensor elt;
-    if (!o.eval_labels.empty()) {
-      elt = load_labels(o.eval_labels, g, ex.shape[0]);
-      el = &elt;
-    }
-    rep["fidelity"]["before"] = fidelity(g, teacher, ex, el);
-    rep["fidelity"]["after"] = fidelity(r.graph, teacher, ex, el);
-    if (!o.calib.empty())
-      rep["fidelity"]["after_int8"] = int8_fidelity(teacher, quantize(r.graph, calib), ex, el);
-  }
+  if (!o.eval_data.empty()) eval_fidelity(o, g, teacher, r.graph, calib, rep);
   if (r.best_epoch == 0)
     warn("no epoch beat the starting weights on validation (" +
          metric_text(r.metric, r.start_metric) +
@@ -166,21 +195,7 @@ void run(Opts& o) {
     std::cout << rep.dump(2) << "\n";
     return;
   }
-  std::printf("finetune %s: %lld training, %lld validation samples, loss %s against the %s\n",
-              o.model.c_str(), static_cast<long long>(r.train_samples),
-              static_cast<long long>(r.val_samples), r.loss.c_str(), r.against.c_str());
-  std::printf("  validation %s -> %s (best epoch %d of %d), %.1f s\n",
-              metric_text(r.metric, r.start_metric).c_str(),
-              metric_text(r.metric, r.best_metric).c_str(), r.best_epoch, o.t.epochs, r.seconds);
-  std::printf("  weight sparsity %.1f %% (zeros held from %s)\n",
-              100 * rep["weight_sparsity"].get<double>(), mask_source.c_str());
-  if (rep.contains("fidelity")) {
-    for (const char* k : {"before", "after", "after_int8"}) {
-      if (!rep["fidelity"].contains(k)) continue;
-      const auto& f = rep["fidelity"][k];
-      std::printf("  eval %-10s %s\n", k, fidelity_text(f).c_str());
-    }
-  }
+  print_summary(o, r, rep, mask_source);
 }
 
 void setup(CLI::App& app) {
