@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "byte_io.h"
 #include "prune/errors.h"
 
 namespace prunesim {
@@ -21,18 +22,6 @@ struct Descr {
   DType dtype = DType::OTHER;
   size_t itemsize = 0;
 };
-
-// Bytes are decoded explicitly so the reader is correct whatever the host's byte order and
-// alignment are (the payload starts at an arbitrary offset in our buffer).
-uint64_t get_le(const unsigned char* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t k = 0; k < n; ++k) v |= static_cast<uint64_t>(p[k]) << (8 * k);
-  return v;
-}
-
-void put_le(std::string& out, uint64_t v, size_t n) {
-  for (size_t k = 0; k < n; ++k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
-}
 
 // A tiny cursor over the header dict literal; every error names the header.
 class HeaderParser {
