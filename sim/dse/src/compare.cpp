@@ -46,6 +46,43 @@ std::string fmt(double v, const char* f) {
   return b;
 }
 
+// Per-stage breakdown (architectures that report stages; fpga-soc's DPU time in its parts).
+json stage_breakdown(const json& B, const json& C) {
+  json stages = json::array();
+  if (B.contains("stages") && C.contains("stages"))
+    for (size_t i = 0; i < B["stages"].size() && i < C["stages"].size(); ++i) {
+      const double sb = num(B["stages"][i], "service_s"), sc = num(C["stages"][i], "service_s");
+      stages.push_back({{"name", B["stages"][i].value("name", "")},
+                        {"base_s", sb},
+                        {"compressed_s", sc},
+                        {"ratio", sb > 0 ? sc / sb : std::nan("")}});
+    }
+  for (const char* part : {"launch_s", "overhead_s", "compute_s", "memory_stall_s"})
+    if (B.contains("dpu_time") && C.contains("dpu_time")) {
+      const double sb = num(B["dpu_time"], part), sc = num(C["dpu_time"], part);
+      stages.push_back({{"name", std::string("dpu.") + part},
+                        {"base_s", sb},
+                        {"compressed_s", sc},
+                        {"ratio", sb > 0 ? sc / sb : std::nan("")}});
+    }
+  return stages;
+}
+
+// One table's side of the comparison (t: its inference time per frame, s).
+json side_json(const std::string& tables, const CompareRun& r, double t) {
+  const json& R = r.report;
+  return {{"tables", tables},
+          {"macs", r.macs},
+          {"ops", 2 * r.macs},
+          {"params", r.params},
+          {"inference_s", t},
+          {"throughput_fps", num(R, "throughput_fps")},
+          {"latency_s", num(R, "latency_s")},
+          {"power_w", num(R, "power_w")},
+          {"energy_j", num(R, "energy_j")},
+          {"bit_exact", R.value("bit_exact", false)}};
+}
+
 }  // namespace
 
 CompareRun run_one(const Arch& a, const SimInput& proto, const std::string& tables,
@@ -104,26 +141,8 @@ Comparison compare(const Arch& a, const CompareInput& in, const WarnFn& warn,
   out["arch"] = in.arch;
   out["mode"] = in.proto.mode;
   out["input"] = in.proto.input_path;
-  out["base"] = {{"tables", in.base},
-                 {"macs", b.macs},
-                 {"ops", 2 * b.macs},
-                 {"params", b.params},
-                 {"inference_s", tb},
-                 {"throughput_fps", num(B, "throughput_fps")},
-                 {"latency_s", num(B, "latency_s")},
-                 {"power_w", num(B, "power_w")},
-                 {"energy_j", num(B, "energy_j")},
-                 {"bit_exact", B.value("bit_exact", false)}};
-  out["compressed"] = {{"tables", in.compressed},
-                       {"macs", c.macs},
-                       {"ops", 2 * c.macs},
-                       {"params", c.params},
-                       {"inference_s", tc},
-                       {"throughput_fps", num(C, "throughput_fps")},
-                       {"latency_s", num(C, "latency_s")},
-                       {"power_w", num(C, "power_w")},
-                       {"energy_j", num(C, "energy_j")},
-                       {"bit_exact", C.value("bit_exact", false)}};
+  out["base"] = side_json(in.base, b, tb);
+  out["compressed"] = side_json(in.compressed, c, tc);
   if (in.labels) {
     out["base"]["miou"] = b.miou;
     out["compressed"]["miou"] = c.miou;
@@ -141,25 +160,7 @@ Comparison compare(const Arch& a, const CompareInput& in, const WarnFn& warn,
                         {"speedup", kPaperSpeedup},
                         {"fixed_share_of_base_time", fixed_paper},
                         {"source", "arXiv 2507.16556 (docs/references.md section 2)"}};
-  // Per-stage breakdown (architectures that report stages).
-  json stages = json::array();
-  if (B.contains("stages") && C.contains("stages"))
-    for (size_t i = 0; i < B["stages"].size() && i < C["stages"].size(); ++i) {
-      const double sb = num(B["stages"][i], "service_s"), sc = num(C["stages"][i], "service_s");
-      stages.push_back({{"name", B["stages"][i].value("name", "")},
-                        {"base_s", sb},
-                        {"compressed_s", sc},
-                        {"ratio", sb > 0 ? sc / sb : std::nan("")}});
-    }
-  for (const char* part : {"launch_s", "overhead_s", "compute_s", "memory_stall_s"})
-    if (B.contains("dpu_time") && C.contains("dpu_time")) {
-      const double sb = num(B["dpu_time"], part), sc = num(C["dpu_time"], part);
-      stages.push_back({{"name", std::string("dpu.") + part},
-                        {"base_s", sb},
-                        {"compressed_s", sc},
-                        {"ratio", sb > 0 ? sc / sb : std::nan("")}});
-    }
-  out["stages"] = stages;
+  out["stages"] = stage_breakdown(B, C);
   r.arch = in.arch;
   r.mode = in.proto.mode;
   r.input = in.proto.input_path;
