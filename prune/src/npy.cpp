@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "byte_io.h"
 #include "prune/errors.h"
 
 namespace prunesim {
@@ -21,18 +22,6 @@ struct Descr {
   DType dtype = DType::OTHER;
   size_t itemsize = 0;
 };
-
-// Bytes are decoded explicitly so the reader is correct whatever the host's byte order and
-// alignment are (the payload starts at an arbitrary offset in our buffer).
-uint64_t get_le(const unsigned char* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t k = 0; k < n; ++k) v |= static_cast<uint64_t>(p[k]) << (8 * k);
-  return v;
-}
-
-void put_le(std::string& out, uint64_t v, size_t n) {
-  for (size_t k = 0; k < n; ++k) out.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
-}
 
 // A tiny cursor over the header dict literal; every error names the header.
 class HeaderParser {
@@ -133,43 +122,23 @@ Descr parse_descr(const std::string& d, const std::string& file) {
   return r;
 }
 
-}  // namespace
-
-Tensor parse_npy(const std::string& bytes, const std::string& file) {
-  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (bytes.size() < 10 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
-    fail(file, "header", "not a NumPy .npy file (missing \\x93NUMPY magic)");
-  const int major = u[6], minor = u[7];
-  if (major < 1 || major > 3 || minor != 0)
-    fail(file, "header",
-         "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
-             " (1.0, 2.0 and 3.0 are supported)");
-  const size_t len_bytes = major == 1 ? 2 : 4;
-  if (bytes.size() < 8 + len_bytes) fail(file, "header", "file ends inside the header length");
-  const size_t hlen = static_cast<size_t>(get_le(u + 8, len_bytes));
-  const size_t data_off = 8 + len_bytes + hlen;
-  if (data_off > bytes.size())
-    fail(file, "header",
-         "header length " + std::to_string(hlen) + " runs past the end of the file (" +
-             std::to_string(bytes.size()) + " bytes)");
-  const std::string header = bytes.substr(8 + len_bytes, hlen);
-
+// The header's dict literal: 'descr', 'fortran_order' (must be False) and 'shape', nothing else.
+void parse_header(const std::string& header, const std::string& file, std::string* descr,
+                  Shape* shape) {
   HeaderParser hp(header, file);
-  std::string descr;
   bool have_descr = false, have_order = false, have_shape = false, fortran = false;
-  Shape shape;
   hp.expect('{');
   while (!hp.peek('}')) {
     const std::string key = hp.string_lit();
     hp.expect(':');
     if (key == "descr") {
-      descr = hp.string_lit();
+      *descr = hp.string_lit();
       have_descr = true;
     } else if (key == "fortran_order") {
       fortran = hp.bool_lit();
       have_order = true;
     } else if (key == "shape") {
-      shape = hp.tuple_lit();
+      *shape = hp.tuple_lit();
       have_shape = true;
     } else {
       hp.bad("unexpected key '" + key + "'");
@@ -183,32 +152,13 @@ Tensor parse_npy(const std::string& bytes, const std::string& file) {
   if (!have_order) fail(file, "header", "missing 'fortran_order'");
   if (!have_shape) fail(file, "header", "missing 'shape'");
   if (fortran) fail(file, "header", "fortran_order True is not supported (save with C order)");
-  const Descr d = parse_descr(descr, file);
+}
 
-  // Guard the element count against overflow before trusting it for a size comparison.
-  uint64_t n = 1;
-  for (int64_t dim : shape) {
-    if (dim != 0 && n > std::numeric_limits<uint64_t>::max() / 16 / static_cast<uint64_t>(dim))
-      fail(file, "header", "shape " + shape_str(shape) + " is too large");
-    n *= static_cast<uint64_t>(dim);
-  }
-  const uint64_t need = n * d.itemsize;
-  const uint64_t have = bytes.size() - data_off;
-  if (have < need)
-    fail(file, "byte " + std::to_string(bytes.size()),
-         "truncated data: shape " + shape_str(shape) + " of " + descr + " needs " +
-             std::to_string(need) + " bytes after the header (from byte " +
-             std::to_string(data_off) + "), file has " + std::to_string(have));
-  if (have > need)
-    fail(file, "byte " + std::to_string(data_off + need),
-         "size mismatch: " + std::to_string(have - need) + " bytes beyond the " +
-             std::to_string(need) + " that shape " + shape_str(shape) + " of " + descr + " needs");
-
+// cnt elements of type d at p (their bytes are there: parse_npy checked the length).
+Tensor decode_payload(const Descr& d, const Shape& shape, const unsigned char* p, size_t cnt) {
   Tensor t;
   t.dtype = d.dtype;
   t.shape = shape;
-  const unsigned char* p = u + data_off;
-  const size_t cnt = static_cast<size_t>(n);
   switch (d.dtype) {
     case DType::F32:
       t.f.resize(cnt);
@@ -251,6 +201,54 @@ Tensor parse_npy(const std::string& bytes, const std::string& file) {
       break;  // parse_descr rejected everything else
   }
   return t;
+}
+
+}  // namespace
+
+Tensor parse_npy(const std::string& bytes, const std::string& file) {
+  const auto* u = reinterpret_cast<const unsigned char*>(bytes.data());
+  if (bytes.size() < 10 || bytes.compare(0, kMagicLen, kMagic, kMagicLen) != 0)
+    fail(file, "header", "not a NumPy .npy file (missing \\x93NUMPY magic)");
+  const int major = u[6], minor = u[7];
+  if (major < 1 || major > 3 || minor != 0)
+    fail(file, "header",
+         "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
+             " (1.0, 2.0 and 3.0 are supported)");
+  const size_t len_bytes = major == 1 ? 2 : 4;
+  if (bytes.size() < 8 + len_bytes) fail(file, "header", "file ends inside the header length");
+  const size_t hlen = static_cast<size_t>(get_le(u + 8, len_bytes));
+  const size_t data_off = 8 + len_bytes + hlen;
+  if (data_off > bytes.size())
+    fail(file, "header",
+         "header length " + std::to_string(hlen) + " runs past the end of the file (" +
+             std::to_string(bytes.size()) + " bytes)");
+  const std::string header = bytes.substr(8 + len_bytes, hlen);
+
+  Shape shape;
+  std::string descr;
+  parse_header(header, file, &descr, &shape);
+  const Descr d = parse_descr(descr, file);
+
+  // Guard the element count against overflow before trusting it for a size comparison.
+  uint64_t n = 1;
+  for (int64_t dim : shape) {
+    if (dim != 0 && n > std::numeric_limits<uint64_t>::max() / 16 / static_cast<uint64_t>(dim))
+      fail(file, "header", "shape " + shape_str(shape) + " is too large");
+    n *= static_cast<uint64_t>(dim);
+  }
+  const uint64_t need = n * d.itemsize;
+  const uint64_t have = bytes.size() - data_off;
+  if (have < need)
+    fail(file, "byte " + std::to_string(bytes.size()),
+         "truncated data: shape " + shape_str(shape) + " of " + descr + " needs " +
+             std::to_string(need) + " bytes after the header (from byte " +
+             std::to_string(data_off) + "), file has " + std::to_string(have));
+  if (have > need)
+    fail(file, "byte " + std::to_string(data_off + need),
+         "size mismatch: " + std::to_string(have - need) + " bytes beyond the " +
+             std::to_string(need) + " that shape " + shape_str(shape) + " of " + descr + " needs");
+
+  return decode_payload(d, shape, u + data_off, static_cast<size_t>(n));
 }
 
 namespace {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "byte_io.h"
 #include "prune/errors.h"
 #include "prune/npy.h"
 
@@ -14,10 +15,7 @@ namespace {
 
 uint32_t le(const std::string& b, size_t off, size_t n, const std::string& file) {
   if (off + n > b.size()) fail(file, "byte " + std::to_string(off), "truncated zip structure");
-  uint32_t v = 0;
-  for (size_t k = 0; k < n; ++k)
-    v |= static_cast<uint32_t>(static_cast<unsigned char>(b[off + k])) << (8 * k);
-  return v;
+  return static_cast<uint32_t>(get_le(b.data() + off, n));
 }
 
 std::string inflate_raw(const std::string& in, size_t out_size, const std::string& file,

@@ -320,6 +320,11 @@ class RamanArch : public Arch {
     return p;
   }
   double default_rate_hz() const override { return 20.0; }  // docs/references.md §1: 20 windows/s
+  // The balanced encoding is only decodable by an array with the PE mapping it was pruned for.
+  void scheme_hints(const ParamValues& p, SchemeOptions* so) const override {
+    if (p.has("pe_count")) so->pe.pes = p.i("pe_count");
+    if (p.has("cluster_size")) so->pe.cluster = p.i("cluster_size");
+  }
 
   SimOutput simulate(const SimInput& in) const override {
     const RamanConfig cfg = RamanConfig::from(in.params);

@@ -8,6 +8,7 @@
 
 #include "prune/ir.h"
 #include "sim/arch.h"
+#include "sim/text.h"
 
 namespace prunesim::cli {
 
@@ -26,11 +27,7 @@ void check_writable(const std::string& path, const std::string& flag);
 // The weight table (checked to be one) and the input of a simulation into `in` (tables_path,
 // model, summary, masks, input_path, input; the architecture checks the input's shape).
 void load_table_and_input(const std::string& tables, const std::string& input, SimInput* in);
-// "0.1,0.5" → {0.1, 0.5} (items split at `sep`); InputError "<flag>: 'x' is not a number".
-std::vector<double> parse_number_list(const std::string& s, const std::string& flag,
-                                      char sep = ',');
-// 1234567 → "1,234,567"
-std::string with_commas(int64_t v);
+// parse_number_list and with_commas: sim/text.h.
 
 // The progress bar of long work, "[#####.....] 12/30 what": on stderr and only when it is a
 // terminal, so logs and pipes stay clean; a newline when done == total.

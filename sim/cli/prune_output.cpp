@@ -13,16 +13,6 @@
 
 namespace prunesim::cli {
 
-nlohmann::json int8_fidelity(const Graph& dense, const QuantizedModel& q, const Tensor& data,
-                             const Tensor* labels, const Tensor* dense_out) {
-  const Tensor y = run_int8(q, data).output_float;
-  nlohmann::json f;
-  // Same reference as the float fidelity: the labels, or else the dense float model.
-  const Tensor ref = labels ? *labels : dense_out ? *dense_out : run_float(dense, data);
-  for (const auto& [k, v] : score(y, ref)) f[k] = v;
-  return f;
-}
-
 std::string fidelity_text(const nlohmann::json& f) {
   char b[128];
   if (f.contains("top1"))
@@ -34,19 +24,6 @@ std::string fidelity_text(const nlohmann::json& f) {
     std::snprintf(b, sizeof b, "SNDR %.2f dB, R2 %.4f", f["sndr_db"].get<double>(),
                   f["r2"].get<double>());
   return b;
-}
-
-double fidelity_headline(const nlohmann::json& f, std::string* metric) {
-  if (f.contains("top1")) {
-    if (metric) *metric = "top1_pct";
-    return 100.0 * f["top1"].get<double>();
-  }
-  if (f.contains("miou")) {
-    if (metric) *metric = "miou_pct";
-    return 100.0 * f["miou"].get<double>();
-  }
-  if (metric) *metric = "sndr_db";
-  return f["sndr_db"].get<double>();
 }
 
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,

@@ -10,6 +10,7 @@
 
 #include "prune/pipeline.h"
 #include "prune/quant.h"
+#include "sim/dse/fidelity.h"
 
 namespace prunesim::cli {
 
@@ -28,19 +29,13 @@ struct TablesCliOpts {
   }
 };
 
-// Fidelity of the int8 model q on data, as `prune` reports it: {"top1"} for class-id labels,
-// else {"sndr_db", "r2"} against the targets, or against the dense float model without labels
-// (dense_out, if given, is that model's output on data: a sweep computes it once).
-nlohmann::json int8_fidelity(const Graph& dense, const QuantizedModel& q, const Tensor& data,
-                             const Tensor* labels, const Tensor* dense_out = nullptr);
+// int8_fidelity and fidelity_headline are the sweep engine's (sim/dse/fidelity.h).
+using dse::fidelity_headline;
+using dse::int8_fidelity;
 
 // "top-1 97.23 %", "mIoU 84.10 %, pixel accuracy 98.1 %" or "SNDR 16.40 dB, R2 0.9781": a
 // fidelity record (int8_fidelity, fidelity()) for the console, with its units.
 std::string fidelity_text(const nlohmann::json& f);
-// The headline number of a record (top-1 and mIoU in %, SNDR in dB) and its name with the unit
-// ("top1_pct", "miou_pct", "sndr_db").
-double fidelity_headline(const nlohmann::json& f, std::string* metric = nullptr);
-
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
                          const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
                          const std::string& path, nlohmann::json& report);

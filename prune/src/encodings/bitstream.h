@@ -1,11 +1,13 @@
 // Internal helpers of the weight-table encodings: LSB-first bit streams (a field of width w at
 // bit position p occupies bits p .. p+w-1, bit j of the stream being bit j%8 of byte j/8 — the
-// order a hardware shift register consumes) and little-endian fixed-width parameter fields.
+// order a hardware shift register consumes) and bounds-checked little-endian parameter fields
+// (put_le, the writing side, is byte_io.h's).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "../byte_io.h"
 #include "prune/errors.h"
 #include "prune/tables.h"
 
@@ -53,18 +55,14 @@ class BitReader {
   std::string place_;
 };
 
-inline void put_le(std::string& s, uint64_t v, int bytes) {
-  for (int k = 0; k < bytes; ++k) s.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
-}
+using prunesim::put_le;  // the encodings write enc::put_le
 
 // Field at byte `at` of `s` (width `bytes`); InputError if `s` is too short.
 inline uint64_t get_le(const std::string& s, size_t at, int bytes, const std::string& place) {
   if (at + static_cast<size_t>(bytes) > s.size())
     throw InputError(place + ": encoding parameters are " + std::to_string(s.size()) +
                      " bytes, too short");
-  uint64_t v = 0;
-  for (int k = 0; k < bytes; ++k) v |= uint64_t{static_cast<uint8_t>(s[at + k])} << (8 * k);
-  return v;
+  return prunesim::get_le(s.data() + at, static_cast<size_t>(bytes));
 }
 
 // Bits needed to write every value in [0, n] (at least 1).

@@ -17,6 +17,8 @@ ParamValues Arch::fit(const SimInput&) const {
   throw InputError("--fit: the " + name() + " architecture cannot size itself to a model");
 }
 
+void Arch::scheme_hints(const ParamValues&, SchemeOptions*) const {}
+
 ArchRegistrar::ArchRegistrar(const std::string& name, ArchFactory f) {
   registry()[name] = f();
 }

@@ -60,6 +60,12 @@ class Arch {
   // `simulate --fit`: in.params with the sizes (memories, accumulator width) set to what the
   // model in `in` needs. InputError for an architecture that cannot size itself.
   virtual ParamValues fit(const SimInput& in) const;
+
+  // Scheme hints: what a pruning scheme must know about this hardware for the table to be
+  // decodable on it, from the resolved params (raman: the balanced scheme's PE mapping). The
+  // sweep engine calls it at every point, so it never names an architecture's parameters. The
+  // default leaves `so` as it is.
+  virtual void scheme_hints(const ParamValues& params, SchemeOptions* so) const;
 };
 
 using ArchFactory = std::function<std::unique_ptr<Arch>()>;

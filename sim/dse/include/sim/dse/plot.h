@@ -1,0 +1,18 @@
+// The sweep plot: scripts/plot_sweep.py drawn by Debian's system python3 with matplotlib, run
+// without a shell. check_plot fails before any work when the plot could not be drawn.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace prunesim::dse {
+
+// The plot script's path; InputError "--plot: ..." when the script, /usr/bin/python3 or its
+// matplotlib is missing.
+std::string check_plot();
+// Draws `png` from the sweep CSV `csv` with `script` (check_plot's); min_fidelity (NaN: none)
+// becomes the plot's line. std::runtime_error if the script fails.
+void draw_plot(const std::string& script, const std::string& csv, const std::string& png,
+               double min_fidelity);
+
+}  // namespace prunesim::dse
