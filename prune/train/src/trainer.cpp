@@ -490,6 +490,87 @@ nlohmann::json TrainResult::report() const {
 
 // ---- the loop ---------------------------------------------------------------------------------
 
+namespace {
+
+// The masks as bool tensors over the parameters they hold (true: held at zero), the held
+// weights zeroed. InputError for a mask that names no initializer or has another size.
+std::map<std::string, torch::Tensor> hold_masks(GraphModule& m, const MaskMap& masks) {
+  const Graph& g = m.graph();
+  std::map<std::string, torch::Tensor> held;
+  for (const auto& [name, keep] : masks) {
+    auto it = m.params().find(name);
+    if (it == m.params().end()) {
+      if (!g.is_const(name))
+        fail(g.source, "mask '" + name + "'", "no initializer of that name in the model");
+      continue;  // a mask on a constant the engine does not train: nothing moves it anyway
+    }
+    if (static_cast<int64_t>(keep.size()) != it->second.numel())
+      fail(g.source, "mask '" + name + "'",
+           std::to_string(keep.size()) + " mask elements for a weight of " +
+               std::to_string(it->second.numel()) + " (" + shape_str(g.init(name).shape) + ")");
+    torch::Tensor k = torch::from_blob(const_cast<uint8_t*>(keep.data()),
+                                       {static_cast<int64_t>(keep.size())}, torch::kUInt8)
+                          .clone()
+                          .to(torch::kBool)
+                          .reshape(it->second.sizes());
+    held[name] = k.logical_not();
+    torch::NoGradGuard ng;
+    it->second.masked_fill_(held[name], 0.0);
+  }
+  return held;
+}
+
+// The validation set: --val-data, or a seeded share (val_split) of the training data, which
+// then leaves the training set.
+void split_validation(const Graph& g, const Task& task, const TrainData& d, const TrainOptions& o,
+                      const torch::Tensor& X, const torch::Tensor& Y, torch::Tensor& Xtr,
+                      torch::Tensor& Ytr, torch::Tensor& Xv, torch::Tensor& Yv) {
+  if (d.val_x) {
+    check_input_shape(g, *d.val_x, "validation data");
+    Xv = to_torch(*d.val_x);
+    Yv = targets_for(task, d, d.val_labels, Xv, o.batch);
+  } else if (o.val_split > 0 && task.n >= 2) {
+    std::vector<int64_t> perm(static_cast<size_t>(task.n));
+    std::iota(perm.begin(), perm.end(), 0);
+    std::mt19937_64 rng(o.seed ^ 0x9e3779b97f4a7c15ULL);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    const int64_t nv = std::max<int64_t>(1, std::llround(o.val_split * task.n));
+    torch::Tensor p = torch::tensor(perm, torch::kLong);
+    Xv = X.index_select(0, p.slice(0, 0, nv));
+    Yv = Y.index_select(0, p.slice(0, 0, nv));
+    Xtr = X.index_select(0, p.slice(0, nv));
+    Ytr = Y.index_select(0, p.slice(0, nv));
+  }
+}
+
+// class_weight=sqrt: weights ~ 1/sqrt(class frequency) (+1 smoothing), the ignored class 0,
+// normalised to mean 1 over the weighted classes.
+torch::Tensor sqrt_class_weights(const Task& task, const TrainOptions& o,
+                                 const torch::Tensor& Ytr) {
+  if (task.loss != "ce")
+    throw InputError("finetune: class_weight=sqrt weighs class-id labels (this is " + task.loss +
+                     ")");
+  torch::Tensor ids = Ytr.reshape({-1});
+  torch::Tensor valid = ids.ge(0).logical_and(ids.lt(task.classes));
+  torch::Tensor counts =
+      torch::bincount(ids.masked_select(valid), {}, task.classes).to(torch::kFloat32) + 1.0;
+  torch::Tensor w = (counts.sum() / counts).sqrt();
+  if (o.ignore_index >= 0 && o.ignore_index < task.classes) w[o.ignore_index] = 0.0;
+  return w / w.sum() * static_cast<double>(w.gt(0).sum().item<int64_t>());
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& plist,
+                                                        const TrainOptions& o) {
+  if (o.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(
+        plist, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  else
+    return std::make_unique<torch::optim::SGD>(
+        plist, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+}
+
+}  // namespace
+
 TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& d,
                          const TrainOptions& o, const ProgressFn& progress, QatState* qat,
                          const LoopHooks& hooks) {
@@ -515,28 +596,8 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
   if (o.shift > 0 && (mix || task.against == "teacher"))
     teacher = std::make_unique<GraphModule>(*d.teacher, std::vector<std::string>{std::string()});
 
-  // Masks as bool tensors over the parameters they hold.
-  std::map<std::string, torch::Tensor> held;
-  for (const auto& [name, keep] : masks) {
-    auto it = m.params().find(name);
-    if (it == m.params().end()) {
-      if (!g.is_const(name))
-        fail(g.source, "mask '" + name + "'", "no initializer of that name in the model");
-      continue;  // a mask on a constant the engine does not train: nothing moves it anyway
-    }
-    if (static_cast<int64_t>(keep.size()) != it->second.numel())
-      fail(g.source, "mask '" + name + "'",
-           std::to_string(keep.size()) + " mask elements for a weight of " +
-               std::to_string(it->second.numel()) + " (" + shape_str(g.init(name).shape) + ")");
-    torch::Tensor k = torch::from_blob(const_cast<uint8_t*>(keep.data()),
-                                       {static_cast<int64_t>(keep.size())}, torch::kUInt8)
-                          .clone()
-                          .to(torch::kBool)
-                          .reshape(it->second.sizes());
-    held[name] = k.logical_not();
-    torch::NoGradGuard ng;
-    it->second.masked_fill_(held[name], 0.0);
-  }
+  // Masks as bool tensors over the parameters they hold (true: held at zero).
+  std::map<std::string, torch::Tensor> held = hold_masks(m, masks);
   auto reapply = [&] {
     torch::NoGradGuard ng;
     for (auto& [name, drop] : held) m.params().at(name).masked_fill_(drop, 0.0);
@@ -546,38 +607,12 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
   torch::Tensor X = to_torch(*d.x);
   torch::Tensor Y = targets_for(task, d, d.labels, X, o.batch);
   torch::Tensor Xtr = X, Ytr = Y, Xv, Yv;
-  if (d.val_x) {
-    check_input_shape(g, *d.val_x, "validation data");
-    Xv = to_torch(*d.val_x);
-    Yv = targets_for(task, d, d.val_labels, Xv, o.batch);
-  } else if (o.val_split > 0 && task.n >= 2) {
-    std::vector<int64_t> perm(static_cast<size_t>(task.n));
-    std::iota(perm.begin(), perm.end(), 0);
-    std::mt19937_64 rng(o.seed ^ 0x9e3779b97f4a7c15ULL);
-    std::shuffle(perm.begin(), perm.end(), rng);
-    const int64_t nv = std::max<int64_t>(1, std::llround(o.val_split * task.n));
-    torch::Tensor p = torch::tensor(perm, torch::kLong);
-    Xv = X.index_select(0, p.slice(0, 0, nv));
-    Yv = Y.index_select(0, p.slice(0, 0, nv));
-    Xtr = X.index_select(0, p.slice(0, nv));
-    Ytr = Y.index_select(0, p.slice(0, nv));
-  }
+  split_validation(g, task, d, o, X, Y, Xtr, Ytr, Xv, Yv);
   const bool has_val = Xv.defined();
   // Without a validation set the metric is measured on the training data.
   const torch::Tensor& Xm = has_val ? Xv : Xtr;
   const torch::Tensor& Ym = has_val ? Yv : Ytr;
-  if (o.class_weight == "sqrt") {
-    if (task.loss != "ce")
-      throw InputError("finetune: class_weight=sqrt weighs class-id labels (this is " + task.loss +
-                       ")");
-    torch::Tensor ids = Ytr.reshape({-1});
-    torch::Tensor valid = ids.ge(0).logical_and(ids.lt(task.classes));
-    torch::Tensor counts =
-        torch::bincount(ids.masked_select(valid), {}, task.classes).to(torch::kFloat32) + 1.0;
-    torch::Tensor w = (counts.sum() / counts).sqrt();
-    if (o.ignore_index >= 0 && o.ignore_index < task.classes) w[o.ignore_index] = 0.0;
-    task.class_weight = w / w.sum() * static_cast<double>(w.gt(0).sum().item<int64_t>());
-  }
+  if (o.class_weight == "sqrt") task.class_weight = sqrt_class_weights(task, o, Ytr);
   torch::Tensor Ttr;  // the teacher's outputs on the training inputs (mix without shift)
   if (mix && !teacher) {
     TrainData td = d;
@@ -607,13 +642,7 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
 
   std::vector<torch::Tensor> plist = m.param_list();
   plist.insert(plist.end(), hooks.extra_params.begin(), hooks.extra_params.end());
-  std::unique_ptr<torch::optim::Optimizer> opt;
-  if (o.optimizer == "adam")
-    opt = std::make_unique<torch::optim::Adam>(
-        plist, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
-  else
-    opt = std::make_unique<torch::optim::SGD>(
-        plist, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
+  std::unique_ptr<torch::optim::Optimizer> opt = make_optimizer(plist, o);
 
   const int64_t ntr = Xtr.size(0);
   const int64_t nb = (ntr + o.batch - 1) / o.batch;
