@@ -1377,7 +1377,7 @@ void finish_program(Compile& c) {
 RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
                           const MaskMap& masks, const RamanConfig& cfg, const std::string& source,
                           bool probe, size_t upto, int64_t* probe_need) {
-  Compile c{q, summary, masks, cfg, source, {}, {}, {}, {}, {}};
+  Compile c{q, summary, masks, cfg, source, {}, {}, {}, {}, {}, {}, {}, {}};
   place_input(c);
   plan_placement(c);
   for (size_t li = 0; li < q.layers.size(); ++li) {
