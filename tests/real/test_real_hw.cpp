@@ -28,7 +28,10 @@ class RealHwTest : public RealModelTest {
   void SetUp() override {
     RealModelTest::SetUp();
     if (IsSkipped()) return;
-    dir_ = fs::temp_directory_path() / ("prunesim_real_hw_" + GetParam().name);
+    // One folder per test and model: ctest -j runs a model's tests at the same time.
+    const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::temp_directory_path() /
+           ("prunesim_real_hw_" + test.substr(0, test.find('/')) + "_" + GetParam().name);
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
