@@ -396,6 +396,37 @@ class Runner {
 
 }  // namespace
 
+std::vector<bool> reduced_axes(const QuantizedModel& q, const QLayer& L) {
+  return reduce_plan(q.graph, q.graph.nodes[L.node], q.graph.shape(L.inputs.at(0))).reduced;
+}
+
+std::vector<int64_t> move_gather(const QuantizedModel& q, const QLayer& L,
+                                 const std::vector<int64_t>& from) {
+  const Graph& g = q.graph;
+  const Node& n = g.nodes[L.node];
+  if (L.kind != QLayer::Kind::Move || n.op == "Pad")
+    fail("layer '" + L.name + "'", n.op, "is not a gather of its input's codes");
+  if (from.size() >= (size_t{1} << 24))
+    fail("layer '" + L.name + "'", n.op, "input of more than 2^24 elements");
+  std::vector<Tensor> holders(n.inputs.size());
+  std::vector<const Tensor*> ins(n.inputs.size(), nullptr);
+  for (size_t i = 0; i < n.inputs.size(); ++i) {
+    const std::string& v = n.inputs[i];
+    if (v.empty()) continue;
+    if (g.is_const(v)) {
+      ins[i] = &g.init(v);
+      continue;
+    }
+    holders[i] = Tensor(g.shape(v), std::vector<float>(from.begin(), from.end()));
+    ins[i] = &holders[i];
+  }
+  std::vector<Tensor> outs(n.outputs.size());
+  find_op(n.op)->run(g, n, ins, outs);
+  std::vector<int64_t> map(outs.at(0).f.size());
+  for (size_t k = 0; k < map.size(); ++k) map[k] = static_cast<int64_t>(outs[0].f[k]);
+  return map;
+}
+
 Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs) {
   Shape S;
   const int64_t n = split_samples(q.graph, x, "input", &S);

@@ -119,11 +119,10 @@ TEST_P(RealHwTest, RunsOnTheFpgaSocInTensorMode) {
 }
 
 // The RAMAN core: the fit check names the --set values the model needs; with them the table is
-// written and runs in both modes with equal cycles and outputs bit-exact with the integer
-// reference. Squeeze-excite (activation x activation Mul) and ShuffleNet's channel shuffle are
-// not in the core yet: those models are refused in one line naming the layer.
-TEST_P(RealHwTest, RunsOnTheRamanCoreInBothModesOrNamesWhatIsMissing) {
-  const std::string name = GetParam().name;
+// written and every model (squeeze-excite Mul, HardSwish and SiLU look-ups, ShuffleNet's
+// channel shuffle and split included) runs in both modes with equal cycles and outputs
+// bit-exact with the integer reference.
+TEST_P(RealHwTest, RunsOnTheRamanCoreInBothModes) {
   const std::string base = "prune " + path(".onnx") + " --scheme balanced --sparsity 0.5 --calib " +
                            path("_x.npy") + " --target raman --quiet -o " + tmp("r.pwt");
   CliRun first = run(base);
@@ -136,15 +135,6 @@ TEST_P(RealHwTest, RunsOnTheRamanCoreInBothModesOrNamesWhatIsMissing) {
     EXPECT_FALSE(sets.empty()) << first.err;
     EXPECT_FALSE(fs::exists(tmp("r.pwt")));
     first = run(base + sets);
-  }
-  const bool missing =
-      name == "mobilenet_v3_small" || name == "efficientnet_b0" || name == "shufflenet_v2_x0_5";
-  if (missing) {
-    EXPECT_EQ(first.code, 2) << first.err;
-    EXPECT_NE(first.err.find("layer '"), std::string::npos) << first.err;
-    EXPECT_NE(first.err.find("not supported by the raman core"), std::string::npos) << first.err;
-    EXPECT_FALSE(fs::exists(tmp("r.pwt")));
-    return;
   }
   ASSERT_EQ(first.code, 0) << first.err;
   // One sample is enough for the equality checks (the report is per inference).
@@ -160,8 +150,10 @@ TEST_P(RealHwTest, RunsOnTheRamanCoreInBothModesOrNamesWhatIsMissing) {
   EXPECT_EQ(c["latency_cycles"], a["latency_cycles"]);
   EXPECT_EQ(c["energy_j"], a["energy_j"]);
   ASSERT_EQ(c["layers"].size(), a["layers"].size());
+  // Every count of every layer, not only its cycles.
   for (size_t k = 0; k < c["layers"].size(); ++k)
-    EXPECT_EQ(c["layers"][k]["cycles"], a["layers"][k]["cycles"]) << c["layers"][k]["name"];
+    for (auto it = a["layers"][k].begin(); it != a["layers"][k].end(); ++it)
+      EXPECT_EQ(it.value(), c["layers"][k][it.key()]) << c["layers"][k]["name"] << " " << it.key();
 }
 
 INSTANTIATE_TEST_SUITE_P(Real, RealHwTest, ::testing::ValuesIn(hw_models()),

@@ -297,9 +297,11 @@ SC_MODULE(Core) {
                 cand(ch * taps + i * l.kw + j, l.in.addr(ch, iy, ix));
               }
         }
+      } else if (l.qkind == QLayer::Kind::Move) {
+        copy_words(l);
       } else {
         const bool dw = l.qkind == QLayer::Kind::Conv;
-        const bool add = l.qkind == QLayer::Kind::Add;
+        const bool add = l.two_operands();
         const bool global =
             l.qkind == QLayer::Kind::GlobalAvgPool || l.qkind == QLayer::Kind::GlobalMaxPool;
         const int64_t taps = l.kh * l.kw;
@@ -312,13 +314,15 @@ SC_MODULE(Core) {
             for (int64_t t = 0; t < l.slots; ++t) {
               if (dw && l.tap_skip[static_cast<size_t>(t * taps + k)]) continue;
               const int64_t c0 = t * np, c1 = std::min(C, c0 + np);
-              // An Add reads the tile's word of each operand (col 0: in, col 1: in2).
+              // An Add or Mul reads the tile's word of each operand (col 0: in, col 1: in2; a
+              // per-channel gate at position 0).
               for (int64_t op = 0; op < (add ? 2 : 1); ++op) {
                 const ActBuffer& src = op ? l.in2 : l.in;
+                const bool gate = op && l.bcast2;
                 Broadcast& b = next_slot();
                 // One word: the tile's channels of one position are contiguous.
                 for (int64_t ch = c0; ch < c1; ++ch)
-                  b.word[ch - c0] = act.read(src.addr(ch, iy, ix));
+                  b.word[ch - c0] = act.read(src.addr(ch, gate ? 0 : iy, gate ? 0 : ix));
                 ++cur->act_reads;
                 cur->act_read_bytes += c1 - c0;
                 cur->zero_checks += c1 - c0;
@@ -333,6 +337,27 @@ SC_MODULE(Core) {
           }
       }
       zd_done.notify();
+    }
+  }
+
+  // A channel copy: the words of the pass's source tiles at this output position, tile s into
+  // slot s (the output position is the same raster position of the source).
+  void copy_words(const LayerProgram& l) {
+    const int64_t np = l.pes, pos = oy * l.out.w + ox;
+    for (size_t s = 0; s < l.src_tiles.size(); ++s) {
+      const int64_t c0 = l.src_tiles[s] * np, c1 = std::min(l.in.c, c0 + np);
+      Broadcast& b = next_slot();
+      for (int64_t ch = c0; ch < c1; ++ch)
+        b.word[ch - c0] = act.read(l.in.addr(ch, pos / l.in.w, pos % l.in.w));
+      ++cur->act_reads;
+      cur->act_read_bytes += c1 - c0;
+      cur->zero_checks += c1 - c0;
+      b.lane = true;
+      b.col = l.src_tiles[s];
+      b.tile = static_cast<int64_t>(s);
+      b.work = 1;
+      post();
+      wait();
     }
   }
 
@@ -452,7 +477,9 @@ SC_MODULE(Core) {
     } else {
       const bool dw = l.qkind == QLayer::Kind::Conv;
       const int64_t k = active.col, t = active.tile, taps = l.kh * l.kw;
-      const int64_t c0 = t * np, c1 = std::min(l.in.c, c0 + np);
+      // A copy's word comes from source tile `col` and goes to slot `tile`.
+      const int64_t c0 = (l.qkind == QLayer::Kind::Move ? k : t) * np;
+      const int64_t c1 = std::min(l.in.c, c0 + np);
       if (dw) {
         // The decoder reads the tile's word for this tap: kept values and their metadata.
         const size_t tk = static_cast<size_t>(t * taps + k);
@@ -474,10 +501,10 @@ SC_MODULE(Core) {
         } else if (l.qkind == QLayer::Kind::MaxPool || l.qkind == QLayer::Kind::GlobalMaxPool) {
           if (a > acc_v) acc_v = a;
           ++cur->acc_updates;
-        } else if (l.qkind == QLayer::Kind::Clamp) {
+        } else if (l.qkind == QLayer::Kind::Clamp || l.qkind == QLayer::Kind::Move) {
           acc_v = a;
           ++cur->acc_updates;
-        } else if (l.qkind == QLayer::Kind::Add) {
+        } else if (l.two_operands()) {
           // Operand a in slot t, operand b in slot slots + t: the PPU combines them.
           A(p, t + (active.col ? l.slots : 0)) = a;
           ++cur->acc_updates;
@@ -498,9 +525,10 @@ SC_MODULE(Core) {
       wait(ppu_start);  // the drain starts in the cycle after the flush
       const LayerProgram& l = *L;
       const int64_t np = l.pes, n = l.out.c;
-      // An Add takes two drain cycles per output group: the PPU reads operand a, then operand b
-      // (one accumulator read port), rescales both, adds and requantizes: three PPU operations.
-      const bool add = l.qkind == QLayer::Kind::Add;
+      // An Add or Mul takes two drain cycles per output group: the PPU reads operand a, then
+      // operand b (one accumulator read port); an Add rescales both, adds and requantizes (three
+      // PPU operations), a Mul multiplies and requantizes (two: hls::mul8).
+      const bool add = l.two_operands();
       const int per = add ? 2 : 1;
       for (int64_t c0 = 0; c0 < n; c0 += cfg.ppu_lanes) {
         for (int64_t ch = c0; ch < std::min(n, c0 + cfg.ppu_lanes); ++ch) {
@@ -508,7 +536,16 @@ SC_MODULE(Core) {
           // P'.
           const int64_t p = ch % np, s = ch / np;
           int8_t y;
-          if (add) {
+          if (l.qkind == QLayer::Kind::Mul) {
+            y = hls::mul8(static_cast<int8_t>(A(p, s)), static_cast<int8_t>(A(p, s + l.slots)),
+                          l.requant[0], l.act_min, l.act_max);
+            cur->ppu_ops += 2;
+          } else if (l.qkind == QLayer::Kind::Move) {
+            // A copy reads the output channel's source lane and slot and writes it unchanged.
+            const size_t o = static_cast<size_t>(ch);
+            y = static_cast<int8_t>(A(l.gather_pe[o], l.gather_slot[o]));
+            ++cur->ppu_ops;
+          } else if (add) {
             hls::AddParams ap;
             ap.a = l.requant[0];
             ap.b = l.requant[1];

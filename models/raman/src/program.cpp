@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <numeric>
+#include <set>
 
 #include "hls/eltwise.h"
 #include "prune/balanced.h"
@@ -45,6 +47,12 @@ std::string kind_name(const QLayer& L, bool depthwise) {
       return "concat";
     case QLayer::Kind::Lut:
       return "lut";
+    case QLayer::Kind::Mul:
+      return "mul";
+    case QLayer::Kind::ReduceSum:
+      return "reduce_sum";
+    case QLayer::Kind::ReduceMax:
+      return "reduce_max";
     default:
       return L.op;
   }
@@ -471,11 +479,40 @@ struct Compile {
   std::map<std::string, size_t> last_use;  // tensor -> index of its last reader
   std::map<std::string, Placed> placed;
   std::map<size_t, ActBuffer> regions;  // concat layer -> its output buffer
+  // Moves (docs/raman.md "Views and channel copies"): a Move whose readers are all Moves is not
+  // materialized: its output is `src` seen through `map` (output element -> src element, NCHW).
+  struct Virtual {
+    std::string src;
+    std::vector<int64_t> map;
+  };
+  std::map<std::string, Virtual> virt;
+  std::map<std::string, std::string> view_src;  // a channel-slice view -> the tensor it views
+  std::map<std::string, std::vector<size_t>> readers;  // tensor -> the layers reading it
   int64_t wbase = 0, span_so_far = 0, alloc_low = 0;
 
-  // A layer that takes no cycles (a view of bytes already in place), recorded as is.
+  // The tensor a view, or a virtual Move output, reads its bytes from ("" for a tensor of its own).
+  std::string source_of(const std::string& v) const {
+    std::string s;
+    if (auto it = virt.find(v); it != virt.end()) s = it->second.src;
+    if (auto it = view_src.find(v); it != view_src.end()) s = it->second;
+    while (view_src.count(s)) s = view_src.at(s);
+    return s;
+  }
+  // A tensor read through a view or a Move lives until that reader (and so do the tensors it
+  // views).
+  void extend_life(std::string v, size_t upto) {
+    for (;;) {
+      last_use[v] = std::max(last_use[v], upto);
+      const auto it = view_src.find(v);
+      if (it == view_src.end()) return;
+      v = it->second;
+    }
+  }
+
+  // A layer that takes no cycles (a view of bytes already in place), recorded as is; a virtual
+  // Move output has no buffer (output "").
   void push_view(LayerProgram&& P, const std::string& output) {
-    bufs[output] = P.out;
+    if (!output.empty()) bufs[output] = P.out;
     prog.layers.push_back(std::move(P));
     prog.act_span.push_back(span_so_far);
   }
@@ -505,7 +542,10 @@ void place_input(Compile& c) {
   c.bufs[q.input] = in;
   prog.input = in;
   for (size_t li = 0; li < q.layers.size(); ++li)
-    for (const std::string& v : q.layers[li].inputs) c.last_use[v] = li;
+    for (const std::string& v : q.layers[li].inputs) {
+      c.last_use[v] = li;
+      c.readers[v].push_back(li);
+    }
   c.last_use[q.output] = q.layers.size();
   c.span_so_far = cfg.act_mem_bytes - in.base;
   c.alloc_low = in.base;
@@ -555,12 +595,14 @@ LayerProgram begin_layer(const Compile& c, const Ctx& cx, size_t li) {
   P.qkind = L.kind;
   P.act_min = L.act_min;
   P.act_max = L.act_max;
-  if (L.inputs.empty() ||
-      (L.inputs.size() != 1 && L.kind != QLayer::Kind::Add && L.kind != QLayer::Kind::Concat))
+  if (L.inputs.empty() || (L.inputs.size() != 1 && L.kind != QLayer::Kind::Add &&
+                           L.kind != QLayer::Kind::Mul && L.kind != QLayer::Kind::Concat))
     cx.err(L.op + " with several activation inputs is not supported by the raman core");
   for (const std::string& v : L.inputs)
-    if (!c.bufs.count(v)) cx.err("input '" + v + "' is not produced by an earlier layer");
-  P.in = c.bufs.at(L.inputs[0]);
+    if (!c.bufs.count(v) && !c.virt.count(v))
+      cx.err("input '" + v + "' is not produced by an earlier layer");
+  const auto vt = c.virt.find(L.inputs[0]);  // only a Move reads a virtual tensor
+  P.in = c.bufs.at(vt != c.virt.end() ? vt->second.src : L.inputs[0]);
   const Shape& xs = c.q.graph.shape(L.inputs[0]);
   if (!xs.empty() && xs[0] != 1) cx.err("batch size must be 1");
   // The bytes must be laid out as this layer reads them: a view (Flatten/Reshape) only feeds a
@@ -789,6 +831,21 @@ void compile_lut(const Ctx& cx, const QLayer& L, LayerProgram& P) {
   P.mode = Mode::Lane;
 }
 
+// The second operand of an Add or Mul (both held in the accumulators, so acc_per_pe >= 2).
+void second_operand(const Compile& c, const Ctx& cx, const QLayer& L, const std::string& v,
+                    LayerProgram& P) {
+  if (c.cfg.acc_per_pe < 2)
+    cx.err(L.op + " holds both operands in the accumulators and needs acc_per_pe >= 2, the core " +
+           "has acc_per_pe=" + std::to_string(c.cfg.acc_per_pe));
+  P.in2 = c.bufs.at(v);
+  const ActBuffer want = buffer_of(c.q.graph.shape(v), c.source, cx.place);
+  if (want.c != P.in2.c || want.h != P.in2.h || want.w != P.in2.w)
+    cx.err("input '" + v + "' is a view the raman core cannot " +
+           (L.kind == QLayer::Kind::Mul ? "multiply" : "add"));
+  P.requant = L.requant;
+  P.mode = Mode::Lane;
+}
+
 // Residual add (docs/raman.md "Residual Add"): lane mode, both operands' words into the
 // accumulators, the PPU rescales each onto the common grid, adds and requantizes.
 void compile_add(const Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
@@ -801,17 +858,55 @@ void compile_add(const Compile& c, const Ctx& cx, const QLayer& L, LayerProgram&
   if (bs != xs || xs != ys)
     cx.err("Add of " + shape_str(xs) + " and " + shape_str(bs) +
            " (broadcasting) is not supported by the raman core");
-  if (c.cfg.acc_per_pe < 2)
-    cx.err(
-        "Add holds both operands in the accumulators and needs acc_per_pe >= 2, the core has "
-        "acc_per_pe=" +
-        std::to_string(c.cfg.acc_per_pe));
-  P.in2 = c.bufs.at(L.inputs[1]);
-  const ActBuffer want = buffer_of(bs, c.source, cx.place);
-  if (want.c != P.in2.c || want.h != P.in2.h || want.w != P.in2.w)
-    cx.err("input '" + L.inputs[1] + "' is a view the raman core cannot add");
+  second_operand(c, cx, L, L.inputs[1], P);
+}
+
+// Mul of two activations (docs/raman.md "Elementwise Mul"): lane mode like Add, the PPU forms
+// the exact product and requantizes it (hls::mul8). The squeeze-excite gate [1, C, 1, 1] over
+// [1, C, H, W] (either operand order: the product commutes) is read at position 0 for every
+// output position.
+void compile_mul(const Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  const Graph& g = c.q.graph;
+  if (L.const_operand >= 0 || L.inputs.size() != 2)
+    cx.err("Mul by a constant is not supported by the raman core (it multiplies two activations)");
+  const Shape& ys = g.shape(L.output);
+  const Shape &as = g.shape(L.inputs[0]), &bs = g.shape(L.inputs[1]);
+  auto per_channel = [&](const Shape& s) {
+    return s.size() == ys.size() && s.size() >= 3 && s[1] == ys[1] && numel(s) == ys[1];
+  };
+  size_t gate = 1;  // the operand read as in2
+  if (as == ys && (bs == ys || per_channel(bs)))
+    gate = 1;
+  else if (bs == ys && per_channel(as))
+    gate = 0;
+  else
+    cx.err("Mul of " + shape_str(as) + " and " + shape_str(bs) +
+           " is not supported by the raman core (same shapes, or [1, C, H, W] by [1, C, 1, 1])");
+  P.in = c.bufs.at(L.inputs[1 - gate]);
+  const ActBuffer want = buffer_of(ys, c.source, cx.place);
+  if (want.c != P.in.c || want.h != P.in.h || want.w != P.in.w)
+    cx.err("input '" + L.inputs[1 - gate] + "' is a view the raman core cannot multiply");
+  second_operand(c, cx, L, L.inputs[gate], P);
+  P.bcast2 = g.shape(L.inputs[gate]) != ys;
+}
+
+// ReduceMean/ReduceSum (ReduceMax) over every spatial axis is global average (max) pooling: the
+// same plane sum and requant[0] (the same int8 maximum) in lanes, so it runs as one.
+void compile_reduce(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {
+  const Graph& g = c.q.graph;
+  const Shape& xs = g.shape(L.inputs[0]);
+  const std::vector<bool> red = reduced_axes(c.q, L);
+  bool spatial = xs.size() >= 3 && !red[0] && !red[1];
+  for (size_t d = 2; d < xs.size(); ++d) spatial = spatial && red[d];
+  if (!spatial)
+    cx.err(L.op + " over other axes than all spatial ones is not supported by the raman core");
+  P.qkind =
+      L.kind == QLayer::Kind::ReduceSum ? QLayer::Kind::GlobalAvgPool : QLayer::Kind::GlobalMaxPool;
   P.requant = L.requant;
   P.mode = Mode::Lane;
+  P.kh = P.in.h;
+  P.kw = P.in.w;
+  if (L.kind == QLayer::Kind::ReduceSum) check_acc(cx, P.in.h * P.in.w * 128, &c.prog.acc_bound);
 }
 
 // Channel concat: one counted copy pass per input (and per acc_per_pe x P' channels of it) into
@@ -833,18 +928,118 @@ void compile_concat(const Compile& c, const Ctx& cx, const QLayer& L, LayerProgr
   P.mode = Mode::Lane;
 }
 
-// Flatten/Reshape to [1, C*H*W] keeps the bytes where they are: the consumer (a Gemm) reads them
-// through its flat view. Anything that reorders codes is not supported.
-void compile_move(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram&& P) {
-  const Node& n = c.q.graph.nodes[L.node];
-  const Shape& ys = c.q.graph.shape(L.output);
-  if ((n.op != "Flatten" && n.op != "Reshape" && n.op != "Squeeze" && n.op != "Unsqueeze") ||
-      numel(ys) != P.in.bytes() || !(ys.size() == 2 || P.in.h * P.in.w == 1))
-    cx.err(n.op + " to " + shape_str(ys) + " is not supported by the raman core");
+// The copy passes of a channel gather (src[c]: the source channel of output channel c): output
+// channels in order, a pass holding at most acc_per_pe source tiles of P' channels.
+void copy_passes(const Compile& c, const std::vector<int64_t>& src, LayerProgram& P) {
+  const int64_t pes = std::min(c.cfg.pe_count, P.in.c);
+  P.pes = pes;
+  for (size_t o = 0; o < src.size();) {
+    LayerProgram Q = P;
+    Q.passes.clear();  // the passes made so far belong to P
+    Q.pass_c0 = static_cast<int64_t>(o);
+    for (; o < src.size(); ++o) {
+      const int64_t t = src[o] / pes;
+      auto it = std::find(Q.src_tiles.begin(), Q.src_tiles.end(), t);
+      if (it == Q.src_tiles.end()) {
+        if (static_cast<int64_t>(Q.src_tiles.size()) == c.cfg.acc_per_pe) break;
+        it = Q.src_tiles.insert(Q.src_tiles.end(), t);
+      }
+      Q.gather_pe.push_back(static_cast<int32_t>(src[o] % pes));
+      Q.gather_slot.push_back(static_cast<int32_t>(it - Q.src_tiles.begin()));
+    }
+    Q.slots = static_cast<int64_t>(Q.src_tiles.size());
+    Q.rows = static_cast<int64_t>(Q.gather_pe.size());
+    P.passes.push_back(std::move(Q));
+  }
+  P.slots = P.passes.front().slots;
+}
+
+// Moves (docs/raman.md "Views and channel copies"): the layer's gather map, composed with its
+// input's if that is virtual. Read only by Moves: virtual (no bytes move). Otherwise a view when
+// the bytes are already laid out as the readers read them -- the same [position][channel] bytes,
+// a contiguous channel range (a Split), or the flat order a dense layer reads -- else a counted
+// copy when it gathers channels at the same positions (a channel shuffle). Returns true for a
+// copy (a lane layer to compile), false when the layer was recorded as a view.
+bool compile_move(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram&& P) {
+  const Graph& g = c.q.graph;
+  const std::string& op = g.nodes[L.node].op;
+  const Shape& ys = g.shape(L.output);
+  const std::string& v = L.inputs[0];
+  const auto vt = c.virt.find(v);
+  const std::string src = vt != c.virt.end() ? vt->second.src : v;
+  std::vector<int64_t> from;
+  if (vt != c.virt.end()) {
+    from = vt->second.map;
+  } else {
+    from.resize(static_cast<size_t>(numel(g.shape(v))));
+    std::iota(from.begin(), from.end(), int64_t{0});
+  }
+  if (op == "Pad" || op == "Resize" || op == "Upsample")
+    cx.err(op +
+           " is not supported by the raman core (it moves codes by address: views and "
+           "channel copies)");
+  std::vector<int64_t> map = move_gather(c.q, L, from);
+  const ActBuffer S = c.bufs.at(src);
   P.mode = Mode::None;
   P.kind = "move";
-  P.out = P.in;
-  c.push_view(std::move(P), L.output);
+  P.in = S;
+  P.out = S;
+  const auto rd = c.readers.find(L.output);
+  bool resolve = L.output == c.q.output || rd == c.readers.end();
+  if (!resolve)
+    for (size_t r : rd->second) resolve = resolve || c.q.layers[r].kind != QLayer::Kind::Move;
+  const size_t last = c.last_use[L.output];
+  if (!resolve) {
+    c.extend_life(src, last);
+    c.virt[L.output] = Compile::Virtual{src, std::move(map)};
+    c.push_view(std::move(P), "");
+    return false;
+  }
+  const std::string what = op + " to " + shape_str(ys);
+  if (ys.size() < 2 || ys.size() > 4)
+    cx.err(what +
+           " is not supported by the raman core (its activations are [1, C], [1, C, W] "
+           "or [1, C, H, W])");
+  const ActBuffer O = buffer_of(ys, c.source, cx.place);
+  // Channel gather at the same positions: output (ch, p) = source (sc[ch], p).
+  const int64_t hw = S.h * S.w;
+  bool gather = O.h * O.w == hw && static_cast<int64_t>(map.size()) == O.bytes();
+  std::vector<int64_t> sc(static_cast<size_t>(O.c));
+  for (int64_t ch = 0; ch < O.c && gather; ++ch) {
+    const int64_t s0 = map[static_cast<size_t>(ch * hw)];
+    gather = s0 >= 0 && s0 % hw == 0 && s0 / hw < S.c;
+    sc[static_cast<size_t>(ch)] = s0 / hw;
+    for (int64_t p = 0; p < hw && gather; ++p)
+      gather = map[static_cast<size_t>(ch * hw + p)] == s0 + p;
+  }
+  bool contiguous = gather;
+  for (int64_t ch = 0; ch < O.c && contiguous; ++ch)
+    contiguous = sc[static_cast<size_t>(ch)] == sc[0] + ch;
+  bool flat = map.size() == static_cast<size_t>(S.bytes());
+  for (size_t k = 0; k < map.size() && flat; ++k) flat = map[k] == static_cast<int64_t>(k);
+  ActBuffer view = S;
+  if (contiguous) {
+    if (sc[0] != 0 || O.c != S.c) view = S.slice(sc[0], O.c);
+    view.h = O.h;
+    view.w = O.w;
+  }
+  // The DMA reads the graph output as a tensor of its own, so a strided view of it is copied.
+  const bool strided = view.pitch() != view.c;
+  if ((contiguous || flat) && !(strided && L.output == c.q.output)) {
+    P.out = view;
+    if (strided) c.view_src[L.output] = src;
+    c.extend_life(src, last);
+    c.push_view(std::move(P), L.output);
+    return false;
+  }
+  if (!gather)
+    cx.err(what +
+           " moves codes across positions, which the raman core does not do (it has "
+           "views and channel copies)");
+  c.extend_life(src, c.prog.layers.size());
+  P.mode = Mode::Lane;
+  copy_passes(c, sc, P);
+  return true;
 }
 
 // The copy passes of a Concat, one per input not written in place (and per acc_per_pe x P'
@@ -885,17 +1080,18 @@ bool concat_passes(Compile& c, const QLayer& L, size_t li, LayerProgram& P) {
   return true;
 }
 
-// Lane geometry and folding: pooling, clamp and Add fold like depthwise, channels [c0, c0 +
-// tiles*P') per pass, where an Add holds two operands per channel and so half the tiles.
+// Lane geometry and folding: pooling, clamp, Add and Mul fold like depthwise, channels [c0, c0 +
+// tiles*P') per pass, where an Add or Mul holds two operands per channel and so half the tiles.
 // Returns false when the layer was recorded as a view (concat_passes).
 bool fold_lane(Compile& c, const QLayer& L, size_t li, bool depthwise, LayerProgram& P) {
   const RamanConfig& cfg = c.cfg;
   P.pes = std::min(cfg.pe_count, P.in.c);
   P.slots = ceil_div(P.in.c, P.pes);
-  const bool add = L.kind == QLayer::Kind::Add;
+  const bool add = P.two_operands();
   const int64_t tiles = add ? cfg.acc_per_pe / 2 : cfg.acc_per_pe;
   const int64_t per_pass = tiles * P.pes;
   if (L.kind == QLayer::Kind::Concat) return concat_passes(c, L, li, P);
+  if (L.kind == QLayer::Kind::Move) return true;  // copy passes made by compile_move
   if (depthwise || P.slots <= tiles) return true;
   for (int64_t c0 = 0; c0 < P.in.c; c0 += per_pass) {
     LayerProgram Q = P;
@@ -935,16 +1131,23 @@ bool compile_kind(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P, b
     case QLayer::Kind::Add:
       compile_add(c, cx, L, P);
       return true;
+    case QLayer::Kind::Mul:
+      compile_mul(c, cx, L, P);
+      return true;
+    case QLayer::Kind::ReduceSum:
+    case QLayer::Kind::ReduceMax:
+      compile_reduce(c, cx, L, P);
+      return true;
     case QLayer::Kind::Concat:
       compile_concat(c, cx, L, P);
       return true;
     case QLayer::Kind::Move:
-      compile_move(c, cx, L, std::move(P));
-      return false;
+      return compile_move(c, cx, L, std::move(P));
     default:
       cx.err(L.op +
              " is not supported by the raman core (it runs conv, depthwise, pointwise, "
-             "transposed conv, dense, pooling and ReLU/clip)");
+             "transposed conv, dense, pooling, ReLU/clip, look-up activations, Add, Mul, "
+             "Concat and moves)");
   }
 }
 
@@ -980,9 +1183,10 @@ void count_layer(LayerProgram& P, const ActBuffer& out, bool depthwise) {
       R->macs_dense = out.h * out.w * R->in.c * R->kh * R->kw;
     // Weight memory: the image plus bias (4 B), requant (multiplier 4 B + shift 1 B) per output
     // channel and a 16-byte layer descriptor (one per pass).
+    // A channel copy stores one byte per output channel: where the drain reads it.
     R->weight_bytes += 16 + 4 * static_cast<int64_t>(R->bias.size()) +
                        5 * static_cast<int64_t>(R->requant.size()) +
-                       static_cast<int64_t>(R->lut.size());
+                       static_cast<int64_t>(R->lut.size() + R->gather_pe.size());
   }
   if (P.passes.empty()) return;
   P.macs_dense = 0;
@@ -1009,12 +1213,16 @@ struct Residents {
 };
 Residents residents(const Compile& c, const QLayer& L, size_t li) {
   Residents r;
+  // A tensor this layer reads through a view or a Move is not overwritten at all (the in-place
+  // limit is worked out for a tensor read as itself).
+  std::set<std::string> viewed;
+  for (const std::string& v : L.inputs) viewed.insert(c.source_of(v));
   for (const auto& [name, b] : c.bufs) {
-    if (b.stride > 0) continue;  // a channel view of a region, which is itself in bufs
+    if (b.stride > 0) continue;  // a channel view of a region or a tensor, itself in bufs
     const auto lu = c.last_use.find(name);
     const size_t last = lu == c.last_use.end() ? 0 : lu->second;
     const bool input = std::find(L.inputs.begin(), L.inputs.end(), name) != L.inputs.end();
-    if (last > li)
+    if (last > li || (last == li && viewed.count(name)))
       r.live.push_back(b);
     else if (input && last == li)
       r.dying.push_back(b);
@@ -1083,14 +1291,23 @@ int64_t allocate_output(Compile& c, const Ctx& cx, size_t li, LayerProgram& P,
   const int64_t oa = region_of != SIZE_MAX && !region_known ? region.bytes() : out.bytes();
   // A folded layer reads its whole input again in every pass (a Concat reads each input once, in
   // pass order), so its output may not overwrite any of it: OA goes entirely below IA (gap = OA
-  // size) or above it. An unfolded Add reads position o of both operands before it writes
+  // size) or above it. An unfolded Add or Mul reads position o of both operands before it writes
   // position o, so its output may start at either operand (gap 0).
   const bool multi = L.inputs.size() > 1;
   const int64_t g0 = !P.passes.empty() || L.kind == QLayer::Kind::Concat || region_of != SIZE_MAX
                          ? oa
-                     : L.kind == QLayer::Kind::Add ? 0
-                                                   : overlap_gap(P);
-  const Residents r = residents(c, L, li);
+                     : P.two_operands() ? 0
+                                        : overlap_gap(P);
+  Residents r = residents(c, L, li);
+  if (P.bcast2) {
+    // The squeeze-excite gate is read at every output position: it stays whole until the end.
+    auto gate = std::find_if(r.dying.begin(), r.dying.end(),
+                             [&](const ActBuffer& b) { return b.base == P.in2.base; });
+    if (gate != r.dying.end()) {
+      r.live.push_back(*gate);
+      r.dying.erase(gate);
+    }
+  }
   int64_t base = -1;
   if (region_known)
     base = c.regions.at(region_of).base;
@@ -1141,7 +1358,7 @@ void finish_program(Compile& c) {
     // passes read channel views of it) and its output.
     std::map<int64_t, int64_t> ins;  // base -> bytes
     ins[P.in.base] = P.in.bytes();
-    if (P.qkind == QLayer::Kind::Add) ins[P.in2.base] = P.in2.bytes();
+    if (P.two_operands()) ins[P.in2.base] = P.in2.bytes();
     if (P.qkind == QLayer::Kind::Concat)
       for (const LayerProgram& Q : P.passes)
         ins[Q.in.base - Q.pass_in_c0] = Q.in.pitch() * Q.in.h * Q.in.w;
@@ -1160,7 +1377,7 @@ void finish_program(Compile& c) {
 RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
                           const MaskMap& masks, const RamanConfig& cfg, const std::string& source,
                           bool probe, size_t upto, int64_t* probe_need) {
-  Compile c{q, summary, masks, cfg, source, {}, {}, {}, {}, {}};
+  Compile c{q, summary, masks, cfg, source, {}, {}, {}, {}, {}, {}, {}, {}};
   place_input(c);
   plan_placement(c);
   for (size_t li = 0; li < q.layers.size(); ++li) {
@@ -1177,7 +1394,8 @@ RamanProgram compile_impl(const QuantizedModel& q, const TableSummary& summary,
     // and output (lane); its buffers are views, re-pointed once the allocation is known.
     for (LayerProgram& Q : P.passes) {
       Q.kind = P.kind;
-      Q.out = out.slice(Q.pass_c0, Q.mode == Mode::Broadcast ? Q.rows : Q.in.c);
+      const bool by_rows = Q.mode == Mode::Broadcast || Q.qkind == QLayer::Kind::Move;
+      Q.out = out.slice(Q.pass_c0, by_rows ? Q.rows : Q.in.c);
     }
     count_layer(P, out, depthwise);
     place_weights(c, cx, P);

@@ -102,8 +102,17 @@ void check_run(const LayerProgram& L, const std::string& lw) {
     throw InputError(lw +
                      "look-up activation (Sigmoid/Tanh/LeakyRelu) is not in the RTL (its "
                      "PPU has no table); simulate runs it");
+  if (L.qkind == QLayer::Kind::Mul)
+    throw InputError(lw +
+                     "elementwise Mul is not in the RTL (its PPU multiplies by requantization "
+                     "multipliers only); simulate runs it");
+  if (L.qkind == QLayer::Kind::Move)
+    throw InputError(lw +
+                     "channel copy (a channel shuffle or split) is not in the RTL (its drain "
+                     "writes the channels in accumulator order); simulate runs it");
   if (L.qkind == QLayer::Kind::Add && L.in2.pitch() != L.in.pitch())
-    throw std::logic_error(lw + "Add operands with different position strides");
+    throw InputError(lw + "Add of operands with different position strides (a channel view) is " +
+                     "not in the RTL; simulate runs it");
   if (L.lfsr && L.lfsr_slots != L.slots)
     throw InputError(lw +
                      "balanced LFSR across folding passes is not in the RTL (its column "

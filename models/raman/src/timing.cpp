@@ -118,7 +118,7 @@ LayerCounts empty_counts(const LayerProgram& L, const RamanConfig& cfg) {
   if (L.mode != Mode::None) {
     int64_t lo = std::min(L.in.base, L.out.base);
     int64_t hi = std::max(L.in.base + L.in.bytes(), L.out.base + L.out.bytes());
-    if (L.qkind == QLayer::Kind::Add) {  // both operands
+    if (L.two_operands()) {  // both operands
       lo = std::min(lo, L.in2.base);
       hi = std::max(hi, L.in2.base + L.in2.bytes());
     }
@@ -418,6 +418,23 @@ void lane_counts(Walk& w, int64_t words, bool global) {
   }
 }
 
+// Channel copy: per position one word of each source tile the pass loads, stored in its slot.
+void copy_counts(Walk& w) {
+  const LayerProgram& L = w.L;
+  LayerCounts& c = w.c;
+  const int64_t np = L.pes, n = w.positions;
+  for (int64_t t : L.src_tiles) {
+    const int64_t lanes = std::min(L.in.c, (t + 1) * np) - t * np;
+    w.cycles += n;
+    c.act_reads += n;
+    c.act_read_bytes += lanes * n;
+    c.zero_checks += lanes * n;
+    c.acc_updates += lanes * n;
+    for (int64_t p = 0; p < lanes; ++p) w.busy[static_cast<size_t>(p)] += n;
+  }
+  c.acc_updates += n * std::min(L.out.c, L.slots * np);  // the accumulator init
+}
+
 }  // namespace
 
 void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_t* x,
@@ -428,8 +445,9 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
     // reads its channel slice, which is contiguous in the NCHW input.
     for (const LayerProgram& Q : L.passes) {
       LayerCounts qc;
-      // (A Concat pass reads another input, but its counts do not depend on the codes.)
-      const bool own = Q.qkind != QLayer::Kind::Concat;
+      // (A Concat or copy pass reads another input or tiles anywhere in it, but its counts do
+      // not depend on the codes.)
+      const bool own = Q.qkind != QLayer::Kind::Concat && Q.qkind != QLayer::Kind::Move;
       analytical_layer(Q, cfg, own ? x + Q.pass_in_c0 * L.in.h * L.in.w : x, &qc);
       accumulate(c, qc);
     }
@@ -443,9 +461,9 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
   const int64_t P = cfg.pe_count, np = L.pes;
   const int64_t positions = L.positions();
   const int64_t writes = ceil_div(L.out.c, cfg.ppu_lanes);
-  // An Add drains in two cycles per output group (operand a, then b) and reads two words per
-  // tile (core.cpp).
-  const bool add = L.qkind == QLayer::Kind::Add;
+  // An Add or Mul drains in two cycles per output group (operand a, then b) and reads two words
+  // per tile (core.cpp).
+  const bool add = L.two_operands();
   const int64_t words = add ? 2 : 1, drain = writes * words;
   const bool global =
       L.qkind == QLayer::Kind::GlobalAvgPool || L.qkind == QLayer::Kind::GlobalMaxPool;
@@ -463,9 +481,13 @@ void analytical_layer(const LayerProgram& L, const RamanConfig& cfg, const int8_
         global ? Span{j, 1, 1} : tap_span(L.transpose, j, L.sw, L.pl, L.dw, L.in.w, L.out.w);
   if (L.mode == Mode::Broadcast)
     broadcast_counts(w);
+  else if (L.qkind == QLayer::Kind::Move)
+    copy_counts(w);
   else
     lane_counts(w, words, global);
-  c.ppu_ops = positions * L.out.c * (add ? 3 : 1);  // Add: two rescales and a requantization
+  // Add: two rescales and a requantization; Mul: the product and its requantization.
+  const int64_t ops = L.qkind == QLayer::Kind::Add ? 3 : L.qkind == QLayer::Kind::Mul ? 2 : 1;
+  c.ppu_ops = positions * L.out.c * ops;
   c.act_writes = positions * writes;
   c.act_write_bytes = positions * L.out.c;
   c.cycles = w.cycles;

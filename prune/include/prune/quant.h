@@ -112,6 +112,17 @@ Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer
 std::vector<int8_t> run_int8_layer(const QuantizedModel& q, size_t layer,
                                    const std::map<std::string, std::vector<int8_t>>& env);
 
+// A Move layer (Reshape, Transpose, Slice, Flatten, Squeeze, Gather, ...) seen as a gather: for
+// every output element (flat, batch-1 order) the entry of `from` it copies, where `from` holds,
+// per element of the layer's input, an index (< 2^24: the layer's own op is run on them in
+// float, which is exact there). For accelerators that move codes by address (the RAMAN core's
+// views and channel copies). InputError naming the layer for a Pad (it fills, not gathers).
+std::vector<int64_t> move_gather(const QuantizedModel& q, const QLayer& L,
+                                 const std::vector<int64_t>& from);
+
+// ReduceSum/ReduceMax layer: per input axis, whether it is reduced.
+std::vector<bool> reduced_axes(const QuantizedModel& q, const QLayer& L);
+
 // Number of samples in x and the shape of one sample, or InputError "<source>: shape [..]: ...".
 int64_t split_samples(const Graph& g, const Tensor& x, const std::string& source, Shape* sample);
 

@@ -52,6 +52,18 @@ const json& layer(const json& r, const std::string& name) {
   throw std::logic_error("no layer " + name);
 }
 
+// The one-line refusal of the whole-core RTL's image builder (what `verify` prints), "" if none.
+std::string rtl_refusal(const SimInput& in) {
+  try {
+    raman::build_rtl_image(raman::compile(in.model, in.summary, in.masks,
+                                          raman::RamanConfig::from(in.params), in.tables_path));
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    return e.what();
+  }
+  return "";
+}
+
 // conv 3->40 (3x3), depthwise 40, pointwise 40->20, transposed conv 20->20, max-pool, global
 // average pool, dense 20->36: on 4 PEs with 4 accumulators (16 rows or channels a pass) every
 // layer folds: 40 channels in 3 passes, 20 in 2, 36 in 3.
@@ -283,15 +295,8 @@ TEST(RamanFold, LookUpActivationsRunInThePpu) {
     EXPECT_EQ(layer(r, "sigmoid")["kind"], "lut");
     EXPECT_EQ(layer(r, "sigmoid")["ppu_ops"].get<int64_t>(), 25 * 20);
   }
-  SimInput in = make_input(g, calib, ramp_input(), {});
-  try {
-    raman::build_rtl_image(raman::compile(in.model, in.summary, in.masks,
-                                          raman::RamanConfig::from(in.params), in.tables_path));
-    FAIL() << "expected an error";
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'sigmoid': look-up activation", 0), 0u) << m;
-  }
+  const std::string m = rtl_refusal(make_input(g, calib, ramp_input(), {}));
+  EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'sigmoid': look-up activation", 0), 0u) << m;
 }
 
 TEST(RamanFold, TheSkipTensorIsNotOverwritten) {
@@ -380,6 +385,198 @@ TEST(RamanFold, AnEncodingTheCoreDoesNotDecodeIsRefusedNamingIt) {
                  "fold.pwt: layer 'pw': encoding 'undecoded' is not accepted by the raman core (it "
                  "decodes balanced, bitmap, csr, dense; write the table with --target raman)");
   }
+}
+
+// Cycles of one lane run by the rule in docs/raman.md: setup + per output position init, one
+// cycle per word read, flush, and the drain (`drain` cycles per output group of ppu_lanes).
+int64_t lane_run_cycles(int64_t positions, int64_t words, int64_t channels, int64_t drain) {
+  const raman::RamanConfig d;
+  return d.layer_setup_cycles +
+         positions * (2 + words + drain * ((channels + d.ppu_lanes - 1) / d.ppu_lanes));
+}
+
+// A squeeze-excite block as MobileNetV3 has it, and EfficientNet's SiLU: conv -> HardSwish ->
+// (global pool -> fc -> relu -> fc -> HardSigmoid) = gate; Mul(gate, x) with the gate
+// [1, C, 1, 1] first (torchvision's order); conv -> x * Sigmoid(x); a same-shape Mul.
+Graph squeeze_excite_net() {
+  ModelBuilder b(14);
+  b.input("x", {1, 4, 6, 6});
+  b.init("w1", {20, 4, 3, 3}, ramp(20 * 36, 101));
+  auto* c1 = b.node("Conv", {"x", "w1"}, {"c1"}, "conv1");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("HardSwish", {"c1"}, {"h"}, "hswish");
+  b.node("GlobalAveragePool", {"h"}, {"gp"}, "squeeze");
+  b.init("w2", {8, 20, 1, 1}, ramp(160, 102));
+  b.init("b2", {8}, ramp(8, 103));
+  b.node("Conv", {"gp", "w2", "b2"}, {"f1"}, "fc1");
+  b.node("Relu", {"f1"}, {"r1"}, "relu1");
+  b.init("w3", {20, 8, 1, 1}, ramp(160, 104));
+  b.init("b3", {20}, ramp(20, 105));
+  b.node("Conv", {"r1", "w3", "b3"}, {"f2"}, "fc2");
+  b.node("HardSigmoid", {"f2"}, {"gate"}, "hsig");
+  b.node("Mul", {"gate", "h"}, {"m"}, "se_mul");
+  b.init("w4", {20, 20, 1, 1}, ramp(400, 106));
+  b.node("Conv", {"m", "w4"}, {"c2"}, "conv2");
+  b.node("Sigmoid", {"c2"}, {"sg"}, "silu_sigmoid");
+  b.node("Mul", {"c2", "sg"}, {"si"}, "silu_mul");
+  b.init("w5", {20, 20, 1, 1}, ramp(400, 107));
+  b.node("Conv", {"h", "w5"}, {"c3"}, "conv3");
+  b.node("Mul", {"si", "c3"}, {"y"}, "mul_same");
+  b.output("y");
+  return b.graph();
+}
+
+// Squeeze-excite: the gate's Mul and a same-shape Mul run in lanes with the PPU doing
+// hls::mul8 (bit-exact), HardSwish, HardSigmoid and the fused SiLU through the look-up table;
+// the cycles follow the rule (both operands' words, two drain cycles per output), the gate's
+// word is read again at every position, and the whole-core RTL refuses the Mul in one line.
+TEST(RamanFold, SqueezeExciteMulAndHardActivationsAreBitExact) {
+  const Graph g = squeeze_excite_net();
+  const Tensor calib({8, 4, 6, 6}, ramp(8 * 144, 108));
+  const Tensor x = Tensor({1, 4, 6, 6}, ramp(144, 109));
+  const json r = expect_modes_agree(make_input(g, calib, x, {}), "squeeze-excite");
+  const int64_t C = 20, positions = 36, tiles = (C + 15) / 16;
+  for (const char* mul : {"se_mul", "mul_same"}) {
+    const json& l = layer(r, mul);
+    EXPECT_EQ(l["kind"], "mul") << mul;
+    EXPECT_EQ(l["cycles"].get<int64_t>(), lane_run_cycles(positions, 2 * tiles, C, 2)) << mul;
+    EXPECT_EQ(l["ppu_ops"].get<int64_t>(), positions * C * 2) << mul;
+    // Both operands' words at every position (the gate's C bytes re-read each time).
+    EXPECT_EQ(l["act_read_bytes"].get<int64_t>(), 2 * positions * C) << mul;
+    EXPECT_EQ(l["act_write_bytes"].get<int64_t>(), positions * C) << mul;
+  }
+  for (const char* lut : {"hswish", "hsig"}) EXPECT_EQ(layer(r, lut)["kind"], "lut") << lut;
+  // x * Sigmoid(x) is one table: no third Mul layer.
+  int muls = 0;
+  for (const json& l : r["layers"]) muls += l["kind"] == "mul";
+  EXPECT_EQ(muls, 2);
+  // Folded: 4 PEs x 2 accumulators hold one tile of both operands per pass (5 passes of C=20).
+  expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"}),
+                     "squeeze-excite folded");
+  expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"},
+                                {"magnitude", 0.6, "csr", "pattern"}),
+                     "squeeze-excite folded csr");
+  // hswish, the first layer the RTL lacks, is a look-up (a Mul alone: the next test).
+  const std::string m = rtl_refusal(make_input(g, calib, x, {}));
+  EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'hswish': look-up activation", 0), 0u) << m;
+}
+
+// The whole-core RTL refuses a Mul naming it (a model whose only missing feature is the Mul).
+TEST(RamanFold, TheRtlImageRefusesAMulNamingIt) {
+  ModelBuilder b;
+  b.input("x", {1, 4, 3, 3});
+  b.init("w", {16, 4, 1, 1}, ramp(64, 111));
+  b.node("Conv", {"x", "w"}, {"a"}, "pw");
+  b.node("GlobalAveragePool", {"a"}, {"g"}, "squeeze");
+  b.node("Mul", {"a", "g"}, {"y"}, "scale");
+  b.output("y");
+  SimInput in =
+      make_input(b.graph(), Tensor({4, 4, 3, 3}, ramp(144, 112)), relu_ramp({1, 4, 3, 3}, 113), {});
+  const json r = expect_modes_agree(in, "x * gap(x)");
+  EXPECT_EQ(layer(r, "scale")["kind"], "mul");
+  const std::string m = rtl_refusal(in);
+  EXPECT_EQ(
+      m.rfind("fold.pwt: whole-core RTL: layer 'scale': elementwise Mul is not in the RTL", 0), 0u)
+      << m;
+}
+
+// Channel shuffle of `in` (C channels, 2 groups) into `out`: Reshape -> Transpose -> Reshape,
+// named <p>_r1, <p>_t, <p>_r2.
+void shuffle(ModelBuilder& b, const std::string& in, const std::string& out, int64_t C,
+             const std::string& p) {
+  b.init_i64(p + "_shape1", {5}, {1, 2, C / 2, 6, 6});
+  b.init_i64(p + "_shape2", {4}, {1, C, 6, 6});
+  b.node("Reshape", {in, p + "_shape1"}, {p + "_a"}, p + "_r1");
+  auto* t = b.node("Transpose", {p + "_a"}, {p + "_b"}, p + "_t");
+  ModelBuilder::attr(t, "perm", std::vector<int64_t>{0, 2, 1, 3, 4});
+  b.node("Reshape", {p + "_b", p + "_shape2"}, {out}, p + "_r2");
+}
+
+// ShuffleNetV2's unit twice: Split in halves, one half through a pointwise conv, Concat, channel
+// shuffle; then a shuffle before ReduceMean over the plane and a dense layer.
+Graph shuffle_net() {
+  ModelBuilder b;
+  b.input("x", {1, 4, 6, 6});
+  b.init("w1", {24, 4, 3, 3}, ramp(24 * 36, 121));
+  auto* c1 = b.node("Conv", {"x", "w1"}, {"c1"}, "conv1");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.init_i64("halves", {2}, {12, 12});
+  auto* sp = b.node("Split", {"r1", "halves"}, {"sa", "sb"}, "split");
+  ModelBuilder::attr(sp, "axis", int64_t{1});
+  b.init("w2", {12, 12, 1, 1}, ramp(144, 122));
+  b.node("Conv", {"sb", "w2"}, {"cb"}, "branch");
+  b.node("Relu", {"cb"}, {"rb"}, "relu_b");
+  auto* cat = b.node("Concat", {"sa", "rb"}, {"cat"}, "concat");
+  ModelBuilder::attr(cat, "axis", int64_t{1});
+  shuffle(b, "cat", "sh", 24, "shuffle1");
+  auto* sp2 = b.node("Split", {"sh", "halves"}, {"ta", "tb"}, "split2");
+  ModelBuilder::attr(sp2, "axis", int64_t{1});
+  b.init("w3", {12, 12, 1, 1}, ramp(144, 123));
+  b.node("Conv", {"tb", "w3"}, {"cb2"}, "branch2");
+  b.node("Relu", {"cb2"}, {"rb2"}, "relu_b2");
+  auto* cat2 = b.node("Concat", {"ta", "rb2"}, {"cat2"}, "concat2");
+  ModelBuilder::attr(cat2, "axis", int64_t{1});
+  shuffle(b, "cat2", "sh2", 24, "shuffle2");
+  auto* mean = b.node("ReduceMean", {"sh2"}, {"mean"}, "mean");
+  ModelBuilder::attr(mean, "axes", std::vector<int64_t>{2, 3});
+  ModelBuilder::attr(mean, "keepdims", int64_t{0});
+  b.init("wg", {10, 24}, ramp(240, 124));
+  auto* gm = b.node("Gemm", {"mean", "wg"}, {"y"}, "fc");
+  ModelBuilder::attr(gm, "transB", int64_t{1});
+  b.output("y");
+  return b.graph();
+}
+
+// Channel shuffle and split: a Split of a tensor of its own is two views (no cycles); the
+// shuffle's Reshape and Transpose, read only by Moves, are views too; where the shuffled
+// channels are read by a layer (a Split's half, the last Reshape) they are copied in lanes,
+// their cycles by the rule over the source tiles a pass loads; ReduceMean over the plane runs
+// as global pooling. Bit-exact and equal in both modes, folded too; the RTL refuses the copy.
+TEST(RamanFold, ChannelShuffleAndSplitAreViewsOrCountedCopies) {
+  const Graph g = shuffle_net();
+  const Tensor calib({8, 4, 6, 6}, ramp(8 * 144, 125));
+  const Tensor x = Tensor({1, 4, 6, 6}, ramp(144, 126));
+  const json r = expect_modes_agree(make_input(g, calib, x, {}), "shuffle");
+  auto by_kind = [&](const std::string& kind, const std::string& mode) {
+    std::vector<json> v;
+    for (const json& l : r["layers"])
+      if (l["kind"] == kind && l["mode"] == mode) v.push_back(l);
+    return v;
+  };
+  for (const char* view :
+       {"shuffle1_r1", "shuffle1_t", "shuffle1_r2", "shuffle2_r1", "shuffle2_t"}) {
+    EXPECT_EQ(layer(r, view)["mode"], "none") << view;
+    EXPECT_EQ(layer(r, view)["cycles"].get<double>(), 0.0) << view;
+  }
+  // The first Split: two contiguous channel ranges of relu1's output, views.
+  const std::vector<json> views = by_kind("move", "none");
+  EXPECT_EQ(views.size(), 7u);  // 2 slices + 3 + 2 shuffle steps
+  // Copies: split2's halves (12 channels each gathered from both 16-channel source tiles of
+  // the concat) and the last shuffle (24 channels from both tiles): cycles, reads and writes by
+  // the rule.
+  const std::vector<json> copies = by_kind("move", "lane");
+  ASSERT_EQ(copies.size(), 3u);
+  const int64_t positions = 36, src_tiles = 2;
+  for (const json& l : copies) {
+    const int64_t n = l["act_write_bytes"].get<int64_t>() / positions;
+    EXPECT_EQ(n, l["name"] == "shuffle2_r2" ? 24 : 12) << l["name"];
+    EXPECT_EQ(l["cycles"].get<int64_t>(), lane_run_cycles(positions, src_tiles, n, 1)) << l["name"];
+    EXPECT_EQ(l["act_read_bytes"].get<int64_t>(), positions * 24) << l["name"];
+    EXPECT_EQ(l["ppu_ops"].get<int64_t>(), positions * n) << l["name"];
+  }
+  const json& mean = layer(r, "mean");
+  EXPECT_EQ(mean["kind"], "reduce_sum");
+  EXPECT_EQ(mean["cycles"].get<int64_t>(), lane_run_cycles(1, positions * src_tiles, 24, 1));
+  expect_modes_agree(make_input(g, calib, x, {"pe_count=4", "cluster_size=2", "acc_per_pe=2"}),
+                     "shuffle folded");
+  expect_modes_agree(make_input(g, calib, x, kSmallCore, {"balanced", 0.5, "balanced", "pattern"}),
+                     "shuffle balanced, small core");
+  const std::string m = rtl_refusal(make_input(g, calib, x, {}));
+  EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer '", 0), 0u) << m;
+  EXPECT_NE(m.find("': channel copy (a channel shuffle or split) is not in the RTL"),
+            std::string::npos)
+      << m;
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // The whole-core RTL on folded layers (issue 12 part 2): conv, depthwise, Concat copy passes,
 // global pooling and dense layers with more channels than 16 PEs x 8 accumulators, and residual
 // Add, bit-exact with the integer reference and with the SystemC model's cycles; and the
-// one-line refusal of what the RTL does not have (a folded balanced-LFSR layer).
+// one-line refusal of what the RTL does not have (a folded balanced-LFSR layer, Mul, a channel
+// copy); a channel Split's views run.
 #include <gtest/gtest.h>
 
 #include "common/onnx_builder.h"
@@ -53,6 +54,17 @@ Graph wide_net() {
 
 Tensor relu_ramp(const Shape& s, uint32_t seed) {
   return test::relu_ramp_tensor(s, ramp(static_cast<size_t>(numel(s)), seed));
+}
+
+// verify's one-line refusal of what the RTL does not have, "" if it ran.
+std::string refusal(const SimInput& in) {
+  try {
+    verify_raman(in, VerifyOptions{});
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    return e.what();
+  }
+  return "";
 }
 
 TEST(CoreVerifyFold, FoldedLayersAndConcatRunOnTheRtl) {
@@ -138,17 +150,81 @@ TEST(CoreVerifyFold, AFoldedLfsrLayerIsRefusedNamingTheLayer) {
   const SimInput in =
       test::graph_case(g, Tensor({4, 8, 2, 2}, ramp(128, 62)), relu_ramp({1, 8, 2, 2}, 63), {},
                        {"balanced", 0.5, "balanced", "lfsr"});
-  try {
-    verify_raman(in, VerifyOptions{});
-    FAIL() << "expected an error";
-  } catch (const InputError& e) {
-    const std::string m = e.what();
-    EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'wide': balanced LFSR across folding "
-                      "passes is not in the RTL",
-                      0),
-              0u)
-        << m;
-    EXPECT_EQ(m.find('\n'), std::string::npos);
+  const std::string m = refusal(in);
+  EXPECT_EQ(m.rfind("fold.pwt: whole-core RTL: layer 'wide': balanced LFSR across folding "
+                    "passes is not in the RTL",
+                    0),
+            0u)
+      << m;
+}
+
+// A Split is two channel views: a convolution reads one half, a Concat copies the other, at
+// the whole tensor's bytes per position; views need nothing the RTL lacks.
+Graph split_net() {
+  ModelBuilder b;
+  b.input("x", {1, 4, 4, 4});
+  b.init("w1", {24, 4, 3, 3}, ramp(24 * 36, 71));
+  auto* c1 = b.node("Conv", {"x", "w1"}, {"c1"}, "conv");
+  ModelBuilder::attr(c1, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Relu", {"c1"}, {"r1"}, "relu1");
+  b.init_i64("halves", {2}, {12, 12});
+  auto* sp = b.node("Split", {"r1", "halves"}, {"sa", "sb"}, "split");
+  ModelBuilder::attr(sp, "axis", int64_t{1});
+  b.init("w2", {12, 12, 3, 3}, ramp(12 * 108, 72));
+  auto* c2 = b.node("Conv", {"sb", "w2"}, {"cb"}, "branch");
+  ModelBuilder::attr(c2, "pads", std::vector<int64_t>{1, 1, 1, 1});
+  b.node("Relu", {"cb"}, {"rb"}, "relu_b");
+  auto* cat = b.node("Concat", {"sa", "rb"}, {"cat"}, "concat");
+  ModelBuilder::attr(cat, "axis", int64_t{1});
+  b.init("w3", {8, 24, 1, 1}, ramp(8 * 24, 73));
+  b.node("Conv", {"cat", "w3"}, {"y"}, "head");
+  b.output("y");
+  return b.graph();
+}
+
+TEST(CoreVerifyFold, AChannelSplitRunsOnTheRtlAsViews) {
+  const SimInput in = make_input(split_net(), Tensor({4, 4, 4, 4}, ramp(256, 74)),
+                                 relu_ramp({1, 4, 4, 4}, 75), 0, "auto");
+  VerifyOptions o;
+  o.run.lockstep = true;
+  const VerifyReport r = verify_raman(in, o);
+  EXPECT_TRUE(r.pass) << r.first_failure;
+  EXPECT_TRUE(r.bit_exact);
+  EXPECT_EQ(r.rtl_cycles, r.model_cycles);
+}
+
+// What the RTL lacks is refused in one line naming the layer: a Mul (the squeeze-excite scale),
+// a channel copy (the Split of a channel shuffle).
+TEST(CoreVerifyFold, MulAndChannelCopiesAreRefusedNamingTheLayer) {
+  ModelBuilder m;
+  m.input("x", {1, 4, 3, 3});
+  m.init("w", {16, 4, 1, 1}, ramp(64, 81));
+  m.node("Conv", {"x", "w"}, {"a"}, "pw");
+  m.node("GlobalAveragePool", {"a"}, {"g"}, "squeeze");
+  m.node("Mul", {"g", "a"}, {"y"}, "scale");
+  m.output("y");
+  ModelBuilder s;
+  s.input("x", {1, 8, 2, 2});
+  s.init_i64("shape1", {5}, {1, 2, 4, 2, 2});
+  s.init_i64("shape2", {4}, {1, 8, 2, 2});
+  s.node("Reshape", {"x", "shape1"}, {"a"}, "r1");
+  auto* t = s.node("Transpose", {"a"}, {"b"}, "t");
+  ModelBuilder::attr(t, "perm", std::vector<int64_t>{0, 2, 1, 3, 4});
+  s.node("Reshape", {"b", "shape2"}, {"c"}, "r2");
+  s.init("w", {4, 8, 1, 1}, ramp(32, 82));
+  s.node("Conv", {"c", "w"}, {"y"}, "pw");
+  s.output("y");
+  const std::pair<Graph, std::string> cases[] = {
+      {m.graph(), "layer 'scale': elementwise Mul is not in the RTL"},
+      {s.graph(), "layer 'r2': channel copy (a channel shuffle or split) is not in the RTL"}};
+  for (const auto& [g, want] : cases) {
+    const Shape xs = g.shape(g.inputs.at(0).name);
+    Shape cs = xs;
+    cs[0] = 4;
+    const SimInput in = make_input(g, Tensor(cs, ramp(static_cast<size_t>(numel(cs)), 83)),
+                                   relu_ramp(xs, 84), 0, "auto");
+    const std::string msg = refusal(in);
+    EXPECT_EQ(msg.rfind("fold.pwt: whole-core RTL: " + want, 0), 0u) << msg;
   }
 }
 

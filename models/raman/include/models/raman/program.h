@@ -56,7 +56,10 @@ struct LayerProgram {
   QLayer::Kind qkind = QLayer::Kind::Move;
   Mode mode = Mode::None;
   ActBuffer in, out;
-  ActBuffer in2;  // residual Add: the second operand (same shape as `in`)
+  ActBuffer in2;  // residual Add, Mul: the second operand (same shape as `in`, or per channel)
+  // Mul (squeeze-excite): in2 is one value per channel ([1, C, 1, 1]), its word read at position 0
+  // for every output position.
+  bool bcast2 = false;
   // Geometry (2-D; 1-D has kh = 1, ih = 1).
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
   bool transpose = false;   // ConvTranspose gather
@@ -81,7 +84,12 @@ struct LayerProgram {
   std::vector<int32_t> bias;          // per output channel (broadcast, depthwise)
   std::vector<hls::Requant> requant;  // per output channel, or by window count (avgpool)
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;
-  std::vector<int8_t> lut;           // Sigmoid/Tanh/LeakyRelu: the PPU's table, lut[q + 128]
+  std::vector<int8_t> lut;  // Sigmoid/Tanh/LeakyRelu: the PPU's table, lut[q + 128]
+  // Channel copy (a Move that gathers channels at the same positions: channel shuffle, split):
+  // the source tiles (P' channels each, of `in`) a pass loads into slots 0.., and per output
+  // channel of the pass the lane and slot the drain reads it from.
+  std::vector<int64_t> src_tiles;
+  std::vector<int32_t> gather_pe, gather_slot;
   bool count_include_pad = false;    // avgpool
   int64_t pool_pb = 0, pool_pr = 0;  // avgpool bottom/right pads (count_include_pad)
   // Energy bookkeeping of the weight-memory image (docs/raman.md "weight memory image").
@@ -112,6 +120,8 @@ struct LayerProgram {
   int64_t pass_in_c0 = 0;  // first channel of this pass in its input (lane passes; NCHW offset)
   size_t pass_input = 0;   // Concat: the input this pass copies
   int64_t positions() const { return out.h * out.w; }
+  // Residual Add and Mul read a word of each operand and drain two cycles per output group.
+  bool two_operands() const { return qkind == QLayer::Kind::Add || qkind == QLayer::Kind::Mul; }
   // The programs the core runs for this layer: the passes, or the layer itself.
   std::vector<const LayerProgram*> runs() const {
     std::vector<const LayerProgram*> r;
