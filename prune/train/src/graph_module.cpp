@@ -234,6 +234,8 @@ struct OpLowering {
                             const std::vector<torch::Tensor>& env, int64_t N);
 };
 
+// Long by design: one short case per op kind (its geometry or constants precomputed), a table
+// read next to step() below; splitting it would separate each op's lowering from its peers.
 std::shared_ptr<const GraphModule::Plan> OpLowering::lower(const Graph& g) {
   auto plan = std::make_shared<Plan>();
   Plan& p = *plan;
@@ -589,6 +591,8 @@ void OpLowering::batch_analysis(const Graph& g, Plan& p) {
   if (p.out_slot < 0 || st[static_cast<size_t>(p.out_slot)] != kBatch) p.batch_ok = false;
 }
 
+// Long by design: one case per op kind, each the few torch calls of the float executor's kernel
+// (ops_float.cpp), in the same order as lower()'s cases.
 torch::Tensor OpLowering::step(const GraphModule& m, const Plan& p, const Plan::Step& s,
                                const std::vector<torch::Tensor>& env, int64_t N) {
   auto has = [&](size_t k) { return k < s.in.size() && !s.in[k].name.empty(); };

@@ -571,6 +571,9 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch:
 
 }  // namespace
 
+// The epoch and batch loops stay one function (about 160 lines): the optimizer, the shuffling
+// rng, the held masks and the best epoch are state every step of both loops reads and writes, and
+// the order of their use is what makes a seed reproducible. The set-up around them is split out.
 TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& d,
                          const TrainOptions& o, const ProgressFn& progress, QatState* qat,
                          const LoopHooks& hooks) {
