@@ -1,4 +1,5 @@
-// Weight-table writer and reader (format v1, docs/weight-tables.md) and the encoding registry.
+// Weight-table writer and reader (format v1, docs/weight-tables.md); the encoding registry is
+// encoding_registry.cpp.
 // The file is: a 48-byte header (magic, version, lengths, CRCs), one model section (graph,
 // quantization parameters, section directory) and one section per weight layer. Every field is
 // little-endian and fixed-width, maps are written sorted and nothing depends on time or
@@ -33,49 +34,6 @@ uint32_t crc32(const void* data, size_t n, uint32_t crc) {
   crc = ~crc;
   for (size_t i = 0; i < n; ++i) crc = table[(crc ^ p[i]) & 0xFFu] ^ (crc >> 8);
   return ~crc;
-}
-
-// ---------------------------------------------------------------------------------- registry
-namespace {
-struct Registry {
-  std::map<std::string, std::unique_ptr<Encoding>> by_name;
-  std::map<uint8_t, const Encoding*> by_id;
-};
-Registry& registry() {
-  static Registry r;
-  return r;
-}
-}  // namespace
-
-EncodingRegistrar::EncodingRegistrar(const std::string& name, EncodingFactory f) {
-  auto e = f();
-  Registry& r = registry();
-  // Ids are written into files: two encodings with one id would make old files ambiguous.
-  if (r.by_id.count(e->id()) || r.by_name.count(name))
-    throw std::logic_error("weight-table encoding '" + name + "' or its id " +
-                           std::to_string(e->id()) + " is registered twice");
-  r.by_id[e->id()] = e.get();
-  r.by_name[name] = std::move(e);
-}
-
-const Encoding* find_encoding(const std::string& name) {
-  auto it = registry().by_name.find(name);
-  return it == registry().by_name.end() ? nullptr : it->second.get();
-}
-
-const Encoding* find_encoding(uint8_t id) {
-  auto it = registry().by_id.find(id);
-  return it == registry().by_id.end() ? nullptr : it->second;
-}
-
-std::vector<std::string> encoding_names() {
-  std::vector<std::string> r;
-  for (const auto& kv : registry().by_id) r.push_back(kv.second->name());
-  return r;
-}
-
-std::vector<std::string> table_targets() {
-  return {"", "raman"};
 }
 
 namespace {
@@ -560,22 +518,34 @@ TableLayerInfo layer_info(const QLayer& L, const Section& s, int64_t offset) {
   return i;
 }
 
+bool accepts(const TableOptions& opt, const std::string& encoding) {
+  return opt.accepts.empty() ||
+         std::find(opt.accepts.begin(), opt.accepts.end(), encoding) != opt.accepts.end();
+}
+
 void check_options(const TableOptions& opt, const std::string& path) {
   if (opt.encoding != "auto" && !find_encoding(opt.encoding)) {
     std::string known = "auto";
     for (const auto& n : encoding_names()) known += ", " + n;
     fail(path, "--encoding", "unknown encoding '" + opt.encoding + "' (known: " + known + ")");
   }
-  const auto targets = table_targets();
-  if (std::find(targets.begin(), targets.end(), opt.target) == targets.end())
-    fail(path, "--target", "unknown target '" + opt.target + "' (known: raman, or none for any)");
-  if (opt.encoding != "auto" && !find_encoding(opt.encoding)->accepted_by(opt.target))
+  for (const auto& n : opt.accepts)
+    if (!find_encoding(n))  // the target's own list is wrong: a bug, not the user's
+      throw std::logic_error("target '" + opt.target + "' accepts unknown encoding '" + n + "'");
+  if (opt.encoding != "auto" && !accepts(opt, opt.encoding)) {
+    std::string decoded;
+    for (const auto& n : opt.accepts) decoded += (decoded.empty() ? "" : ", ") + n;
     fail(path, "--encoding",
-         "encoding '" + opt.encoding + "' is not accepted by target '" + opt.target + "'");
-  if (opt.csr_index_bits != 4 && opt.csr_index_bits != 8 && opt.csr_index_bits != 16)
-    fail(path, "--csr-index-bits", std::to_string(opt.csr_index_bits) + " is not 4, 8 or 16");
-  if (opt.rle_run_bits < 0 || opt.rle_run_bits > 16)
-    fail(path, "--rle-run-bits", std::to_string(opt.rle_run_bits) + " is outside 0..16");
+         "encoding '" + opt.encoding + "' is not accepted by target '" + opt.target +
+             "' (it decodes " + decoded + ")");
+  }
+  if (!opt.encoding_params.is_object())
+    fail(path, "encoding parameters", "expected an object keyed by encoding");
+  for (const auto& [name, given] : opt.encoding_params.items()) {
+    const Encoding* e = find_encoding(name);
+    if (!e) fail(path, "encoding parameters", "unknown encoding '" + name + "'");
+    encoding_params(*e, opt.encoding_params, path);
+  }
 }
 
 // Encodes one layer: the forced encoding, or the smallest the target accepts.
@@ -583,7 +553,9 @@ void encode_layer(const EncodeContext& ctx, const WeightMatrix& w, const TableOp
                   const std::string& path, Section* s) {
   if (opt.encoding != "auto") {
     s->enc = find_encoding(opt.encoding);
-    const std::string why = s->enc->encode(w, ctx, &s->e);
+    EncodeContext c = ctx;
+    c.params = encoding_params(*s->enc, opt.encoding_params, path);
+    const std::string why = s->enc->encode(w, c, &s->e);
     if (!why.empty())
       fail(path, "layer '" + ctx.layer + "'",
            "encoding '" + opt.encoding + "' does not apply: " + why);
@@ -593,9 +565,11 @@ void encode_layer(const EncodeContext& ctx, const WeightMatrix& w, const TableOp
   // then the lowest id, so the choice is deterministic.
   for (const auto& name : encoding_names()) {
     const Encoding* e = find_encoding(name);
-    if (!e->accepted_by(opt.target)) continue;
+    if (!accepts(opt, name)) continue;
+    EncodeContext c = ctx;
+    c.params = encoding_params(*e, opt.encoding_params, path);
     EncodedLayer cand;
-    if (!e->encode(w, ctx, &cand).empty()) continue;
+    if (!e->encode(w, c, &cand).empty()) continue;
     if (!s->enc || cand.bytes() < s->e.bytes() ||
         (cand.bytes() == s->e.bytes() && cand.bits() < s->e.bits())) {
       s->enc = e;
@@ -663,8 +637,6 @@ std::string table_bytes(const QuantizedModel& q, const MaskMap& masks, const nlo
     if (notes.is_object() && notes.contains("layers") && notes["layers"].is_object() &&
         notes["layers"].contains(L.name))
       ctx.notes = notes["layers"][L.name];
-    ctx.csr_index_bits = opt.csr_index_bits;
-    ctx.rle_run_bits = opt.rle_run_bits;
     encode_layer(ctx, w, opt, path, &s);
     if (sections.size() >= kNoSection) fail(path, place, "too many weight layers");
     qsection[li] = static_cast<uint32_t>(sections.size());

@@ -111,10 +111,26 @@ std::vector<double> parse_sparsities(const std::string& s) {
   return v;
 }
 
-// nm keeps n of every m: pick m in {4, 8} and n = round((1 - s) m) (at least 1) closest to the
-// target; ties go to m = 4 (less padding per group). The row records the sparsity reached.
-void choose_nm(double s, SchemeOptions& so) {
-  nm_for_sparsity(s, &so.n, &so.m);
+// A point's scheme options, each given to a scheme that declares it: the PE mapping from the
+// architecture (a balanced encoding is only decodable by an array with the PE mapping it was
+// pruned for), --mask-file, and what a scheme whose sparsity follows from its options sets from
+// the point's target (nm: m in {4, 8} and n = round((1 - s) m), the row records the sparsity
+// reached).
+ParamValues sweep_scheme_params(const Scheme& scheme, double target, const ParamValues& pv,
+                                const Opts& o) {
+  const std::vector<ParamSpec> specs = scheme.params();
+  json given = json::object();
+  if (pv.has("pe_count")) given["pes"] = pv.i("pe_count");
+  if (pv.has("cluster_size")) given["cluster"] = pv.i("cluster_size");
+  if (!o.mask_file.empty()) given["mask_file"] = o.mask_file;
+  ParamValues from(specs);
+  std::string note;
+  for (const auto& k : scheme.params_for_sparsity(target, &from, &note)) given[k] = from.json()[k];
+  for (auto it = given.begin(); it != given.end();)
+    it = find_param(specs, it.key()) ? std::next(it) : given.erase(it);
+  return resolve_scheme_params(scheme, given, [](const std::string& k) {
+    return k == "mask_file" ? "--mask-file" : k.empty() ? "--schemes" : "--set " + k;
+  });
 }
 
 // Locates scripts/plot_sweep.py: $PRUNESIM_SOURCE_DIR, the compile-time source folder, or the
@@ -225,17 +241,10 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
     SchemeOptions so;
     so.sparsity = r.target;
     so.seed = c.o->seed;
-    // The balanced encoding is only decodable by an array with the PE mapping it was pruned for.
-    if (pv.has("pe_count")) so.pe.pes = pv.i("pe_count");
-    if (pv.has("cluster_size")) so.pe.cluster = pv.i("cluster_size");
-    if (r.scheme == "nm") {
-      choose_nm(r.target, so);
-      r.scheme_options = "n:m=" + std::to_string(so.n) + ":" + std::to_string(so.m);
-    } else if (r.scheme == "balanced") {
-      r.scheme_options =
-          "pes=" + std::to_string(so.pe.pes) + " cluster=" + std::to_string(so.pe.cluster);
+    if (r.scheme != "recipe") {
+      so.params = sweep_scheme_params(*make_scheme(r.scheme), r.target, pv, *c.o);
+      r.scheme_options = make_scheme(r.scheme)->options_label(so.params);
     }
-    so.mask_file = c.o->mask_file;
     PruneData pd;
     pd.calib = &c.calib;
     pd.eval = &c.data;
@@ -278,6 +287,7 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
   const QuantizedModel q = quantize(res.graph, c.calib);
   TableOptions to;
   to.target = c.target;
+  to.accepts = c.arch->encodings();
   const std::string name = "sweep point " + r.scheme + " s=" + fmt(r.target);
   SimInput in;
   in.tables_path = name;
@@ -443,24 +453,19 @@ void run(const Opts& o) {
     for (const auto& m : modes) known += (known.empty() ? "" : ", ") + m;
     throw InputError("--mode " + c.mode + ": not a mode of " + o.arch + " (known: " + known + ")");
   }
-  const auto targets = table_targets();
-  c.target = std::count(targets.begin(), targets.end(), o.arch) ? o.arch : "";
+  // Tables hold only encodings the architecture decodes (it lists none: any encoding).
+  c.target = c.arch->encodings().empty() ? "" : o.arch;
   if (!(o.rate >= 0) || !std::isfinite(o.rate))
     throw InputError("--rate: must be a finite number >= 0 inferences/s");
 
   if (o.schemes.empty()) throw InputError("--schemes: name at least one scheme");
   std::vector<std::string> schemes;
-  const auto known = scheme_names();
   for (const auto& s : o.schemes) {
     if (s == "recipe" && !o.recipe.empty()) {
       if (!std::count(schemes.begin(), schemes.end(), s)) schemes.push_back(s);
       continue;
     }
-    if (!std::count(known.begin(), known.end(), s)) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      throw InputError("--schemes " + s + ": unknown scheme (known: " + list + ")");
-    }
+    scheme_registry().get(s, "--schemes");
     if (!std::count(schemes.begin(), schemes.end(), s)) schemes.push_back(s);
   }
   const std::vector<double> sparsities = parse_sparsities(o.sparsity);
