@@ -96,14 +96,12 @@ nlohmann::json check_param_value(const ParamSpec& s, const nlohmann::json& v,
   const std::string place = where + ": " + s.name;
   switch (s.type) {
     case ParamSpec::Type::Int: {
-      if (!s.choices.empty()) {
-        // Allowed values only (e.g. 4|8|16): the range does not say enough.
-        if (!v.is_number_integer() ||
-            std::find(s.choices.begin(), s.choices.end(), v.dump()) == s.choices.end())
-          throw InputError(place + ": " + v.dump() + " is not one of " + param_range(s));
-        return v.get<int64_t>();
-      }
-      return check_int(s, v, place);
+      const int64_t i = check_int(s, v, place);
+      // Allowed values only (e.g. 4|8|16): the range does not say enough.
+      if (!s.choices.empty() &&
+          std::find(s.choices.begin(), s.choices.end(), std::to_string(i)) == s.choices.end())
+        throw InputError(place + ": " + std::to_string(i) + " is not one of " + param_range(s));
+      return i;
     }
     case ParamSpec::Type::Real: {
       if (s.inf_ok && v.is_string() && v.get<std::string>() == "inf")

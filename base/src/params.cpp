@@ -41,14 +41,10 @@ ParamSpec bool_param(std::string name, bool def, std::string meaning, std::strin
 }
 
 ParamSpec text_param(std::string name, std::string def, std::string unit, std::string meaning) {
-  ParamSpec s;
-  s.name = std::move(name);
+  ParamSpec s = bool_param(std::move(name), false, std::move(meaning));
   s.type = ParamSpec::Type::Text;
   s.def = std::move(def);
   s.unit = std::move(unit);
-  s.meaning = std::move(meaning);
-  s.min = 1;
-  s.max = 0;
   return s;
 }
 
