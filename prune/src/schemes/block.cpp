@@ -14,7 +14,7 @@ class Block : public Scheme {
     return "drop whole blocks (--block R,C over [out channels, reduction]) by block norm";
   }
   std::vector<ParamSpec> params() const override {
-    return {int_list_param("block", {1, 4}, 1, 1 << 30, "weights",
+    return {int_list_param("block", {1, 4}, 1, 65536, "weights",
                            "block shape R,C over [out channels, reduction]")};
   }
   SchemeTraits traits() const override { return {false, true}; }
