@@ -46,7 +46,7 @@ void BM_GlobalMagnitude25M(benchmark::State& st) {
   auto scheme = make_scheme("magnitude");
   SchemeOptions o;
   o.sparsity = 0.9;
-  o.global = true;
+  o.params.set("global", true);
   for (auto _ : st) benchmark::DoNotOptimize(scheme->apply(g, {}, o, {}));
   st.counters["weights/s"] = benchmark::Counter(
       5.0 * 2048 * 2442 * static_cast<double>(st.iterations()), benchmark::Counter::kIsRate);
@@ -57,7 +57,8 @@ void BM_Balanced25M(benchmark::State& st) {
   auto scheme = make_scheme("balanced");
   SchemeOptions o;
   o.sparsity = 0.9;
-  o.pe = {16, 4};
+  o.params.set("pes", 16);
+  o.params.set("cluster", 4);
   for (auto _ : st) benchmark::DoNotOptimize(scheme->apply(g, {}, o, {}));
 }
 

@@ -43,6 +43,7 @@ Setup make(double sparsity) {
   const QuantizedModel q = quantize(out.graph, calib);
   TableOptions to;
   to.target = "raman";
+  to.accepts = raman::decoded_encodings();
   s.q = parse_tables(table_bytes(q, out.masks, out.notes, to, "b.pwt"), "b.pwt", &s.summary,
                      &s.masks);
   s.prog = raman::compile(s.q, s.summary, s.masks, raman::RamanConfig{}, "b.pwt");

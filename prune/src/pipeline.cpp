@@ -22,77 +22,57 @@ namespace {
 
 using nlohmann::json;
 
-// Reads one rule's option keys; anything not listed is an error naming the key.
+// Reads one rule: the keys every rule has (match, skip, scheme, sparsity, seed) and the options
+// its scheme declares (Scheme::params()); anything else is an error naming the key.
 RecipeRule parse_rule(const json& j, const std::string& file, size_t idx) {
   const std::string place = "rules[" + std::to_string(idx) + "]";
   if (!j.is_object()) fail(file, place, "a rule must be an object");
   RecipeRule r;
-  auto num = [&](const std::string& k) -> double {
-    if (!j.at(k).is_number()) fail(file, place + "." + k, "must be a number");
-    return j.at(k).get<double>();
-  };
-  auto integer = [&](const std::string& k, int64_t lo) -> int64_t {
-    if (!j.at(k).is_number_integer()) fail(file, place + "." + k, "must be an integer");
-    const int64_t v = j.at(k).get<int64_t>();
-    if (v < lo) fail(file, place + "." + k, "must be at least " + std::to_string(lo));
-    return v;
-  };
   auto str = [&](const std::string& k) -> std::string {
     if (!j.at(k).is_string()) fail(file, place + "." + k, "must be a string");
     return j.at(k).get<std::string>();
   };
+  if (j.contains("scheme")) r.scheme = str("scheme");
+  const Scheme* scheme = scheme_registry().find(r.scheme);
+  if (!scheme)
+    fail(file, place + ".scheme",
+         "unknown scheme '" + r.scheme + "' (known: " + scheme_registry().known() + ")");
+  const std::vector<ParamSpec> specs = scheme->params();
+  json given = json::object();
   for (auto it = j.begin(); it != j.end(); ++it) {
     const std::string& k = it.key();
-    if (k == "match")
+    if (k == "match") {
       r.match = str(k);
-    else if (k == "skip")
+    } else if (k == "skip") {
       r.skip = j.at(k).get<bool>();
-    else if (k == "scheme")
-      r.scheme = str(k);
-    else if (k == "sparsity") {
-      r.options.sparsity = num(k);
+    } else if (k == "scheme") {
+      continue;
+    } else if (k == "sparsity") {
+      if (!j.at(k).is_number()) fail(file, place + "." + k, "must be a number");
+      r.options.sparsity = j.at(k).get<double>();
       if (!(r.options.sparsity >= 0 && r.options.sparsity < 1))
         fail(file, place + ".sparsity", std::to_string(r.options.sparsity) + " is outside [0, 1)");
-    } else if (k == "global")
-      r.options.global = j.at(k).get<bool>();
-    else if (k == "n")
-      r.options.n = integer(k, 0);
-    else if (k == "m")
-      r.options.m = integer(k, 1);
-    else if (k == "block") {
-      if (!j.at(k).is_array() || j.at(k).size() != 2)
-        fail(file, place + ".block", "must be [rows, cols]");
-      r.options.block = j.at(k).get<std::vector<int64_t>>();
-    } else if (k == "pes")
-      r.options.pe.pes = integer(k, 1);
-    else if (k == "cluster")
-      r.options.pe.cluster = integer(k, 1);
-    else if (k == "p") {
-      if (j.at(k).is_string() && j.at(k).get<std::string>() == "inf")
-        r.options.p = std::numeric_limits<double>::infinity();
-      else
-        r.options.p = num(k);
-    } else if (k == "variant")
-      r.options.variant = str(k);
-    else if (k == "seed")
-      r.options.seed = static_cast<uint64_t>(integer(k, 0));
-    else if (k == "criterion")
-      r.options.criterion = str(k);
-    else if (k == "threshold")
-      r.options.threshold = num(k);
-    else if (k == "mask_file")
-      r.options.mask_file = str(k);
-    else if (k == "granularity") {
-      r.options.granularity = str(k);
-      if (r.options.granularity != "weight" && r.options.granularity != "channel")
-        fail(file, place + ".granularity", "must be weight or channel");
-    } else
-      fail(file, place + "." + k, "unknown key");
+    } else if (k == "seed") {
+      if (!j.at(k).is_number_integer() || j.at(k).get<int64_t>() < 0)
+        fail(file, place + "." + k, "must be an integer at least 0");
+      r.options.seed = j.at(k).get<uint64_t>();
+    } else if (find_param(specs, k)) {
+      given[k] = *it;
+    } else {
+      bool elsewhere = false;
+      for (const Scheme* s : scheme_registry().items())
+        elsewhere = elsewhere || find_param(s->params(), k);
+      if (!elsewhere) fail(file, place + "." + k, "unknown key");
+      std::string takes;
+      for (const auto& p : specs) takes += (takes.empty() ? "" : ", ") + p.name;
+      fail(file, place + "." + k,
+           "not an option of the " + r.scheme + " scheme (" +
+               (takes.empty() ? "it takes none" : "it takes " + takes) + ")");
+    }
   }
-  if (r.options.n > r.options.m)
-    fail(file, place,
-         "keep " + std::to_string(r.options.n) + " of " + std::to_string(r.options.m) + ": N > M");
-  make_scheme(r.scheme);  // unknown scheme: error now, not mid-run
+  r.options.params = resolve_scheme_params(*scheme, given, [&](const std::string& k) {
+    return file + ": " + place + (k.empty() ? "" : "." + k);
+  });
   return r;
 }
 
@@ -197,7 +177,7 @@ Recipe load_recipe(const std::string& path, const Graph& g) {
 Recipe single_rule_recipe(const std::string& scheme, const SchemeOptions& o,
                           const std::vector<std::string>& layers) {
   Recipe r;
-  make_scheme(scheme);
+  make_scheme(scheme);  // unknown scheme: error now, not mid-run
   RecipeRule rule;
   rule.scheme = scheme;
   rule.options = o;
@@ -224,11 +204,13 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       }
     }
   // Schemes that draw a fresh pattern each step would AND unrelated patterns and overshoot.
-  for (const auto& rl : recipe.rules)
-    if (fractions_count_hint(sched) > 1 &&
-        (rl.scheme == "random" || (rl.scheme == "balanced" && rl.options.variant == "lfsr")))
-      throw InputError("--schedule: the " + rl.scheme + (rl.scheme == "balanced" ? " lfsr" : "") +
+  for (const auto& rl : recipe.rules) {
+    const std::string redraws =
+        make_scheme(rl.scheme)->redraws(make_scheme(rl.scheme)->complete(rl.options.params));
+    if (fractions_count_hint(sched) > 1 && !redraws.empty())
+      throw InputError("--schedule: the " + redraws +
                        " scheme draws a new pattern every step; use --schedule oneshot");
+  }
   std::vector<double> fractions;
   if (sched.kind == "oneshot") {
     fractions = {1.0};
@@ -276,7 +258,8 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
       const RecipeRule& rule = recipe.rules[k];
       SchemeOptions o = rule.options;
       o.sparsity = rule.options.sparsity * fractions[step];
-      if (rule.scheme == "channel" || rule.scheme == "similarity") {
+      const Scheme* scheme = make_scheme(rule.scheme);
+      if (scheme->traits().removes_channels) {
         // These remove channels from an already smaller graph: ask for the share of what is
         // left that reaches this step's target, measured on the channels actually remaining.
         auto rows = [&](const Graph& m) {
@@ -288,7 +271,7 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
         const double left = static_cast<double>(rows(out.graph)) / static_cast<double>(rows(g));
         o.sparsity = std::max(0.0, 1.0 - (1.0 - o.sparsity) / left);
       }
-      SchemeResult r = make_scheme(rule.scheme)->apply(out.graph, owned[k], o, data);
+      SchemeResult r = scheme->apply(out.graph, owned[k], o, data);
       const bool obj = r.notes.is_object();
       all_trained = all_trained && obj && r.notes.value("trained", false);
       if (obj) r.notes.erase("trained");

@@ -7,31 +7,59 @@
 #include "prune/errors.h"
 
 namespace prunesim {
-namespace {
-std::map<std::string, SchemeFactory>& registry() {
-  static std::map<std::string, SchemeFactory> r;
+
+Registry<Scheme>& scheme_registry() {
+  static Registry<Scheme> r("scheme");
   return r;
 }
-}  // namespace
 
-SchemeRegistrar::SchemeRegistrar(const std::string& name, SchemeFactory f) {
-  registry()[name] = std::move(f);
-}
-
-std::unique_ptr<Scheme> make_scheme(const std::string& name) {
-  auto it = registry().find(name);
-  if (it == registry().end()) {
-    std::string known;
-    for (const auto& kv : registry()) known += (known.empty() ? "" : ", ") + kv.first;
-    throw InputError("--scheme: unknown scheme '" + name + "' (known: " + known + ")");
-  }
-  return it->second();
+const Scheme* make_scheme(const std::string& name) {
+  return &scheme_registry().get(name, "--scheme");
 }
 
 std::vector<std::string> scheme_names() {
-  std::vector<std::string> r;
-  for (const auto& kv : registry()) r.push_back(kv.first);
-  return r;
+  return scheme_registry().names();
+}
+
+ParamValues resolve_scheme_params(const Scheme& s, const nlohmann::json& given,
+                                  const std::function<std::string(const std::string&)>& where) {
+  const std::vector<ParamSpec> specs = s.params();
+  ParamValues pv(specs);
+  if (!given.is_null())
+    for (const auto& [key, v] : given.items()) {
+      const ParamSpec* spec = find_param(specs, key);
+      if (!spec) {
+        std::string takes;
+        for (const auto& p : specs) takes += (takes.empty() ? "" : ", ") + p.name;
+        throw InputError(where(key) + ": not an option of the " + s.name() + " scheme (" +
+                         (takes.empty() ? "it takes none" : "it takes " + takes) + ")");
+      }
+      pv.set(key, check_param_value(*spec, v, where(key)));
+    }
+  try {
+    s.check(pv);
+  } catch (const InputError& e) {
+    throw InputError(where("") + ": " + e.what());
+  }
+  return pv;
+}
+
+ParamValues Scheme::complete(const ParamValues& given) const {
+  const std::vector<ParamSpec> specs = params();
+  ParamValues full(specs);
+  for (const auto& [key, v] : given.json().items()) {
+    if (!find_param(specs, key))
+      throw InputError("option '" + key + "': not an option of the " + name() + " scheme");
+    full.set(key, v);
+  }
+  return full;
+}
+
+SchemeResult Scheme::apply(const Graph& g, const std::vector<std::string>& layers,
+                           const SchemeOptions& o, const PruneData& d) const {
+  SchemeOptions full = o;
+  full.params = complete(o.params);
+  return run(g, layers, full, d);
 }
 
 int64_t PrunableLayer::index(int64_t row, int64_t col) const {

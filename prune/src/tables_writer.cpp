@@ -189,22 +189,34 @@ void write_quant(Out& o, const QuantizedModel& q, const std::vector<uint32_t>& q
   }
 }
 
+bool accepts(const TableOptions& opt, const std::string& encoding) {
+  return opt.accepts.empty() ||
+         std::find(opt.accepts.begin(), opt.accepts.end(), encoding) != opt.accepts.end();
+}
+
 void check_options(const TableOptions& opt, const std::string& path) {
   if (opt.encoding != "auto" && !find_encoding(opt.encoding)) {
     std::string known = "auto";
     for (const auto& n : encoding_names()) known += ", " + n;
     fail(path, "--encoding", "unknown encoding '" + opt.encoding + "' (known: " + known + ")");
   }
-  const auto targets = table_targets();
-  if (std::find(targets.begin(), targets.end(), opt.target) == targets.end())
-    fail(path, "--target", "unknown target '" + opt.target + "' (known: raman, or none for any)");
-  if (opt.encoding != "auto" && !find_encoding(opt.encoding)->accepted_by(opt.target))
+  for (const auto& n : opt.accepts)
+    if (!find_encoding(n))  // the target's own list is wrong: a bug, not the user's
+      throw std::logic_error("target '" + opt.target + "' accepts unknown encoding '" + n + "'");
+  if (opt.encoding != "auto" && !accepts(opt, opt.encoding)) {
+    std::string decoded;
+    for (const auto& n : opt.accepts) decoded += (decoded.empty() ? "" : ", ") + n;
     fail(path, "--encoding",
-         "encoding '" + opt.encoding + "' is not accepted by target '" + opt.target + "'");
-  if (opt.csr_index_bits != 4 && opt.csr_index_bits != 8 && opt.csr_index_bits != 16)
-    fail(path, "--csr-index-bits", std::to_string(opt.csr_index_bits) + " is not 4, 8 or 16");
-  if (opt.rle_run_bits < 0 || opt.rle_run_bits > 16)
-    fail(path, "--rle-run-bits", std::to_string(opt.rle_run_bits) + " is outside 0..16");
+         "encoding '" + opt.encoding + "' is not accepted by target '" + opt.target +
+             "' (it decodes " + decoded + ")");
+  }
+  if (!opt.encoding_params.is_object())
+    fail(path, "encoding parameters", "expected an object keyed by encoding");
+  for (const auto& [name, given] : opt.encoding_params.items()) {
+    const Encoding* e = find_encoding(name);
+    if (!e) fail(path, "encoding parameters", "unknown encoding '" + name + "'");
+    encoding_params(*e, opt.encoding_params, path);
+  }
 }
 
 // Encodes one layer: the forced encoding, or the smallest the target accepts.
@@ -212,7 +224,9 @@ void encode_layer(const EncodeContext& ctx, const WeightMatrix& w, const TableOp
                   const std::string& path, Section* s) {
   if (opt.encoding != "auto") {
     s->enc = find_encoding(opt.encoding);
-    const std::string why = s->enc->encode(w, ctx, &s->e);
+    EncodeContext c = ctx;
+    c.params = encoding_params(*s->enc, opt.encoding_params, path);
+    const std::string why = s->enc->encode(w, c, &s->e);
     if (!why.empty())
       fail(path, "layer '" + ctx.layer + "'",
            "encoding '" + opt.encoding + "' does not apply: " + why);
@@ -222,9 +236,11 @@ void encode_layer(const EncodeContext& ctx, const WeightMatrix& w, const TableOp
   // then the lowest id, so the choice is deterministic.
   for (const auto& name : encoding_names()) {
     const Encoding* e = find_encoding(name);
-    if (!e->accepted_by(opt.target)) continue;
+    if (!accepts(opt, name)) continue;
+    EncodeContext c = ctx;
+    c.params = encoding_params(*e, opt.encoding_params, path);
     EncodedLayer cand;
-    if (!e->encode(w, ctx, &cand).empty()) continue;
+    if (!e->encode(w, c, &cand).empty()) continue;
     if (!s->enc || cand.bytes() < s->e.bytes() ||
         (cand.bytes() == s->e.bytes() && cand.bits() < s->e.bits())) {
       s->enc = e;
@@ -292,8 +308,6 @@ Section layer_section(const QuantizedModel& q, size_t li, const MaskMap& masks,
   if (notes.is_object() && notes.contains("layers") && notes["layers"].is_object() &&
       notes["layers"].contains(L.name))
     ctx.notes = notes["layers"][L.name];
-  ctx.csr_index_bits = opt.csr_index_bits;
-  ctx.rle_run_bits = opt.rle_run_bits;
   encode_layer(ctx, w, opt, path, &s);
   s.bytes = section_bytes(L, static_cast<uint32_t>(li), s);
   return s;

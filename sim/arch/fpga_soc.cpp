@@ -295,7 +295,6 @@ std::string summary_line(const Run& x) {
 
 class FpgaSocArch : public Arch {
  public:
-  std::string name() const override { return "fpga-soc"; }
   std::string description() const override {
     return "Zynq UltraScale+ MPSoC (Kria K26) pipeline: HSI mosaic sensor with PS/PL "
            "preprocessing (or a tensor input quantized on the PS/PL), DPU with a PS fallback for "

@@ -296,7 +296,6 @@ std::string summary_line(const SimInput& in, const RamanConfig& cfg, const json&
 
 class RamanArch : public Arch {
  public:
-  std::string name() const override { return "raman"; }
   std::string description() const override {
     return "RAMAN-like sparse tinyML accelerator (65 nm, 2 MHz): Gustavson row-wise dataflow, "
            "zero skipping, clock gating, in-place activation memory";
@@ -307,6 +306,7 @@ class RamanArch : public Arch {
         tech_param("raman65", "technology table: a name in sim/power/data or a path to a .json"));
     return s;
   }
+  std::vector<std::string> encodings() const override { return decoded_encodings(); }
   std::vector<std::string> modes() const override { return {"cycle", "analytical"}; }
   // The memories and the accumulator width the model needs (fit_needs); PE count, accumulators
   // per PE and everything else stay as set (a layer wider than they hold folds).
@@ -321,9 +321,11 @@ class RamanArch : public Arch {
   }
   double default_rate_hz() const override { return 20.0; }  // docs/references.md §1: 20 windows/s
   // The balanced encoding is only decodable by an array with the PE mapping it was pruned for.
-  void scheme_hints(const ParamValues& p, SchemeOptions* so) const override {
-    if (p.has("pe_count")) so->pe.pes = p.i("pe_count");
-    if (p.has("cluster_size")) so->pe.cluster = p.i("cluster_size");
+  nlohmann::json scheme_hints(const ParamValues& p) const override {
+    nlohmann::json h = nlohmann::json::object();
+    if (p.has("pe_count")) h["pes"] = p.i("pe_count");
+    if (p.has("cluster_size")) h["cluster"] = p.i("cluster_size");
+    return h;
   }
 
   SimOutput simulate(const SimInput& in) const override {

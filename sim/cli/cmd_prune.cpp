@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -27,8 +28,10 @@ struct Opts {
   std::string model, scheme = "magnitude", recipe, out, onnx_out, report;
   std::string calib, data, labels;
   std::vector<std::string> layers;
-  SchemeOptions so;
-  std::string p = "8", block = "1,4";
+  SchemeOptions so;  // sparsity and seed; the scheme's own options come from `flags`
+  // The schemes' options as typed, by flag (--n, --mask-file): built from their declarations.
+  std::map<std::string, std::string> flags;
+  std::set<std::string> typed;  // the flags the user gave
   Schedule sched;
   std::string step_list;
   Recovery rec;
@@ -37,8 +40,42 @@ struct Opts {
   int rewind_epoch = 0;
   bool list = false, json = false, quiet = false;
   bool no_fidelity_alone = false;  // skip the per-layer figures: one evaluation per layer
-  bool sparsity_given = false, nm_given = false;  // which of --sparsity, --n/--m the user typed
+  bool sparsity_given = false;
 };
+
+std::string option_flag(const std::string& name) {
+  std::string f = "--" + name;
+  std::replace(f.begin(), f.end(), '_', '-');
+  return f;
+}
+
+// The scheme's options from the flags the user typed (others take the scheme's defaults). With
+// --sparsity, a scheme whose sparsity follows from its options (nm) sets them from it.
+ParamValues scheme_params(const Scheme& s, const Opts& o) {
+  nlohmann::json given = nlohmann::json::object();
+  for (const ParamSpec& p : s.params()) {
+    const std::string flag = option_flag(p.name);
+    if (o.typed.count(flag)) given[p.name] = parse_param_value(p, o.flags.at(flag), flag);
+  }
+  if (o.sparsity_given) {
+    ParamValues from(s.params());
+    std::string note;
+    const auto keys = s.params_for_sparsity(o.so.sparsity, &from, &note);
+    std::string typed;
+    for (const auto& k : keys)
+      if (o.typed.count(option_flag(k))) typed += (typed.empty() ? "" : "/") + option_flag(k);
+    if (!typed.empty())
+      throw InputError("--sparsity with " + typed + ": " + s.name() +
+                       " sets them from the sparsity; give one or the other");
+    for (const auto& k : keys) given[k] = from.json().at(k);
+    if (!keys.empty())
+      std::fprintf(stderr, "%s: --sparsity %g -> %s\n", s.name().c_str(), o.so.sparsity,
+                   note.c_str());
+  }
+  return resolve_scheme_params(s, given, [&](const std::string& k) {
+    return k.empty() ? "--scheme " + s.name() : option_flag(k);
+  });
+}
 
 void print_table(const nlohmann::json& rep) {
   std::printf("%-26s %-14s %-10s %10s %8s %12s %12s\n", "layer", "op", "scheme", "weights",
@@ -77,12 +114,9 @@ void print_table(const nlohmann::json& rep) {
 // A layer that ends more than a point below the sparsity its rule asked for is named on stderr in
 // one warning line, with the total reached (the request fell short, so the console says so).
 void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
-  static const std::set<std::string> by_sparsity = {"magnitude", "random", "block", "balanced",
-                                                    "polarization"};
-  std::string shortfall;
+  std::string shortfall, reason;
   double asked_w = 0, weights = 0;
   int n = 0;
-  bool balanced = false, channel_gates = false;
   for (const auto& row : rep["layers"]) {
     const std::string name = row["name"];
     const RecipeRule* rule = nullptr;
@@ -95,7 +129,9 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
         break;
       }
     }
-    if (!rule || rule->skip || !by_sparsity.count(rule->scheme)) continue;
+    if (!rule || rule->skip) continue;
+    const Scheme* scheme = make_scheme(rule->scheme);
+    if (!scheme->traits().meets_sparsity) continue;
     const double w = row["weights"].get<double>(), sp = row["sparsity"].get<double>();
     asked_w += rule->options.sparsity * w;
     weights += w;
@@ -104,24 +140,18 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
       std::snprintf(b, sizeof b, "%s%s %.1f %%", n ? ", " : "", name.c_str(), 100 * sp);
       if (n < 4) shortfall += b;
       ++n;
-      balanced = balanced || rule->scheme == "balanced";
-      channel_gates = channel_gates ||
-                      (rule->scheme == "polarization" && rule->options.granularity == "channel");
+      if (reason.empty()) reason = scheme->shortfall_reason(scheme->complete(rule->options.params));
     }
   }
   if (!n) return;
   char line[1024];
   std::snprintf(line, sizeof line,
                 "reached %.1f %% weight sparsity of the %.1f %% asked: %d layer%s fell "
-                "short (%s%s)%s",
+                "short (%s%s)%s%s",
                 100 * rep["total"]["sparsity"].get<double>(),
                 weights > 0 ? 100 * asked_w / weights : 0.0, n, n == 1 ? "" : "s",
-                shortfall.c_str(), n > 4 ? ", ..." : "",
-                balanced ? "; balanced keeps at least one weight in every PE group, so a layer "
-                           "with few rows per PE cannot reach the target"
-                : channel_gates ? "; channel gates keep a layer whose channels are the graph's "
-                                  "output whole"
-                                : "");
+                shortfall.c_str(), n > 4 ? ", ..." : "", reason.empty() ? "" : "; ",
+                reason.c_str());
   warn(line);
 }
 
@@ -163,8 +193,19 @@ void warn_unmasked(const nlohmann::json& rep) {
 
 void run(Opts& o) {
   if (o.list) {
-    for (const auto& n : scheme_names())
-      std::cout << n << "  " << make_scheme(n)->description() << "\n";
+    // Each scheme and the options it declares: flag, type, default, unit, range, meaning.
+    for (const auto& n : scheme_names()) {
+      const Scheme* s = make_scheme(n);
+      std::cout << n << "  " << s->description() << "\n";
+      for (const ParamSpec& p : s->params()) {
+        char b[512];
+        std::snprintf(
+            b, sizeof b, "    %-14s %-6s default %-8s %-7s %-16s %s\n", option_flag(p.name).c_str(),
+            dump_params_json("", {p})["parameters"][0]["type"].get<std::string>().c_str(),
+            param_text(p.def).c_str(), p.unit.c_str(), param_range(p).c_str(), p.meaning.c_str());
+        std::cout << b;
+      }
+    }
     return;
   }
   if (o.model.empty()) throw InputError("prune: MODEL is required (or --list)");
@@ -173,34 +214,10 @@ void run(Opts& o) {
   for (const auto& [path, flag] :
        {std::pair{o.out, "-o"}, {o.onnx_out, "--onnx-out"}, {o.report, "--report"}})
     check_writable(path, flag);
+  (void)o.tables.resolve();  // a bad table flag costs nothing
   Graph g = load_model(o.model);
-  if (o.p == "inf") {
-    o.so.p = std::numeric_limits<double>::infinity();
-  } else {
-    auto pv = parse_number_list(o.p, "--p");
-    if (pv.size() != 1) throw InputError("--p: one exponent (or inf), not " + o.p);
-    o.so.p = pv[0];
-  }
-  auto blk = parse_number_list(o.block, "--block");
-  o.so.block.clear();
-  for (double b : blk) {
-    if (!(b >= 1 && b <= 1e9 && b == std::floor(b)))
-      throw InputError("--block: '" + o.block + "' must be two positive integers");
-    o.so.block.push_back(static_cast<int64_t>(b));
-  }
   check_sparsity(o.so.sparsity);
-  if (o.recipe.empty() && o.scheme == "nm" && o.sparsity_given) {
-    // N:M has no free sparsity: --sparsity picks the nearest pattern, as sweep does.
-    if (o.nm_given)
-      throw InputError("--sparsity with --n/--m: nm keeps N of every M; give one or the other");
-    nm_for_sparsity(o.so.sparsity, &o.so.n, &o.so.m);
-    std::fprintf(stderr, "nm: --sparsity %g -> %lld:%lld (%.1f %% of the weights removed)\n",
-                 o.so.sparsity, static_cast<long long>(o.so.n), static_cast<long long>(o.so.m),
-                 100.0 * (1.0 - static_cast<double>(o.so.n) / static_cast<double>(o.so.m)));
-  }
-  if (o.so.n > o.so.m)
-    throw InputError("--n/--m: keep " + std::to_string(o.so.n) + " of " + std::to_string(o.so.m) +
-                     " needs N <= M");
+  if (o.recipe.empty()) o.so.params = scheme_params(*make_scheme(o.scheme), o);
   if (!o.step_list.empty()) o.sched.fractions = parse_number_list(o.step_list, "--step-list");
   o.rec.seed = o.so.seed;
 
@@ -278,7 +295,7 @@ void run(Opts& o) {
       train::PolarizeOptions po;
       po.train = ft.opt;
       po.sparsity = so.sparsity;
-      po.granularity = so.granularity;
+      po.granularity = so.params.s("granularity");
       train::TrainData d;
       d.x = ft.x;
       d.labels = ft.labels;
@@ -351,6 +368,55 @@ void run(Opts& o) {
     print_table(rep);
 }
 
+// One flag per scheme option (Scheme::params()); an option that several schemes declare
+// (criterion) is one flag whose help lists each scheme's meaning, range and default.
+void add_scheme_flags(CLI::App* c, Opts& o) {
+  std::map<std::string, std::string> help;
+  std::vector<ParamSpec> all;
+  std::vector<std::string> order;
+  for (const Scheme* s : scheme_registry().items())
+    for (const ParamSpec& p : s->params()) {
+      const std::string flag = option_flag(p.name);
+      std::string& h = help[flag];
+      if (h.empty()) order.push_back(flag);
+      if (h.find(p.meaning) != std::string::npos) {
+        h.insert(h.find(p.meaning) - 2,
+                 "/" + s->name());  // same option, same words: "mask/polarization"
+        continue;
+      }
+      const std::string range = param_range(p);
+      h += (h.empty() ? "" : "; ") + s->name() + ": " + p.meaning +
+           (range.empty() || p.type == ParamSpec::Type::Bool ? "" : " (" + range + ")") +
+           (p.type == ParamSpec::Type::Bool ? "" : " [" + param_text(p.def) + "]");
+      all.push_back(p);
+    }
+  for (const std::string& flag : order) {
+    const ParamSpec* p = nullptr;
+    for (const ParamSpec& q : all)
+      if (option_flag(q.name) == flag) p = &q;
+    std::string* text = &o.flags[flag];
+    std::set<std::string>* typed = &o.typed;
+    if (p->type == ParamSpec::Type::Bool) {
+      c->add_flag_function(
+          flag,
+          [text, typed, flag](int64_t n) {
+            *text = n > 0 ? "true" : "false";
+            typed->insert(flag);
+          },
+          help[flag]);
+      continue;
+    }
+    auto* opt = c->add_option_function<std::string>(
+        flag,
+        [text, typed, flag](const std::string& v) {
+          *text = v;
+          typed->insert(flag);
+        },
+        help[flag]);
+    if (p->unit == "file") opt->check(CLI::ExistingFile);
+  }
+}
+
 void setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* c =
@@ -362,21 +428,8 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--layers", o->layers, "only these layers (node names)")->delimiter(',');
   c->add_option("--sparsity", o->so.sparsity, "fraction of weights removed, in [0, 1)");
-  c->add_flag("--global", o->so.global, "magnitude: one ranking over all layers");
-  c->add_option("--n", o->so.n, "nm: keep N ...");
-  c->add_option("--m", o->so.m, "nm: ... of every M consecutive weights");
-  c->add_option("--block", o->block, "block: block shape R,C over [out channels, reduction]");
-  c->add_option("--pes", o->so.pe.pes, "balanced: PE count of the target");
-  c->add_option("--cluster", o->so.pe.cluster, "balanced: PEs per cluster sharing a pattern");
-  c->add_option("--p", o->p,
-                "balanced: magnitude exponent of the sampler (inf = balanced magnitude)");
-  c->add_option("--variant", o->so.variant, "balanced: pattern | lfsr");
   c->add_option("--seed", o->so.seed, "seed of every random choice");
-  c->add_option("--criterion", o->so.criterion, "channel: l1|l2; similarity: cosine|correlation");
-  c->add_option("--threshold", o->so.threshold, "similarity: merge while similarity >= threshold");
-  c->add_option("--granularity", o->so.granularity, "polarization: weight | channel gates");
-  c->add_option("--mask-file", o->so.mask_file, "mask/polarization: .npz or .onnx with the masks")
-      ->check(CLI::ExistingFile);
+  add_scheme_flags(c, *o);
   c->add_option(
       "--schedule", o->sched.kind,
       "oneshot | agp | steps | lottery (iterative magnitude, rewinding; needs --finetune)");
@@ -422,7 +475,6 @@ void setup(CLI::App& app) {
   o->tables.add_to(c);
   c->callback([o, c] {
     o->sparsity_given = c->count("--sparsity") > 0;
-    o->nm_given = c->count("--n") + c->count("--m") > 0;
     run(*o);
   });
 }

@@ -52,10 +52,18 @@ void run(const Opts& o) {
   std::sort(sp.begin(), sp.end());
   if (o.tolerance_given && !std::isfinite(o.tolerance))
     throw InputError("--tolerance: must be a finite number");
+  // The flags this command has for scheme options, given to the scheme that declares them.
+  const Scheme& scheme = *make_scheme(o.scheme);
+  nlohmann::json given = nlohmann::json::object();
+  for (const auto& [k, v] : {std::pair<const char*, int64_t>{"pes", o.pes},
+                             {"cluster", o.cluster},
+                             {"n", o.n},
+                             {"m", o.m}})
+    if (find_param(scheme.params(), k)) given[k] = v;
   SchemeOptions so;
-  so.pe = {o.pes, o.cluster};
-  so.n = o.n;
-  so.m = o.m;
+  so.params = resolve_scheme_params(scheme, given, [&](const std::string& k) {
+    return k.empty() ? "--scheme " + o.scheme : "--" + k;
+  });
   std::string metric;
   auto rows = sensitivity(g, o.scheme, so, sp, x, o.labels.empty() ? nullptr : &labels, &metric, pd,
                           progress);
@@ -121,7 +129,7 @@ void run(const Opts& o) {
         nlohmann::json r = {{"match", rule.layers[0]},
                             {"scheme", rule.scheme},
                             {"sparsity", rule.options.sparsity}};
-        if (rule.scheme == "balanced") r["pes"] = so.pe.pes, r["cluster"] = so.pe.cluster;
+        for (const auto& [k, v] : given.items()) r[k] = v;
         rj["rules"].push_back(r);
       }
       rj["rules"].push_back({{"match", "*"}, {"skip", true}});

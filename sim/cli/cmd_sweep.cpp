@@ -79,8 +79,8 @@ void check_arch(const Opts& o, dse::Context& c) {
     for (const auto& m : modes) known += (known.empty() ? "" : ", ") + m;
     throw InputError("--mode " + c.mode + ": not a mode of " + o.arch + " (known: " + known + ")");
   }
-  const auto targets = table_targets();
-  c.target = std::count(targets.begin(), targets.end(), o.arch) ? o.arch : "";
+  // Tables hold only encodings the architecture decodes (it lists none: any encoding).
+  c.target = c.arch->encodings().empty() ? "" : o.arch;
   if (!(o.rate >= 0) || !std::isfinite(o.rate))
     throw InputError("--rate: must be a finite number >= 0 inferences/s");
   c.config = o.config;
@@ -96,17 +96,12 @@ void check_arch(const Opts& o, dse::Context& c) {
 std::vector<std::string> check_schemes(const Opts& o) {
   if (o.schemes.empty()) throw InputError("--schemes: name at least one scheme");
   std::vector<std::string> schemes;
-  const auto known = scheme_names();
   for (const auto& s : o.schemes) {
     if (s == "recipe" && !o.recipe.empty()) {
       if (!std::count(schemes.begin(), schemes.end(), s)) schemes.push_back(s);
       continue;
     }
-    if (!std::count(known.begin(), known.end(), s)) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      throw InputError("--schemes " + s + ": unknown scheme (known: " + list + ")");
-    }
+    scheme_registry().get(s, "--schemes");
     if (!std::count(schemes.begin(), schemes.end(), s)) schemes.push_back(s);
   }
   return schemes;

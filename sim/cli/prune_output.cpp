@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "base/params.h"
 #include "models/raman/program.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
@@ -9,9 +10,40 @@
 #include "prune/quant.h"
 #include "prune/tables.h"
 #include "sim/arch.h"
-#include "sim/config.h"
 
 namespace prunesim::cli {
+
+void TablesCliOpts::add_to(CLI::App* c) {
+  c->add_option("--encoding", encoding, "force one encoding for every layer (default: auto)");
+  std::string targets;
+  for (const Arch* a : arch_registry().items())
+    if (!a->encodings().empty()) targets += (targets.empty() ? "" : ", ") + a->name();
+  c->add_option("--target", target, "only encodings this architecture decodes (" + targets + ")");
+  for (const std::string& name : encoding_names())
+    for (const ParamSpec& p : find_encoding(name)->params()) {
+      const std::string flag = encoding_flag(name, p.name);
+      given[flag];
+      c->add_option(flag, given[flag],
+                    name + ": " + p.meaning + " (" + param_range(p) + ", " + p.unit + ") [" +
+                        param_text(p.def) + "]");
+    }
+  c->add_option("--set", sets,
+                "with --target raman: core parameter NAME=VALUE the model must fit (repeatable)");
+}
+
+TableOptions TablesCliOpts::resolve() const {
+  TableOptions to;
+  to.encoding = encoding;
+  to.target = target;
+  to.accepts = target_encodings(target, "--target");
+  for (const std::string& name : encoding_names())
+    for (const ParamSpec& p : find_encoding(name)->params()) {
+      const std::string flag = encoding_flag(name, p.name);
+      const std::string& text = given.at(flag);
+      if (!text.empty()) to.encoding_params[name][p.name] = parse_param_value(p, text, flag);
+    }
+  return to;
+}
 
 std::string fidelity_text(const nlohmann::json& f) {
   char b[128];
@@ -31,10 +63,7 @@ void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tens
                          const std::string& path, nlohmann::json& report) {
   QuantizedModel q = quantize(res.graph, calib);
   if (data) report["fidelity"]["int8"] = int8_fidelity(dense, q, *data, labels);
-  TableOptions to;
-  to.encoding = o.encoding;
-  to.target = o.target;
-  to.csr_index_bits = o.csr_index_bits;
+  const TableOptions to = o.resolve();
   if (o.target == "raman") {
     // The model must fit the core before the table is written: one line naming every --set
     // value that makes it fit, and no file left behind.

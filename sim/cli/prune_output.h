@@ -4,6 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -11,22 +12,21 @@
 #include "prune/pipeline.h"
 #include "prune/quant.h"
 #include "sim/dse/fidelity.h"
+#include "prune/tables.h"
 
 namespace prunesim::cli {
 
 struct TablesCliOpts {
   std::string encoding = "auto";
   std::string target;
-  int csr_index_bits = 8;
   std::vector<std::string> sets;  // --target raman: the core the model is checked against
-  void add_to(CLI::App* c) {
-    c->add_option("--encoding", encoding, "force one encoding for every layer (default: auto)");
-    c->add_option("--target", target, "only encodings this target accepts (e.g. raman)");
-    c->add_option("--csr-index-bits", csr_index_bits, "csr: column index width")
-        ->check(CLI::IsMember({4, 8, 16}));
-    c->add_option("--set", sets,
-                  "with --target raman: core parameter NAME=VALUE the model must fit (repeatable)");
-  }
+  // Each encoding parameter's flag (--csr-index-bits), as typed; "" = not given.
+  std::map<std::string, std::string> given;
+  // The flags come from the encodings' declarations (Encoding::params()).
+  void add_to(CLI::App* c);
+  // TableOptions from the flags; InputError naming the flag for a bad value or target. Called
+  // before any work, so a bad flag costs nothing.
+  TableOptions resolve() const;
 };
 
 // int8_fidelity and fidelity_headline are the sweep engine's (sim/dse/fidelity.h).

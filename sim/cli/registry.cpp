@@ -1,15 +1,21 @@
 #include "registry.h"
 
 #include <iostream>
-#include <map>
 
+#include "base/registry.h"
 #include "prune/errors.h"
 #include "train/finetune.h"
 
 namespace prunesim::cli {
 namespace {
-std::map<std::string, SetupFn>& registry() {
-  static std::map<std::string, SetupFn> r;
+// A subcommand: its name and the function that adds it to the app.
+struct Subcommand {
+  std::string n;
+  SetupFn setup;
+  std::string name() const { return n; }
+};
+Registry<Subcommand>& registry() {
+  static Registry<Subcommand> r("subcommand");
   return r;
 }
 int g_exit_code = 0;
@@ -25,7 +31,7 @@ bool strict() {
 }
 
 Registrar::Registrar(const char* name, SetupFn fn) {
-  registry()[name] = fn;
+  registry().add(std::make_unique<Subcommand>(Subcommand{name, fn}));
 }
 void set_exit_code(int code) {
   g_exit_code = code;
@@ -46,7 +52,7 @@ int run_cli(int argc, char** argv) {
   });
   // Every --help shows each option's default ("[0.5]"): subcommands inherit these settings.
   app.option_defaults()->always_capture_default();
-  for (const auto& kv : registry()) kv.second(app);
+  for (const Subcommand* s : registry().items()) s->setup(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

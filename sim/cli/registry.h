@@ -1,6 +1,7 @@
-// Subcommand registry of the prunesim program. Each subcommand is one cmd_*.cpp that registers a
-// setup function with a static Registrar; run_cli() builds the CLI11 app from the registry, runs
-// it and maps errors to exit codes (InputError → 2 with one line on stderr, bugs → 1).
+// Subcommand registry of the prunesim program (a Registry<T>, base/registry.h). Each subcommand is
+// one cmd_*.cpp that registers a setup function with a static Registrar (a second one of the same
+// name stops the program at start-up); run_cli() builds the CLI11 app from the registry, runs it
+// and maps errors to exit codes (InputError → 2 with one line on stderr, bugs → 1).
 #pragma once
 
 #include <CLI/CLI.hpp>

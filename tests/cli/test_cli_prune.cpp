@@ -22,6 +22,50 @@ TEST_F(Prune, ListNamesEveryScheme) {
   for (const auto& s : scheme_names()) EXPECT_NE(r.out.find(s + "  "), std::string::npos) << s;
 }
 
+// The flags and the listing come from each scheme's declarations: every option is listed under
+// its scheme with its default and range, and an option of one name in two schemes (criterion)
+// keeps each scheme's own default.
+TEST_F(Prune, ListShowsEachSchemesOptions) {
+  Result r = run("prune --list");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* line :
+       {"--n ", "--m ", "--block", "--mask-file", "--granularity", "--threshold"})
+    EXPECT_NE(r.out.find(line), std::string::npos) << line;
+  EXPECT_NE(r.out.find("l1|l2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cosine|correlation"), std::string::npos) << r.out;
+  Result h = run("prune --help");
+  EXPECT_NE(h.out.find("channel: filter norm that ranks channels (l1|l2) [l1]"), std::string::npos)
+      << h.out;
+  expect_bad("prune " + model_ + " --scheme nm --n 99999 --onnx-out " + path("p.onnx"),
+             "--n: n must be in [0, 65536]", path("p.onnx"));
+  expect_bad(
+      "prune " + model_ + " --scheme balanced --variant sideways --onnx-out " + path("p.onnx"),
+      "--variant: variant: 'sideways' is not one of pattern|lfsr", path("p.onnx"));
+}
+
+// --target takes what the architecture declares it decodes; the refusals name the target and
+// what it decodes, and no table is written.
+TEST_F(Prune, TargetTakesTheEncodingsTheArchitectureDecodes) {
+  const std::string base = "prune " + model_ + " --sparsity 0.5 --calib " + path("calib.npy");
+  expect_bad(base + " --target tpu -o " + path("t.pwt"),
+             "--target: unknown target 'tpu' (known: raman, or none for any)", path("t.pwt"));
+  expect_bad(base + " --target raman --encoding rle -o " + path("t.pwt"),
+             "encoding 'rle' is not accepted by target 'raman' (it decodes balanced, bitmap, csr, "
+             "dense)",
+             path("t.pwt"));
+  expect_bad(base + " --csr-index-bits 5 -o " + path("t.pwt"),
+             "--csr-index-bits: index_bits: 5 is not one of 4|8|16", path("t.pwt"));
+  Result r = run(base + " --encoding rle --rle-run-bits 3 -o " + path("t.pwt") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result t = run("tables inspect " + path("t.pwt") + " --json");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_NE(t.out.find("\"run_bits\": 3"), std::string::npos) << t.out;
+  r = run(base + " --encoding csr --csr-index-bits 16 -o " + path("t.pwt") + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  t = run("tables inspect " + path("t.pwt") + " --json");
+  EXPECT_NE(t.out.find("\"index_bits\": 16"), std::string::npos) << t.out;
+}
+
 TEST_F(Prune, MagnitudeWritesOnnxAndReport) {
   Result r = run("prune " + model_ + " --scheme magnitude --sparsity 0.5 --onnx-out " +
                  path("p.onnx") + " --report " + path("r.json") + " --data " + path("x.npy"));

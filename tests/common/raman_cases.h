@@ -5,13 +5,13 @@
 
 #include <string>
 
+#include "base/params.h"
 #include "prune/executor.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
 #include "prune/pipeline.h"
 #include "prune/tables.h"
 #include "sim/arch.h"
-#include "sim/config.h"
 
 namespace prunesim::test {
 
@@ -29,6 +29,12 @@ inline Tensor first_samples(const Tensor& t, int64_t n) {
 }
 
 // scheme "" = dense. encoding "auto" = the smallest the raman core accepts.
+// Sets option `key` when `scheme` declares it (the cases share one set of settings).
+inline void set_declared(SchemeOptions& o, const std::string& scheme, const std::string& key,
+                         const nlohmann::json& v) {
+  if (find_param(make_scheme(scheme)->params(), key)) o.params.set(key, v);
+}
+
 inline SimInput build_case(const std::string& model, const std::string& calib,
                            const std::string& input, const std::string& scheme, double sparsity,
                            const std::string& encoding, const std::vector<std::string>& sets = {},
@@ -50,12 +56,13 @@ inline SimInput build_case(const std::string& model, const std::string& calib,
   if (!scheme.empty() && sparsity > 0) {
     SchemeOptions o;
     o.sparsity = sparsity;
-    o.pe.pes = in.params.i("pe_count");
-    o.pe.cluster = in.params.i("cluster_size");
-    o.variant = variant;
+    set_declared(o, scheme, "pes", in.params.i("pe_count"));
+    set_declared(o, scheme, "cluster", in.params.i("cluster_size"));
+    set_declared(o, scheme, "variant", variant);
     if (scheme == "nm") {
-      o.m = 4;
-      o.n = std::max<int64_t>(1, static_cast<int64_t>(std::lround((1 - sparsity) * 4)));
+      o.params.set("m", 4);
+      o.params.set("n",
+                   std::max<int64_t>(1, static_cast<int64_t>(std::lround((1 - sparsity) * 4))));
     }
     PruneData d;
     d.calib = &c;
@@ -65,6 +72,7 @@ inline SimInput build_case(const std::string& model, const std::string& calib,
   TableOptions to;
   to.encoding = encoding;
   to.target = "raman";
+  to.accepts = arch.encodings();
   const std::string bytes = table_bytes(q, out.masks, out.notes, to, "case.pwt");
   in.tables_path = "case.pwt";
   in.model = parse_tables(bytes, "case.pwt", &in.summary, &in.masks);
@@ -113,14 +121,15 @@ inline SimInput graph_case(const Graph& g, const Tensor& calib, const Tensor& x,
   if (!pr.scheme.empty()) {
     SchemeOptions o;
     o.sparsity = pr.sparsity;
-    o.pe.pes = in.params.i("pe_count");
-    o.pe.cluster = in.params.i("cluster_size");
-    o.variant = pr.variant;
+    set_declared(o, pr.scheme, "pes", in.params.i("pe_count"));
+    set_declared(o, pr.scheme, "cluster", in.params.i("cluster_size"));
+    set_declared(o, pr.scheme, "variant", pr.variant);
     out = run_pruning(g, single_rule_recipe(pr.scheme, o), Schedule{}, Recovery{}, PruneData{});
   }
   const QuantizedModel q = quantize(out.graph, calib);
   TableOptions to;
   to.target = "raman";
+  to.accepts = arch.encodings();
   to.encoding = pr.encoding;
   const std::string bytes = table_bytes(q, out.masks, out.notes, to, "fold.pwt");
   in.tables_path = "fold.pwt";

@@ -121,7 +121,7 @@ SchemeResult run_scheme(const std::string& name, const Graph& g, double sparsity
                         const std::string& criterion = "", const PruneData& d = {}) {
   SchemeOptions o;
   o.sparsity = sparsity;
-  o.criterion = criterion;
+  if (!criterion.empty()) o.params.set("criterion", criterion);  // "": the scheme's default
   return make_scheme(name)->apply(g, {}, o, d);
 }
 
@@ -567,7 +567,7 @@ TEST(Similarity, ThresholdAndDeterminism) {
   PruneData d;
   d.calib = &calib;
   SchemeOptions o;
-  o.threshold = 0.999999;  // only the exact copy qualifies, whatever the sparsity
+  o.params.set("threshold", 0.999999);  // only the exact copy qualifies, whatever the sparsity
   o.sparsity = 0.0;
   const auto s = make_scheme("similarity");
   const SchemeResult a = s->apply(g, {}, o, d), b = s->apply(g, {}, o, d);

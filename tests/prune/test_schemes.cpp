@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "base/registry.h"
 #include "common/onnx_builder.h"
 #include "prune/balanced.h"
 #include "prune/errors.h"
@@ -53,7 +54,117 @@ SchemeResult apply(const std::string& scheme, const SchemeOptions& o, const Grap
   return make_scheme(scheme)->apply(g, layers, o, {});
 }
 
+// A new scheme with two options of its own is this much code: a class declaring them and one
+// registration line (the CLI's flags and the recipes' keys come from the declaration).
+class TwoOptions : public Scheme {
+ public:
+  std::string description() const override { return "keeps everything; reports its options"; }
+  std::vector<ParamSpec> params() const override {
+    return {int_param("width", 3, 1, 8, "weights", "group width"),
+            choice_param("order", "up", {"up", "down"}, "ranking order")};
+  }
+
+ protected:
+  SchemeResult run(const Graph& g, const std::vector<std::string>&, const SchemeOptions& o,
+                   const PruneData&) const override {
+    SchemeResult r;
+    r.graph = g;
+    r.notes["width"] = o.params.i("width");
+    r.notes["order"] = o.params.s("order");
+    return r;
+  }
+};
+
 }  // namespace
+
+PRUNESIM_REGISTER_SCHEME("two_options", TwoOptions);
+
+namespace {
+std::string input_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Schemes, ASchemeDefinedHereRegistersListsAndResolvesItsOptions) {
+  const Scheme* s = make_scheme("two_options");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->name(), "two_options");  // defined by the registration
+  const auto names = scheme_names();
+  EXPECT_NE(std::find(names.begin(), names.end(), "two_options"), names.end());
+  const std::vector<ParamSpec> p = s->params();
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].name, "width");
+  EXPECT_EQ(p[0].def, 3);
+  EXPECT_EQ(p[0].unit, "weights");
+  EXPECT_EQ(param_range(p[0]), "[1, 8]");
+  EXPECT_EQ(p[1].name, "order");
+  EXPECT_EQ(p[1].def, "up");
+  EXPECT_EQ(param_range(p[1]), "up|down");
+
+  auto where = [](const std::string& k) { return "--" + (k.empty() ? "scheme" : k); };
+  // Defaults, then given values, reach run().
+  const ParamValues def = resolve_scheme_params(*s, nlohmann::json::object(), where);
+  EXPECT_EQ(def.i("width"), 3);
+  EXPECT_EQ(def.s("order"), "up");
+  SchemeOptions o;
+  o.params = resolve_scheme_params(*s, {{"width", 5}, {"order", "down"}}, where);
+  const SchemeResult r = s->apply(small_net(), {}, o, {});
+  EXPECT_EQ(r.notes["width"], 5);
+  EXPECT_EQ(r.notes["order"], "down");
+  // Left out of o.params: apply() gives run() the default.
+  EXPECT_EQ(s->apply(small_net(), {}, SchemeOptions{}, {}).notes["width"], 3);
+
+  // An unknown key and a value out of range are InputErrors naming them.
+  std::string e = input_error([&] { resolve_scheme_params(*s, {{"colour", 1}}, where); });
+  EXPECT_NE(e.find("--colour"), std::string::npos) << e;
+  EXPECT_NE(e.find("not an option of the two_options scheme (it takes width, order)"),
+            std::string::npos)
+      << e;
+  e = input_error([&] { resolve_scheme_params(*s, {{"width", 9}}, where); });
+  EXPECT_NE(e.find("--width: width must be in [1, 8]"), std::string::npos) << e;
+  e = input_error([&] { resolve_scheme_params(*s, {{"order", "sideways"}}, where); });
+  EXPECT_NE(e.find("'sideways' is not one of up|down"), std::string::npos) << e;
+  SchemeOptions bad;
+  bad.params.set("colour", 1);
+  e = input_error([&] { s->apply(small_net(), {}, bad, {}); });
+  EXPECT_NE(e.find("'colour'"), std::string::npos) << e;
+
+  // A recipe rule takes the scheme's options as keys, with the file and rule named in errors.
+  const Graph g = small_net();
+  const std::string path = (fs::temp_directory_path() / "prunesim_two_options.json").string();
+  std::ofstream(path) << R"({"rules": [{"match": "*", "scheme": "two_options", "width": 7}]})";
+  const Recipe rc = load_recipe(path, g);
+  EXPECT_EQ(rc.rules.at(0).options.params.i("width"), 7);
+  EXPECT_EQ(rc.rules.at(0).options.params.s("order"), "up");
+  std::ofstream(path) << R"({"rules": [{"match": "*", "scheme": "two_options", "width": 0}]})";
+  e = input_error([&] { load_recipe(path, g); });
+  EXPECT_EQ(e.rfind(path + ": rules[0].width: width must be in [1, 8]", 0), 0u) << e;
+  std::ofstream(path) << R"({"rules": [{"match": "*", "scheme": "two_options", "n": 2}]})";
+  e = input_error([&] { load_recipe(path, g); });
+  EXPECT_EQ(e.rfind(path + ": rules[0].n: not an option of the two_options scheme", 0), 0u) << e;
+  fs::remove(path);
+}
+
+TEST(Registry, RejectsDuplicatesAndListsTheKnownNames) {
+  struct Part {
+    std::string n;
+    std::string name() const { return n; }
+  };
+  Registry<Part> r("part");
+  r.add(std::make_unique<Part>(Part{"b"}));
+  r.add(std::make_unique<Part>(Part{"a"}));
+  EXPECT_THROW(r.add(std::make_unique<Part>(Part{"a"})), std::logic_error);
+  EXPECT_EQ(r.names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.get("a", "--part").name(), "a");
+  EXPECT_EQ(r.find("c"), nullptr);
+  const std::string e = input_error([&] { r.get("c", "--part"); });
+  EXPECT_EQ(e, "--part: unknown part 'c' (known: a, b)");
+}
 
 TEST(Schemes, RegistryListsEveryScheme) {
   auto names = scheme_names();
@@ -89,7 +200,7 @@ TEST(Schemes, MagnitudeGlobalUsesOneThreshold) {
   Graph g = small_net();
   SchemeOptions o;
   o.sparsity = 0.5;
-  o.global = true;
+  o.params.set("global", true);
   auto r = apply("magnitude", o, g);
   int64_t kept = 0, total = 0;
   float min_kept = 1e9f, max_removed = 0;
@@ -125,8 +236,8 @@ TEST(Schemes, NmKeepsNOfEveryMAlongTheReduction) {
   Graph g = small_net();
   for (auto [n, m] : {std::pair<int64_t, int64_t>{2, 4}, {1, 4}, {4, 8}}) {
     SchemeOptions o;
-    o.n = n;
-    o.m = m;
+    o.params.set("n", n);
+    o.params.set("m", m);
     auto r = apply("nm", o, g);
     for (const auto& l : prunable_layers(g)) {
       const auto& mask = r.masks.at(l.weight);
@@ -150,8 +261,8 @@ TEST(Schemes, NmKeepsNOfEveryMAlongTheReduction) {
     }
   }
   SchemeOptions bad;
-  bad.n = 5;
-  bad.m = 4;
+  bad.params.set("n", 5);
+  bad.params.set("m", 4);
   EXPECT_THROW(apply("nm", bad, g), InputError);
 }
 
@@ -159,7 +270,7 @@ TEST(Schemes, BlockDropsWholeBlocks) {
   Graph g = small_net();
   SchemeOptions o;
   o.sparsity = 0.5;
-  o.block = {2, 4};
+  o.params.set("block", std::vector<int64_t>{2, 4});
   auto r = apply("block", o, g, {"conv1"});
   const PrunableLayer l = select_layers(g, {"conv1"})[0];
   const auto& mask = r.masks.at(l.weight);
@@ -179,11 +290,13 @@ TEST(Schemes, BalancedPatternKeepsExactlyKPerGroupAndSharesClusterPatterns) {
   Graph g = small_net();
   SchemeOptions o;
   o.sparsity = 0.5;
-  o.pe = {4, 2};
+  const PeMapping pe{4, 2};
+  o.params.set("pes", pe.pes);
+  o.params.set("cluster", pe.cluster);
   o.seed = 7;
   auto r = apply("balanced", o, g, {"conv1", "conv2"});
   for (const auto& l : select_layers(g, {"conv1", "conv2"})) {
-    const BalancedGeometry geo = balanced_geometry(l, o.pe);
+    const BalancedGeometry geo = balanced_geometry(l, pe);
     const auto& mask = r.masks.at(l.weight);
     const int64_t k = r.notes["layers"][l.node]["balanced"]["k"];
     EXPECT_EQ(k, geo.slots / 2);
@@ -211,11 +324,13 @@ TEST(Schemes, BalancedInfinitePIsBalancedMagnitude) {
   Graph g = small_net();
   SchemeOptions o;
   o.sparsity = 0.5;
-  o.pe = {4, 1};
-  o.p = std::numeric_limits<double>::infinity();
+  const PeMapping pe{4, 1};
+  o.params.set("pes", pe.pes);
+  o.params.set("cluster", pe.cluster);
+  o.params.set("p", std::numeric_limits<double>::infinity());
   auto r = apply("balanced", o, g, {"conv1"});
   const PrunableLayer l = select_layers(g, {"conv1"})[0];
-  const auto geo = balanced_geometry(l, o.pe);
+  const auto geo = balanced_geometry(l, pe);
   const auto& w = g.init(l.weight).f;
   const auto& mask = r.masks.at(l.weight);
   for (int64_t c = 0; c < geo.cols; ++c)
@@ -236,11 +351,13 @@ TEST(Schemes, BalancedLfsrMaskRegeneratesFromTheSeedAlone) {
   Graph g = small_net();
   SchemeOptions o;
   o.sparsity = 0.75;
-  o.pe = {4, 4};
-  o.variant = "lfsr";
+  const PeMapping pe{4, 4};
+  o.params.set("pes", pe.pes);
+  o.params.set("cluster", pe.cluster);
+  o.params.set("variant", "lfsr");
   auto r = apply("balanced", o, g, {"conv1"});
   const PrunableLayer l = select_layers(g, {"conv1"})[0];
-  const auto geo = balanced_geometry(l, o.pe);
+  const auto geo = balanced_geometry(l, pe);
   const auto& note = r.notes["layers"]["conv1"]["balanced"];
   const auto slots = lfsr_slot_mask(geo, note["k"].get<int64_t>(), note["seed"].get<uint16_t>());
   const auto& mask = r.masks.at(l.weight);
@@ -259,7 +376,9 @@ TEST(Schemes, BalancedRunsOnThePesInUseWhenTheArrayDoesNotDivide) {
   Graph g = small_net();
   SchemeOptions o;
   o.sparsity = 0.5;
-  o.pe = {6, 1};
+  const PeMapping pe{6, 1};
+  o.params.set("pes", pe.pes);
+  o.params.set("cluster", pe.cluster);
   auto r = apply("balanced", o, g, {"conv1"});
   const auto& b = r.notes["layers"]["conv1"]["balanced"];
   EXPECT_EQ(b["pes"], 4);
@@ -268,10 +387,12 @@ TEST(Schemes, BalancedRunsOnThePesInUseWhenTheArrayDoesNotDivide) {
   EXPECT_EQ(b["k"], 2);
   EXPECT_EQ(count(r.masks.at("w1")), 192 / 2);
 
-  o.pe = {16, 3};
+  const PeMapping pe16{16, 3};
+  o.params.set("pes", pe16.pes);
+  o.params.set("cluster", pe16.cluster);
   r = apply("balanced", o, g, {"conv1"});
   const PrunableLayer l = select_layers(g, {"conv1"})[0];
-  const BalancedGeometry geo = balanced_geometry(l, o.pe, o.sparsity);
+  const BalancedGeometry geo = balanced_geometry(l, pe16, o.sparsity);
   EXPECT_EQ(geo.pes, 16);
   EXPECT_EQ(geo.clusters(), 6);
   EXPECT_EQ(geo.cluster_end(5), 16);
@@ -308,7 +429,7 @@ TEST(Schemes, MaskImportFromOnnxZeros) {
   const std::string path = (fs::temp_directory_path() / "prunesim_masks.onnx").string();
   save_onnx(pruned.graph, path);
   SchemeOptions mo;
-  mo.mask_file = path;
+  mo.params.set("mask_file", path);
   auto r = apply("mask", mo, g);
   fs::remove(path);
   EXPECT_EQ(r.masks, pruned.masks);
@@ -512,7 +633,7 @@ TEST(Schemes, MaskImportFromNpzByLayerName) {
   const std::string path = (fs::temp_directory_path() / "prunesim_masks.npz").string();
   std::ofstream(path, std::ios::binary) << stored_zip({{"conv2.npy", npy_bytes(m)}});
   SchemeOptions o;
-  o.mask_file = path;
+  o.params.set("mask_file", path);
   auto r = make_scheme("polarization")->apply(g, {}, o, {});
   ASSERT_TRUE(r.masks.count("w2"));
   for (size_t k = 0; k < keep.size(); ++k) EXPECT_EQ(r.masks["w2"][k], keep[k]);
@@ -550,7 +671,7 @@ TEST(Schemes, MaskImportTakesPyTorchStateDictNames) {
   std::ofstream(path, std::ios::binary)
       << stored_zip({{"layer1.0.conv1.weight.npy", npy_bytes(m)}});
   SchemeOptions o;
-  o.mask_file = path;
+  o.params.set("mask_file", path);
   auto r = make_scheme("mask")->apply(g, {}, o, {});
   ASSERT_TRUE(r.masks.count("onnx::Conv_9"));
   EXPECT_EQ(r.masks["onnx::Conv_9"][4], 1);

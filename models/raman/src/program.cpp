@@ -618,12 +618,12 @@ LayerProgram begin_layer(const Compile& c, const Ctx& cx, size_t li) {
 }
 
 // The encodings the decoders implement (docs/raman.md "Weight memory image"), in the order the
-// refusal lists them. Anything else is refused rather than decoded as one of these.
+// refusal lists them. Anything else is refused rather than decoded as one of these; the same list
+// is what the table writer may use for `--target raman` (decoded_encodings()).
+constexpr std::pair<const char*, Enc> kDecoded[] = {
+    {"balanced", Enc::Balanced}, {"bitmap", Enc::Bitmap}, {"csr", Enc::Csr}, {"dense", Enc::Dense}};
+
 Enc decoded_encoding(const Ctx& cx, const std::string& name) {
-  static const std::pair<const char*, Enc> kDecoded[] = {{"balanced", Enc::Balanced},
-                                                         {"bitmap", Enc::Bitmap},
-                                                         {"csr", Enc::Csr},
-                                                         {"dense", Enc::Dense}};
   std::string known;
   for (const auto& [n, e] : kDecoded) {
     if (name == n) return e;
@@ -632,6 +632,16 @@ Enc decoded_encoding(const Ctx& cx, const std::string& name) {
   cx.err("encoding '" + name + "' is not accepted by the raman core (it decodes " + known +
          "; write the table with --target raman)");
 }
+
+}  // namespace
+
+std::vector<std::string> decoded_encodings() {
+  std::vector<std::string> r;
+  for (const auto& [n, e] : kDecoded) r.push_back(n);
+  return r;
+}
+
+namespace {
 
 // The weight section of a layer with weights: its encoding, and the accumulator check.
 const TableLayerInfo& weight_info(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram& P) {

@@ -1,7 +1,10 @@
 // Pruning schemes: the interface every scheme implements, the registry that finds them by name,
 // and the shared vocabulary (prunable layers, masks, the PE mapping of the balanced scheme).
 // A scheme is one .cpp in prune/src/schemes/ that registers itself with PRUNESIM_REGISTER_SCHEME;
-// it takes a float graph and returns a pruned float graph plus masks and per-layer notes.
+// it declares its own options (params(): name, type, default, unit, range, meaning), from which
+// the CLI builds its flags and recipes their keys, and the properties the pipeline and the CLI
+// ask about (traits()); it takes a float graph and returns a pruned float graph plus masks and
+// per-layer notes.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "base/params.h"
+#include "base/registry.h"
 #include "prune/ir.h"
 
 namespace prunesim {
@@ -46,19 +51,12 @@ struct PeMapping {
   int64_t cluster = 4;
 };
 
+// What every scheme is given: the options all schemes share, and its own params() resolved
+// (resolve_scheme_params; Scheme::apply fills in the defaults of any left out).
 struct SchemeOptions {
   double sparsity = 0.5;  // fraction of weights removed, in [0, 1)
-  bool global = false;    // magnitude: one threshold over all layers
-  int64_t n = 2, m = 4;   // nm: keep n of every m consecutive weights along the reduction
-  std::vector<int64_t> block = {1, 4};  // block: [rows, cols] of a block
-  PeMapping pe;
-  double p = 8.0;  // balanced: sampling weight |w|^p; inf = balanced magnitude (docs/schemes.md)
-  std::string variant = "pattern";  // balanced: "pattern" (shared per cluster) or "lfsr"
-  uint64_t seed = 1;
-  std::string criterion;               // channel: l1|l2; similarity: cosine|correlation
-  double threshold = 0.0;              // similarity: merge when similarity >= threshold (if > 0)
-  std::string mask_file;               // mask: .npz or ONNX holding the masks to import
-  std::string granularity = "weight";  // polarization: weight | channel gates
+  uint64_t seed = 1;      // seed of every random choice (schemes that draw, recovery)
+  ParamValues params;     // the scheme's own options, by ParamSpec name
 };
 
 // Data a scheme may use (any pointer may be null: schemes that need one say so with InputError).
@@ -81,27 +79,70 @@ struct SchemeResult {
   nlohmann::json notes;  // per-layer facts worth reporting (groups left whole, storage, …)
 };
 
+// What the pipeline and the CLI need to know about a scheme, declared by it instead of tested
+// by name.
+struct SchemeTraits {
+  // Removes whole channels (the graph shrinks): a schedule step asks for the share of what is
+  // left, and masks of reshaped weights are rebuilt.
+  bool removes_channels = false;
+  // Its --sparsity is a per-layer target it meets (a layer ending short of it is warned about);
+  // false for schemes whose sparsity follows from other options or from data.
+  bool meets_sparsity = false;
+};
+
 class Scheme {
  public:
   virtual ~Scheme() = default;
-  virtual std::string name() const = 0;
+  virtual std::string name() const = 0;  // defined by PRUNESIM_REGISTER_SCHEME
   virtual std::string description() const = 0;
+  // The scheme's own options: a flag --NAME (underscores as dashes) of `prune`, a key of recipe
+  // rules. Options of one name in several schemes share the flag; each scheme keeps its default.
+  virtual std::vector<ParamSpec> params() const { return {}; }
+  virtual SchemeTraits traits() const { return {}; }
+  // Checks that needs several options at once (nm: N <= M); InputError text without a place
+  // (the caller names the flag or the recipe rule).
+  virtual void check(const ParamValues&) const {}
+  // Not "" when every run draws a fresh pattern (so steps of a schedule would AND unrelated
+  // patterns): the label the refusal names ("random", "balanced lfsr").
+  virtual std::string redraws(const ParamValues&) const { return ""; }
+  // The options a sweep row names ("n:m=2:4", "pes=16 cluster=4"), or "".
+  virtual std::string options_label(const ParamValues&) const { return ""; }
+  // Why a layer may end below the asked sparsity (the warning adds it), or "".
+  virtual std::string shortfall_reason(const ParamValues&) const { return ""; }
+  // Schemes whose sparsity follows from their options (nm: 1 - N/M) set them from a requested
+  // sparsity; returns the names set (empty: the scheme takes --sparsity as it is) and a note
+  // saying what was chosen.
+  virtual std::vector<std::string> params_for_sparsity(double, ParamValues*, std::string*) const {
+    return {};
+  }
   // Prunes `layers` (node names; all prunable layers when empty). InputError on bad options.
-  virtual SchemeResult apply(const Graph& g, const std::vector<std::string>& layers,
-                             const SchemeOptions& o, const PruneData& d) const = 0;
+  // o.params may leave options out (their defaults are used); one the scheme does not declare
+  // is an InputError.
+  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                     const PruneData& d) const;
+  // `given` with the defaults of the options it leaves out (what the virtuals above take);
+  // InputError for an option the scheme does not declare.
+  ParamValues complete(const ParamValues& given) const;
+
+ protected:
+  // apply() with every declared option present in o.params.
+  virtual SchemeResult run(const Graph& g, const std::vector<std::string>& layers,
+                           const SchemeOptions& o, const PruneData& d) const = 0;
 };
 
-using SchemeFactory = std::function<std::unique_ptr<Scheme>()>;
-struct SchemeRegistrar {
-  SchemeRegistrar(const std::string& name, SchemeFactory f);
-};
+Registry<Scheme>& scheme_registry();
 // InputError naming the scheme and listing the known ones when `name` is not registered.
-std::unique_ptr<Scheme> make_scheme(const std::string& name);
+const Scheme* make_scheme(const std::string& name);
 std::vector<std::string> scheme_names();
 
-#define PRUNESIM_REGISTER_SCHEME(NAME, CLASS)                \
-  static ::prunesim::SchemeRegistrar registrar_##CLASS(NAME, \
-                                                       [] { return std::make_unique<CLASS>(); })
+// The scheme's params() with `given` (JSON values by name) applied and checked; `where(name)`
+// names an option in errors ("--n", "recipe.json: rules[0].n"). InputError for an option the
+// scheme does not declare, a bad value or a failed Scheme::check.
+ParamValues resolve_scheme_params(const Scheme& s, const nlohmann::json& given,
+                                  const std::function<std::string(const std::string&)>& where);
+
+#define PRUNESIM_REGISTER_SCHEME(NAME, CLASS) \
+  PRUNESIM_REGISTER_IN(::prunesim::scheme_registry, NAME, CLASS)
 
 // Helpers shared by schemes.
 // Zeroes the weights whose mask is 0 in a copy of g.

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "base/params.h"
+#include "base/registry.h"
 #include "prune/ir.h"
 #include "prune/pruning.h"
 #include "prune/quant.h"
@@ -29,11 +31,13 @@ struct TableSummary;
 
 struct TableOptions {
   std::string encoding = "auto";  // "auto" or an encoding name, forced on every layer
-  // "" = any encoding; "raman" = the encodings the RAMAN model decodes: balanced, bitmap, csr,
-  // dense.
+  // The hardware the table is for (names it in errors) and the encodings it decodes, handed over
+  // by whoever knows that hardware (sim: Arch::encodings()). Empty `accepts`: any encoding.
   std::string target;
-  int csr_index_bits = 8;  // csr column index width: 4, 8 or 16
-  int rle_run_bits = 0;    // rle run-length width 1..16; 0 = the width in 1..8 with fewest bits
+  std::vector<std::string> accepts;
+  // Encoding parameters by encoding, e.g. {"csr": {"index_bits": 16}}; checked against each
+  // encoding's params(), the others take their defaults.
+  nlohmann::json encoding_params = nlohmann::json::object();
 };
 
 // Writes q as a weight table, atomically (write_file_atomic). masks are keyed by weight
@@ -108,8 +112,7 @@ struct EncodeContext {
   std::string layer;     // node name
   std::string op;        // its op
   nlohmann::json notes;  // notes["layers"][layer], or null
-  int csr_index_bits = 8;
-  int rle_run_bits = 0;
+  ParamValues params;    // the encoding's own params(), resolved (TableOptions::encoding_params)
 };
 
 // An encoded layer: fixed per-encoding parameters, the value bytes and the metadata bytes.
@@ -124,11 +127,11 @@ struct EncodedLayer {
 class Encoding {
  public:
   virtual ~Encoding() = default;
-  virtual std::string name() const = 0;
-  virtual uint8_t id() const = 0;  // stored in the file: never reuse or renumber
+  virtual std::string name() const = 0;  // defined by PRUNESIM_REGISTER_ENCODING
+  virtual uint8_t id() const = 0;        // stored in the file: never reuse or renumber
   virtual std::string description() const = 0;
-  // target "" accepts everything; "raman" only what the RAMAN model decodes.
-  virtual bool accepted_by(const std::string& target) const = 0;
+  // The encoding's parameters (CLI flag --<encoding>-<name with - for _>, e.g. --csr-index-bits).
+  virtual std::vector<ParamSpec> params() const { return {}; }
   // Encodes w; returns "" on success, else why the encoding does not apply to this layer.
   virtual std::string encode(const WeightMatrix& w, const EncodeContext& c,
                              EncodedLayer* out) const = 0;
@@ -139,19 +142,28 @@ class Encoding {
   virtual nlohmann::json describe(const EncodedLayer& e) const = 0;
 };
 
-using EncodingFactory = std::function<std::unique_ptr<Encoding>()>;
-struct EncodingRegistrar {
-  EncodingRegistrar(const std::string& name, EncodingFactory f);
+// Encodings by name, and by the id files store (a second encoding with a taken id is refused at
+// start-up: old files would become ambiguous).
+class EncodingRegistry : public Registry<Encoding> {
+ public:
+  EncodingRegistry() : Registry<Encoding>("encoding") {}
+  const Encoding& add(std::unique_ptr<Encoding> e);
+  using Registry<Encoding>::find;
+  const Encoding* find(uint8_t id) const;
 };
+EncodingRegistry& encoding_registry();
 // nullptr if unknown.
 const Encoding* find_encoding(const std::string& name);
 const Encoding* find_encoding(uint8_t id);
 std::vector<std::string> encoding_names();  // sorted by id
-// The targets `TableOptions::target` may name.
-std::vector<std::string> table_targets();
+// The command-line flag of an encoding parameter: "--csr-index-bits".
+std::string encoding_flag(const std::string& encoding, const std::string& param);
+// The params of `e`, resolved from opt.encoding_params (InputError "<path>: --csr-index-bits: ..."
+// for an unknown key or a bad value).
+ParamValues encoding_params(const Encoding& e, const nlohmann::json& given,
+                            const std::string& path);
 
-#define PRUNESIM_REGISTER_ENCODING(NAME, CLASS)                    \
-  static ::prunesim::EncodingRegistrar encoding_registrar_##CLASS( \
-      NAME, [] { return std::make_unique<CLASS>(); })
+#define PRUNESIM_REGISTER_ENCODING(NAME, CLASS) \
+  PRUNESIM_REGISTER_IN(::prunesim::encoding_registry, NAME, CLASS)
 
 }  // namespace prunesim

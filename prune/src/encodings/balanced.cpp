@@ -52,12 +52,10 @@ int64_t get_int(const nlohmann::json& j, const char* key, int64_t dflt, bool* ok
 
 class Balanced : public Encoding {
  public:
-  std::string name() const override { return "balanced"; }
   uint8_t id() const override { return 4; }
   std::string description() const override {
     return "index-free: k kept per (PE, column); slot bitmap per cluster or an LFSR seed";
   }
-  bool accepted_by(const std::string& t) const override { return enc::raman_accepts(t, true); }
 
   std::string encode(const WeightMatrix& w, const EncodeContext& c,
                      EncodedLayer* out) const override {

@@ -8,10 +8,8 @@ namespace {
 
 class Bitmap : public Encoding {
  public:
-  std::string name() const override { return "bitmap"; }
   uint8_t id() const override { return 1; }
   std::string description() const override { return "1 presence bit per weight + the kept values"; }
-  bool accepted_by(const std::string& t) const override { return enc::raman_accepts(t, true); }
   std::string encode(const WeightMatrix& w, const EncodeContext&,
                      EncodedLayer* out) const override {
     enc::BitWriter bw;

@@ -111,8 +111,4 @@ inline std::string gather_values(const WeightMatrix& w) {
   return s;
 }
 
-inline bool raman_accepts(const std::string& target, bool raman) {
-  return target.empty() || (target == "raman" && raman);
-}
-
 }  // namespace prunesim::enc

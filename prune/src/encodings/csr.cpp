@@ -8,16 +8,20 @@ namespace {
 
 class Csr : public Encoding {
  public:
-  std::string name() const override { return "csr"; }
   uint8_t id() const override { return 2; }
   std::string description() const override {
     return "row pointers per output channel + a 4/8/16-bit column index per kept value";
   }
-  bool accepted_by(const std::string& t) const override { return enc::raman_accepts(t, true); }
+
+  std::vector<ParamSpec> params() const override {
+    ParamSpec s = int_param("index_bits", 8, 4, 16, "bits", "column index width");
+    s.choices = {"4", "8", "16"};
+    return {s};
+  }
 
   std::string encode(const WeightMatrix& w, const EncodeContext& c,
                      EncodedLayer* out) const override {
-    const int ib = c.csr_index_bits;
+    const int ib = static_cast<int>(c.params.i("index_bits"));
     if (ib != 4 && ib != 8 && ib != 16)
       return "column index width " + std::to_string(ib) + " is not 4, 8 or 16";
     int64_t kept = 0;

@@ -7,10 +7,8 @@ namespace {
 
 class Dense : public Encoding {
  public:
-  std::string name() const override { return "dense"; }
   uint8_t id() const override { return 0; }
   std::string description() const override { return "all weights, 8 bits each, no metadata"; }
-  bool accepted_by(const std::string& t) const override { return enc::raman_accepts(t, true); }
   std::string encode(const WeightMatrix& w, const EncodeContext&,
                      EncodedLayer* out) const override {
     out->values = enc::values_of(w.values);

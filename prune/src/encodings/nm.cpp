@@ -13,12 +13,10 @@ namespace {
 // Parameters block: u32 n, u32 m, u8 position bits, 3 reserved.
 class Nm : public Encoding {
  public:
-  std::string name() const override { return "nm"; }
   uint8_t id() const override { return 5; }
   std::string description() const override {
     return "keep N of M: N values + N ceil(log2 M)-bit positions per group of M";
   }
-  bool accepted_by(const std::string& t) const override { return enc::raman_accepts(t, false); }
 
   std::string encode(const WeightMatrix& w, const EncodeContext& c,
                      EncodedLayer* out) const override {

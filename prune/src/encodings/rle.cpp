@@ -24,16 +24,19 @@ int64_t count_codes(const WeightMatrix& w, int r) {
 
 class Rle : public Encoding {
  public:
-  std::string name() const override { return "rle"; }
   uint8_t id() const override { return 3; }
   std::string description() const override {
     return "r-bit zero-run length before each kept value, all-ones code = escape";
   }
-  bool accepted_by(const std::string& t) const override { return enc::raman_accepts(t, false); }
+
+  std::vector<ParamSpec> params() const override {
+    return {int_param("run_bits", 0, 0, 16, "bits",
+                      "zero-run length width; 0 = the width in 1..8 with fewest bits")};
+  }
 
   std::string encode(const WeightMatrix& w, const EncodeContext& c,
                      EncodedLayer* out) const override {
-    int r = c.rle_run_bits;
+    int r = static_cast<int>(c.params.i("run_bits"));
     if (r == 0) {
       // Fewest bits over widths 1..8; ties go to the narrower width (cheaper decoder).
       int64_t best = -1;

@@ -31,25 +31,53 @@ int64_t ceil_log2(int64_t v) {
 
 class Balanced : public Scheme {
  public:
-  std::string name() const override { return "balanced"; }
   std::string description() const override {
     return "hardware-aware balanced stochastic pruning: equal kept weights per PE group, "
            "index-free (--pes, --cluster, --p, --variant pattern|lfsr, --seed)";
   }
+  std::vector<ParamSpec> params() const override {
+    // The PE mapping has no range here: balanced_geometry refuses a count below 1 by its flag.
+    ParamSpec pes = int_param("pes", 16, 1, 0, "PEs", "PE count of the target (at least 1)");
+    ParamSpec cluster =
+        int_param("cluster", 4, 1, 0, "PEs", "PEs per cluster sharing a pattern (at least 1)");
+    ParamSpec p = real_param("p", 8.0, 0.0, std::numeric_limits<double>::infinity(), "1",
+                             "magnitude exponent of the sampler (inf = balanced magnitude)");
+    p.inf_ok = true;
+    return {pes, cluster, p,
+            choice_param("variant", "pattern", {"pattern", "lfsr"},
+                         "pattern: one kept-slot pattern per cluster; lfsr: regenerated from a "
+                         "seed")};
+  }
+  SchemeTraits traits() const override { return {false, true}; }
+  std::string redraws(const ParamValues& p) const override {
+    return p.s("variant") == "lfsr" ? "balanced lfsr" : "";
+  }
+  std::string options_label(const ParamValues& p) const override {
+    return "pes=" + std::to_string(p.i("pes")) + " cluster=" + std::to_string(p.i("cluster"));
+  }
+  std::string shortfall_reason(const ParamValues&) const override {
+    return "balanced keeps at least one weight in every PE group, so a layer with few rows per PE "
+           "cannot reach the target";
+  }
 
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData&) const override {
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData&) const override {
     check_sparsity(o.sparsity);
-    if (!(o.p > 0)) throw InputError("--p: the magnitude exponent must be positive (or inf)");
-    if (o.variant != "pattern" && o.variant != "lfsr")
-      throw InputError("--variant: '" + o.variant + "' is not pattern or lfsr");
+    const double pexp = o.params.d("p");
+    const std::string variant = o.params.s("variant");
+    PeMapping pe;
+    pe.pes = o.params.i("pes");
+    pe.cluster = o.params.i("cluster");
+    if (!(pexp > 0)) throw InputError("--p: the magnitude exponent must be positive (or inf)");
+    if (variant != "pattern" && variant != "lfsr")
+      throw InputError("--variant: '" + variant + "' is not pattern or lfsr");
     SchemeResult r;
     detail::SplitMix64 rng(o.seed);
     int64_t tot_dense = 0, tot_csr = 0, tot_pattern = 0, tot_lfsr = 0, tot_values = 0;
     for (const auto& l : select_layers(g, layers)) {
       BalancedGeometry geo;
       try {
-        geo = balanced_geometry(l, o.pe, o.sparsity);
+        geo = balanced_geometry(l, pe, o.sparsity);
       } catch (const InputError& e) {
         // The geometry does not know the model; the user must learn which file it is about.
         throw InputError(g.source + ": " + e.what());
@@ -63,7 +91,7 @@ class Balanced : public Scheme {
       }
       float wmax = 0.f;
       for (float v : w.f) wmax = std::max(wmax, std::fabs(v));
-      const bool inf = std::isinf(o.p);
+      const bool inf = std::isinf(pexp);
       auto weight = [&](int64_t row, int64_t col, double p) {
         const double a =
             wmax > 0 ? std::fabs(w.f[static_cast<size_t>(l.index(row, col))]) / wmax : 0.0;
@@ -71,14 +99,14 @@ class Balanced : public Scheme {
       };
       std::vector<uint8_t> slot_mask(static_cast<size_t>(geo.cols * geo.pes * geo.slots), 0);
       uint16_t chosen_seed = 0;
-      if (o.variant == "pattern") {
+      if (variant == "pattern") {
         for (int64_t c = 0; c < geo.cols; ++c)
           for (int64_t q = 0; q < geo.clusters(); ++q) {
             std::vector<double> key(static_cast<size_t>(geo.slots));
             for (int64_t j = 0; j < geo.slots; ++j) {
               double s = 0;
               for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
-                s += weight(geo.row_of(p, j), c, inf ? 1.0 : o.p);
+                s += weight(geo.row_of(p, j), c, inf ? 1.0 : pexp);
               const double u = rng.uniform();
               key[static_cast<size_t>(j)] =
                   inf ? s : (s > 0 ? std::log(u) / s : -std::numeric_limits<double>::infinity());
@@ -98,7 +126,7 @@ class Balanced : public Scheme {
             for (int64_t p = 0; p < geo.pes; ++p)
               for (int64_t j = 0; j < geo.slots; ++j)
                 if (m[static_cast<size_t>((c * geo.pes + p) * geo.slots + j)])
-                  kept += weight(geo.row_of(p, j), c, inf ? 2.0 : o.p);
+                  kept += weight(geo.row_of(p, j), c, inf ? 2.0 : pexp);
           if (kept > best) {
             best = kept;
             chosen_seed = seed;
@@ -123,9 +151,9 @@ class Balanced : public Scheme {
       const int64_t pattern = values + geo.clusters() * geo.cols * geo.slots;
       const int64_t lfsr = values + 32;
       note["balanced"] = {
-          {"pes", geo.pes},       {"cluster", geo.cluster}, {"slots", geo.slots},  {"k", k},
-          {"variant", o.variant}, {"p", inf ? -1.0 : o.p},  {"idle_pes", geo.idle}};
-      if (o.variant == "lfsr") note["balanced"]["seed"] = chosen_seed;
+          {"pes", geo.pes},     {"cluster", geo.cluster}, {"slots", geo.slots},  {"k", k},
+          {"variant", variant}, {"p", inf ? -1.0 : pexp}, {"idle_pes", geo.idle}};
+      if (variant == "lfsr") note["balanced"]["seed"] = chosen_seed;
       note["storage_bits"] = {
           {"dense", dense}, {"csr", csr}, {"balanced_pattern", pattern}, {"balanced_lfsr", lfsr}};
       r.notes["layers"][l.node] = note;
@@ -135,7 +163,7 @@ class Balanced : public Scheme {
       tot_lfsr += lfsr;
       tot_values += values;
     }
-    const int64_t mine = o.variant == "lfsr" ? tot_lfsr : tot_pattern;
+    const int64_t mine = variant == "lfsr" ? tot_lfsr : tot_pattern;
     r.notes["storage_bits"] = {{"dense", tot_dense},
                                {"csr", tot_csr},
                                {"balanced_pattern", tot_pattern},

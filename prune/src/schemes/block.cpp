@@ -10,16 +10,21 @@ namespace {
 
 class Block : public Scheme {
  public:
-  std::string name() const override { return "block"; }
   std::string description() const override {
     return "drop whole blocks (--block R,C over [out channels, reduction]) by block norm";
   }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData&) const override {
+  std::vector<ParamSpec> params() const override {
+    return {int_list_param("block", {1, 4}, 1, 65536, "weights",
+                           "block shape R,C over [out channels, reduction]")};
+  }
+  SchemeTraits traits() const override { return {false, true}; }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData&) const override {
     check_sparsity(o.sparsity);
-    if (o.block.size() != 2 || o.block[0] < 1 || o.block[1] < 1)
+    const std::vector<int64_t> block = o.params.list("block");
+    if (block.size() != 2 || block[0] < 1 || block[1] < 1)
       throw InputError("--block: expected two positive sizes R,C");
-    const int64_t br = o.block[0], bc = o.block[1];
+    const int64_t br = block[0], bc = block[1];
     SchemeResult r;
     for (const auto& l : select_layers(g, layers)) {
       const Tensor& w = g.init(l.weight);

@@ -30,14 +30,17 @@ nlohmann::json left_whole_note(const ChannelGroup& grp) {
 
 class Channel : public Scheme {
  public:
-  std::string name() const override { return "channel"; }
   std::string description() const override {
     return "filter pruning by L1/L2 norm over dependency groups; channels physically removed";
   }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData&) const override {
+  std::vector<ParamSpec> params() const override {
+    return {choice_param("criterion", "l1", {"l1", "l2"}, "filter norm that ranks channels")};
+  }
+  SchemeTraits traits() const override { return {true, false}; }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData&) const override {
     check_sparsity(o.sparsity);
-    const std::string crit = o.criterion.empty() ? "l1" : o.criterion;
+    const std::string crit = o.params.s("criterion");
     if (crit != "l1" && crit != "l2")
       throw InputError("--criterion: '" + crit + "' is not a channel criterion (l1, l2)");
     std::set<std::string> selected;

@@ -48,13 +48,17 @@ void keep_largest(const std::vector<const std::vector<float>*>& ws, int64_t keep
 
 class Magnitude : public Scheme {
  public:
-  std::string name() const override { return "magnitude"; }
   std::string description() const override {
     return "unstructured L1 magnitude pruning, layer-wise or --global";
   }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData&) const override {
+  std::vector<ParamSpec> params() const override {
+    return {bool_param("global", false, "one ranking over all selected layers")};
+  }
+  SchemeTraits traits() const override { return {false, true}; }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData&) const override {
     check_sparsity(o.sparsity);
+    const bool global = o.params.b("global");
     SchemeResult r;
     auto sel = select_layers(g, layers);
     std::vector<const std::vector<float>*> ws;
@@ -64,12 +68,12 @@ class Magnitude : public Scheme {
       ws.push_back(&g.init(l.weight).f);
       ms.push_back(&r.masks[l.weight]);
       total += g.init(l.weight).size();
-      if (!o.global) {
+      if (!global) {
         keep_largest({ws.back()}, detail::kept_count(g.init(l.weight).size(), o.sparsity),
                      {ms.back()});
       }
     }
-    if (o.global) keep_largest(ws, detail::kept_count(total, o.sparsity), ms);
+    if (global) keep_largest(ws, detail::kept_count(total, o.sparsity), ms);
     r.graph = apply_masks(g, r.masks);
     return r;
   }

@@ -42,19 +42,21 @@ std::string torch_key(const std::string& node) {
   return k + ".weight";
 }
 
+ParamSpec mask_file_param() {
+  return text_param("mask_file", "", "file", ".npz or .onnx holding the masks to import");
+}
+
 class MaskImport : public Scheme {
  public:
-  explicit MaskImport(std::string n = "mask") : name_(std::move(n)) {}
-  std::string name() const override { return name_; }
   std::string description() const override {
     return "import masks from --mask-file (.npz keyed by layer or weight name, or an ONNX "
            "whose zero weights are the mask)";
   }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData&) const override {
-    if (o.mask_file.empty())
-      throw InputError("--mask-file: the " + name_ + " scheme needs a mask file");
-    const std::string& f = o.mask_file;
+  std::vector<ParamSpec> params() const override { return {mask_file_param()}; }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData&) const override {
+    const std::string f = o.params.s("mask_file");
+    if (f.empty()) throw InputError("--mask-file: the " + name() + " scheme needs a mask file");
     const bool onnx = f.size() > 5 && f.compare(f.size() - 5, 5, ".onnx") == 0;
     std::map<std::string, Tensor> src;  // key -> mask tensor (non-zero = keep)
     if (onnx) {
@@ -113,9 +115,6 @@ class MaskImport : public Scheme {
     r.graph = apply_masks(g, r.masks);
     return r;
   }
-
- private:
-  std::string name_;
 };
 
 // Polarization trains its gates (prune/train/src/polarize.cpp, reached through
@@ -123,14 +122,24 @@ class MaskImport : public Scheme {
 // the masks such training produced elsewhere.
 class Polarization : public MaskImport {
  public:
-  Polarization() : MaskImport("polarization") {}
   std::string description() const override {
     return "train per-weight or per-channel gates with the polarization regulariser to "
            "--sparsity in one pass (needs --finetune and --train-data), or import --mask-file";
   }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData& d) const override {
-    if (!o.mask_file.empty()) return MaskImport::apply(g, layers, o, d);
+  std::vector<ParamSpec> params() const override {
+    return {mask_file_param(), choice_param("granularity", "weight", {"weight", "channel"},
+                                            "what a trained gate multiplies: one weight or one "
+                                            "output channel")};
+  }
+  SchemeTraits traits() const override { return {false, true}; }
+  std::string shortfall_reason(const ParamValues& p) const override {
+    return p.s("granularity") == "channel"
+               ? "channel gates keep a layer whose channels are the graph's output whole"
+               : "";
+  }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData& d) const override {
+    if (!o.params.s("mask_file").empty()) return MaskImport::run(g, layers, o, d);
     if (!d.train_scheme)
       throw InputError(
           "polarization: trains gates, so it needs --finetune epochs=N and "

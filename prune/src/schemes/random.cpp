@@ -8,10 +8,11 @@ namespace {
 
 class Random : public Scheme {
  public:
-  std::string name() const override { return "random"; }
   std::string description() const override { return "seeded uniform random unstructured pruning"; }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData&) const override {
+  SchemeTraits traits() const override { return {false, true}; }
+  std::string redraws(const ParamValues&) const override { return "random"; }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData&) const override {
     check_sparsity(o.sparsity);
     SchemeResult r;
     detail::SplitMix64 rng(o.seed);

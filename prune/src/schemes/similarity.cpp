@@ -123,21 +123,28 @@ std::string filter_name(const ChannelSlot& s) {
 
 class Similarity : public Scheme {
  public:
-  std::string name() const override { return "similarity"; }
   std::string description() const override {
     return "data-driven channel merging: channels with similar calibration activations are "
            "merged into their most similar survivor (needs --calib)";
   }
-  SchemeResult apply(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
-                     const PruneData& d) const override {
+  std::vector<ParamSpec> params() const override {
+    return {choice_param("criterion", "cosine", {"cosine", "correlation"},
+                         "similarity of two channels' calibration activations"),
+            real_param("threshold", 0.0, 0.0, 1.0, "1",
+                       "merge while similarity >= threshold (0: merge to --sparsity)")};
+  }
+  SchemeTraits traits() const override { return {true, false}; }
+  SchemeResult run(const Graph& g, const std::vector<std::string>& layers, const SchemeOptions& o,
+                   const PruneData& d) const override {
     if (!d.calib) throw InputError("the similarity scheme needs --calib");
     check_sparsity(o.sparsity);
-    const std::string crit = o.criterion.empty() ? "cosine" : o.criterion;
+    const std::string crit = o.params.s("criterion");
+    const double threshold = o.params.d("threshold");
     if (crit != "cosine" && crit != "correlation")
       throw InputError("--criterion: '" + crit +
                        "' is not a similarity criterion (cosine, correlation)");
-    if (!(o.threshold >= 0.0 && o.threshold <= 1.0))
-      throw InputError("--threshold: " + std::to_string(o.threshold) + " is outside [0, 1]");
+    if (!(threshold >= 0.0 && threshold <= 1.0))
+      throw InputError("--threshold: " + std::to_string(threshold) + " is outside [0, 1]");
     check_input_shape(g, *d.calib, "--calib");
     std::set<std::string> selected;
     for (const auto& l : select_layers(g, layers)) selected.insert(l.node);
@@ -194,7 +201,7 @@ class Similarity : public Scheme {
           sim[i][j] = sim[j][i] = std::min(1.0, s);
         }
       const int64_t target =
-          o.threshold > 0.0
+          threshold > 0.0
               ? static_cast<int64_t>(C) - 1
               : std::min<int64_t>(
                     static_cast<int64_t>(C) - 1,
@@ -219,7 +226,7 @@ class Similarity : public Scheme {
             bi = lose == i ? j : i;
             bj = lose;
           }
-        if (best < 0.0 || (o.threshold > 0.0 && best < o.threshold)) break;
+        if (best < 0.0 || (threshold > 0.0 && best < threshold)) break;
         nlohmann::json fits = nlohmann::json::array();
         for (size_t k = 0; k < reads[bj].keys.size(); ++k) {
           const auto& [node, value] = reads[bj].keys[k];
@@ -267,7 +274,7 @@ class Similarity : public Scheme {
     res.notes = {{"scheme", "similarity"},
                  {"criterion", crit},
                  {"sparsity", o.sparsity},
-                 {"threshold", o.threshold},
+                 {"threshold", threshold},
                  {"calib_samples", d.calib->shape[0]},
                  {"groups", groups},
                  {"left_whole", whole},

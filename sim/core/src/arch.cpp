@@ -1,44 +1,44 @@
 // The architecture registry (DESIGN.md habit 2).
 #include "sim/arch.h"
 
-#include <map>
-
 #include "prune/errors.h"
 
 namespace prunesim {
-namespace {
-std::map<std::string, std::unique_ptr<Arch>>& registry() {
-  static std::map<std::string, std::unique_ptr<Arch>> r;
+
+Registry<Arch>& arch_registry() {
+  static Registry<Arch> r("architecture");
   return r;
 }
-}  // namespace
 
 ParamValues Arch::fit(const SimInput&) const {
   throw InputError("--fit: the " + name() + " architecture cannot size itself to a model");
 }
 
-void Arch::scheme_hints(const ParamValues&, SchemeOptions*) const {}
-
-ArchRegistrar::ArchRegistrar(const std::string& name, ArchFactory f) {
-  registry()[name] = f();
+nlohmann::json Arch::scheme_hints(const ParamValues&) const {
+  return nlohmann::json::object();
 }
 
 const Arch* find_arch(const std::string& name) {
-  auto it = registry().find(name);
-  return it == registry().end() ? nullptr : it->second.get();
+  return arch_registry().find(name);
 }
 
 std::vector<std::string> arch_names() {
-  std::vector<std::string> r;
-  for (const auto& kv : registry()) r.push_back(kv.first);
-  return r;
+  return arch_registry().names();
 }
 
 const Arch& get_arch(const std::string& name) {
-  if (const Arch* a = find_arch(name)) return *a;
+  return arch_registry().get(name, "--arch");
+}
+
+std::vector<std::string> target_encodings(const std::string& target, const std::string& where) {
+  if (target.empty()) return {};
+  const Arch* a = find_arch(target);
+  if (a && !a->encodings().empty()) return a->encodings();
   std::string known;
-  for (const std::string& n : arch_names()) known += (known.empty() ? "" : ", ") + n;
-  throw InputError("--arch " + name + ": unknown architecture (known: " + known + ")");
+  for (const Arch* t : arch_registry().items())
+    if (!t->encodings().empty()) known += t->name() + ", ";
+  throw InputError(where + ": unknown target '" + target + "' (known: " + known +
+                   "or none for any)");
 }
 
 }  // namespace prunesim

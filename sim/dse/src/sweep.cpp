@@ -22,10 +22,23 @@ namespace {
 
 using nlohmann::json;
 
-// nm keeps n of every m: pick m in {4, 8} and n = round((1 - s) m) (at least 1) closest to the
-// target; ties go to m = 4 (less padding per group). The row records the sparsity reached.
-void choose_nm(double s, SchemeOptions& so) {
-  nm_for_sparsity(s, &so.n, &so.m);
+// A point's scheme params, each given to a scheme that declares it: the architecture's hints
+// (Arch::scheme_hints; raman: the PE mapping a balanced table must be pruned for to be decodable),
+// --mask-file, and what a scheme whose sparsity follows from its options sets from the point's
+// target (nm: m in {4, 8} and n = round((1 - s) m); the row records the sparsity reached).
+ParamValues point_scheme_params(const Scheme& scheme, double target, const json& hints,
+                                const std::string& mask_file) {
+  const std::vector<ParamSpec> specs = scheme.params();
+  json given = hints.is_object() ? hints : json::object();
+  if (!mask_file.empty()) given["mask_file"] = mask_file;
+  ParamValues from(specs);
+  std::string note;
+  for (const auto& k : scheme.params_for_sparsity(target, &from, &note)) given[k] = from.json()[k];
+  for (auto it = given.begin(); it != given.end();)
+    it = find_param(specs, it.key()) ? std::next(it) : given.erase(it);
+  return resolve_scheme_params(scheme, given, [](const std::string& k) {
+    return k == "mask_file" ? "--mask-file" : k.empty() ? "--schemes" : "--set " + k;
+  });
 }
 
 std::string csv_field(const std::string& s) {
@@ -143,17 +156,11 @@ PruneOutcome prune_point(const Context& c, const ParamValues& pv, Row& r) {
     SchemeOptions so;
     so.sparsity = r.target;
     so.seed = c.seed;
-    // The balanced encoding is only decodable by an array with the PE mapping it was pruned for:
-    // the architecture says what that is (Arch::scheme_hints).
-    c.arch->scheme_hints(pv, &so);
-    if (r.scheme == "nm") {
-      choose_nm(r.target, so);
-      r.scheme_options = "n:m=" + std::to_string(so.n) + ":" + std::to_string(so.m);
-    } else if (r.scheme == "balanced") {
-      r.scheme_options =
-          "pes=" + std::to_string(so.pe.pes) + " cluster=" + std::to_string(so.pe.cluster);
+    if (r.scheme != "recipe") {
+      const Scheme& scheme = *make_scheme(r.scheme);
+      so.params = point_scheme_params(scheme, r.target, c.arch->scheme_hints(pv), c.mask_file);
+      r.scheme_options = scheme.options_label(so.params);
     }
-    so.mask_file = c.mask_file;
     PruneData pd;
     pd.calib = &c.calib;
     pd.eval = &c.data;
@@ -204,6 +211,7 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
   const QuantizedModel q = quantize(res.graph, c.calib);
   TableOptions to;
   to.target = c.target;
+  to.accepts = c.arch->encodings();
   const std::string name = "sweep point " + r.scheme + " s=" + fmt(r.target);
   SimInput in;
   in.tables_path = name;

@@ -347,15 +347,12 @@ TEST(RamanFold, TheRtlImageRefusesAFoldedLfsrLayerNamingIt) {
 }
 
 // An encoding the decoders do not implement is refused in one line naming the layer, the
-// encoding and the ones the core decodes, even one that says the raman target accepts it (the
-// compiler used to take any such encoding for balanced).
+// encoding and the ones the core decodes (the compiler used to take any such encoding for
+// balanced).
 class UndecodedEncoding : public Encoding {
  public:
-  std::string name() const override { return "undecoded"; }
   uint8_t id() const override { return 250; }
   std::string description() const override { return "an encoding no decoder implements"; }
-  // No `override`: the test only needs the target check (if there is one) to let it through.
-  bool accepted_by(const std::string&) const { return true; }
   std::string encode(const WeightMatrix&, const EncodeContext&, EncodedLayer*) const override {
     return "not for writing";  // so "auto" never picks it
   }
@@ -365,8 +362,9 @@ class UndecodedEncoding : public Encoding {
 
 TEST(RamanFold, AnEncodingTheCoreDoesNotDecodeIsRefusedNamingIt) {
   // Registered for this test's process only (ctest runs one process per test).
-  static const EncodingRegistrar reg("undecoded",
-                                     [] { return std::make_unique<UndecodedEncoding>(); });
+  static const Encoding& reg =
+      encoding_registry().add(std::make_unique<Registered<UndecodedEncoding>>("undecoded"));
+  ASSERT_EQ(reg.name(), "undecoded");
   ModelBuilder b;
   b.input("x", {1, 8, 2, 2});
   b.init("w", {16, 8, 1, 1}, ramp(16 * 8, 71));

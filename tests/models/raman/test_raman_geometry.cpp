@@ -32,6 +32,7 @@ SimInput make_input(const Graph& g, const Tensor& calib, const Tensor& x,
   const QuantizedModel q = quantize(out.graph, calib);
   TableOptions to;
   to.target = "raman";
+  to.accepts = arch.encodings();
   const std::string bytes = table_bytes(q, out.masks, out.notes, to, "geo.pwt");
   in.tables_path = "geo.pwt";
   in.model = parse_tables(bytes, "geo.pwt", &in.summary, &in.masks);

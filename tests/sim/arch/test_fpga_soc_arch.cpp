@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "base/params.h"
 #include "prune/errors.h"
 #include "prune/npy.h"
 #include "prune/tables.h"
 #include "sim/arch.h"
-#include "sim/config.h"
 
 namespace prunesim {
 namespace {

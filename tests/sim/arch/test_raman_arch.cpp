@@ -112,6 +112,25 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+// The architecture declares what its decoders take; `--target` reaches it by name and only the
+// architectures that declare encodings are targets.
+TEST(RamanArch, DeclaresTheEncodingsItDecodes) {
+  EXPECT_EQ(get_arch("raman").encodings(),
+            (std::vector<std::string>{"balanced", "bitmap", "csr", "dense"}));
+  EXPECT_EQ(target_encodings("raman", "--target"), get_arch("raman").encodings());
+  EXPECT_TRUE(target_encodings("", "--target").empty());
+  for (const std::string bad : {"tpu", "fpga-soc"}) {
+    try {
+      target_encodings(bad, "--target");
+      FAIL() << bad;
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "--target: unknown target '" + bad + "' (known: raman, or none for any)");
+    }
+  }
+  for (const auto& n : get_arch("raman").encodings()) EXPECT_NE(find_encoding(n), nullptr) << n;
+}
+
 TEST(RamanArch, ReportContract) {
   SimInput in = build_case("ds_cae1/encoder.onnx", "ds_cae1/calib.npy", "ds_cae1/sample.npy",
                            "balanced", 0.5, "balanced");

@@ -196,13 +196,13 @@ TEST(RunPoint, AgreesWithSimulateOnTheSameTable) {
   in.params = resolve_params("raman", arch.params(), "", {"pe_count=16"});
   SchemeOptions so;
   so.sparsity = 0.5;
-  arch.scheme_hints(in.params, &so);
-  EXPECT_EQ(so.pe.pes, 16);
+  EXPECT_EQ(arch.scheme_hints(in.params).value("pes", 0), 16);  // magnitude takes no PE mapping
   const PruneOutcome res = run_pruning(c.g, single_rule_recipe("magnitude", so), Schedule{},
                                        Recovery{}, PruneData{&c.calib, &c.data, nullptr, {}});
   const QuantizedModel q = quantize(res.graph, c.calib);
   TableOptions to;
   to.target = "raman";
+  to.accepts = arch.encodings();
   const std::string bytes = table_bytes(q, res.masks, res.notes, to, "t", &in.summary);
   in.tables_path = "t";
   in.model = parse_tables(bytes, "t", &in.summary, &in.masks);

@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "models/params.h"
+#include "base/params.h"
+#include "base/registry.h"
 #include "models/stats.h"
 #include "prune/ir.h"
 #include "prune/pruning.h"
@@ -49,9 +50,13 @@ struct SimOutput {
 class Arch {
  public:
   virtual ~Arch() = default;
-  virtual std::string name() const = 0;
+  virtual std::string name() const = 0;  // defined by PRUNESIM_REGISTER_ARCH
   virtual std::string description() const = 0;
   virtual std::vector<ParamSpec> params() const = 0;
+  // The weight-table encodings the hardware decodes, in the order its refusals list them; the
+  // table writer takes only these for `prune --target NAME`. Empty: the architecture takes any
+  // table (and is no --target).
+  virtual std::vector<std::string> encodings() const { return {}; }
   virtual std::vector<std::string> modes() const = 0;  // the first is the default
   // Default inference rate for power (inferences per second) and its justification.
   virtual double default_rate_hz() const = 0;
@@ -61,24 +66,26 @@ class Arch {
   // model in `in` needs. InputError for an architecture that cannot size itself.
   virtual ParamValues fit(const SimInput& in) const;
 
-  // Scheme hints: what a pruning scheme must know about this hardware for the table to be
-  // decodable on it, from the resolved params (raman: the balanced scheme's PE mapping). The
-  // sweep engine calls it at every point, so it never names an architecture's parameters. The
-  // default leaves `so` as it is.
-  virtual void scheme_hints(const ParamValues& params, SchemeOptions* so) const;
+  // Scheme hints: the scheme options a table must be pruned with to be decodable on this
+  // hardware, from the resolved params (raman: the balanced scheme's PE mapping, {"pes",
+  // "cluster"}), keyed by the schemes' option names; a scheme that does not declare a key ignores
+  // it. The sweep engine asks at every point, so it never names an architecture's parameters.
+  // The default: none.
+  virtual nlohmann::json scheme_hints(const ParamValues& params) const;
 };
 
-using ArchFactory = std::function<std::unique_ptr<Arch>()>;
-struct ArchRegistrar {
-  ArchRegistrar(const std::string& name, ArchFactory f);
-};
+Registry<Arch>& arch_registry();
 const Arch* find_arch(const std::string& name);  // nullptr if unknown
 std::vector<std::string> arch_names();           // sorted
-// find_arch or InputError "--arch x: unknown architecture (known: a, b)".
+// find_arch or InputError "--arch: unknown architecture 'x' (known: a, b)".
 const Arch& get_arch(const std::string& name);
 
-#define PRUNESIM_REGISTER_ARCH(NAME, CLASS)                \
-  static ::prunesim::ArchRegistrar arch_registrar_##CLASS( \
-      NAME, [] { return std::make_unique<CLASS>(); })
+// The table target `--target NAME` names: its encodings (Arch::encodings()), or InputError
+// "<where>: unknown target 'x' (known: raman, or none for any)" when no architecture of that name
+// declares any. "" is no target: {}.
+std::vector<std::string> target_encodings(const std::string& target, const std::string& where);
+
+#define PRUNESIM_REGISTER_ARCH(NAME, CLASS) \
+  PRUNESIM_REGISTER_IN(::prunesim::arch_registry, NAME, CLASS)
 
 }  // namespace prunesim

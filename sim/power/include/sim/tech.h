@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "models/params.h"
+#include "base/params.h"
 
 namespace prunesim {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "models/params.h"
+#include "base/params.h"
 #include "prune/ir.h"
 #include "prune/quant.h"
 

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/params.h"
+#include "base/params.h"
 #include "models/stats.h"
 
 namespace prunesim::raman {

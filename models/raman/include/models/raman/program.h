@@ -169,6 +169,10 @@ std::string fit_message(const FitNeeds& n, const RamanConfig& cfg, const std::st
 // slots of `slots` are drawn (prune/balanced.h lfsr_slot_mask order). Returns the advances made.
 int64_t lfsr_group_slots(uint16_t* state, int64_t slots, int64_t k, std::vector<int32_t>* out);
 
+// The weight-table encodings the decoders implement, in the order refusals list them (what
+// `prune --target raman` may write).
+std::vector<std::string> decoded_encodings();
+
 // Compiles the table, checking first that the whole model fits (fit_needs; InputError with
 // fit_message naming every --set value that makes it fit). InputError "<source>: layer 'x': ..."
 // for a layer the core cannot run

@@ -1,5 +1,5 @@
 // ParamSpec constructors and typed access to resolved values.
-#include "models/params.h"
+#include "base/params.h"
 
 #include <stdexcept>
 
@@ -37,6 +37,23 @@ ParamSpec bool_param(std::string name, bool def, std::string meaning, std::strin
   s.source = std::move(source);
   s.min = 1;  // no range
   s.max = 0;
+  return s;
+}
+
+ParamSpec text_param(std::string name, std::string def, std::string unit, std::string meaning) {
+  ParamSpec s = bool_param(std::move(name), false, std::move(meaning));
+  s.type = ParamSpec::Type::Text;
+  s.def = std::move(def);
+  s.unit = std::move(unit);
+  return s;
+}
+
+ParamSpec int_list_param(std::string name, std::vector<int64_t> def, double min, double max,
+                         std::string unit, std::string meaning) {
+  ParamSpec s = int_param(std::move(name), 0, min, max, std::move(unit), std::move(meaning));
+  s.type = ParamSpec::Type::IntList;
+  s.count = static_cast<int>(def.size());
+  s.def = def;
   return s;
 }
 
@@ -79,6 +96,9 @@ bool ParamValues::b(const std::string& name) const {
 }
 std::string ParamValues::s(const std::string& name) const {
   return at(values_, name).get<std::string>();
+}
+std::vector<int64_t> ParamValues::list(const std::string& name) const {
+  return at(values_, name).get<std::vector<int64_t>>();
 }
 
 }  // namespace prunesim

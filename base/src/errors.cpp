@@ -1,4 +1,4 @@
-#include "prune/errors.h"
+#include "base/errors.h"
 
 #include <unistd.h>
 #include <cstdio>
