@@ -38,6 +38,7 @@ TEST(Compare, RatiosFollowFromTheTwoRuns) {
     }
     TableOptions to;
     to.target = "raman";
+    to.accepts = get_arch("raman").encodings();
     const std::string path = (dir / (k ? "compressed.pwt" : "base.pwt")).string();
     write_tables(quantize(res.graph, calib), res.masks, res.notes, to, path);
     (k ? in.compressed : in.base) = path;
