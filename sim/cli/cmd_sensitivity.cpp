@@ -28,21 +28,17 @@ struct Opts {
   int64_t pes = 16, cluster = 4, n = 2, m = 4;
 };
 
-void run(const Opts& o) {
-  check_writable(o.out, "-o");
-  check_writable(o.recipe_out, "--recipe-out");
-  if (!o.recipe_out.empty() && !o.tolerance_given)
-    throw InputError("--recipe-out: needs --tolerance (the budgets it writes)");
-  Graph g = load_model(o.model);
-  if (o.data.empty() && o.calib.empty()) throw InputError("sensitivity: give --data (or --calib)");
-  Tensor x = load_data(o.data.empty() ? o.calib : o.data, &g);
-  Tensor labels, calib;
-  if (!o.labels.empty()) labels = load_labels(o.labels, g, x.shape[0]);
-  PruneData pd;  // data-driven schemes (similarity) calibrate on --calib
-  if (!o.calib.empty()) {
-    calib = load_data(o.calib, &g);
-    pd.calib = &calib;
-  }
+// What the measurement gave: the rows, the metric's name (with _pct when shown in percent) and
+// how budgets read it (a drop in points, or an SNDR floor against the dense model).
+struct Measured {
+  std::vector<SensitivityRow> rows;
+  std::string metric;
+  bool pct = false, vs_dense = false;
+};
+
+// The sparsities to measure: the list given (default 0, 0.05, ... 0.95), with the dense point the
+// budgets start from, in increasing order.
+std::vector<double> sparsity_grid(const Opts& o) {
   std::vector<double> sp = o.sparsities;
   if (sp.empty())
     for (int k = 0; k <= 19; ++k) sp.push_back(0.05 * k);  // 0 … 0.95
@@ -50,40 +46,18 @@ void run(const Opts& o) {
   // The dense point is the budget's baseline: always measured, and the list scanned upward.
   if (std::find(sp.begin(), sp.end(), 0.0) == sp.end()) sp.push_back(0.0);
   std::sort(sp.begin(), sp.end());
-  if (o.tolerance_given && !std::isfinite(o.tolerance))
-    throw InputError("--tolerance: must be a finite number");
-  // The flags this command has for scheme options, given to the scheme that declares them.
-  const Scheme& scheme = *make_scheme(o.scheme);
-  nlohmann::json given = nlohmann::json::object();
-  for (const auto& [k, v] : {std::pair<const char*, int64_t>{"pes", o.pes},
-                             {"cluster", o.cluster},
-                             {"n", o.n},
-                             {"m", o.m}})
-    if (find_param(scheme.params(), k)) given[k] = v;
-  SchemeOptions so;
-  so.params = resolve_scheme_params(scheme, given, [&](const std::string& k) {
-    return k.empty() ? "--scheme " + o.scheme : "--" + k;
-  });
-  std::string metric;
-  auto rows = sensitivity(g, o.scheme, so, sp, x, o.labels.empty() ? nullptr : &labels, &metric, pd,
-                          progress);
-  // One convention with eval, prune and sweep: fractions (top-1, mIoU, pixel accuracy) are shown
-  // in %, so a drop and --tolerance are in percentage points (pt).
-  const bool pct = metric == "top1" || metric == "miou" || metric == "pixel_accuracy";
-  if (pct) {
-    metric += "_pct";
-    for (auto& r : rows) r.metric *= 100;
-  }
-  std::ostringstream csv;
-  csv << "layer,sparsity," << metric << "\n";
-  for (const auto& r : rows) csv << r.layer << "," << r.sparsity << "," << r.metric << "\n";
-  // Budget: the largest sparsity (scanning upward, stopping at the first violation) whose metric
-  // stays acceptable. With labels: a drop from the layer's dense metric within the tolerance.
-  // Without: the dense point is infinitely far (SNDR against itself), so the tolerance is the
-  // lowest acceptable SNDR against the dense model, in dB.
-  const bool vs_dense = o.labels.empty();
+  return sp;
+}
+
+// Budget: the largest sparsity (scanning upward, stopping at the first violation) whose metric
+// stays acceptable. With labels: a drop from the layer's dense metric within the tolerance.
+// Without: the dense point is infinitely far (SNDR against itself), so the tolerance is the
+// lowest acceptable SNDR against the dense model, in dB.
+nlohmann::json budgets(const Opts& o, const Measured& m) {
+  const auto& rows = m.rows;
+  const bool vs_dense = m.vs_dense;
   nlohmann::json budget;
-  if (o.tolerance_given) {
+  {
     std::map<std::string, double> base, best;
     std::map<std::string, bool> broken;
     for (const auto& r : rows) {
@@ -97,10 +71,20 @@ void run(const Opts& o) {
     }
     for (const auto& kv : best) budget[kv.first] = kv.second;
   }
-  // The budgets were measured one layer at a time; together their losses compound. The combined
-  // recipe is measured, and a combined result outside the tolerance is a warning.
+  return budget;
+}
+
+// The budgets were measured one layer at a time; together their losses compound. The combined
+// recipe is measured, and a combined result outside the tolerance is a warning.
+nlohmann::json measure_combined(const Opts& o, const Graph& g, const Tensor& x,
+                                const Tensor& labels, const PruneData& pd, const SchemeOptions& so,
+                                const nlohmann::json& given, const nlohmann::json& budget,
+                                const Measured& m) {
+  const auto& rows = m.rows;
+  const std::string& metric = m.metric;
+  const bool pct = m.pct, vs_dense = m.vs_dense;
   nlohmann::json combined;
-  if (o.tolerance_given) {
+  {
     Recipe rc;
     for (auto it = budget.begin(); it != budget.end(); ++it) {
       if (it->get<double>() <= 0) continue;
@@ -153,10 +137,15 @@ void run(const Opts& o) {
     if (!o.recipe_out.empty() && rc.rules.empty())
       warn("--recipe-out: no layer has a budget above 0; no recipe written");
   }
-  // Outputs after every warning, so --strict leaves none behind.
-  if (!o.out.empty()) write_file_atomic(o.out, csv.str());
-  if (!o.recipe_out.empty() && combined.contains("recipe"))
-    write_file_atomic(o.recipe_out, combined["recipe"].dump(2) + "\n");
+  return combined;
+}
+
+// --json, or the CSV (or where it went), the budgets and the combined result on the console.
+void print_results(const Opts& o, const Measured& m, const std::string& csv,
+                   const nlohmann::json& budget, const nlohmann::json& combined) {
+  const auto& rows = m.rows;
+  const std::string& metric = m.metric;
+  const bool pct = m.pct, vs_dense = m.vs_dense;
   if (o.json) {
     nlohmann::json j = {{"model", o.model}, {"metric", metric}, {"scheme", o.scheme}};
     for (const auto& r : rows)  // JSON has no infinity: the dense point against itself is null
@@ -170,7 +159,7 @@ void run(const Opts& o) {
     return;
   }
   if (o.out.empty())
-    std::cout << csv.str();
+    std::cout << csv;
   else
     std::cout << "wrote " << rows.size() << " rows (" << metric << ") to " << o.out << "\n";
   if (!budget.is_null()) {
@@ -190,6 +179,62 @@ void run(const Opts& o) {
     if (!o.recipe_out.empty() && combined.contains("recipe"))
       std::printf("recipe -> %s\n", o.recipe_out.c_str());
   }
+}
+
+void run(const Opts& o) {
+  check_writable(o.out, "-o");
+  check_writable(o.recipe_out, "--recipe-out");
+  if (!o.recipe_out.empty() && !o.tolerance_given)
+    throw InputError("--recipe-out: needs --tolerance (the budgets it writes)");
+  Graph g = load_model(o.model);
+  if (o.data.empty() && o.calib.empty()) throw InputError("sensitivity: give --data (or --calib)");
+  Tensor x = load_data(o.data.empty() ? o.calib : o.data, &g);
+  Tensor labels, calib;
+  if (!o.labels.empty()) labels = load_labels(o.labels, g, x.shape[0]);
+  PruneData pd;  // data-driven schemes (similarity) calibrate on --calib
+  if (!o.calib.empty()) {
+    calib = load_data(o.calib, &g);
+    pd.calib = &calib;
+  }
+  const std::vector<double> sp = sparsity_grid(o);
+  if (o.tolerance_given && !std::isfinite(o.tolerance))
+    throw InputError("--tolerance: must be a finite number");
+  // The flags this command has for scheme options, given to the scheme that declares them.
+  const Scheme& scheme = *make_scheme(o.scheme);
+  nlohmann::json given = nlohmann::json::object();
+  for (const auto& [k, v] : {std::pair<const char*, int64_t>{"pes", o.pes},
+                             {"cluster", o.cluster},
+                             {"n", o.n},
+                             {"m", o.m}})
+    if (find_param(scheme.params(), k)) given[k] = v;
+  SchemeOptions so;
+  so.params = resolve_scheme_params(scheme, given, [&](const std::string& k) {
+    return k.empty() ? "--scheme " + o.scheme : "--" + k;
+  });
+  std::string metric;
+  auto rows = sensitivity(g, o.scheme, so, sp, x, o.labels.empty() ? nullptr : &labels, &metric, pd,
+                          progress);
+  // One convention with eval, prune and sweep: fractions (top-1, mIoU, pixel accuracy) are shown
+  // in %, so a drop and --tolerance are in percentage points (pt).
+  const bool pct = metric == "top1" || metric == "miou" || metric == "pixel_accuracy";
+  if (pct) {
+    metric += "_pct";
+    for (auto& r : rows) r.metric *= 100;
+  }
+  std::ostringstream csv;
+  csv << "layer,sparsity," << metric << "\n";
+  for (const auto& r : rows) csv << r.layer << "," << r.sparsity << "," << r.metric << "\n";
+  const bool vs_dense = o.labels.empty();
+  Measured m{rows, metric, pct, vs_dense};
+  const nlohmann::json budget = o.tolerance_given ? budgets(o, m) : nlohmann::json();
+  const nlohmann::json combined = o.tolerance_given
+                                      ? measure_combined(o, g, x, labels, pd, so, given, budget, m)
+                                      : nlohmann::json();
+  // Outputs after every warning, so --strict leaves none behind.
+  if (!o.out.empty()) write_file_atomic(o.out, csv.str());
+  if (!o.recipe_out.empty() && combined.contains("recipe"))
+    write_file_atomic(o.recipe_out, combined["recipe"].dump(2) + "\n");
+  print_results(o, m, csv.str(), budget, combined);
 }
 
 void setup(CLI::App& app) {
