@@ -191,61 +191,30 @@ void warn_unmasked(const nlohmann::json& rep) {
          (n > 6 ? ", ..." : ""));
 }
 
-void run(Opts& o) {
-  if (o.list) {
-    // Each scheme and the options it declares: flag, type, default, unit, range, meaning.
-    for (const auto& n : scheme_names()) {
-      const Scheme* s = make_scheme(n);
-      std::cout << n << "  " << s->description() << "\n";
-      for (const ParamSpec& p : s->params()) {
-        char b[512];
-        std::snprintf(
-            b, sizeof b, "    %-14s %-6s default %-8s %-7s %-16s %s\n", option_flag(p.name).c_str(),
-            dump_params_json("", {p})["parameters"][0]["type"].get<std::string>().c_str(),
-            param_text(p.def).c_str(), p.unit.c_str(), param_range(p).c_str(), p.meaning.c_str());
-        std::cout << b;
-      }
+// prune --list: each scheme and the options it declares.
+void print_scheme_list() {
+  // Each scheme and the options it declares: flag, type, default, unit, range, meaning.
+  for (const auto& n : scheme_names()) {
+    const Scheme* s = make_scheme(n);
+    std::cout << n << "  " << s->description() << "\n";
+    for (const ParamSpec& p : s->params()) {
+      char b[512];
+      std::snprintf(
+          b, sizeof b, "    %-14s %-6s default %-8s %-7s %-16s %s\n", option_flag(p.name).c_str(),
+          dump_params_json("", {p})["parameters"][0]["type"].get<std::string>().c_str(),
+          param_text(p.def).c_str(), p.unit.c_str(), param_range(p).c_str(), p.meaning.c_str());
+      std::cout << b;
     }
-    return;
   }
-  if (o.model.empty()) throw InputError("prune: MODEL is required (or --list)");
-  if (!o.recipe.empty() && !o.layers.empty())
-    throw InputError("--layers: not with --recipe (the recipe's rules choose the layers)");
-  for (const auto& [path, flag] :
-       {std::pair{o.out, "-o"}, {o.onnx_out, "--onnx-out"}, {o.report, "--report"}})
-    check_writable(path, flag);
-  (void)o.tables.resolve();  // a bad table flag costs nothing
-  Graph g = load_model(o.model);
-  check_sparsity(o.so.sparsity);
-  if (o.recipe.empty()) o.so.params = scheme_params(*make_scheme(o.scheme), o);
-  if (!o.step_list.empty()) o.sched.fractions = parse_number_list(o.step_list, "--step-list");
-  o.rec.seed = o.so.seed;
+}
 
-  Tensor calib, data, labels;
-  PruneData pd;
-  if (!o.calib.empty()) {
-    calib = load_data(o.calib, &g);
-    pd.calib = &calib;
-  }
-  if (!o.data.empty()) {
-    data = load_data(o.data, &g);
-    pd.eval = &data;
-  }
-  if (!o.labels.empty()) {
-    if (o.data.empty()) throw InputError("--labels needs --data");
-    labels = load_labels(o.labels, g, data.shape[0]);
-    pd.labels = &labels;
-  }
-  if (!o.out.empty() && o.calib.empty())
-    throw InputError("-o: writing int8 weight tables needs --calib");
-
-  const Recipe recipe =
-      o.recipe.empty() ? single_rule_recipe(o.scheme, o.so, o.layers) : load_recipe(o.recipe, g);
-  // Built-in recovery: the training engine runs after one-shot pruning and between the steps of
-  // every schedule; PASER's budget then chooses the fine-tuning set from --train-data.
-  LoopFinetune ft;
-  nlohmann::json polar_log = nlohmann::json::array();
-  Tensor train_x, train_y;
+// Built-in recovery: the training engine runs after one-shot pruning and between the steps of
+// every schedule (o.sched.finetune_fn), trains polarization gates in the pruning step
+// (pd.train_scheme, its reports into polar_log), and rewinds lottery tickets; PASER's budget then
+// chooses the fine-tuning set from --train-data. Without --finetune, the flags that need it are
+// refused.
+void set_up_recovery(Opts& o, const Graph& g, PruneData& pd, LoopFinetune& ft,
+                     nlohmann::json& polar_log, Tensor& train_x, Tensor& train_y) {
   if (!o.finetune.empty()) {
     train::parse_train_spec(o.finetune, "--finetune", &ft.opt);
     if (o.train_data.empty())
@@ -327,33 +296,78 @@ void run(Opts& o) {
   } else if (o.sched.kind == "lottery") {
     throw InputError("--schedule lottery: needs --finetune epochs=N and --train-data");
   }
+}
+
+// --data: the fidelity of the dense and the pruned model, and of each layer pruned alone.
+void add_fidelity(const Opts& o, const Graph& g, const PruneOutcome& res, const Tensor& data,
+                  const Tensor* labels, nlohmann::json& rep) {
+  rep["fidelity"]["dense"] = fidelity(g, g, data, labels);
+  rep["fidelity"]["pruned"] = fidelity(res.graph, g, data, labels);
+  // Per layer: the dense model with only that layer's mask applied, so a user sees which
+  // layer costs the fidelity (structural schemes change shapes: reported for the whole only).
+  // One full evaluation per layer: --no-fidelity-alone skips them.
+  const size_t nl = rep["layers"].size();
+  size_t done = 0;
+  for (auto& row : rep["layers"]) {
+    if (o.no_fidelity_alone) break;
+    const std::string name = row["name"];
+    if (!o.quiet) progress(done, nl, "fidelity of " + name + " alone");
+    for (const auto& l : prunable_layers(g))
+      if (l.node == name && res.masks.count(l.weight) &&
+          res.masks.at(l.weight).size() == g.init(l.weight).f.size())
+        row["fidelity_alone"] =
+            fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g, data, labels);
+    ++done;
+  }
+  if (!o.quiet && !o.no_fidelity_alone) progress(nl, nl, "per-layer fidelity");
+}
+
+void run(Opts& o) {
+  if (o.list) return print_scheme_list();
+  if (o.model.empty()) throw InputError("prune: MODEL is required (or --list)");
+  if (!o.recipe.empty() && !o.layers.empty())
+    throw InputError("--layers: not with --recipe (the recipe's rules choose the layers)");
+  for (const auto& [path, flag] :
+       {std::pair{o.out, "-o"}, {o.onnx_out, "--onnx-out"}, {o.report, "--report"}})
+    check_writable(path, flag);
+  (void)o.tables.resolve();  // a bad table flag costs nothing
+  Graph g = load_model(o.model);
+  check_sparsity(o.so.sparsity);
+  if (o.recipe.empty()) o.so.params = scheme_params(*make_scheme(o.scheme), o);
+  if (!o.step_list.empty()) o.sched.fractions = parse_number_list(o.step_list, "--step-list");
+  o.rec.seed = o.so.seed;
+
+  Tensor calib, data, labels;
+  PruneData pd;
+  if (!o.calib.empty()) {
+    calib = load_data(o.calib, &g);
+    pd.calib = &calib;
+  }
+  if (!o.data.empty()) {
+    data = load_data(o.data, &g);
+    pd.eval = &data;
+  }
+  if (!o.labels.empty()) {
+    if (o.data.empty()) throw InputError("--labels needs --data");
+    labels = load_labels(o.labels, g, data.shape[0]);
+    pd.labels = &labels;
+  }
+  if (!o.out.empty() && o.calib.empty())
+    throw InputError("-o: writing int8 weight tables needs --calib");
+
+  const Recipe recipe =
+      o.recipe.empty() ? single_rule_recipe(o.scheme, o.so, o.layers) : load_recipe(o.recipe, g);
+  LoopFinetune ft;  // the built-in recovery, when --finetune asks for it
+  nlohmann::json polar_log = nlohmann::json::array();
+  Tensor train_x, train_y;
+  set_up_recovery(o, g, pd, ft, polar_log, train_x, train_y);
   PruneOutcome res = run_pruning(g, recipe, o.sched, o.rec, pd);
   nlohmann::json rep = pruning_report(g, res);
   if (!ft.log.empty()) rep["finetune"] = ft.log;
   if (!polar_log.empty()) rep["polarization"] = polar_log;
   rep["model"] = o.model;
   if (!o.recipe.empty()) rep["recipe"] = o.recipe;
-  if (pd.eval) {
-    rep["fidelity"]["dense"] = fidelity(g, g, data, pd.labels);
-    rep["fidelity"]["pruned"] = fidelity(res.graph, g, data, pd.labels);
-    // Per layer: the dense model with only that layer's mask applied, so a user sees which
-    // layer costs the fidelity (structural schemes change shapes: reported for the whole only).
-    // One full evaluation per layer: --no-fidelity-alone skips them.
-    const size_t nl = rep["layers"].size();
-    size_t done = 0;
-    for (auto& row : rep["layers"]) {
-      if (o.no_fidelity_alone) break;
-      const std::string name = row["name"];
-      if (!o.quiet) progress(done, nl, "fidelity of " + name + " alone");
-      for (const auto& l : prunable_layers(g))
-        if (l.node == name && res.masks.count(l.weight) &&
-            res.masks.at(l.weight).size() == g.init(l.weight).f.size())
-          row["fidelity_alone"] =
-              fidelity(apply_masks(g, {{l.weight, res.masks.at(l.weight)}}), g, data, pd.labels);
-      ++done;
-    }
-    if (!o.quiet && !o.no_fidelity_alone) progress(nl, nl, "per-layer fidelity");
-  }
+  if (pd.eval) add_fidelity(o, g, res, data, pd.labels, rep);
   warn_short_sparsity(recipe, rep);
   warn_unmasked(rep);
   if (!o.quiet) note_idle_pes(rep);
