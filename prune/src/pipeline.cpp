@@ -436,26 +436,12 @@ int bias_correct(Graph& pruned, const Graph& dense, const Tensor& calib,
   return corrected;
 }
 
-std::vector<int64_t> paser_select(const Graph& pruned, const Graph& dense, const Tensor& calib,
-                                  int64_t budget, int64_t clusters, uint64_t seed, json* report) {
-  const Tensor yd = run_float(dense, calib), yp = run_float(pruned, calib);
-  const auto fd = rows(yd), fp = rows(yp);
+namespace {
+// k-means with k-means++ seeding over the rows: each row's cluster (25 Lloyd iterations; `k`
+// centres, every one seeded from a row).
+std::vector<int64_t> kmeans(const std::vector<std::vector<float>>& fd, int64_t clusters,
+                            detail::SplitMix64& rng) {
   const size_t n = fd.size();
-  if (budget < 1) throw InputError("--paser-budget: must be at least 1");
-  budget = std::min<int64_t>(budget, static_cast<int64_t>(n));
-  clusters = std::max<int64_t>(1, std::min<int64_t>(clusters, static_cast<int64_t>(n)));
-  // Degradation: relative squared error of the pruned output against the dense one.
-  std::vector<double> deg(n);
-  for (size_t i = 0; i < n; ++i) {
-    double e = 0, s = 1e-12;
-    for (size_t k = 0; k < fd[i].size(); ++k) {
-      e += (fd[i][k] - fp[i][k]) * static_cast<double>(fd[i][k] - fp[i][k]);
-      s += fd[i][k] * static_cast<double>(fd[i][k]);
-    }
-    deg[i] = e / s;
-  }
-  // k-means (k-means++ seeding) on the dense outputs: groups of samples the model treats alike.
-  detail::SplitMix64 rng(seed);
   auto dist = [&](const std::vector<float>& a, const std::vector<double>& c) {
     double d = 0;
     for (size_t k = 0; k < a.size(); ++k) d += (a[k] - c[k]) * (a[k] - c[k]);
@@ -506,8 +492,33 @@ std::vector<int64_t> paser_select(const Graph& pruned, const Graph& dense, const
         for (size_t k = 0; k < sum.size(); ++k) cent[c][k] = sum[k] / static_cast<double>(cnt);
     }
   }
+  return assign;
+}
+}  // namespace
+
+std::vector<int64_t> paser_select(const Graph& pruned, const Graph& dense, const Tensor& calib,
+                                  int64_t budget, int64_t clusters, uint64_t seed, json* report) {
+  const Tensor yd = run_float(dense, calib), yp = run_float(pruned, calib);
+  const auto fd = rows(yd), fp = rows(yp);
+  const size_t n = fd.size();
+  if (budget < 1) throw InputError("--paser-budget: must be at least 1");
+  budget = std::min<int64_t>(budget, static_cast<int64_t>(n));
+  clusters = std::max<int64_t>(1, std::min<int64_t>(clusters, static_cast<int64_t>(n)));
+  // Degradation: relative squared error of the pruned output against the dense one.
+  std::vector<double> deg(n);
+  for (size_t i = 0; i < n; ++i) {
+    double e = 0, s = 1e-12;
+    for (size_t k = 0; k < fd[i].size(); ++k) {
+      e += (fd[i][k] - fp[i][k]) * static_cast<double>(fd[i][k] - fp[i][k]);
+      s += fd[i][k] * static_cast<double>(fd[i][k]);
+    }
+    deg[i] = e / s;
+  }
+  // k-means (k-means++ seeding) on the dense outputs: groups of samples the model treats alike.
+  detail::SplitMix64 rng(seed);
+  const std::vector<int64_t> assign = kmeans(fd, clusters, rng);
+  const size_t K = static_cast<size_t>(clusters);  // kmeans seeds exactly `clusters` centres
   // Budget shares by total degradation per cluster (largest remainder), capped by cluster size.
-  const size_t K = cent.size();
   std::vector<double> cdeg(K, 0.0);
   std::vector<int64_t> csize(K, 0), share(K, 0);
   double total = 0;
