@@ -11,6 +11,7 @@
 //    pattern retains the most Σ(|w|/max)^p (p = inf scored as p = 2), so magnitude still matters
 //    while only the seed is stored.
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include "prune/balanced.h"
@@ -27,6 +28,60 @@ int64_t ceil_log2(int64_t v) {
   int64_t b = 0;
   while ((int64_t{1} << b) < v) ++b;
   return std::max<int64_t>(b, 1);
+}
+
+// The magnitude weight |w[row, col]| / max |w|, raised to a power.
+using SlotWeight = std::function<double(int64_t row, int64_t col, double p)>;
+
+// Pattern variant: per cluster and column, k slots drawn by weighted sampling without replacement
+// (keys log(u) / s over the cluster's summed weight s), or the k largest sums when p = inf.
+std::vector<uint8_t> pattern_slots(const BalancedGeometry& geo, int64_t k, double pexp,
+                                   const SlotWeight& weight, detail::SplitMix64& rng) {
+  const bool inf = std::isinf(pexp);
+  std::vector<uint8_t> slot_mask(static_cast<size_t>(geo.cols * geo.pes * geo.slots), 0);
+  for (int64_t c = 0; c < geo.cols; ++c)
+    for (int64_t q = 0; q < geo.clusters(); ++q) {
+      std::vector<double> key(static_cast<size_t>(geo.slots));
+      for (int64_t j = 0; j < geo.slots; ++j) {
+        double s = 0;
+        for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
+          s += weight(geo.row_of(p, j), c, inf ? 1.0 : pexp);
+        const double u = rng.uniform();
+        key[static_cast<size_t>(j)] =
+            inf ? s : (s > 0 ? std::log(u) / s : -std::numeric_limits<double>::infinity());
+      }
+      for (size_t j : detail::top_k(key, static_cast<size_t>(k)))
+        for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
+          slot_mask[static_cast<size_t>((c * geo.pes + p) * geo.slots + static_cast<int64_t>(j))] =
+              1;
+    }
+  return slot_mask;
+}
+
+// LFSR variant: of kLfsrCandidates seeds drawn from rng, the one whose pattern keeps the most
+// weight (|w|^2 for p = inf).
+std::vector<uint8_t> lfsr_slots(const BalancedGeometry& geo, int64_t k, double pexp,
+                                const SlotWeight& weight, detail::SplitMix64& rng,
+                                uint16_t* chosen_seed) {
+  const bool inf = std::isinf(pexp);
+  std::vector<uint8_t> slot_mask;
+  double best = -1;
+  for (int t = 0; t < kLfsrCandidates; ++t) {
+    const uint16_t seed = static_cast<uint16_t>((rng.next() & 0xFFFFu) | 1u);
+    auto m = lfsr_slot_mask(geo, k, seed);
+    double kept = 0;
+    for (int64_t c = 0; c < geo.cols; ++c)
+      for (int64_t p = 0; p < geo.pes; ++p)
+        for (int64_t j = 0; j < geo.slots; ++j)
+          if (m[static_cast<size_t>((c * geo.pes + p) * geo.slots + j)])
+            kept += weight(geo.row_of(p, j), c, inf ? 2.0 : pexp);
+    if (kept > best) {
+      best = kept;
+      *chosen_seed = seed;
+      slot_mask = std::move(m);
+    }
+  }
+  return slot_mask;
 }
 
 class Balanced : public Scheme {
@@ -97,43 +152,10 @@ class Balanced : public Scheme {
             wmax > 0 ? std::fabs(w.f[static_cast<size_t>(l.index(row, col))]) / wmax : 0.0;
         return std::pow(a, p);
       };
-      std::vector<uint8_t> slot_mask(static_cast<size_t>(geo.cols * geo.pes * geo.slots), 0);
       uint16_t chosen_seed = 0;
-      if (variant == "pattern") {
-        for (int64_t c = 0; c < geo.cols; ++c)
-          for (int64_t q = 0; q < geo.clusters(); ++q) {
-            std::vector<double> key(static_cast<size_t>(geo.slots));
-            for (int64_t j = 0; j < geo.slots; ++j) {
-              double s = 0;
-              for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
-                s += weight(geo.row_of(p, j), c, inf ? 1.0 : pexp);
-              const double u = rng.uniform();
-              key[static_cast<size_t>(j)] =
-                  inf ? s : (s > 0 ? std::log(u) / s : -std::numeric_limits<double>::infinity());
-            }
-            for (size_t j : detail::top_k(key, static_cast<size_t>(k)))
-              for (int64_t p = q * geo.cluster; p < geo.cluster_end(q); ++p)
-                slot_mask[static_cast<size_t>((c * geo.pes + p) * geo.slots +
-                                              static_cast<int64_t>(j))] = 1;
-          }
-      } else {
-        double best = -1;
-        for (int t = 0; t < kLfsrCandidates; ++t) {
-          const uint16_t seed = static_cast<uint16_t>((rng.next() & 0xFFFFu) | 1u);
-          auto m = lfsr_slot_mask(geo, k, seed);
-          double kept = 0;
-          for (int64_t c = 0; c < geo.cols; ++c)
-            for (int64_t p = 0; p < geo.pes; ++p)
-              for (int64_t j = 0; j < geo.slots; ++j)
-                if (m[static_cast<size_t>((c * geo.pes + p) * geo.slots + j)])
-                  kept += weight(geo.row_of(p, j), c, inf ? 2.0 : pexp);
-          if (kept > best) {
-            best = kept;
-            chosen_seed = seed;
-            slot_mask = std::move(m);
-          }
-        }
-      }
+      std::vector<uint8_t> slot_mask = variant == "pattern"
+                                           ? pattern_slots(geo, k, pexp, weight, rng)
+                                           : lfsr_slots(geo, k, pexp, weight, rng, &chosen_seed);
       auto& mask = r.masks[l.weight];
       mask.assign(w.f.size(), 0);
       for (int64_t c = 0; c < geo.cols; ++c)
