@@ -121,6 +121,59 @@ std::string filter_name(const ChannelSlot& s) {
   return s.filters[0].node + ":" + std::to_string(s.filters[0].channel);
 }
 
+// Similarity of every comparable pair. A channel that is zero (cosine) or constant
+// (correlation) is reproduced exactly by any other, so it counts as identical. The merge is
+// a linear fit, so the sign of a correlation does not matter.
+std::vector<std::vector<double>> similarity_matrix(const std::vector<Reads>& reads,
+                                                   const std::vector<Vec>& vec,
+                                                   const std::vector<Stats>& st,
+                                                   const std::string& crit) {
+  const size_t C = reads.size();
+  std::vector<std::vector<double>> sim(C, std::vector<double>(C, -1.0));
+  for (size_t i = 0; i < C; ++i)
+    for (size_t j = i + 1; j < C; ++j) {
+      if (!reads[i].same_shape(reads[j])) continue;
+      double s;
+      if (crit == "cosine") {
+        const double den = st[i].norm() * st[j].norm();
+        s = den > 0.0 ? dot(vec[i], vec[j]) / den : 1.0;
+      } else {
+        const double n = static_cast<double>(vec[i].size());
+        const double den = st[i].sd() * st[j].sd();
+        s = den > 0.0 && n > 0
+                ? std::fabs((dot(vec[i], vec[j]) / n - st[i].mean() * st[j].mean()) / den)
+                : 1.0;
+      }
+      sim[i][j] = sim[j][i] = std::min(1.0, s);
+    }
+  return sim;
+}
+
+// Merges slot bj into bi: for every consumer that reads bj, the least-squares fit
+// a_bj ~ alpha a_bi (+ beta where the consumer's bias can take it) is absorbed into bi's weights
+// and bj's columns are zeroed. Returns the fits for the report.
+nlohmann::json merge_into(Graph& work, const std::vector<Reads>& reads,
+                          const std::map<std::string, std::vector<Vec>>& act, size_t bi,
+                          size_t bj) {
+  nlohmann::json fits = nlohmann::json::array();
+  for (size_t k = 0; k < reads[bj].keys.size(); ++k) {
+    const auto& [node, value] = reads[bj].keys[k];
+    Vec ai, aj;
+    for (size_t p = 0; p < reads[bj].channels[k].size(); ++p) {
+      const Vec& x = act.at(value)[static_cast<size_t>(reads[bi].channels[k][p])];
+      const Vec& y = act.at(value)[static_cast<size_t>(reads[bj].channels[k][p])];
+      ai.insert(ai.end(), x.begin(), x.end());
+      aj.insert(aj.end(), y.begin(), y.end());
+    }
+    const bool icpt = bias_foldable(work, node);
+    const auto [alpha, beta] = fit(ai, aj, icpt);
+    for (size_t p = 0; p < reads[bj].channels[k].size(); ++p)
+      absorb_channel(work, node, reads[bj].channels[k][p], reads[bi].channels[k][p], alpha, beta);
+    fits.push_back({{"consumer", node}, {"alpha", alpha}, {"beta", beta}, {"intercept", icpt}});
+  }
+  return fits;
+}
+
 class Similarity : public Scheme {
  public:
   std::string description() const override {
@@ -180,26 +233,7 @@ class Similarity : public Scheme {
         vec.push_back(slot_vector(r, act));
         st.push_back(stats(vec.back()));
       }
-      // Similarity of every comparable pair. A channel that is zero (cosine) or constant
-      // (correlation) is reproduced exactly by any other, so it counts as identical. The merge is
-      // a linear fit, so the sign of a correlation does not matter.
-      std::vector<std::vector<double>> sim(C, std::vector<double>(C, -1.0));
-      for (size_t i = 0; i < C; ++i)
-        for (size_t j = i + 1; j < C; ++j) {
-          if (!reads[i].same_shape(reads[j])) continue;
-          double s;
-          if (crit == "cosine") {
-            const double den = st[i].norm() * st[j].norm();
-            s = den > 0.0 ? dot(vec[i], vec[j]) / den : 1.0;
-          } else {
-            const double n = static_cast<double>(vec[i].size());
-            const double den = st[i].sd() * st[j].sd();
-            s = den > 0.0 && n > 0
-                    ? std::fabs((dot(vec[i], vec[j]) / n - st[i].mean() * st[j].mean()) / den)
-                    : 1.0;
-          }
-          sim[i][j] = sim[j][i] = std::min(1.0, s);
-        }
+      const std::vector<std::vector<double>> sim = similarity_matrix(reads, vec, st, crit);
       const int64_t target =
           threshold > 0.0
               ? static_cast<int64_t>(C) - 1
@@ -227,24 +261,7 @@ class Similarity : public Scheme {
             bj = lose;
           }
         if (best < 0.0 || (threshold > 0.0 && best < threshold)) break;
-        nlohmann::json fits = nlohmann::json::array();
-        for (size_t k = 0; k < reads[bj].keys.size(); ++k) {
-          const auto& [node, value] = reads[bj].keys[k];
-          Vec ai, aj;
-          for (size_t p = 0; p < reads[bj].channels[k].size(); ++p) {
-            const Vec& x = act.at(value)[static_cast<size_t>(reads[bi].channels[k][p])];
-            const Vec& y = act.at(value)[static_cast<size_t>(reads[bj].channels[k][p])];
-            ai.insert(ai.end(), x.begin(), x.end());
-            aj.insert(aj.end(), y.begin(), y.end());
-          }
-          const bool icpt = bias_foldable(work, node);
-          const auto [alpha, beta] = fit(ai, aj, icpt);
-          for (size_t p = 0; p < reads[bj].channels[k].size(); ++p)
-            absorb_channel(work, node, reads[bj].channels[k][p], reads[bi].channels[k][p], alpha,
-                           beta);
-          fits.push_back(
-              {{"consumer", node}, {"alpha", alpha}, {"beta", beta}, {"intercept", icpt}});
-        }
+        const nlohmann::json fits = merge_into(work, reads, act, bi, bj);
         alive[bj] = false;
         gone.push_back(bj);
         for (const auto& v : grp.slots[bj].values) --left[v.value];
