@@ -186,9 +186,10 @@ Recipe single_rule_recipe(const std::string& scheme, const SchemeOptions& o,
   return r;
 }
 
-PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& sched,
-                         const Recovery& rec, const PruneData& data) {
-  // Which rule owns which layer (first match wins).
+namespace {
+
+// Which rule owns which layer (first match wins; a skip rule owns its layers and prunes none).
+std::vector<std::vector<std::string>> owned_layers(const Graph& g, const Recipe& recipe) {
   std::vector<std::vector<std::string>> owned(recipe.rules.size());
   for (size_t k = 0; k < recipe.rules.size(); ++k)
     for (const auto& l : select_layers(g, recipe.rules[k].layers)) (void)l;  // unknown names: error
@@ -203,14 +204,11 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
         break;
       }
     }
-  // Schemes that draw a fresh pattern each step would AND unrelated patterns and overshoot.
-  for (const auto& rl : recipe.rules) {
-    const std::string redraws =
-        make_scheme(rl.scheme)->redraws(make_scheme(rl.scheme)->complete(rl.options.params));
-    if (fractions_count_hint(sched) > 1 && !redraws.empty())
-      throw InputError("--schedule: the " + redraws +
-                       " scheme draws a new pattern every step; use --schedule oneshot");
-  }
+  return owned;
+}
+
+// The schedule's steps as fractions of each rule's target sparsity.
+std::vector<double> step_fractions(const Schedule& sched, const Recipe& recipe) {
   std::vector<double> fractions;
   if (sched.kind == "oneshot") {
     fractions = {1.0};
@@ -241,6 +239,87 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
   } else {
     throw InputError("--schedule: '" + sched.kind + "' is not oneshot, agp, steps or lottery");
   }
+  return fractions;
+}
+
+// A structural scheme (channel, similarity) changes weight shapes: an earlier mask of a
+// reshaped weight is replaced by the weight's current zero pattern, one of a removed
+// weight is dropped.
+void reconcile_masks(MaskMap& masks, const Graph& now) {
+  for (auto it = masks.begin(); it != masks.end();) {
+    if (!now.is_const(it->first)) {
+      it = masks.erase(it);
+      continue;
+    }
+    const auto& w = now.init(it->first).f;
+    if (w.size() != it->second.size()) {
+      it->second.resize(w.size());
+      for (size_t i = 0; i < w.size(); ++i) it->second[i] = w[i] != 0.f;
+    }
+    ++it;
+  }
+}
+
+// A rule's notes into the outcome's: per-layer notes under "layers" (tagged with the scheme),
+// the rest under the scheme's name.
+void merge_notes(nlohmann::json& into, const nlohmann::json& notes, const std::string& scheme) {
+  for (auto it = notes.begin(); it != notes.end(); ++it) {
+    if (it.key() == "layers") {
+      for (auto l = it->begin(); l != it->end(); ++l) {
+        into["layers"][l.key()] = *l;
+        into["layers"][l.key()]["scheme"] = scheme;
+      }
+    } else {
+      into[scheme][it.key()] = *it;
+    }
+  }
+}
+
+// One rule at one step: its scheme on the layers it owns at `fraction` of its target, the masks
+// and notes merged into `out`. True when the scheme trained its own result (polarization).
+bool apply_rule(const Graph& g, const RecipeRule& rule, const std::vector<std::string>& owned,
+                double fraction, const PruneData& data, PruneOutcome& out) {
+  SchemeOptions o = rule.options;
+  o.sparsity = rule.options.sparsity * fraction;
+  const Scheme* scheme = make_scheme(rule.scheme);
+  if (scheme->traits().removes_channels) {
+    // These remove channels from an already smaller graph: ask for the share of what is
+    // left that reaches this step's target, measured on the channels actually remaining.
+    auto rows = [&](const Graph& m) {
+      int64_t n = 0;
+      for (const auto& l : prunable_layers(m))
+        if (std::find(owned.begin(), owned.end(), l.node) != owned.end()) n += l.rows;
+      return n;
+    };
+    const double left = static_cast<double>(rows(out.graph)) / static_cast<double>(rows(g));
+    o.sparsity = std::max(0.0, 1.0 - (1.0 - o.sparsity) / left);
+  }
+  SchemeResult r = scheme->apply(out.graph, owned, o, data);
+  const bool obj = r.notes.is_object();
+  const bool trained = obj && r.notes.value("trained", false);
+  if (obj) r.notes.erase("trained");
+  and_masks(out.masks, r.masks);
+  reconcile_masks(out.masks, r.graph);
+  out.graph = apply_masks(r.graph, out.masks);
+  merge_notes(out.notes, r.notes, rule.scheme);
+  for (const auto& name : owned) out.notes["layers"][name]["scheme"] = rule.scheme;
+  return trained;
+}
+
+}  // namespace
+
+PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& sched,
+                         const Recovery& rec, const PruneData& data) {
+  const std::vector<std::vector<std::string>> owned = owned_layers(g, recipe);
+  // Schemes that draw a fresh pattern each step would AND unrelated patterns and overshoot.
+  for (const auto& rl : recipe.rules) {
+    const std::string redraws =
+        make_scheme(rl.scheme)->redraws(make_scheme(rl.scheme)->complete(rl.options.params));
+    if (fractions_count_hint(sched) > 1 && !redraws.empty())
+      throw InputError("--schedule: the " + redraws +
+                       " scheme draws a new pattern every step; use --schedule oneshot");
+  }
+  const std::vector<double> fractions = step_fractions(sched, recipe);
   Graph rewind;
   if (!sched.rewind_onnx.empty())
     rewind = load_onnx(sched.rewind_onnx);
@@ -255,54 +334,8 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
     bool all_trained = true;  // every rule of this step trained its own result (polarization)
     for (size_t k = 0; k < recipe.rules.size(); ++k) {
       if (owned[k].empty()) continue;
-      const RecipeRule& rule = recipe.rules[k];
-      SchemeOptions o = rule.options;
-      o.sparsity = rule.options.sparsity * fractions[step];
-      const Scheme* scheme = make_scheme(rule.scheme);
-      if (scheme->traits().removes_channels) {
-        // These remove channels from an already smaller graph: ask for the share of what is
-        // left that reaches this step's target, measured on the channels actually remaining.
-        auto rows = [&](const Graph& m) {
-          int64_t n = 0;
-          for (const auto& l : prunable_layers(m))
-            if (std::find(owned[k].begin(), owned[k].end(), l.node) != owned[k].end()) n += l.rows;
-          return n;
-        };
-        const double left = static_cast<double>(rows(out.graph)) / static_cast<double>(rows(g));
-        o.sparsity = std::max(0.0, 1.0 - (1.0 - o.sparsity) / left);
-      }
-      SchemeResult r = scheme->apply(out.graph, owned[k], o, data);
-      const bool obj = r.notes.is_object();
-      all_trained = all_trained && obj && r.notes.value("trained", false);
-      if (obj) r.notes.erase("trained");
-      and_masks(out.masks, r.masks);
-      // A structural scheme (channel, similarity) changes weight shapes: an earlier mask of a
-      // reshaped weight is replaced by the weight's current zero pattern, one of a removed
-      // weight is dropped.
-      for (auto it = out.masks.begin(); it != out.masks.end();) {
-        if (!r.graph.is_const(it->first)) {
-          it = out.masks.erase(it);
-          continue;
-        }
-        const auto& w = r.graph.init(it->first).f;
-        if (w.size() != it->second.size()) {
-          it->second.resize(w.size());
-          for (size_t i = 0; i < w.size(); ++i) it->second[i] = w[i] != 0.f;
-        }
-        ++it;
-      }
-      out.graph = apply_masks(r.graph, out.masks);
-      for (auto it = r.notes.begin(); it != r.notes.end(); ++it) {
-        if (it.key() == "layers") {
-          for (auto l = it->begin(); l != it->end(); ++l) {
-            out.notes["layers"][l.key()] = *l;
-            out.notes["layers"][l.key()]["scheme"] = rule.scheme;
-          }
-        } else {
-          out.notes[rule.scheme][it.key()] = *it;
-        }
-      }
-      for (const auto& name : owned[k]) out.notes["layers"][name]["scheme"] = rule.scheme;
+      all_trained =
+          apply_rule(g, recipe.rules[k], owned[k], fractions[step], data, out) && all_trained;
     }
     if (rewinding) {
       // Lottery ticket: surviving weights restart from their initial values, or from the early-
