@@ -11,8 +11,8 @@
 
 #include "prune/pipeline.h"
 #include "prune/quant.h"
-#include "sim/dse/fidelity.h"
 #include "prune/tables.h"
+#include "sim/dse/fidelity.h"
 
 namespace prunesim::cli {
 

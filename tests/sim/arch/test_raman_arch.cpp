@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "common/input_error.h"
 #include "common/raman_cases.h"
 #include "models/raman/counts.h"
 #include "prune/errors.h"
@@ -236,14 +237,7 @@ TEST(RamanArch, ActivationMemoryOverlapsInPlaceAtTheLimit) {
   }
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(RamanArch, BadInputIsAnInputErrorNamingThePlace) {
   const Arch& a = get_arch("raman");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "common/input_error.h"
 #include "common/raman_cases.h"
 #include "prune/errors.h"
 #include "prune/quant.h"
@@ -18,14 +19,7 @@ namespace {
 using test::first_samples;
 using test::zoo;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(Sparsities, RangeIsInclusiveAndCounted) {
   // Counted, not accumulated: 0.9 is the last value, not 0.8999... or 1.0.
