@@ -33,6 +33,15 @@ bool strict() {
 Registrar::Registrar(const char* name, SetupFn fn) {
   registry().add(std::make_unique<Subcommand>(Subcommand{name, fn}));
 }
+CLI::App& group(CLI::App& app, const std::string& name, const std::string& description) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    if (sub->get_name() == name) return *sub;
+  }
+  CLI::App* g = app.add_subcommand(name, description);
+  g->require_subcommand(1);
+  return *g;
+}
+
 void set_exit_code(int code) {
   g_exit_code = code;
 }

@@ -19,6 +19,11 @@ struct Registrar {
 };
 
 void set_exit_code(int code);
+
+// The subcommand group `name` of `app` (`prunesim lgn train`, `prunesim lgn eval`, ...), created
+// by whichever of its files' setup runs first, so that each member stays one cmd_*.cpp file that
+// registers itself (as "lgn train") without a shared file listing the members.
+CLI::App& group(CLI::App& app, const std::string& name, const std::string& description);
 int run_cli(int argc, char** argv);
 
 // A result that falls short of the request: one line "warning: <what>" on stderr. With
