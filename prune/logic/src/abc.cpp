@@ -1,0 +1,73 @@
+#include "logic/abc.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+
+namespace prunesim::logic {
+namespace {
+
+bool executable(const std::string& p) {
+  return !p.empty() && std::system(("test -x '" + p + "'").c_str()) == 0;
+}
+
+std::string on_path(const std::string& prog) {
+  const char* path = std::getenv("PATH");
+  std::string s = path ? path : "";
+  size_t a = 0;
+  while (a <= s.size()) {
+    size_t b = std::min(s.find(':', a), s.size());
+    const std::string cand = s.substr(a, b - a) + "/" + prog;
+    if (b > a && executable(cand)) return cand;
+    a = b + 1;
+  }
+  return "";
+}
+
+// ABC's stdout and stderr, with its terminal colour codes removed.
+std::optional<std::string> run_abc(const std::string& command) {
+  const std::string bin = abc_binary();
+  if (bin.empty()) return std::nullopt;
+  const std::string cmd = "'" + bin + "' -c \"" + command + "\" 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return std::nullopt;
+  std::string out;
+  char buf[4096];
+  size_t k;
+  while ((k = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
+  pclose(p);
+  return std::regex_replace(out, std::regex("\x1b\\[[0-9;]*m"), "");
+}
+
+}  // namespace
+
+std::string abc_binary() {
+  if (const char* e = std::getenv("PRUNESIM_ABC"); e && executable(e)) return e;
+  for (const char* prog : {"berkeley-abc", "abc"}) {
+    const std::string p = on_path(prog);
+    if (!p.empty()) return p;
+  }
+  return "";
+}
+
+std::optional<AbcStats> abc_stats(const std::string& blif, const std::string& script) {
+  const auto out = run_abc("read " + blif + "; " + script + "; print_stats");
+  if (!out) return std::nullopt;
+  static const std::regex re("and\\s*=\\s*(\\d+)\\s+lev\\s*=\\s*(\\d+)");
+  std::optional<AbcStats> r;
+  for (auto it = std::sregex_iterator(out->begin(), out->end(), re); it != std::sregex_iterator();
+       ++it)
+    r = AbcStats{std::stol((*it)[1]), std::stol((*it)[2])};
+  return r;
+}
+
+std::optional<bool> abc_cec(const std::string& a, const std::string& b, std::string* log) {
+  const auto out = run_abc("cec " + a + " " + b);
+  if (!out) return std::nullopt;
+  if (log) *log = *out;
+  if (out->find("NOT EQUIVALENT") != std::string::npos) return false;
+  if (out->find("are equivalent") != std::string::npos) return true;
+  return std::nullopt;
+}
+
+}  // namespace prunesim::logic
