@@ -19,6 +19,8 @@ PACKAGES=(
   libonnx-testdata
   # open-source synthesis for the area cross-check
   yosys
+  # ABC, the independent referee of the logic-network SAT sweep (cec, fraig)
+  berkeley-abc
   # zoo generation and plots (through /usr/bin/python3 only)
   python3-numpy python3-torch python3-onnx python3-sklearn python3-matplotlib python3-torchvision
   dataset-fashion-mnist

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <regex>
+#include <sstream>
 
 namespace prunesim::logic {
 namespace {
@@ -53,11 +54,18 @@ std::string abc_binary() {
 std::optional<AbcStats> abc_stats(const std::string& blif, const std::string& script) {
   const auto out = run_abc("read " + blif + "; " + script + "; print_stats");
   if (!out) return std::nullopt;
-  static const std::regex re("and\\s*=\\s*(\\d+)\\s+lev\\s*=\\s*(\\d+)");
+  // The last statistics line: an AIG ("and = N lev = L") or a mapped network ("nd = N ...").
+  static const std::regex aig("and\\s*=\\s*(\\d+)\\s+lev\\s*=\\s*(\\d+)");
+  static const std::regex mapped("nd\\s*=\\s*(\\d+).*aig\\s*=\\s*(\\d+)\\s+lev\\s*=\\s*(\\d+)");
   std::optional<AbcStats> r;
-  for (auto it = std::sregex_iterator(out->begin(), out->end(), re); it != std::sregex_iterator();
-       ++it)
-    r = AbcStats{std::stol((*it)[1]), std::stol((*it)[2])};
+  std::istringstream lines(*out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, mapped))
+      r = AbcStats{std::stol(m[2]), std::stol(m[3]), std::stol(m[1])};
+    else if (std::regex_search(line, m, aig))
+      r = AbcStats{std::stol(m[1]), std::stol(m[2]), 0};
+  }
   return r;
 }
 

@@ -25,7 +25,12 @@ std::string to_blif(const Netlist& n, const std::string& model) {
   o << "\n";
   for (size_t i = 0; i < n.gates.size(); ++i) {
     const Gate& g = n.gates[i];
-    // The on-set of the truth table, one cube per row; no cube at all is constant 0.
+    // The on-set of the truth table, one cube per row. ABC wants a constant without fanins
+    // (no cube: 0, the empty cube: 1).
+    if (g.tt == 0 || g.tt == 15) {
+      o << ".names g" << i << "\n" << (g.tt ? "1\n" : "");
+      continue;
+    }
     o << ".names " << name(n, g.a) << " " << name(n, g.b) << " g" << i << "\n";
     for (int a = 0; a < 2; ++a)
       for (int b = 0; b < 2; ++b)

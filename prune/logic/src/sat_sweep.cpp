@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "logic/cnf.h"
+#include "logic/cut_rewrite.h"
 #include "logic/simplify.h"
 
 namespace prunesim::logic {
@@ -148,13 +149,17 @@ Netlist sat_sweep(const Netlist& n, const SweepOptions& opt, SweepStats* stats) 
   SweepStats st;
   st.gates_before = n.gates.size();
   Netlist cur = simplify(n);
+  // Sweep, merge, rewrite cuts; again while a round still removes gates (a rewrite can make new
+  // signals equal, a merge new cuts small).
   for (int round = 0; round < std::max(1, opt.max_rounds); ++round) {
     ++st.rounds;
-    const size_t before = st.proven;
-    const std::vector<Lit> repr = sweep_round(cur, opt, &st);
-    if (st.proven == before) break;
     const size_t gates = cur.gates.size();
-    cur = rebuild(cur, repr);
+    cur = rebuild(cur, sweep_round(cur, opt, &st));
+    if (opt.rewrite) {
+      size_t rw = 0;
+      cur = cut_rewrite(cur, &rw);
+      st.rewritten += rw;
+    }
     if (cur.gates.size() == gates) break;
   }
   st.gates_after = cur.gates.size();

@@ -14,7 +14,8 @@ namespace prunesim::logic {
 std::string abc_binary();
 
 struct AbcStats {
-  long ands = 0, levels = 0;  // of the AIG after the script
+  long ands = 0, levels = 0;  // of the AIG after the script (print_stats "and =", "lev =")
+  long luts = 0;              // after a mapping command (print_stats "nd ="), else 0
 };
 // Runs `read <blif>; <script>; print_stats` and parses the last statistics line; nullopt when ABC
 // is missing or printed no statistics.

@@ -19,7 +19,8 @@ struct SweepOptions {
   int conflict_limit = 1000;  // per SAT call; exhausted → the candidate is kept (unknown)
   uint64_t seed = 1;
   const BitMatrix* data = nullptr;  // encoded input bits of real samples (rows == inputs), if any
-  int max_rounds = 3;               // sweep again while a round still removes gates
+  int max_rounds = 4;               // sweep again while a round still removes gates
+  bool rewrite = true;              // two-input cut rewriting after each merge (cut_rewrite.h)
 };
 
 struct SweepStats {
@@ -28,6 +29,7 @@ struct SweepStats {
   size_t proven_const = 0;  // of `proven`: signals proven constant
   size_t patterns = 0;      // simulation patterns (random + data + counter-examples), last round
   size_t rounds = 0;
+  size_t rewritten = 0;  // gates re-expressed over a smaller cut (cut_rewrite.h)
   double seconds = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "logic/cut_rewrite.h"
 #include "logic/sat_sweep.h"
 #include "logic/simplify.h"
 #include "nets.h"
@@ -157,4 +158,30 @@ TEST(Miter, FindsAOneGateChangeAndItsCounterexampleIsReal) {
   const BitMatrix a = simulate_outputs(n, in), b = simulate_outputs(m, in);
   EXPECT_NE(a.row(static_cast<uint32_t>(r.output))[0] & 1u,
             b.row(static_cast<uint32_t>(r.output))[0] & 1u);
+}
+
+TEST(CutRewrite, ReexpressesAGateOverASmallerCutAndKeepsEveryFunction) {
+  Netlist n;
+  n.inputs = 3;
+  n.encoder.thresholds.assign(3, {0.5f});
+  n.gates = {
+      {0, 1, 0b1000, 0},  // 3: x0 & x1
+      {3, 0, 0b0110, 0},  // 4: (x0 & x1) ^ x0 = x0 & ~x1, a function of the cut {x0, x1}
+      {4, 2, 0b1110, 0},  // 5: 4 | x2
+  };
+  n.outputs = {5, 4};
+  n.out_negate = {0, 1};
+  n.classes = 1;
+  size_t rw = 0;
+  const Netlist r = cut_rewrite(simplify(n), &rw);
+  EXPECT_EQ(rw, 1u);
+  EXPECT_EQ(r.gates.size(), 2u);  // gate 3 is gone
+  EXPECT_TRUE(same_outputs(n, r, exhaustive(3), 8));
+  const BitMatrix in = exhaustive(10);
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    const Netlist s = simplify(random_net(10, 400, 20, 4, seed));
+    const Netlist c = cut_rewrite(s);
+    EXPECT_LE(c.gates.size(), s.gates.size());
+    EXPECT_TRUE(same_outputs(s, c, in, 1024)) << "seed " << seed;
+  }
 }
