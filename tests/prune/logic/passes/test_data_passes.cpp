@@ -1,0 +1,87 @@
+// The data-driven passes: the similarity ranking finds the nearest earlier signal (either
+// polarity) or constant, the greedy ranking scores by output change, and the budget applies the
+// shortest prefix that fits or refuses an impossible budget.
+#include <gtest/gtest.h>
+
+#include "base/errors.h"
+#include "logic/greedy.h"
+#include "logic/sat_sweep.h"
+#include "logic/similarity.h"
+#include "logic/simplify.h"
+#include "nets.h"
+
+using namespace prunesim;
+using namespace prunesim::logic;
+using namespace prunesim::logic::testing;
+
+namespace {
+
+// Gate 4 = x0 & x1 | (x2 & x3 & ... on one pattern): x0&x1 except where x2..x5 are all 1 and
+// x0&x1 = 0, i.e. 3 of 64 patterns; gate 5 = ~x4 (an inverter of an input, kept as a gate).
+Netlist near_duplicate() {
+  Netlist n;
+  n.inputs = 6;
+  n.encoder.thresholds.assign(6, {0.5f});
+  n.gates = {
+      {0, 1, 0b1000, 0},   // 6: x0 & x1
+      {2, 3, 0b1000, 0},   // 7: x2 & x3
+      {4, 5, 0b1000, 0},   // 8: x4 & x5
+      {7, 8, 0b1000, 0},   // 9: x2 & x3 & x4 & x5
+      {6, 9, 0b1110, 0},   // 10: (x0 & x1) | 9  -- near 6
+      {10, 4, 0b0110, 0},  // 11
+  };
+  n.outputs = {11, 10};
+  n.out_negate = {0, 0};
+  n.classes = 2;
+  return n;
+}
+
+}  // namespace
+
+TEST(Similarity, RanksTheNearestEarlierSignalFirst) {
+  const Netlist n = near_duplicate();
+  const BitMatrix in = exhaustive(6);
+  const std::vector<Merge> r = similarity_ranking(n, in, 64);
+  ASSERT_EQ(r.size(), n.gates.size());
+  EXPECT_EQ(r[0].sig, 10u);
+  EXPECT_EQ(r[0].target, lit_of(6));
+  EXPECT_DOUBLE_EQ(r[0].score, 3.0 / 64.0);
+  for (size_t i = 1; i < r.size(); ++i) EXPECT_LE(r[i - 1].score, r[i].score);
+  for (const Merge& m : r) EXPECT_LT(m.target.sig, static_cast<int64_t>(m.sig));
+}
+
+TEST(Greedy, ScoresByTheOutputBitsAReplacementChanges) {
+  const Netlist n = near_duplicate();
+  const BitMatrix in = exhaustive(6);
+  const std::vector<Merge> r = greedy_ranking(n, in, 64);
+  ASSERT_EQ(r.size(), n.gates.size());
+  // Reference: apply each merge alone and count the output bits that change.
+  const BitMatrix base = simulate_outputs(n, in);
+  for (const Merge& m : r) {
+    std::vector<Lit> sub = identity_subst(n);
+    sub[m.sig] = m.target;
+    const BitMatrix o = simulate_outputs(rebuild(n, sub), in);
+    size_t flips = 0;
+    for (uint32_t k = 0; k < o.rows; ++k) flips += hamming(o.row(k), base.row(k), 1, 64);
+    EXPECT_EQ(static_cast<size_t>(m.score), flips) << "gate " << m.sig;
+  }
+}
+
+TEST(Budget, AppliesTheShortestFittingPrefixAndRefusesImpossibleBudgets) {
+  const Netlist n = simplify(random_net(16, 600, 40, 4, 3));
+  const BitMatrix in = random_inputs(n, 8, 4);
+  const std::vector<Merge> r = similarity_ranking(n, in, 512);
+  const long half = static_cast<long>(n.gates.size() / 2);
+  const BudgetResult b = apply_to_budget(n, r, half, "net");
+  EXPECT_LE(b.net.gates.size(), static_cast<size_t>(half));
+  ASSERT_GT(b.merges, 0u);
+  EXPECT_GT(apply_merges(n, r, b.merges - 1).gates.size(), static_cast<size_t>(half));
+  validate(b.net, "pruned");
+  EXPECT_THROW(apply_to_budget(n, r, 0, "net"), InputError);
+  EXPECT_THROW(apply_to_budget(n, r, -5, "net"), InputError);
+  EXPECT_THROW(apply_to_budget(n, r, static_cast<long>(n.gates.size()) + 1, "net"), InputError);
+  const size_t floor = apply_merges(n, r, r.size()).gates.size();
+  if (floor > 1)
+    EXPECT_THROW(apply_to_budget(n, r, static_cast<long>(floor) - 1, "net"), InputError);
+  EXPECT_NO_THROW(apply_to_budget(n, r, static_cast<long>(n.gates.size()), "net"));
+}
