@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""Similarity against greedy pruning of a logic-gate network at the same gate budgets: runs
+`prunesim lgn prune --similarity|--greedy --gates N` on the ranking data for every budget, scores
+each pruned network with `prunesim lgn eval` on the held-out data, writes a CSV and a plot of
+top-1 against gate count (docs/logic-networks.md, "Similarity and greedy pruning").
+
+Usage: /usr/bin/python3 scripts/lgn_prune_compare.py --prunesim build/bin/prunesim --net NET.lgn
+         --data X_train.npy --labels y_train.npy --eval-data X_test.npy --eval-labels y_test.npy
+         --gates 4000,3000,2000 --out OUT_PREFIX [--title TEXT]
+Writes OUT_PREFIX.csv and OUT_PREFIX.png (each through a temporary name, renamed at the end).
+"""
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: a file is all we want
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def run_json(cmd):
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("lgn_prune_compare: %s failed: %s" % (" ".join(cmd), r.stderr.strip()))
+    return json.loads(r.stdout)
+
+
+def evaluate(a, net):
+    return run_json([a.prunesim, "lgn", "eval", net, "--data", a.eval_data, "--labels",
+                     a.eval_labels, "--json"])["top1"]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for k in ["prunesim", "net", "data", "labels", "eval-data", "eval-labels", "gates", "out"]:
+        p.add_argument("--" + k, required=True)
+    p.add_argument("--title", default="")
+    a = p.parse_args()
+    budgets = [int(g) for g in a.gates.split(",")]
+    rows = [{"pass": "original", "budget": "", "gates": None, "top1": evaluate(a, a.net),
+             "top1_train": "", "runtime_s": ""}]
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ["similarity", "greedy"]:
+            for g in budgets:
+                out = os.path.join(tmp, "%s_%d.lgn" % (kind, g))
+                j = run_json([a.prunesim, "lgn", "prune", a.net, "--" + kind, "--gates", str(g),
+                              "--data", a.data, "--labels", a.labels, "-o", out, "--json"])
+                if rows[0]["gates"] is None:
+                    rows[0]["gates"] = j["gates_simplified"]
+                rows.append({"pass": kind, "budget": g, "gates": j["gates_after"],
+                             "top1": evaluate(a, out), "top1_train": j["top1_after"],
+                             "runtime_s": j["runtime_s"]})
+                print("%-10s budget %6d: %6d gates, top-1 %.4f (test), %.4f (ranking data)" % (
+                    kind, g, j["gates_after"], rows[-1]["top1"], j["top1_after"]))
+    tmp_csv = a.out + ".csv.tmp"
+    with open(tmp_csv, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0].keys()))
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp_csv, a.out + ".csv")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for kind, style in [("similarity", "o-"), ("greedy", "s--")]:
+        pts = sorted((r["gates"], r["top1"]) for r in rows if r["pass"] == kind)
+        ax.plot([x for x, _ in pts], [100 * y for _, y in pts], style, label=kind)
+    ax.axhline(100 * rows[0]["top1"], color="grey", lw=0.8, ls=":",
+               label="unpruned (%d gates)" % rows[0]["gates"])
+    ax.set_xlabel("gates after pruning (two-input gates)")
+    ax.set_ylabel("top-1 on held-out data (%)")
+    ax.set_title(a.title or os.path.basename(a.net))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp_png = a.out + ".tmp.png"
+    fig.savefig(tmp_png, dpi=120)
+    os.replace(tmp_png, a.out + ".png")
+
+
+if __name__ == "__main__":
+    main()
