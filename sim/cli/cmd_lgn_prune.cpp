@@ -1,0 +1,190 @@
+// `prunesim lgn prune net.lgn -o out.lgn (--sat | --similarity --gates N | --greedy --gates N)
+// [--data X.npy [--labels Y.npy]] [--conflicts N] [--no-rewrite] [--abc] [--json]`:
+// --sat removes gates without changing the function (SAT sweep, logic/sat_sweep.h; --data adds
+// the samples to the random simulation patterns; --abc asks ABC to prove the result equivalent
+// and to fraig the input for comparison); --similarity and --greedy prune to a gate budget on
+// --data (logic/similarity.h, logic/greedy.h) and report top-1 before and after with --labels.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "common.h"
+#include "lgn_samples.h"
+#include "logic/abc.h"
+#include "logic/blif.h"
+#include "logic/format.h"
+#include "logic/greedy.h"
+#include "logic/sat_sweep.h"
+#include "logic/similarity.h"
+#include "prune/errors.h"
+#include "registry.h"
+
+namespace prunesim::cli {
+namespace {
+
+struct Opts {
+  std::string net, out, data, labels;
+  bool sat = false, similarity = false, greedy = false, json = false, abc = false;
+  bool no_rewrite = false;
+  long gates = -1;
+  int conflicts = 1000;
+};
+
+// ABC's verdict on the result and its fraig of the input, in two-input gates (logic/abc.h).
+nlohmann::json abc_check(const logic::Netlist& in, const logic::Netlist& out) {
+  namespace fs = std::filesystem;
+  if (logic::abc_binary().empty()) {
+    warn("--abc: berkeley-abc is not on PATH (scripts/setup.sh installs it); no ABC check");
+    return nullptr;
+  }
+  const fs::path dir = fs::temp_directory_path() / ("prunesim_abc_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string a = (dir / "in.blif").string(), b = (dir / "out.blif").string();
+  logic::write_blif(in, a);
+  logic::write_blif(out, b);
+  const auto cec = logic::abc_cec(a, b);
+  const auto fraig = logic::abc_stats(a, "strash; fraig; if -K 2");
+  const auto ours = logic::abc_stats(b, "strash");
+  fs::remove_all(dir);
+  nlohmann::json j;
+  j["cec_equivalent"] = cec ? nlohmann::json(*cec) : nlohmann::json(nullptr);
+  if (fraig) j["fraig_two_input_gates"] = fraig->luts, j["fraig_aig_ands"] = fraig->ands;
+  if (ours) j["ours_aig_ands"] = ours->ands;
+  if (cec && !*cec) throw std::logic_error("ABC cec: the swept network is NOT equivalent");
+  return j;
+}
+
+nlohmann::json run_sat(const Opts& o, const logic::Netlist& n, logic::Netlist* out) {
+  logic::SweepOptions so;
+  so.conflict_limit = o.conflicts;
+  so.rewrite = !o.no_rewrite;
+  LgnSamples s;
+  if (!o.data.empty()) {
+    s = load_lgn_samples(n, o.net, o.data, o.labels);
+    so.data = &s.bits;
+  }
+  logic::SweepStats st;
+  *out = logic::sat_sweep(n, so, &st);
+  nlohmann::json j = {{"pass", "sat"},
+                      {"gates_before", st.gates_before},
+                      {"gates_after", st.gates_after},
+                      {"sat_calls", st.sat_calls},
+                      {"proven", st.proven},
+                      {"proven_constant", st.proven_const},
+                      {"refuted", st.refuted},
+                      {"budget_exhausted", st.unknown},
+                      {"rewritten", st.rewritten},
+                      {"patterns", st.patterns},
+                      {"rounds", st.rounds},
+                      {"conflict_limit", o.conflicts},
+                      {"runtime_s", st.seconds}};
+  if (o.abc) j["abc"] = abc_check(n, *out);
+  return j;
+}
+
+nlohmann::json run_budget(const Opts& o, const logic::Netlist& n, logic::Netlist* out) {
+  if (o.data.empty())
+    throw InputError("--similarity and --greedy need --data (the samples they rank on)");
+  const logic::Netlist base = logic::simplify(n);
+  const LgnSamples s = load_lgn_samples(base, o.net, o.data, o.labels);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::vector<logic::Merge> ranked = o.similarity
+                                               ? logic::similarity_ranking(base, s.bits, s.n)
+                                               : logic::greedy_ranking(base, s.bits, s.n);
+  const logic::BudgetResult r = logic::apply_to_budget(base, ranked, o.gates, o.net);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  *out = r.net;
+  nlohmann::json j = {{"pass", o.similarity ? "similarity" : "greedy"},
+                      {"gates_before", n.gates.size()},
+                      {"gates_simplified", base.gates.size()},
+                      {"gates_after", r.net.gates.size()},
+                      {"budget", o.gates},
+                      {"merges", r.merges},
+                      {"samples", s.n},
+                      {"runtime_s", secs}};
+  if (!s.labels.empty()) {
+    j["top1_before"] = logic::accuracy(n, s.bits, s.labels.data(), s.n);
+    j["top1_after"] = logic::accuracy(r.net, s.bits, s.labels.data(), s.n);
+  }
+  return j;
+}
+
+void print(const nlohmann::json& j) {
+  std::printf("pass %s: %zu gates -> %zu gates in %.3f s\n", j["pass"].get<std::string>().c_str(),
+              j["gates_before"].get<size_t>(), j["gates_after"].get<size_t>(),
+              j["runtime_s"].get<double>());
+  if (j["pass"] == "sat") {
+    std::printf(
+        "  SAT calls %zu: %zu proven (%zu constant), %zu refuted, %zu budget-exhausted "
+        "(limit %d conflicts); %zu gates rewritten over smaller cuts; %zu patterns, %zu rounds\n",
+        j["sat_calls"].get<size_t>(), j["proven"].get<size_t>(), j["proven_constant"].get<size_t>(),
+        j["refuted"].get<size_t>(), j["budget_exhausted"].get<size_t>(),
+        j["conflict_limit"].get<int>(), j["rewritten"].get<size_t>(), j["patterns"].get<size_t>(),
+        j["rounds"].get<size_t>());
+    if (j.contains("abc") && !j["abc"].is_null())
+      std::printf("  ABC: cec %s; ABC fraig of the input: %ld two-input gates (%ld AIG ANDs)\n",
+                  j["abc"]["cec_equivalent"] == true ? "equivalent" : "no verdict",
+                  j["abc"].value("fraig_two_input_gates", -1L),
+                  j["abc"].value("fraig_aig_ands", -1L));
+  } else {
+    std::printf("  budget %ld gates, %zu merges applied, ranked on %zu samples\n",
+                j["budget"].get<long>(), j["merges"].get<size_t>(), j["samples"].get<size_t>());
+    if (j.contains("top1_after"))
+      std::printf("  top-1 %.2f %% -> %.2f %%\n", 100 * j["top1_before"].get<double>(),
+                  100 * j["top1_after"].get<double>());
+  }
+}
+
+void run(const Opts& o) {
+  if (int(o.sat) + int(o.similarity) + int(o.greedy) != 1)
+    throw InputError("lgn prune: give exactly one of --sat, --similarity, --greedy");
+  if (o.sat && o.gates >= 0)
+    throw InputError("--gates: --sat keeps the function, it takes no budget");
+  if (!o.sat && o.gates == -1) throw InputError("--similarity and --greedy need --gates N");
+  check_writable(o.out, "-o");
+  const logic::Netlist n = logic::read_lgn(o.net);
+  logic::Netlist out;
+  nlohmann::json j = o.sat ? run_sat(o, n, &out) : run_budget(o, n, &out);
+  out.meta = n.meta + (n.meta.empty() ? "" : "; ") + "lgn prune --" + j["pass"].get<std::string>() +
+             (o.sat ? "" : " --gates " + std::to_string(o.gates));
+  logic::write_lgn(out, o.out);
+  j["network"] = o.net;
+  j["output"] = o.out;
+  if (o.json)
+    std::cout << j.dump(2) << "\n";
+  else
+    print(j);
+}
+
+void setup(CLI::App& app) {
+  CLI::App& g = group(app, "lgn", "discretised logic-gate networks (docs/logic-networks.md)");
+  auto* c = g.add_subcommand("prune", "remove gates: --sat (function kept) or to a budget on data");
+  auto o = std::make_shared<Opts>();
+  c->add_option("net", o->net, "network (.lgn)")->required();
+  c->add_option("-o,--out", o->out, "pruned network (.lgn)")->required();
+  c->add_flag("--sat", o->sat, "SAT sweep: merge proven equal/complemented/constant signals");
+  c->add_flag("--similarity", o->similarity,
+              "merge gates into the most similar earlier signal on --data");
+  c->add_flag("--greedy", o->greedy,
+              "baseline: replace the gates whose removal changes the outputs least");
+  c->add_option("--gates", o->gates, "gate budget of --similarity / --greedy (gates)");
+  c->add_option("--data", o->data,
+                "samples (.npy [N, features]): patterns for --sat, the data of the budget passes");
+  c->add_option("--labels", o->labels, "class ids (.npy [N]): report top-1 before and after");
+  c->add_option("--conflicts", o->conflicts, "--sat: conflict budget per SAT call (conflicts)")
+      ->check(CLI::Range(1, 100000000));
+  c->add_flag("--no-rewrite", o->no_rewrite, "--sat: skip the two-input cut rewriting");
+  c->add_flag("--abc", o->abc,
+              "--sat: ABC cec of the result and ABC fraig of the input for comparison");
+  c->add_flag("--json", o->json, "JSON report on stdout");
+  c->callback([o] { run(*o); });
+}
+
+const Registrar reg("lgn prune", setup);
+
+}  // namespace
+}  // namespace prunesim::cli
