@@ -31,7 +31,7 @@ def run_json(cmd):
 
 
 def evaluate(a, net):
-    return run_json([a.prunesim, "lgn", "eval", net, "--data", a.eval_data, "--labels",
+    return run_json([a.eval_prunesim or a.prunesim, "lgn", "eval", net, "--data", a.eval_data, "--labels",
                      a.eval_labels, "--json"])["top1"]
 
 
@@ -40,6 +40,7 @@ def main():
     for k in ["prunesim", "net", "data", "labels", "eval-data", "eval-labels", "gates", "out"]:
         p.add_argument("--" + k, required=True)
     p.add_argument("--title", default="")
+    p.add_argument("--eval-prunesim", default="", help="prunesim that runs `lgn eval` (default --prunesim)")
     a = p.parse_args()
     budgets = [int(g) for g in a.gates.split(",")]
     rows = [{"pass": "original", "budget": "", "gates": None, "top1": evaluate(a, a.net),

@@ -18,6 +18,7 @@
 #include "logic/format.h"
 #include "logic/hw_report.h"
 #include "logic/sat_sweep.h"
+#include "logic/simplify.h"
 #include "logic/verilog.h"
 #include "prune/errors.h"
 #include "registry.h"
@@ -56,7 +57,9 @@ long yosys_cells(const logic::Netlist& n) {
 
 void run(const Opts& o) {
   if (!(o.clock_hz > 0)) throw InputError("--clock-hz must be > 0");
-  const logic::Netlist n = logic::read_lgn(o.net);
+  const logic::Netlist file = logic::read_lgn(o.net);
+  // Priced as synthesis would leave it: dead gates, buffers and duplicates gone (simplify.h).
+  const logic::Netlist n = logic::simplify(file);
   const TechTable t = load_tech_table(tech_table_path(o.tech));
   LgnSamples s;
   if (!o.data.empty()) {
@@ -72,6 +75,7 @@ void run(const Opts& o) {
   j["tech"] = t.name;
   j["network"] = o.net;
   j["gates"] = p.gates;
+  j["gates_in_file"] = file.gates.size();
   j["depth_levels"] = p.depth;
   j["input_bits"] = p.inputs;
   j["live_input_bits"] = p.live_inputs;
@@ -88,8 +92,10 @@ void run(const Opts& o) {
   }
   std::printf("%s as a combinational block (%s, one inference per cycle at %.3g MHz)\n",
               o.net.c_str(), t.name.c_str(), o.clock_hz / 1e6);
-  std::printf("  %zu gates, depth %zu levels, %zu of %zu input bits read, %zu output bits\n",
-              p.gates, p.depth, p.live_inputs, p.inputs, p.outputs);
+  std::printf(
+      "  %zu gates (%zu in the file; dead gates, buffers and duplicates removed), depth %zu "
+      "levels, %zu of %zu input bits read, %zu output bits\n",
+      p.gates, file.gates.size(), p.depth, p.live_inputs, p.inputs, p.outputs);
   std::printf("  %-10s %10s %12s %14s\n", "part", "count", "area um2", "energy pJ/inf");
   for (const LogicPart& x : c.parts)
     std::printf("  %-10s %10.0f %12.1f %14.4f\n", x.name.c_str(), x.count, x.area_um2, x.energy_pj);

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -67,6 +68,26 @@ std::optional<AbcStats> abc_stats(const std::string& blif, const std::string& sc
       r = AbcStats{std::stol(m[1]), std::stol(m[2]), 0};
   }
   return r;
+}
+
+std::optional<long> abc_fraig_two_input_gates(const std::string& blif,
+                                              const std::string& mapped_blif) {
+  std::remove(mapped_blif.c_str());
+  if (!run_abc("read " + blif + "; strash; fraig; if -K 2; write_blif " + mapped_blif))
+    return std::nullopt;
+  std::ifstream f(mapped_blif);
+  if (!f) return std::nullopt;
+  // A node is ".names in1 .. ink out" (ABC writes no continuation lines for k <= 2).
+  long gates = 0;
+  for (std::string line; std::getline(f, line);) {
+    if (line.rfind(".names", 0) != 0) continue;
+    std::istringstream w(line);
+    std::string tok;
+    long k = -2;  // ".names" and the output
+    while (w >> tok) ++k;
+    if (k == 2) ++gates;
+  }
+  return gates;
 }
 
 std::optional<bool> abc_cec(const std::string& a, const std::string& b, std::string* log) {

@@ -19,6 +19,12 @@ size_t toggles(const uint64_t* r, size_t words, size_t samples) {
   return t;
 }
 
+// The cell a gate is built as: its own function, or the complement when only complemented
+// outputs read it.
+unsigned cell_tt(TruthTable tt, bool neg_read, bool pos_read) {
+  return (neg_read && !pos_read ? tt ^ 15u : tt) & 15u;
+}
+
 }  // namespace
 
 HwProfile hw_profile(const Netlist& n, const BitMatrix& inputs, size_t samples) {
@@ -29,18 +35,24 @@ HwProfile hw_profile(const Netlist& n, const BitMatrix& inputs, size_t samples) 
   p.classes = n.classes;
   p.per_class = n.per_class();
   std::vector<size_t> level(n.signals(), 0);
-  std::vector<uint8_t> read(n.signals(), 0);
+  std::vector<uint8_t> read(n.signals(), 0), pos(n.signals(), 0), neg(n.signals(), 0);
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    (n.out_negate[i] ? neg : pos)[n.outputs[i]] = 1;
+    read[n.outputs[i]] = 1;
+  }
+  // A complemented output costs nothing when its driver is a gate no output reads uncomplemented:
+  // that gate is built as the complementary cell (NAND for AND, ...), its gate readers absorb the
+  // change in their tables. Otherwise one inverter per signal serves all its complemented outputs.
   for (size_t i = 0; i < n.gates.size(); ++i) {
     const Gate& g = n.gates[i];
-    level[n.inputs + i] = 1 + std::max(level[g.a], level[g.b]);
+    const uint32_t s = n.inputs + static_cast<uint32_t>(i);
+    level[s] = 1 + std::max(level[g.a], level[g.b]);
     read[g.a] = read[g.b] = 1;
-    ++p.by_tt[g.tt & 15u];
+    ++p.by_tt[cell_tt(g.tt, neg[s], pos[s])];
   }
-  for (size_t i = 0; i < n.outputs.size(); ++i) {
-    p.depth = std::max(p.depth, level[n.outputs[i]]);
-    read[n.outputs[i]] = 1;
-    p.negated_outputs += n.out_negate[i] ? 1 : 0;
-  }
+  for (uint32_t s = 0; s < n.signals(); ++s)
+    if (neg[s] && (s < n.inputs || pos[s])) ++p.inverters;
+  for (uint32_t o : n.outputs) p.depth = std::max(p.depth, level[o]);
   p.live_inputs = static_cast<size_t>(std::count(read.begin(), read.begin() + n.inputs, 1));
   if (samples < 2) return p;
   p.samples = samples;
@@ -49,7 +61,7 @@ HwProfile hw_profile(const Netlist& n, const BitMatrix& inputs, size_t samples) 
   for (uint32_t i = 0; i < n.inputs; ++i)
     p.input_toggles += toggles(s.row(i), s.words, samples) * per;
   for (size_t i = 0; i < n.gates.size(); ++i)
-    p.toggles_by_tt[n.gates[i].tt & 15u] +=
+    p.toggles_by_tt[cell_tt(n.gates[i].tt, neg[n.inputs + i], pos[n.inputs + i])] +=
         toggles(s.row(n.inputs + static_cast<uint32_t>(i)), s.words, samples) * per;
   for (uint32_t o : n.outputs) p.output_toggles += toggles(s.row(o), s.words, samples) * per;
   return p;

@@ -68,9 +68,8 @@ LogicCost price_logic(const logic::HwProfile& p, const TechTable& t, double cloc
   c.parts.push_back(gates);
   const double inv = t.get("inv1_area", "um2");
   const double out_rate = p.outputs ? p.output_toggles / double(p.outputs) : 0;
-  c.parts.push_back(LogicPart{"inverters", double(p.negated_outputs),
-                              double(p.negated_outputs) * inv,
-                              double(p.negated_outputs) * out_rate * (inv / nand2) * ge_pj});
+  c.parts.push_back(LogicPart{"inverters", double(p.inverters), double(p.inverters) * inv,
+                              double(p.inverters) * out_rate * (inv / nand2) * ge_pj});
   // Registered live inputs and the class result: clock energy every cycle, data on a change.
   const double ff = double(p.live_inputs),
                clk = t.get("reg_bit_clock_energy", "pJ") * t.get("clock_tree_factor", "1");

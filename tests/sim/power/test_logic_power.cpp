@@ -40,26 +40,36 @@ TEST(LogicProfile, DepthCountsAndToggles) {
   const HwProfile p = hw_profile(small(), alternating(3, 100), 100);
   EXPECT_EQ(p.depth, 2u);
   EXPECT_EQ(p.gates, 2u);
-  EXPECT_EQ(p.by_tt[0b1000], 1u);
+  // The AND is read complemented only (output 1): built as a NAND, no inverter.
+  EXPECT_EQ(p.by_tt[0b0111], 1u);
   EXPECT_EQ(p.by_tt[0b0110], 1u);
-  EXPECT_EQ(p.negated_outputs, 1u);
+  EXPECT_EQ(p.inverters, 0u);
   EXPECT_EQ(p.live_inputs, 3u);
   // AND toggles at every step (0, 1, 0, ...); XOR of (AND, x2) is 0 on 000 and 0 on 111: never.
-  EXPECT_DOUBLE_EQ(p.toggles_by_tt[0b1000], 1.0);
+  EXPECT_DOUBLE_EQ(p.toggles_by_tt[0b0111], 1.0);
   EXPECT_DOUBLE_EQ(p.toggles_by_tt[0b0110], 0.0);
   EXPECT_DOUBLE_EQ(p.input_toggles, 3.0);
+}
+
+TEST(LogicProfile, AnOutputReadBothWaysNeedsOneInverter) {
+  Netlist n = small();
+  n.outputs = {4, 3, 3};
+  n.out_negate = {0, 1, 0};
+  n.classes = 3;
+  const HwProfile p = hw_profile(n, alternating(3, 10), 10);
+  EXPECT_EQ(p.inverters, 1u);
+  EXPECT_EQ(p.by_tt[0b1000], 1u);  // the AND stays an AND
 }
 
 TEST(LogicPower, AreaIsTheCellsAndGateEnergyFollowsTheToggles) {
   const TechTable t = load_tech_table(tech_table_path("raman65"));
   HwProfile p = hw_profile(small(), alternating(3, 100), 100);
   const LogicCost c = price_logic(p, t, 2e6);
-  const double cells = t.get("and2_area", "um2") + t.get("xor2_area", "um2");
+  const double cells = t.get("nand2_area", "um2") + t.get("xor2_area", "um2");
   ASSERT_EQ(c.parts[0].name, "gates");
   EXPECT_DOUBLE_EQ(c.parts[0].area_um2, cells);
-  const double and_ge = t.get("and2_area", "um2") / t.get("nand2_area", "um2");
-  EXPECT_NEAR(c.parts[0].energy_pj, and_ge * t.get("logic_toggle_energy_per_ge", "pJ"), 1e-15);
-  p.toggles_by_tt[0b1000] *= 2;
+  EXPECT_NEAR(c.parts[0].energy_pj, t.get("logic_toggle_energy_per_ge", "pJ"), 1e-15);
+  p.toggles_by_tt[0b0111] *= 2;
   EXPECT_NEAR(price_logic(p, t, 2e6).parts[0].energy_pj, 2 * c.parts[0].energy_pj, 1e-15);
   // Leakage is paid per cycle: a slower clock costs more energy per inference.
   EXPECT_GT(price_logic(p, t, 1e6).energy_per_inference_pj,

@@ -20,6 +20,10 @@ struct AbcStats {
 // Runs `read <blif>; <script>; print_stats` and parses the last statistics line; nullopt when ABC
 // is missing or printed no statistics.
 std::optional<AbcStats> abc_stats(const std::string& blif, const std::string& script);
+// The two-input gates of ABC's `strash; fraig; if -K 2` of `blif` (the mapped result goes to
+// `mapped_blif`); nullopt when ABC is missing or wrote nothing.
+std::optional<long> abc_fraig_two_input_gates(const std::string& blif,
+                                              const std::string& mapped_blif);
 // `cec a b`: true when ABC reports the networks equivalent; nullopt when ABC is missing or gave
 // no verdict. `log` receives ABC's output.
 std::optional<bool> abc_cec(const std::string& a, const std::string& b, std::string* log = nullptr);

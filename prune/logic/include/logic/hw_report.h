@@ -13,9 +13,11 @@ namespace prunesim::logic {
 struct HwProfile {
   size_t inputs = 0, live_inputs = 0;  // thermometer bits, and those some gate or output reads
   size_t gates = 0, outputs = 0, classes = 0, per_class = 0;
-  size_t depth = 0;                // levels of gates on the longest input-to-output path
-  size_t negated_outputs = 0;      // outputs that need an inverter (out_negate)
-  std::array<size_t, 16> by_tt{};  // gates per truth table
+  size_t depth = 0;  // levels of gates on the longest input-to-output path
+  // Inverters for complemented outputs (out_negate): one per input bit, or per gate that is also
+  // read uncomplemented by an output; a gate read complemented only is built complemented.
+  size_t inverters = 0;
+  std::array<size_t, 16> by_tt{};  // gates per cell function (complemented as above)
   // Mean output transitions per inference, per truth table, when the samples are applied one
   // after another in data order (consecutive-sample toggles); and over all outputs.
   std::array<double, 16> toggles_by_tt{};
