@@ -153,6 +153,7 @@ void run(const Opts& o) {
   if (o.sat && o.gates >= 0)
     throw InputError("--gates: --sat keeps the function, it takes no budget");
   if (!o.sat && o.gates == -1) throw InputError("--similarity and --greedy need --gates N");
+  if (!o.labels.empty() && o.data.empty()) throw InputError("--labels needs --data");
   check_writable(o.out, "-o");
   const logic::Netlist n = logic::read_lgn(o.net);
   logic::Netlist out;
