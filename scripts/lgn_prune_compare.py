@@ -6,7 +6,7 @@ top-1 against gate count (docs/logic-networks.md, "Similarity and greedy pruning
 
 Usage: /usr/bin/python3 scripts/lgn_prune_compare.py --prunesim build/bin/prunesim --net NET.lgn
          --data X_train.npy --labels y_train.npy --eval-data X_test.npy --eval-labels y_test.npy
-         --gates 4000,3000,2000 --out OUT_PREFIX [--title TEXT]
+         --gates 4000,3000,2000 --out OUT_PREFIX [--rounds K] [--title TEXT]
 Writes OUT_PREFIX.csv and OUT_PREFIX.png (each through a temporary name, renamed at the end).
 """
 import argparse
@@ -40,6 +40,7 @@ def main():
     for k in ["prunesim", "net", "data", "labels", "eval-data", "eval-labels", "gates", "out"]:
         p.add_argument("--" + k, required=True)
     p.add_argument("--title", default="")
+    p.add_argument("--rounds", default="1", help="lgn prune --rounds (re-rank this many times)")
     p.add_argument("--eval-prunesim", default="", help="prunesim that runs `lgn eval` (default --prunesim)")
     a = p.parse_args()
     budgets = [int(g) for g in a.gates.split(",")]
@@ -50,7 +51,8 @@ def main():
             for g in budgets:
                 out = os.path.join(tmp, "%s_%d.lgn" % (kind, g))
                 j = run_json([a.prunesim, "lgn", "prune", a.net, "--" + kind, "--gates", str(g),
-                              "--data", a.data, "--labels", a.labels, "-o", out, "--json"])
+                              "--data", a.data, "--labels", a.labels, "-o", out, "--json",
+                              "--rounds", a.rounds])
                 if rows[0]["gates"] is None:
                     rows[0]["gates"] = j["gates_simplified"]
                 rows.append({"pass": kind, "budget": g, "gates": j["gates_after"],

@@ -33,6 +33,7 @@ struct Opts {
   bool no_rewrite = false;
   long gates = -1;
   int conflicts = 1000;
+  int rounds = 1;
 };
 
 // ABC's verdict on the result and its fraig of the input, in two-input gates (logic/abc.h).
@@ -96,10 +97,11 @@ nlohmann::json run_budget(const Opts& o, const logic::Netlist& n, logic::Netlist
   const logic::Netlist base = logic::simplify(n);
   const LgnSamples s = load_lgn_samples(base, o.net, o.data, o.labels);
   const auto t0 = std::chrono::steady_clock::now();
-  const std::vector<logic::Merge> ranked = o.similarity
-                                               ? logic::similarity_ranking(base, s.bits, s.n)
-                                               : logic::greedy_ranking(base, s.bits, s.n);
-  const logic::BudgetResult r = logic::apply_to_budget(base, ranked, o.gates, o.net);
+  const auto rank = [&](const logic::Netlist& net) {
+    return o.similarity ? logic::similarity_ranking(net, s.bits, s.n)
+                        : logic::greedy_ranking(net, s.bits, s.n);
+  };
+  const logic::BudgetResult r = logic::prune_in_rounds(base, rank, o.gates, o.rounds, o.net);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   *out = r.net;
   nlohmann::json j = {{"pass", o.similarity ? "similarity" : "greedy"},
@@ -108,6 +110,7 @@ nlohmann::json run_budget(const Opts& o, const logic::Netlist& n, logic::Netlist
                       {"gates_after", r.net.gates.size()},
                       {"budget", o.gates},
                       {"merges", r.merges},
+                      {"rounds", o.rounds},
                       {"samples", s.n},
                       {"runtime_s", secs}};
   if (!s.labels.empty()) {
@@ -186,6 +189,9 @@ void setup(CLI::App& app) {
   c->add_option("--labels", o->labels, "class ids (.npy [N]): report top-1 before and after");
   c->add_option("--conflicts", o->conflicts, "--sat: conflict budget per SAT call (conflicts)")
       ->check(CLI::Range(1, 100000000));
+  c->add_option("--rounds", o->rounds,
+                "--similarity/--greedy: re-rank on the pruned network this many times")
+      ->check(CLI::Range(1, 100));
   c->add_flag("--no-rewrite", o->no_rewrite, "--sat: skip the two-input cut rewriting");
   c->add_flag("--abc", o->abc,
               "--sat: ABC cec of the result and ABC fraig of the input for comparison");

@@ -1,5 +1,7 @@
 #include "logic/budget.h"
 
+#include <algorithm>
+
 #include "base/errors.h"
 
 namespace prunesim::logic {
@@ -57,6 +59,25 @@ BudgetResult apply_to_budget(const Netlist& n, const std::vector<Merge>& ranked,
   }
   while (!fits(lo, &res.net)) ++lo;
   res.merges = lo;
+  return res;
+}
+
+BudgetResult prune_in_rounds(const Netlist& n,
+                             const std::function<std::vector<Merge>(const Netlist&)>& rank,
+                             long budget, int rounds, const std::string& where) {
+  if (rounds < 1) throw InputError(where + ": --rounds must be >= 1");
+  // The first round checks the budget against the whole network (the same errors as one shot).
+  if (budget <= 0 || static_cast<size_t>(budget) > n.gates.size())
+    return apply_to_budget(n, rank(n), budget, where);
+  BudgetResult res{n, 0};
+  for (int r = 0; r < rounds; ++r) {
+    const long now = static_cast<long>(res.net.gates.size());
+    if (now <= budget) break;
+    const long step = r + 1 == rounds ? budget : now - (now - budget) / (rounds - r);
+    BudgetResult b = apply_to_budget(res.net, rank(res.net), std::max(step, budget), where);
+    res.net = std::move(b.net);
+    res.merges += b.merges;
+  }
   return res;
 }
 

@@ -4,6 +4,7 @@
 // most `budget` gates.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,12 @@ struct BudgetResult {
 // below what the ranking reaches with every merge applied (what the outputs need).
 BudgetResult apply_to_budget(const Netlist& n, const std::vector<Merge>& ranked, long budget,
                              const std::string& where);
+// The same in `rounds` steps: rank the current network, prune it to an intermediate budget (the
+// excess over `budget` shrinks evenly), rank again, ... so later merges are scored on the network
+// the earlier ones left. rounds == 1 is apply_to_budget(n, rank(n), ...).
+BudgetResult prune_in_rounds(const Netlist& n,
+                             const std::function<std::vector<Merge>(const Netlist&)>& rank,
+                             long budget, int rounds, const std::string& where);
 // Rebuild with the first k merges applied.
 Netlist apply_merges(const Netlist& n, const std::vector<Merge>& ranked, size_t k);
 

@@ -93,3 +93,25 @@ TEST(Budget, AppliesTheShortestFittingPrefixAndRefusesImpossibleBudgets) {
   }
   EXPECT_NO_THROW(apply_to_budget(n, r, static_cast<long>(n.gates.size()), "net"));
 }
+
+TEST(Budget, RoundsReRankTheShrinkingNetworkAndMeetTheBudget) {
+  const Netlist n = simplify(random_net(16, 600, 40, 4, 5));
+  const BitMatrix in = random_inputs(n, 8, 6);
+  int calls = 0;
+  const auto rank = [&](const Netlist& net) {
+    ++calls;
+    return similarity_ranking(net, in, 512);
+  };
+  const long budget = static_cast<long>(n.gates.size() / 3);
+  const BudgetResult one = prune_in_rounds(n, rank, budget, 1, "net");
+  EXPECT_EQ(calls, 1);
+  const BudgetResult direct = apply_to_budget(n, similarity_ranking(n, in, 512), budget, "net");
+  EXPECT_EQ(one.net.gates.size(), direct.net.gates.size());
+  calls = 0;
+  const BudgetResult four = prune_in_rounds(n, rank, budget, 4, "net");
+  EXPECT_EQ(calls, 4);
+  EXPECT_LE(four.net.gates.size(), static_cast<size_t>(budget));
+  validate(four.net, "pruned");
+  EXPECT_THROW(prune_in_rounds(n, rank, 0, 4, "net"), InputError);
+  EXPECT_THROW(prune_in_rounds(n, rank, budget, 0, "net"), InputError);
+}
