@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Configures and builds prunesim into build/ (Release, Ninja when present).
+# BUILD_DIR picks the folder; PRUNESIM_SANITIZE=1 configures the ASan+UBSan build (see
+# scripts/test.sh --sanitize, which uses build-asan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${BUILD_DIR:-build}"
 GEN=()
 if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); fi
+EXTRA=()
+if [ "${PRUNESIM_SANITIZE:-0}" = 1 ]; then EXTRA=(-DPRUNESIM_SANITIZE=ON); fi
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-  cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release
+  cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release "${EXTRA[@]}"
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"

@@ -15,6 +15,7 @@ is written to a temporary name and renamed, like every prunesim output.
 import csv
 import math
 import os
+import signal
 import sys
 
 import matplotlib
@@ -62,6 +63,13 @@ def main(argv):
         if k + 1 >= len(args) or not math.isfinite(num(args[k + 1])):
             die("--min-fidelity: needs a number")
         min_fid = num(args[k + 1])
+        del args[k:k + 2]
+    title = None
+    if "--title" in args:
+        k = args.index("--title")
+        if k + 1 >= len(args):
+            die("--title: needs a name")
+        title = args[k + 1]
         del args[k:k + 2]
     if len(args) != 2:
         die("usage: plot_sweep.py SWEEP.csv OUT.png [--min-fidelity F]")
@@ -172,10 +180,18 @@ def main(argv):
     rows_needed = (len(allh) + ncol - 1) // ncol
     bottom = min(0.35, 0.04 + 0.035 * rows_needed)
     fig.legend(handles=allh, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
-    fig.suptitle("prunesim sweep: %s" % os.path.basename(src))
+    fig.suptitle("prunesim sweep: %s" % os.path.basename(title or src))
     fig.tight_layout(rect=(0, bottom, 1, 0.97))
 
     tmp = "%s.tmp.%d.png" % (out, os.getpid())
+
+    # prunesim stops this script with SIGTERM when it is interrupted: no temporary file stays.
+    def on_term(signum, frame):
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
     try:
         fig.savefig(tmp, format="png", dpi=110)
         os.replace(tmp, out)

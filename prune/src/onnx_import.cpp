@@ -355,7 +355,7 @@ Graph load_onnx(const std::string& path, const ImportOptions& opt) {
   return parse_onnx(read_all(path), path, opt);
 }
 
-void save_onnx(const Graph& g, const std::string& path) {
+std::string onnx_bytes(const Graph& g, const std::string& path) {
   onnx::ModelProto m;
   m.set_ir_version(8);
   m.set_producer_name("prunesim");
@@ -422,7 +422,11 @@ void save_onnx(const Graph& g, const std::string& path) {
   }
   std::string bytes;
   if (!m.SerializeToString(&bytes)) fail(path, "", "failed to serialise ONNX model");
-  write_file_atomic(path, bytes);
+  return bytes;
+}
+
+void save_onnx(const Graph& g, const std::string& path) {
+  write_file_atomic(path, onnx_bytes(g, path));
 }
 
 }  // namespace prunesim

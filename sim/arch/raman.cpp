@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/output.h"
 #include "models/isolate.h"
 #include "models/raman/core.h"
 #include "models/raman/program.h"
@@ -89,10 +90,13 @@ Codes reference_run(const SimInput& in, const RamanProgram& prog, const Shape& s
 // counts replace counts->layers and the DMA figures.
 Codes cycle_run(const SimInput& in, const RamanProgram& prog, const Codes& codes,
                 RamanCounts* counts) {
-  const std::string trace = in.trace_path.empty()
-                                ? ""
-                                : in.trace_path.substr(0, in.trace_path.size() - 4) + ".tmp." +
-                                      std::to_string(::getpid()) + ".vcd";
+  const bool own_temp = in.trace_write_path.empty();
+  const std::string trace = in.trace_path.empty() ? ""
+                            : !own_temp           ? in.trace_write_path
+                                        : in.trace_path.substr(0, in.trace_path.size() - 4) +
+                                              ".tmp." + std::to_string(::getpid()) + ".vcd";
+  // Removed by the signal handler (base/output.h) if the run is interrupted.
+  const int slot = trace.empty() || !own_temp ? -1 : track_temp(trace);
   std::string payload;
   try {
     payload = run_isolated([&] {
@@ -109,10 +113,15 @@ Codes cycle_run(const SimInput& in, const RamanProgram& prog, const Codes& codes
     });
   } catch (...) {
     if (!trace.empty()) std::remove(trace.c_str());
+    forget_temp(slot);
     throw;
   }
-  if (!trace.empty() && std::rename(trace.c_str(), in.trace_path.c_str()) != 0)
+  if (own_temp && !trace.empty() && std::rename(trace.c_str(), in.trace_path.c_str()) != 0) {
+    std::remove(trace.c_str());
+    forget_temp(slot);
     throw InputError("--vcd " + in.trace_path + ": cannot write the trace");
+  }
+  forget_temp(slot);
   const json j = json::parse(payload);
   counts->layers.clear();
   for (const json& l : j["layers"]) counts->layers.push_back(counts_from_json(l));

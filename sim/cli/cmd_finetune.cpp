@@ -179,18 +179,21 @@ void run(Opts& o) {
     warn("no epoch beat the starting weights on validation (" +
          metric_text(r.metric, r.start_metric) +
          "); the output keeps them — try more epochs or another lr");
-  // Outputs only now, each atomic: an error or an interruption above leaves nothing behind.
+  // Outputs only now, staged together and renamed into place at once (base/output.h): an error or
+  // an interruption before the commit leaves none of them behind.
+  OutputBatch outputs;
   if (!o.tables_out.empty()) {
     PruneOutcome po;
     po.graph = r.graph;
     po.masks = masks;
     po.notes = notes;
     nlohmann::json trep;
-    write_pruned_tables(teacher, po, calib, nullptr, nullptr, o.tab, o.tables_out, trep);
+    write_pruned_tables(teacher, po, calib, nullptr, nullptr, o.tab, o.tables_out, trep, outputs);
     rep["tables"] = trep["tables"];
   }
-  if (!o.out.empty()) save_onnx(r.graph, o.out);
-  if (!o.report.empty()) write_file_atomic(o.report, rep.dump(2) + "\n");
+  if (!o.out.empty()) outputs.stage(o.out, onnx_bytes(r.graph, o.out));
+  if (!o.report.empty()) outputs.stage(o.report, rep.dump(2) + "\n");
+  outputs.commit();
   if (o.json) {
     std::cout << rep.dump(2) << "\n";
     return;

@@ -371,11 +371,15 @@ void run(Opts& o) {
   warn_short_sparsity(recipe, rep);
   warn_unmasked(rep);
   if (!o.quiet) note_idle_pes(rep);
-  // Outputs last, each atomic: a failure above leaves nothing behind.
+  // Outputs last, staged together and renamed into place at once: a failure or a signal before the
+  // commit leaves none of them behind, after it all of them (base/output.h).
+  OutputBatch outputs;
   if (!o.out.empty())
-    write_pruned_tables(g, res, calib, pd.eval ? &data : nullptr, pd.labels, o.tables, o.out, rep);
-  if (!o.onnx_out.empty()) save_onnx(res.graph, o.onnx_out);
-  if (!o.report.empty()) write_file_atomic(o.report, rep.dump(2) + "\n");
+    write_pruned_tables(g, res, calib, pd.eval ? &data : nullptr, pd.labels, o.tables, o.out, rep,
+                        outputs);
+  if (!o.onnx_out.empty()) outputs.stage(o.onnx_out, onnx_bytes(res.graph, o.onnx_out));
+  if (!o.report.empty()) outputs.stage(o.report, rep.dump(2) + "\n");
+  outputs.commit();
   if (o.json)
     std::cout << rep.dump(2) << "\n";
   else

@@ -4,6 +4,7 @@
 // Everything is checked before the run; outputs are written only after it succeeded.
 #include <iostream>
 
+#include "base/output.h"
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/npy.h"
@@ -39,7 +40,10 @@ void run(const Opts& o) {
   }
   if (o.rate < 0) throw InputError("--rate " + std::to_string(o.rate) + ": must be positive");
   load_table_and_input(o.tables, o.input, &in);
+  // Every output (trace, report, tensors) is staged and renamed into place together at the end.
+  OutputBatch outputs;
   in.trace_path = o.vcd;
+  if (!o.vcd.empty()) in.trace_write_path = outputs.stage_external(o.vcd);
   in.rate_hz = o.rate;
   nlohmann::json fitted;
   if (o.fit) {
@@ -54,9 +58,10 @@ void run(const Opts& o) {
   for (const auto& w : r.report.value("warnings", nlohmann::json::array()))
     warn(w.get<std::string>());
   if (o.fit) r.report["fit"] = fitted;
-  if (!o.report.empty()) write_file_atomic(o.report, r.report.dump(2) + "\n");
-  if (!o.output.empty()) save_npy(r.output, o.output);
-  if (!o.output_int8.empty()) save_npy(r.output_int8, o.output_int8);
+  if (!o.report.empty()) outputs.stage(o.report, r.report.dump(2) + "\n");
+  if (!o.output.empty()) outputs.stage(o.output, npy_bytes(r.output));
+  if (!o.output_int8.empty()) outputs.stage(o.output_int8, npy_bytes(r.output_int8));
+  outputs.commit();
   if (o.json) {
     std::cout << r.report.dump(2) << "\n";
     return;

@@ -15,6 +15,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/output.h"
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
@@ -156,8 +157,14 @@ void load_inputs(const Opts& o, Loaded& L, std::vector<std::string>& schemes) {
 void write_outputs(const Opts& o, const dse::Context& c, const std::string& script,
                    const std::vector<Row>& rows, const std::vector<Axis>& axes, size_t failed) {
   const std::string csv = dse::to_csv(rows, axes);
-  if (!o.out.empty()) write_file_atomic(o.out, csv);
-  if (!o.plot.empty()) dse::draw_plot(script, o.out, o.plot, o.min_fidelity);
+  // The CSV and the plot drawn from it are staged and renamed into place together (base/output.h).
+  OutputBatch outputs;
+  if (!o.out.empty()) {
+    const std::string csv_tmp = outputs.stage(o.out, csv);
+    if (!o.plot.empty())
+      dse::draw_plot(script, csv_tmp, outputs.stage_external(o.plot), o.min_fidelity, o.out);
+  }
+  outputs.commit();
   if (o.json) {
     json j = {{"arch", o.arch},
               {"mode", c.mode},

@@ -60,7 +60,7 @@ std::string fidelity_text(const nlohmann::json& f) {
 
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
                          const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
-                         const std::string& path, nlohmann::json& report) {
+                         const std::string& path, nlohmann::json& report, OutputBatch& out) {
   QuantizedModel q = quantize(res.graph, calib);
   if (data) report["fidelity"]["int8"] = int8_fidelity(dense, q, *data, labels);
   const TableOptions to = o.resolve();
@@ -81,9 +81,12 @@ void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tens
   } else if (!o.sets.empty()) {
     throw InputError("--set: only with --target raman (the core the model is checked against)");
   }
-  write_tables(q, res.masks, res.notes, to, path);
+  // Staged with the command's other outputs (renamed into place together at its end); the summary
+  // is read back from the very bytes staged.
+  const std::string bytes = table_bytes(q, res.masks, res.notes, to, path);
+  out.stage(path, bytes);
   TableSummary s;
-  read_tables(path, &s);
+  parse_tables(bytes, path, &s);
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : s.layers)
     layers.push_back({{"name", l.name},

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/output.h"
 #include "prune/pipeline.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
@@ -38,6 +39,6 @@ using dse::int8_fidelity;
 std::string fidelity_text(const nlohmann::json& f);
 void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
                          const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
-                         const std::string& path, nlohmann::json& report);
+                         const std::string& path, nlohmann::json& report, OutputBatch& out);
 
 }  // namespace prunesim::cli

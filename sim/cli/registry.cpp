@@ -1,10 +1,11 @@
 #include "registry.h"
 
+#include <csignal>
 #include <iostream>
 
+#include "base/output.h"
 #include "base/registry.h"
 #include "prune/errors.h"
-#include "train/finetune.h"
 
 namespace prunesim::cli {
 namespace {
@@ -47,6 +48,8 @@ void set_exit_code(int code) {
 }
 
 int run_cli(int argc, char** argv) {
+  // Every output is a temporary file until the end: SIGINT/SIGTERM remove them (base/output.h).
+  install_output_guard();
   CLI::App app{"prunesim — prune neural networks and simulate them on accelerator models"};
   app.set_version_flag("--version", std::string("prunesim ") + PRUNESIM_VERSION);
   app.require_subcommand(1);
@@ -68,10 +71,10 @@ int run_cli(int argc, char** argv) {
     const int rc = app.exit(e);
     // Usage errors (unknown flag, missing value) are bad input too: exit code 2.
     return rc == 0 ? 0 : 2;
-  } catch (const train::Interrupted&) {
-    // Outputs are written only after training returns: an interrupted run leaves none.
+  } catch (const Interrupted&) {
+    // Outputs are renamed into place only at the end: an interrupted run leaves none.
     std::cerr << "prunesim: interrupted: no output written\n";
-    return 130;
+    return 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
   } catch (const InputError& e) {
     std::cerr << "prunesim: error: " << e.what() << "\n";
     return 2;

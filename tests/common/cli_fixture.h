@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -32,12 +33,34 @@ inline std::string slurp(const fs::path& p) {
   return s.str();
 }
 
+// Lines a sanitizer runtime prints on stderr that are no finding (the ASan+UBSan build of
+// scripts/test.sh --sanitize): SystemC's coroutines switch stacks with swapcontext, and ASan says
+// once per process that it does not fully support it. Dropped, so that the "exactly one line"
+// checks hold in both builds; a real report (ERROR, runtime error) is never matched here.
+inline std::string drop_sanitizer_noise(const std::string& err) {
+  std::string out, line;
+  std::istringstream in(err);
+  while (std::getline(in, line)) {
+    if (line.find("WARNING: ASan doesn't fully support makecontext/swapcontext") !=
+        std::string::npos)
+      continue;
+    out += line + "\n";
+  }
+  if (!err.empty() && err.back() != '\n' && !out.empty()) out.pop_back();
+  return out;
+}
+
 class CliFixture : public ::testing::Test {
  protected:
   void SetUp() override {
+    // Suite, test and process in the name: tests of the same name in two suites (Cli and Prune
+    // both have UnknownScheme) run at once under ctest -j, and one's TearDown must not delete the
+    // other's folder (its shell redirections then fail with exit 2 and an empty stderr).
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string id = std::string(info->test_suite_name()) + "." + info->name();
+    std::replace(id.begin(), id.end(), '/', '_');
     dir_ = fs::temp_directory_path() /
-           ("prunesim_cli_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+           ("prunesim_cli_" + id + "_" + std::to_string(static_cast<long>(::getpid())));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     // A small conv net: Conv(2->4,k3,pad1) + Relu + MaxPool(2) + Flatten + Gemm(->3).
@@ -74,7 +97,7 @@ class CliFixture : public ::testing::Test {
     Result r;
     r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     r.out = slurp(out);
-    r.err = slurp(err);
+    r.err = drop_sanitizer_noise(slurp(err));
     return r;
   }
 

@@ -26,7 +26,8 @@ class UnsupportedError : public InputError {
                               const std::string& what);
 
 // Write `contents` to `path` through a temporary name in the same folder and rename it into
-// place, so an interrupted or failed run never leaves a half-written output.
+// place, so an interrupted or failed run never leaves a half-written output (base/output.h: the
+// temporary name is removed on SIGINT/SIGTERM; several outputs go together in an OutputBatch).
 void write_file_atomic(const std::string& path, const std::string& contents);
 
 }  // namespace prunesim

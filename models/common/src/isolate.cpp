@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "base/output.h"
 #include "prune/errors.h"
 
 namespace prunesim {
@@ -47,6 +48,8 @@ std::string run_isolated(const std::function<std::string()>& fn) {
     ::close(fds[1]);
     ::_exit(0);
   }
+  // A signal to this process stops the simulation too (and waits for it): no child runs on.
+  track_child(pid);
   ::close(fds[1]);
   std::string data;
   char buf[65536];
@@ -58,6 +61,7 @@ std::string run_isolated(const std::function<std::string()>& fn) {
   ::close(fds[0]);
   int st = 0;
   ::waitpid(pid, &st, 0);
+  forget_child(pid);
   if (data.empty())
     throw std::runtime_error("run_isolated: the simulation process died (status " +
                              std::to_string(st) + ")");

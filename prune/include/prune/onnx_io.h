@@ -30,5 +30,8 @@ Tensor load_tensor_pb(const std::string& path);
 // Writes the graph back as ONNX (initializers from the graph; used by later issues to emit
 // pruned models). Atomic.
 void save_onnx(const Graph& g, const std::string& path);
+// The serialised model save_onnx writes (`path` names it in errors), for a command that commits
+// several outputs together (base/output.h OutputBatch).
+std::string onnx_bytes(const Graph& g, const std::string& path);
 
 }  // namespace prunesim

@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <numeric>
 #include <random>
 #include <sstream>
 #include <thread>
 
+#include "base/output.h"
 #include "graph_module.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
@@ -45,10 +45,6 @@ int64_t parse_int(const std::string& v, const std::string& flag, const std::stri
   return static_cast<int64_t>(d);
 }
 
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_signal(int) {
-  g_interrupted = 1;
-}
 
 }  // namespace
 
@@ -167,12 +163,13 @@ void validate(const TrainOptions& o, const std::string& flag) {
     bad("class_weight must be none or sqrt, not '" + o.class_weight + "'");
 }
 
+// The process-wide guard (base/output.h) in cooperative mode: a signal removes every temporary
+// output, stops child processes and sets the flag this loop checks between batches.
 void install_interrupt_handler() {
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  set_cooperative_interrupt(true);
 }
 bool interrupted() {
-  return g_interrupted != 0;
+  return interrupt_requested();
 }
 
 // ---- masks ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // compiled program; each simulation runs in its own child process (SystemC elaborates once per
 // process), results come back as JSON.
 #include "cosim/verify.h"
+#include "base/output.h"
 
 #include <unistd.h>
 
@@ -94,6 +95,8 @@ json run_rtl(const RtlImage& img, const std::vector<std::vector<int8_t>>& codes,
                                     ? ""
                                     : tr.substr(0, tr.size() - 4) + ".tmp." +
                                           std::to_string(::getpid()) + tr.substr(tr.size() - 4);
+  // Removed by the signal handler if the run is interrupted (base/output.h).
+  const int slot = trace_tmp.empty() ? -1 : track_temp(trace_tmp);
   CoreRunOptions ro = run;
   ro.trace = trace_tmp;
   json rtl;
@@ -115,12 +118,15 @@ json run_rtl(const RtlImage& img, const std::vector<std::vector<int8_t>>& codes,
     }));
   } catch (...) {
     if (!trace_tmp.empty()) std::remove(trace_tmp.c_str());
+    forget_temp(slot);
     throw;
   }
   if (!trace_tmp.empty() && std::rename(trace_tmp.c_str(), tr.c_str()) != 0) {
     std::remove(trace_tmp.c_str());
+    forget_temp(slot);
     throw InputError("--trace " + tr + ": cannot write the trace");
   }
+  forget_temp(slot);
   return rtl;
 }
 

@@ -1,6 +1,7 @@
 // The sweep plot (sim/dse/plot.h): scripts/plot_sweep.py, run by fork/exec so that paths pass
 // through untouched.
 #include "sim/dse/plot.h"
+#include "base/output.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,8 +61,11 @@ int run_program(const std::vector<std::string>& args, bool quiet) {
     execv(argv[0], argv.data());
     _exit(127);
   }
+  track_child(pid);  // stopped with us on SIGINT/SIGTERM (base/output.h)
   int st = 0;
-  if (waitpid(pid, &st, 0) < 0) return -1;
+  const pid_t w = waitpid(pid, &st, 0);
+  forget_child(pid);
+  if (w < 0) return -1;
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -81,8 +85,9 @@ std::string check_plot() {
 }
 
 void draw_plot(const std::string& script, const std::string& csv, const std::string& png,
-               double min_fidelity) {
+               double min_fidelity, const std::string& title) {
   std::vector<std::string> cmd = {kPython, script, csv, png};
+  if (!title.empty()) cmd.insert(cmd.end(), {"--title", title});
   if (!std::isnan(min_fidelity)) {
     char b[32];
     std::snprintf(b, sizeof b, "%.17g", min_fidelity);
@@ -91,7 +96,7 @@ void draw_plot(const std::string& script, const std::string& csv, const std::str
   const int rc = run_program(cmd, false);
   if (rc != 0)
     throw std::runtime_error("--plot: " + script + " exited with status " + std::to_string(rc) +
-                             " (the CSV " + csv + " was written)");
+                             " (no output written)");
 }
 
 }  // namespace prunesim::dse

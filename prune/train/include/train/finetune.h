@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/output.h"
 #include "prune/ir.h"
 #include "prune/pruning.h"
 
@@ -144,10 +145,7 @@ PolarizeResult polarize(const Graph& model, const std::vector<std::string>& laye
 // ---- Interruption ----------------------------------------------------------------------------
 
 // Thrown when SIGINT/SIGTERM arrived during training (after install_interrupt_handler()).
-class Interrupted : public std::runtime_error {
- public:
-  Interrupted() : std::runtime_error("interrupted") {}
-};
+using Interrupted = prunesim::Interrupted;  // base/output.h
 // SIGINT and SIGTERM set a flag the training loop checks between batches, so an interrupted run
 // unwinds and writes nothing (outputs are only written after training returns).
 void install_interrupt_handler();

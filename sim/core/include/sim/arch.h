@@ -31,6 +31,10 @@ struct SimInput {
   ParamValues params;      // resolved against Arch::params()
   std::string mode;        // one of Arch::modes()
   std::string trace_path;  // VCD (or FST) trace, "" = none
+  // Where the model writes that trace: a temporary name the caller renames into place with its
+  // other outputs (base/output.h OutputBatch). "" = the model writes a temporary of its own and
+  // renames it to trace_path when the run succeeded.
+  std::string trace_write_path;
   double rate_hz = 0;      // inferences per second for power; 0 = the arch's default
   bool quiet = false;      // no progress output
 };

@@ -11,8 +11,9 @@ namespace prunesim::dse {
 // matplotlib is missing.
 std::string check_plot();
 // Draws `png` from the sweep CSV `csv` with `script` (check_plot's); min_fidelity (NaN: none)
-// becomes the plot's line. std::runtime_error if the script fails.
+// becomes the plot's line; `title` names the sweep in the plot's title ("": the CSV's file name —
+// pass the final name when `csv` is a temporary one). std::runtime_error if the script fails.
 void draw_plot(const std::string& script, const std::string& csv, const std::string& png,
-               double min_fidelity);
+               double min_fidelity, const std::string& title = "");
 
 }  // namespace prunesim::dse
