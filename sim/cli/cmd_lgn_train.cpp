@@ -49,6 +49,7 @@ nlohmann::json options_json(const Opts& o) {
           {"tau", o.n.tau},
           {"init", o.n.init},
           {"residual_logit", o.n.residual_logit},
+          {"candidate_bias", o.n.candidate_bias},
           {"epochs", t.epochs},
           {"lr", t.lr},
           {"batch", t.batch},
@@ -156,6 +157,9 @@ void setup(CLI::App& app) {
   c->add_option("--init", o->n.init,
                 "gate logits: residual (biased to pass-through A) | normal (N(0, 1))");
   c->add_option("--residual-logit", o->n.residual_logit, "residual init: the bias of gate A");
+  c->add_option("--candidate-bias", o->n.candidate_bias,
+                "learned: initial logit bias of each input's first candidate (0: none; large: "
+                "start as random wiring)");
   c->add_option("--epochs", o->n.train.epochs, "training epochs");
   c->add_option("--train", o->spec, "training options: " + train::train_spec_help());
   c->add_option("--seed", o->n.train.seed, "seed of the wiring, the split and the shuffling");

@@ -37,8 +37,12 @@ LogicLayer::LogicLayer(int64_t in, int64_t out, const LogicNetOptions& o)
   ia_ = idx[0].contiguous();
   ib_ = idx[1].contiguous();
   if (learned_) {
-    wa_ = torch::randn({out, k}).set_requires_grad(true);
-    wb_ = torch::randn({out, k}).set_requires_grad(true);
+    wa_ = torch::randn({out, k});
+    wb_ = torch::randn({out, k});
+    wa_.select(1, 0) += o.candidate_bias;
+    wb_.select(1, 0) += o.candidate_bias;
+    wa_.set_requires_grad(true);
+    wb_.set_requires_grad(true);
   } else {
     ia_ = ia_.reshape({out});
     ib_ = ib_.reshape({out});
@@ -78,8 +82,8 @@ torch::Tensor LogicLayer::inputs(const torch::Tensor& x, const torch::Tensor& id
 torch::Tensor LogicLayer::forward(const torch::Tensor& x, bool hard) const {
   static const torch::Tensor C = relaxation_coefficients();
   const torch::Tensor a = inputs(x, ia_, wa_, hard), b = inputs(x, ib_, wb_, hard);
-  torch::Tensor p = hard ? torch::one_hot(logits_.argmax(1), 16).to(torch::kFloat32)
-                         : torch::softmax(logits_, 1);
+  torch::Tensor p =
+      hard ? torch::one_hot(logits_.argmax(1), 16).to(torch::kFloat32) : torch::softmax(logits_, 1);
   torch::Tensor c = p.mm(C);  // [out, 4], broadcast over the samples (columns)
   auto col = [&](int k) { return c.select(1, k).unsqueeze(1); };
   return col(0) + col(1) * a + col(2) * b + col(3) * a * b;

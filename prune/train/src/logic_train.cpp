@@ -56,6 +56,8 @@ void validate(const LogicNetOptions& o, const std::string& flag) {
   if (o.threshold_mode != "uniform" && o.threshold_mode != "quantile")
     bad("--threshold-mode must be uniform or quantile, not '" + o.threshold_mode + "'");
   if (!(o.tau > 0) || !std::isfinite(o.tau)) bad("--tau must be > 0");
+  if (!std::isfinite(o.candidate_bias) || !std::isfinite(o.residual_logit))
+    bad("--candidate-bias and --residual-logit must be finite");
   if (o.init != "residual" && o.init != "normal")
     bad("init must be residual or normal, not '" + o.init + "'");
   if (o.train.loss != "auto" && o.train.loss != "ce")
