@@ -306,91 +306,52 @@ bool apply_rule(const Graph& g, const RecipeRule& rule, const std::vector<std::s
   return trained;
 }
 
-}  // namespace
-
-PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& sched,
-                         const Recovery& rec, const PruneData& data) {
-  const std::vector<std::vector<std::string>> owned = owned_layers(g, recipe);
-  // Schemes that draw a fresh pattern each step would AND unrelated patterns and overshoot.
-  for (const auto& rl : recipe.rules) {
-    const std::string redraws =
-        make_scheme(rl.scheme)->redraws(make_scheme(rl.scheme)->complete(rl.options.params));
-    if (fractions_count_hint(sched) > 1 && !redraws.empty())
-      throw InputError("--schedule: the " + redraws +
-                       " scheme draws a new pattern every step; use --schedule oneshot");
-  }
-  const std::vector<double> fractions = step_fractions(sched, recipe);
-  Graph rewind;
-  if (!sched.rewind_onnx.empty())
-    rewind = load_onnx(sched.rewind_onnx);
-  else if (sched.rewind_dense)
-    rewind = g;
-  const bool rewinding = !sched.rewind_onnx.empty() || sched.rewind_dense;
+// Lottery ticket: surviving weights restart from their initial values (`rewind`), or from the
+// early-epoch snapshot of the first round once there is one.
+void rewind_weights(const Graph& g, const Schedule& sched, const Graph& rewind, PruneOutcome& out) {
   const std::string rewind_name = sched.rewind_onnx.empty() ? g.source : sched.rewind_onnx;
-
-  PruneOutcome out;
-  out.graph = g;
-  for (size_t step = 0; step < fractions.size(); ++step) {
-    bool all_trained = true;  // every rule of this step trained its own result (polarization)
-    for (size_t k = 0; k < recipe.rules.size(); ++k) {
-      if (owned[k].empty()) continue;
-      all_trained =
-          apply_rule(g, recipe.rules[k], owned[k], fractions[step], data, out) && all_trained;
-    }
-    if (rewinding) {
-      // Lottery ticket: surviving weights restart from their initial values, or from the early-
-      // epoch snapshot of the first round once there is one.
-      const Graph* snap = sched.rewind_snapshot ? sched.rewind_snapshot() : nullptr;
-      const Graph& src = snap ? *snap : rewind;
-      for (const auto& kv : out.masks) {
-        if (!src.is_const(kv.first) || src.init(kv.first).f.size() != kv.second.size())
-          fail(snap ? std::string("the rewind snapshot") : rewind_name,
-               "initializer '" + kv.first + "'", "missing or of another shape than in " + g.source);
-        out.graph.initializers[kv.first].f = src.init(kv.first).f;
-      }
-      out.graph = apply_masks(out.graph, out.masks);
-    }
-    if (!sched.finetune_cmd.empty()) {
-      const std::string in = tmp_path("prunesim_ft_in"), outp = tmp_path("prunesim_ft_out");
-      save_onnx(out.graph, in);
-      const std::string cmd = sched.finetune_cmd + " '" + in + "' '" + outp + "'";
-      const int rc = std::system(cmd.c_str());
-      std::remove(in.c_str());
-      if (rc != 0) {
-        std::remove(outp.c_str());
-        throw InputError("--finetune-cmd: '" + sched.finetune_cmd + "' failed at step " +
-                         std::to_string(step + 1) + " (exit code " +
-                         std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : rc) + ")");
-      }
-      Graph tuned;
-      try {
-        tuned = load_onnx(outp);
-      } catch (...) {
-        std::remove(outp.c_str());
-        throw;
-      }
-      std::remove(outp.c_str());
-      for (const auto& kv : out.graph.initializers)
-        if (!tuned.is_const(kv.first) || tuned.init(kv.first).shape != kv.second.shape)
-          throw InputError("--finetune-cmd: the returned model changed or lost initializer '" +
-                           kv.first + "'");
-      out.graph = apply_masks(tuned, out.masks);  // pruned weights stay pruned
-    }
-    if (sched.finetune_fn && !all_trained) {
-      const std::string label = fractions.size() > 1
-                                    ? (sched.kind == "lottery" ? "round " : "step ") +
-                                          std::to_string(step + 1) + "/" +
-                                          std::to_string(fractions.size())
-                                    : std::string("finetune");
-      const Graph tuned = sched.finetune_fn(out.graph, out.masks, label);
-      out.graph = apply_masks(tuned, out.masks);  // exact already; kept as the contract's guard
-      out.notes["finetune"].push_back({{"step", step + 1}});
-    }
-    out.notes["steps"].push_back({{"step", step + 1},
-                                  {"fraction_of_target", fractions[step]},
-                                  {"sparsity", weight_sparsity(out.graph)}});
+  const Graph* snap = sched.rewind_snapshot ? sched.rewind_snapshot() : nullptr;
+  const Graph& src = snap ? *snap : rewind;
+  for (const auto& kv : out.masks) {
+    if (!src.is_const(kv.first) || src.init(kv.first).f.size() != kv.second.size())
+      fail(snap ? std::string("the rewind snapshot") : rewind_name,
+           "initializer '" + kv.first + "'", "missing or of another shape than in " + g.source);
+    out.graph.initializers[kv.first].f = src.init(kv.first).f;
   }
+  out.graph = apply_masks(out.graph, out.masks);
+}
 
+// --finetune-cmd: the user's script gets the pruned model and returns a tuned one of the same
+// initializers; pruned weights stay pruned.
+void run_finetune_cmd(const Schedule& sched, size_t step, PruneOutcome& out) {
+  const std::string in = tmp_path("prunesim_ft_in"), outp = tmp_path("prunesim_ft_out");
+  save_onnx(out.graph, in);
+  const std::string cmd = sched.finetune_cmd + " '" + in + "' '" + outp + "'";
+  const int rc = std::system(cmd.c_str());
+  std::remove(in.c_str());
+  if (rc != 0) {
+    std::remove(outp.c_str());
+    throw InputError("--finetune-cmd: '" + sched.finetune_cmd + "' failed at step " +
+                     std::to_string(step + 1) + " (exit code " +
+                     std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : rc) + ")");
+  }
+  Graph tuned;
+  try {
+    tuned = load_onnx(outp);
+  } catch (...) {
+    std::remove(outp.c_str());
+    throw;
+  }
+  std::remove(outp.c_str());
+  for (const auto& kv : out.graph.initializers)
+    if (!tuned.is_const(kv.first) || tuned.init(kv.first).shape != kv.second.shape)
+      throw InputError("--finetune-cmd: the returned model changed or lost initializer '" +
+                       kv.first + "'");
+  out.graph = apply_masks(tuned, out.masks);
+}
+
+// After the last step: PASER's choice of recovery data, then bias correction on it.
+void recover(const Graph& g, const Recovery& rec, const PruneData& data, PruneOutcome& out) {
   const Tensor* calib = data.calib;
   Tensor picked_calib;
   if (rec.paser_budget < 0) throw InputError("--paser-budget: must be positive");
@@ -419,6 +380,55 @@ PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& s
     out.notes["recovery"]["bias_corrected_layers"] = n;
     out.notes["recovery"]["bias_correction_samples"] = calib->shape[0];
   }
+}
+
+}  // namespace
+
+PruneOutcome run_pruning(const Graph& g, const Recipe& recipe, const Schedule& sched,
+                         const Recovery& rec, const PruneData& data) {
+  const std::vector<std::vector<std::string>> owned = owned_layers(g, recipe);
+  // Schemes that draw a fresh pattern each step would AND unrelated patterns and overshoot.
+  for (const auto& rl : recipe.rules) {
+    const std::string redraws =
+        make_scheme(rl.scheme)->redraws(make_scheme(rl.scheme)->complete(rl.options.params));
+    if (fractions_count_hint(sched) > 1 && !redraws.empty())
+      throw InputError("--schedule: the " + redraws +
+                       " scheme draws a new pattern every step; use --schedule oneshot");
+  }
+  const std::vector<double> fractions = step_fractions(sched, recipe);
+  Graph rewind;
+  if (!sched.rewind_onnx.empty())
+    rewind = load_onnx(sched.rewind_onnx);
+  else if (sched.rewind_dense)
+    rewind = g;
+  const bool rewinding = !sched.rewind_onnx.empty() || sched.rewind_dense;
+
+  PruneOutcome out;
+  out.graph = g;
+  for (size_t step = 0; step < fractions.size(); ++step) {
+    bool all_trained = true;  // every rule of this step trained its own result (polarization)
+    for (size_t k = 0; k < recipe.rules.size(); ++k) {
+      if (owned[k].empty()) continue;
+      all_trained =
+          apply_rule(g, recipe.rules[k], owned[k], fractions[step], data, out) && all_trained;
+    }
+    if (rewinding) rewind_weights(g, sched, rewind, out);
+    if (!sched.finetune_cmd.empty()) run_finetune_cmd(sched, step, out);
+    if (sched.finetune_fn && !all_trained) {
+      const std::string label = fractions.size() > 1
+                                    ? (sched.kind == "lottery" ? "round " : "step ") +
+                                          std::to_string(step + 1) + "/" +
+                                          std::to_string(fractions.size())
+                                    : std::string("finetune");
+      const Graph tuned = sched.finetune_fn(out.graph, out.masks, label);
+      out.graph = apply_masks(tuned, out.masks);  // exact already; kept as the contract's guard
+      out.notes["finetune"].push_back({{"step", step + 1}});
+    }
+    out.notes["steps"].push_back({{"step", step + 1},
+                                  {"fraction_of_target", fractions[step]},
+                                  {"sparsity", weight_sparsity(out.graph)}});
+  }
+  recover(g, rec, data, out);
   return out;
 }
 

@@ -174,6 +174,74 @@ nlohmann::json merge_into(Graph& work, const std::vector<Reads>& reads,
   return fits;
 }
 
+// One dependency group merged down to its target: the most similar live pair at a time, the
+// weaker channel absorbed into the stronger (least squares, in `work`) and planned for removal.
+// `left` counts the channels each tensor still has, so that no tensor is emptied.
+nlohmann::json merge_group(const ChannelGroup& grp, const Tensor& calib, const std::string& crit,
+                           double threshold, double sparsity, Graph& work,
+                           std::map<std::string, int64_t>& left, ChannelPlan& plan) {
+  const size_t C = grp.slots.size();
+  std::vector<Reads> reads;
+  std::set<std::string> want;
+  for (const auto& s : grp.slots) {
+    reads.push_back(reads_of(s));
+    for (const auto& u : s.uses) want.insert(u.value);
+  }
+  const auto act = collect(work, calib, want);
+  std::vector<Vec> vec;
+  std::vector<Stats> st;
+  for (const auto& r : reads) {
+    vec.push_back(slot_vector(r, act));
+    st.push_back(stats(vec.back()));
+  }
+  const std::vector<std::vector<double>> sim = similarity_matrix(reads, vec, st, crit);
+  const int64_t target =
+      threshold > 0.0
+          ? static_cast<int64_t>(C) - 1
+          : std::min<int64_t>(
+                static_cast<int64_t>(C) - 1,
+                static_cast<int64_t>(std::floor(sparsity * static_cast<double>(C) + 1e-9)));
+  auto weight = [&](size_t s) { return crit == "cosine" ? st[s].norm() : st[s].sd(); };
+  std::vector<bool> alive(C, true);
+  std::vector<size_t> gone;
+  nlohmann::json merges = nlohmann::json::array();
+  while (static_cast<int64_t>(gone.size()) < target) {
+    // Most similar live pair (first in slot order on ties) whose loser can go.
+    double best = -1.0;
+    size_t bi = 0, bj = 0;
+    for (size_t i = 0; i < C; ++i)
+      for (size_t j = i + 1; j < C; ++j) {
+        if (!alive[i] || !alive[j] || sim[i][j] <= best) continue;
+        // The weaker channel of the pair goes (higher slot on a tie).
+        const size_t lose = weight(i) < weight(j) ? i : j;
+        bool empties = false;
+        for (const auto& v : grp.slots[lose].values) empties = empties || left[v.value] <= 1;
+        if (empties) continue;
+        best = sim[i][j];
+        bi = lose == i ? j : i;
+        bj = lose;
+      }
+    if (best < 0.0 || (threshold > 0.0 && best < threshold)) break;
+    const nlohmann::json fits = merge_into(work, reads, act, bi, bj);
+    alive[bj] = false;
+    gone.push_back(bj);
+    for (const auto& v : grp.slots[bj].values) --left[v.value];
+    merges.push_back({{"removed", filter_name(grp.slots[bj])},
+                      {"into", filter_name(grp.slots[bi])},
+                      {"similarity", best},
+                      {"fits", fits}});
+  }
+  std::sort(gone.begin(), gone.end());
+  nlohmann::json removed = nlohmann::json::object();
+  for (size_t s : gone)
+    for (const auto& f : grp.slots[s].filters) {
+      plan.remove[f.node].push_back(f.channel);
+      removed[f.node].push_back(f.channel);
+    }
+  return {{"producers", grp.producers}, {"channels_before", C}, {"channels_after", C - gone.size()},
+          {"target_removed", target},   {"removed", removed},   {"merges", merges}};
+}
+
 class Similarity : public Scheme {
  public:
   std::string description() const override {
@@ -219,70 +287,7 @@ class Similarity : public Scheme {
       if (std::none_of(grp.producers.begin(), grp.producers.end(),
                        [&](const std::string& p) { return selected.count(p) != 0; }))
         continue;
-      const size_t C = grp.slots.size();
-      std::vector<Reads> reads;
-      std::set<std::string> want;
-      for (const auto& s : grp.slots) {
-        reads.push_back(reads_of(s));
-        for (const auto& u : s.uses) want.insert(u.value);
-      }
-      const auto act = collect(work, *d.calib, want);
-      std::vector<Vec> vec;
-      std::vector<Stats> st;
-      for (const auto& r : reads) {
-        vec.push_back(slot_vector(r, act));
-        st.push_back(stats(vec.back()));
-      }
-      const std::vector<std::vector<double>> sim = similarity_matrix(reads, vec, st, crit);
-      const int64_t target =
-          threshold > 0.0
-              ? static_cast<int64_t>(C) - 1
-              : std::min<int64_t>(
-                    static_cast<int64_t>(C) - 1,
-                    static_cast<int64_t>(std::floor(o.sparsity * static_cast<double>(C) + 1e-9)));
-      auto weight = [&](size_t s) { return crit == "cosine" ? st[s].norm() : st[s].sd(); };
-      std::vector<bool> alive(C, true);
-      std::vector<size_t> gone;
-      nlohmann::json merges = nlohmann::json::array();
-      while (static_cast<int64_t>(gone.size()) < target) {
-        // Most similar live pair (first in slot order on ties) whose loser can go.
-        double best = -1.0;
-        size_t bi = 0, bj = 0;
-        for (size_t i = 0; i < C; ++i)
-          for (size_t j = i + 1; j < C; ++j) {
-            if (!alive[i] || !alive[j] || sim[i][j] <= best) continue;
-            // The weaker channel of the pair goes (higher slot on a tie).
-            const size_t lose = weight(i) < weight(j) ? i : j;
-            bool empties = false;
-            for (const auto& v : grp.slots[lose].values) empties = empties || left[v.value] <= 1;
-            if (empties) continue;
-            best = sim[i][j];
-            bi = lose == i ? j : i;
-            bj = lose;
-          }
-        if (best < 0.0 || (threshold > 0.0 && best < threshold)) break;
-        const nlohmann::json fits = merge_into(work, reads, act, bi, bj);
-        alive[bj] = false;
-        gone.push_back(bj);
-        for (const auto& v : grp.slots[bj].values) --left[v.value];
-        merges.push_back({{"removed", filter_name(grp.slots[bj])},
-                          {"into", filter_name(grp.slots[bi])},
-                          {"similarity", best},
-                          {"fits", fits}});
-      }
-      std::sort(gone.begin(), gone.end());
-      nlohmann::json removed = nlohmann::json::object();
-      for (size_t s : gone)
-        for (const auto& f : grp.slots[s].filters) {
-          plan.remove[f.node].push_back(f.channel);
-          removed[f.node].push_back(f.channel);
-        }
-      groups.push_back({{"producers", grp.producers},
-                        {"channels_before", C},
-                        {"channels_after", C - gone.size()},
-                        {"target_removed", target},
-                        {"removed", removed},
-                        {"merges", merges}});
+      groups.push_back(merge_group(grp, *d.calib, crit, threshold, o.sparsity, work, left, plan));
     }
     SchemeResult res;
     // The removed channels' consumer columns are already zero in `work`, so cutting them
