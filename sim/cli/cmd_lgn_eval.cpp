@@ -83,8 +83,8 @@ void run(const Opts& o) {
   std::printf("  top-1 %.2f %%\n", 100 * top1);
   std::printf("  %zu gates in %u layers, %u input bits, %u classes\n", n.gates.size(), layers,
               n.inputs, n.classes);
-  std::printf("  throughput (one core%s): %.3g samples/s (%.3g samples/s with the encoding)\n",
-              logic::eval_uses_avx2() ? ", AVX2" : "", net_rate, all_rate);
+  std::printf("  throughput (one core%s): %.3f M samples/s (%.3f M samples/s with the encoding)\n",
+              logic::eval_uses_avx2() ? ", AVX2" : "", net_rate / 1e6, all_rate / 1e6);
 }
 
 void setup(CLI::App& app) {
