@@ -2,7 +2,13 @@
 // trains in seconds, its .lgn evaluates to the accuracy the training reported, and bad input (a
 // corrupt or truncated .lgn, labels of the wrong count, a bad --layers) is one line, exit 2 and
 // no output file.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/cli_fixture.h"
 
@@ -78,6 +84,29 @@ TEST_F(Lgn, BadInputIsOneLineExitTwoAndNoFile) {
   expect_bad("lgn eval " + net + " --data " + zoo + "eval.npy --labels " + path("seven.npy") +
                  " --report " + rep,
              "7 labels for 397 samples", rep);
+}
+
+TEST_F(Lgn, InterruptedTrainingLeavesNoOutput) {
+  const std::string out = path("long.lgn"), err = path("long.err");
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (!std::freopen(err.c_str(), "w", stderr)) _exit(99);
+    execl(PRUNESIM_BIN, PRUNESIM_BIN, "lgn", "train", "--data", (zoo + "train.npy").c_str(),
+          "--labels", (zoo + "train_labels.npy").c_str(), "--layers", "2x500", "--epochs", "100000",
+          "--quiet", "-o", out.c_str(), static_cast<char*>(nullptr));
+    _exit(98);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  kill(pid, SIGINT);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 130);
+  EXPECT_FALSE(fs::exists(out));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+  EXPECT_NE(slurp(err).find("interrupted"), std::string::npos);
 }
 
 }  // namespace
