@@ -29,7 +29,7 @@ struct LogicNetOptions {
   double residual_logit = 2.0;
   // learned: added to the first candidate's connection logit (the others start N(0, 1)), so that
   // the network starts near a random wiring and moves away where the loss says so; 0: no bias.
-  double candidate_bias = 0.0;
+  double candidate_bias = 3.0;
   TrainOptions train;  // epochs, lr, batch, optimizer, schedule, val_split, seed, threads, ...
 };
 
