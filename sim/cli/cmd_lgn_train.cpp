@@ -132,8 +132,9 @@ void run(Opts& o) {
 
 void setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  // Petersen et al.'s optimiser settings (Adam, lr 0.01) are the logic network's defaults.
-  o->n.train.lr = 0.01;
+  // Adam at lr 0.05: Petersen et al. use 0.01 over many more epochs; at 10 epochs 0.05 gave
+  // 87.7 % against 48.9 % on digits (4 x 1000 gates, docs/logic-networks.md).
+  o->n.train.lr = 0.05;
   o->n.train.batch = 100;
   CLI::App& g = group(app, "lgn", "Boolean logic-gate networks: train, evaluate, prune, export");
   auto* c = g.add_subcommand("train",
