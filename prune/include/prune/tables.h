@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/crc32.h"
 #include "base/params.h"
 #include "base/registry.h"
 #include "prune/ir.h"
@@ -95,8 +96,7 @@ QuantizedModel parse_tables(const std::string& bytes, const std::string& source,
 // True if the file starts with the weight-table magic (false if it cannot be read).
 bool is_table_file(const std::string& path);
 
-// Standard reflected CRC-32 (poly 0xEDB88320, init and final xor 0xFFFFFFFF; zlib/PNG/Ethernet).
-uint32_t crc32(const void* data, size_t n, uint32_t crc = 0);
+// crc32(): the standard reflected CRC-32 of base/crc32.h (included above), shared with .lgn.
 
 // ---- Encodings --------------------------------------------------------------------------------
 

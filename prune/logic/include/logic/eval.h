@@ -28,4 +28,24 @@ BitMatrix simulate_all(const Netlist& n, const BitMatrix& inputs);
 // The output bits only (rows == n.outputs.size(), out_negate applied).
 BitMatrix simulate_outputs(const Netlist& n, const BitMatrix& inputs);
 
+// ---- Classification (the fast path: `lgn eval`, the trainer's discrete accuracy) --------------
+
+// Thermometer bits of `samples` rows of `features` floats (row-major x[s * features + f]):
+// rows == e.bits(), bit k of feature f set when x > thresholds[f][k]. InputError when
+// `features` differs from the encoder's.
+BitMatrix encode(const Encoder& e, const float* x, size_t samples, size_t features);
+
+// The group-sum counts of every sample: counts[s * classes + c] = number of class c's outputs
+// that are 1 (out_negate applied). Evaluates the network in blocks of words that stay in cache,
+// with a slot per live signal only, dead gates skipped and AVX2 when the CPU has it.
+std::vector<uint32_t> class_counts(const Netlist& n, const BitMatrix& inputs, size_t samples);
+// The predicted class of every sample: argmax of the counts, the lowest class on ties.
+std::vector<int32_t> classify(const Netlist& n, const BitMatrix& inputs, size_t samples);
+// Fraction of samples whose predicted class equals labels[s] (0 for no samples).
+double accuracy(const Netlist& n, const BitMatrix& inputs, const int64_t* labels, size_t samples);
+// Whether class_counts runs its AVX2 kernel (the CPU has AVX2 and it is allowed), for reports.
+bool eval_uses_avx2();
+// false: the portable kernel even on an AVX2 CPU (the tests check both give the same bits).
+void eval_allow_avx2(bool allow);
+
 }  // namespace prunesim::logic

@@ -1,11 +1,11 @@
-// crc32 is zlib's (already linked for .npz): the same reflected CRC-32 the format specifies
+// crc32 is zlib's (already linked for .npz): the same reflected CRC-32 the formats specify
 // (poly 0xEDB88320, init and final xor 0xFFFFFFFF), so files written by the earlier
 // hand-written table read unchanged.
+#include "base/crc32.h"
+
 #include <zlib.h>
 
 #include <algorithm>
-
-#include "prune/tables.h"
 
 namespace prunesim {
 
