@@ -116,38 +116,110 @@ bool cpu_has_avx2() {
   return has && g_allow_avx2;
 }
 
-// Adds the group of class c over one block to the per-sample counts (bit-sliced counter: plane
-// k holds bit k of every sample's count; a word ripples up until its carry dies out).
-void count_block(const Netlist& n, const Program& p, const uint64_t* mem, size_t s0, size_t samples,
-                 std::vector<uint32_t>& counts) {
+// A block's worth of one signal: kBlock words, 64 samples each. The loops over it are fixed-length,
+// so the compiler turns them into vector instructions (AVX2 in the avx2-target copy).
+struct Vec {
+  uint64_t w[kBlock];
+};
+
+// Carry-save adder: (high, low) = a + b + c per bit.
+inline __attribute__((always_inline)) void csa(Vec& h, Vec& l, const Vec& a, const Vec& b,
+                                               const Vec& c) {
+  for (int i = 0; i < kBlock; ++i) {
+    const uint64_t u = a.w[i] ^ b.w[i];
+    h.w[i] = (a.w[i] & b.w[i]) | (u & c.w[i]);
+    l.w[i] = u ^ c.w[i];
+  }
+}
+
+// Adds `v` (weight 1) into the bit-sliced counter planes[0..n) without a data-dependent branch
+// (a carry that dies early would be a mispredicted branch on every output of every block).
+inline __attribute__((always_inline)) void ripple(Vec* planes, int n, Vec v) {
+  for (int q = 0; q < n; ++q)
+    for (int i = 0; i < kBlock; ++i) {
+      const uint64_t t = planes[q].w[i] & v.w[i];
+      planes[q].w[i] ^= v.w[i];
+      v.w[i] = t;
+    }
+}
+
+inline __attribute__((always_inline)) Vec output(const Netlist& n, const Program& p,
+                                                 const uint64_t* mem, uint32_t k) {
+  Vec v;
+  const uint64_t* src = mem + static_cast<size_t>(p.out_slot[k]) * kBlock;
+  const uint64_t neg = n.out_negate[k] ? ~uint64_t{0} : 0;
+  for (int i = 0; i < kBlock; ++i) v.w[i] = src[i] ^ neg;
+  return v;
+}
+
+// Every sample's count of the class's outputs [k0, k1), bit-sliced: Harley-Seal carry-save
+// adders fold 16 outputs into a weight-16 word (`ones`..`eights` carry the rest between
+// groups), which ripples into `high`; the last < 16 outputs ripple into `low`.
+inline __attribute__((always_inline)) void count_class(const Netlist& n, const Program& p,
+                                                       const uint64_t* mem, uint32_t k0,
+                                                       uint32_t k1, Vec* lowp, Vec* highp,
+                                                       int high_planes) {
+  Vec ones{}, twos{}, fours{}, eights{}, ta, tb, fa, fb, ea, eb, sixteens;
+  uint32_t k = k0;
+  for (; k + 16 <= k1; k += 16) {
+    Vec f[2];
+    for (int h = 0; h < 2; ++h) {
+      const uint32_t b = k + 8 * h;
+      csa(ta, ones, ones, output(n, p, mem, b), output(n, p, mem, b + 1));
+      csa(tb, ones, ones, output(n, p, mem, b + 2), output(n, p, mem, b + 3));
+      csa(fa, twos, twos, ta, tb);
+      csa(ta, ones, ones, output(n, p, mem, b + 4), output(n, p, mem, b + 5));
+      csa(tb, ones, ones, output(n, p, mem, b + 6), output(n, p, mem, b + 7));
+      csa(fb, twos, twos, ta, tb);
+      csa(f[h], fours, fours, fa, fb);
+    }
+    ea = f[0];
+    eb = f[1];
+    csa(sixteens, eights, eights, ea, eb);
+    ripple(highp, high_planes, sixteens);
+  }
+  for (; k < k1; ++k) ripple(lowp + 4, 5, output(n, p, mem, k));
+  lowp[0] = ones;
+  lowp[1] = twos;
+  lowp[2] = fours;
+  lowp[3] = eights;
+}
+
+// The block's group sums into counts (sample-major). plane arrays: low[0..3] = ones, twos,
+// fours, eights of the carry-save part, low[4..8] the remainder's counter, high the count of
+// sixteens (as many planes as per_class / 16 needs, at most 28: any 32-bit count).
+inline __attribute__((always_inline)) void count_block_impl(const Netlist& n, const Program& p,
+                                                            const uint64_t* mem, size_t s0,
+                                                            size_t samples,
+                                                            std::vector<uint32_t>& counts) {
   const uint32_t per = n.per_class();
-  int planes = 1;
-  while ((uint64_t{1} << planes) <= per) ++planes;
-  std::vector<uint64_t> cnt(static_cast<size_t>(planes) * kBlock);
+  int high_planes = 0;
+  while ((uint64_t{16} << high_planes) <= per) ++high_planes;
   const size_t in_block = std::min<size_t>(samples - s0, kBlock * 64);
   for (uint32_t c = 0; c < n.classes; ++c) {
-    std::fill(cnt.begin(), cnt.end(), 0);
-    for (uint32_t k = c * per; k < (c + 1) * per; ++k) {
-      const uint64_t* v = mem + static_cast<size_t>(p.out_slot[k]) * kBlock;
-      const uint64_t neg = n.out_negate[k] ? ~uint64_t{0} : 0;
-      for (int w = 0; w < kBlock; ++w) {
-        uint64_t carry = v[w] ^ neg;
-        for (int q = 0; q < planes && carry; ++q) {
-          uint64_t& pl = cnt[static_cast<size_t>(q) * kBlock + w];
-          const uint64_t t = pl & carry;
-          pl ^= carry;
-          carry = t;
-        }
-      }
-    }
+    Vec low[9] = {}, high[28] = {};
+    count_class(n, p, mem, c * per, (c + 1) * per, low, high, high_planes);
     for (size_t j = 0; j < in_block; ++j) {
+      const size_t w = j / 64, b = j % 64;
       uint32_t v = 0;
-      for (int q = 0; q < planes; ++q)
-        v |= static_cast<uint32_t>((cnt[static_cast<size_t>(q) * kBlock + j / 64] >> (j % 64)) & 1)
-             << q;
+      for (int q = 0; q < 4; ++q) v += static_cast<uint32_t>((low[q].w[w] >> b) & 1) << q;
+      for (int q = 0; q < 5; ++q) v += static_cast<uint32_t>((low[4 + q].w[w] >> b) & 1) << q;
+      for (int q = 0; q < high_planes; ++q)
+        v += static_cast<uint32_t>((high[q].w[w] >> b) & 1) << (q + 4);
       counts[(s0 + j) * n.classes + c] = v;
     }
   }
+}
+
+void count_block_generic(const Netlist& n, const Program& p, const uint64_t* mem, size_t s0,
+                         size_t samples, std::vector<uint32_t>& counts) {
+  count_block_impl(n, p, mem, s0, samples, counts);
+}
+__attribute__((target("avx2"))) void count_block_avx2(const Netlist& n, const Program& p,
+                                                      const uint64_t* mem, size_t s0,
+                                                      size_t samples,
+                                                      std::vector<uint32_t>& counts) {
+  count_block_impl(n, p, mem, s0, samples, counts);
 }
 
 }  // namespace
@@ -183,7 +255,10 @@ std::vector<uint32_t> class_counts(const Netlist& n, const BitMatrix& inputs, si
       run_ops_avx2(p, mem.data());
     else
       run_ops_generic(p, mem.data());
-    count_block(n, p, mem.data(), s0, samples, counts);
+    if (avx2)
+      count_block_avx2(n, p, mem.data(), s0, samples, counts);
+    else
+      count_block_generic(n, p, mem.data(), s0, samples, counts);
   }
   return counts;
 }

@@ -143,10 +143,7 @@ class Balanced : public Encoding {
           if (kept(w, g, p, s, col))
             out->values.push_back(
                 static_cast<char>(w.values[static_cast<size_t>(g.row_of(p, s) * w.cols + col)]));
-    out->stored = static_cast<int64_t>(out->values.size());
-    out->value_bits = 8 * out->stored;
-    out->meta_bits = bw.bits();
-    out->meta = bw.take();
+    enc::finish(out, bw);
     return "";
   }
 

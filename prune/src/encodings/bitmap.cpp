@@ -15,10 +15,7 @@ class Bitmap : public Encoding {
     enc::BitWriter bw;
     for (uint8_t m : w.mask) bw.put(m ? 1 : 0, 1);
     out->values = enc::gather_values(w);
-    out->stored = static_cast<int64_t>(out->values.size());
-    out->value_bits = 8 * out->stored;
-    out->meta_bits = bw.bits();
-    out->meta = bw.take();
+    enc::finish(out, bw);
     return "";
   }
   void decode(const EncodedLayer& e, WeightMatrix* w, const std::string& place) const override {

@@ -111,4 +111,13 @@ inline std::string gather_values(const WeightMatrix& w) {
   return s;
 }
 
+// The end of every encoder: the int8 values already in out->values (one byte each), the metadata
+// bits written so far moved into out->meta, and the counts the table records.
+inline void finish(EncodedLayer* out, BitWriter& bw) {
+  out->stored = static_cast<int64_t>(out->values.size());
+  out->value_bits = 8 * out->stored;
+  out->meta_bits = bw.bits();
+  out->meta = bw.take();
+}
+
 }  // namespace prunesim::enc

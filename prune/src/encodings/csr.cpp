@@ -47,10 +47,7 @@ class Csr : public Encoding {
     enc::put_le(out->params, static_cast<uint64_t>(pb), 1);
     enc::put_le(out->params, 0, 2);
     out->values = enc::gather_values(w);
-    out->stored = kept;
-    out->value_bits = 8 * kept;
-    out->meta_bits = bw.bits();
-    out->meta = bw.take();
+    enc::finish(out, bw);  // stored == kept: gather_values takes every masked value
     return "";
   }
 

@@ -56,10 +56,7 @@ class Nm : public Encoding {
     enc::put_le(out->params, static_cast<uint64_t>(m), 4);
     enc::put_le(out->params, static_cast<uint64_t>(pb), 1);
     enc::put_le(out->params, 0, 3);
-    out->stored = static_cast<int64_t>(out->values.size());
-    out->value_bits = 8 * out->stored;
-    out->meta_bits = bw.bits();
-    out->meta = bw.take();
+    enc::finish(out, bw);
     return "";
   }
 

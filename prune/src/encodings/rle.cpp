@@ -64,10 +64,7 @@ class Rle : public Encoding {
     enc::put_le(out->params, static_cast<uint64_t>(r), 1);
     enc::put_le(out->params, 0, 3);
     out->values = enc::gather_values(w);
-    out->stored = static_cast<int64_t>(out->values.size());
-    out->value_bits = 8 * out->stored;
-    out->meta_bits = bw.bits();
-    out->meta = bw.take();
+    enc::finish(out, bw);
     return "";
   }
 

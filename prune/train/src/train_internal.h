@@ -56,6 +56,42 @@ struct LoopHooks {
   std::function<double(double val_metric)> score;
 };
 
+// What the training loop trains: the graph translation (GraphModule, with its masks and QAT) or
+// a logic-gate network (logic_module.h). The loop owns the optimiser, the shuffling, the
+// schedule, progress, interruption and the best epoch; the module owns its forward pass, its
+// parameters and what "keep this state" means.
+class Trainable {
+ public:
+  virtual ~Trainable() = default;
+  // The training-mode forward of a batch (gradients reach parameters()).
+  virtual torch::Tensor forward(const torch::Tensor& x) = 0;
+  // The outputs the validation metric is measured on, under NoGradGuard: the same forward for a
+  // graph; the discretised network for a logic net, whose soft accuracy is not what ships.
+  virtual torch::Tensor evaluate(const torch::Tensor& x) { return forward(x); }
+  virtual std::vector<torch::Tensor> parameters() = 0;
+  virtual void begin_epoch(int epoch0) {}  // before epoch epoch0's batches (0-based)
+  virtual void before_step() {}            // after backward, before the optimiser step
+  virtual void after_step() {}             // after the optimiser step
+  virtual void keep_best() = 0;            // the current state is the best so far
+  virtual void take_snapshot() {}          // TrainOptions::snapshot_epoch was reached
+};
+
+// The loop's data, prepared by the caller: the task and the tensors it learns from.
+struct LoopData {
+  Task task;
+  torch::Tensor Xtr, Ytr;                // training inputs and targets (class ids: long)
+  torch::Tensor Xm, Ym;                  // the metric's set: validation, else the training data
+  torch::Tensor Ttr;                     // the teacher's outputs on Xtr (mix without shift)
+  const GraphModule* teacher = nullptr;  // run per batch on shifted inputs
+  bool mix = false;                      // labels and teacher both in the loss (distill > 0)
+};
+
+// The epochs: start metric, batches, per-epoch metric, best-epoch keeping. Fills the result's
+// epochs, metrics, loss/metric/against, train_samples and train_seconds; the caller sets
+// val_samples, seconds and what the model is (graph, snapshot).
+TrainResult train_loop(Trainable& m, const LoopData& d, const TrainOptions& o,
+                       const ProgressFn& progress, const LoopHooks& hooks = {});
+
 // The training loop on an existing module: masks held exactly, optional QAT, and the hooks.
 TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& d,
                          const TrainOptions& o, const ProgressFn& progress, QatState* qat,

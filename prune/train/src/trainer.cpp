@@ -322,97 +322,6 @@ Task make_task(const Graph& model, const TrainData& d, const TrainOptions& o) {
 
 namespace {
 
-struct Batches {
-  torch::Tensor x, y;  // y: targets (float, output-shaped), class ids (long) or teacher output
-};
-
-torch::Tensor loss_of(const Task& t, const TrainOptions& o, const torch::Tensor& out,
-                      const torch::Tensor& y) {
-  if (t.loss == "ce") {
-    torch::Tensor logits = out, ids = y;
-    if (out.dim() > 2) {  // segmentation: [N, C, ...] -> [N*..., C]
-      logits = out.movedim(1, -1).reshape({-1, out.size(1)});
-      ids = y.reshape({-1});
-    }
-    auto opt = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(o.ignore_index);
-    if (t.class_weight.defined()) opt = opt.weight(t.class_weight);
-    return torch::nn::functional::cross_entropy(logits, ids, opt);
-  }
-  if (t.loss == "kl") {
-    const double T = o.temperature;
-    torch::Tensor ls = torch::log_softmax(out / T, 1);
-    torch::Tensor pt = torch::softmax(y / T, 1);
-    return torch::nn::functional::kl_div(
-               ls, pt, torch::nn::functional::KLDivFuncOptions().reduction(torch::kBatchMean)) *
-           (T * T);
-  }
-  return torch::mse_loss(out, y);
-}
-
-// The teacher term of a labelled run with distill > 0: KL of softened logits for a classifier,
-// MSE for anything else (per-pixel logits, reconstructions, latents).
-torch::Tensor teacher_loss(const Task& t, const TrainOptions& o, const torch::Tensor& out,
-                           const torch::Tensor& teacher_out) {
-  Task k = t;
-  if (out.dim() > 2 && t.classes > 1) {
-    // Per-pixel class logits: the KL of the softened class distributions at every position.
-    const double T = o.temperature;
-    torch::Tensor ls = torch::log_softmax(out / T, 1), pt = torch::softmax(teacher_out / T, 1);
-    const double positions = static_cast<double>(out.numel() / out.size(1));
-    return torch::nn::functional::kl_div(
-               ls, pt, torch::nn::functional::KLDivFuncOptions().reduction(torch::kSum)) *
-           (T * T / positions);
-  }
-  k.loss = (out.dim() == 2 && out.size(1) > 1) ? "kl" : "mse";
-  return loss_of(k, o, out, teacher_out);
-}
-
-// Higher is better for every metric.
-double metric_of(const Task& t, const TrainOptions& o, const torch::Tensor& out,
-                 const torch::Tensor& y) {
-  if (t.metric == "top1") return out.argmax(1).eq(y).to(torch::kFloat64).mean().item<double>();
-  if (t.metric == "agreement")
-    return out.argmax(1).eq(y.argmax(1)).to(torch::kFloat64).mean().item<double>();
-  if (t.metric == "miou") {
-    torch::Tensor p = out.argmax(1).reshape({-1}), l = y.reshape({-1});
-    double s = 0;
-    int n = 0;
-    for (int64_t c = 0; c < t.classes; ++c) {
-      if (c == o.ignore_index) continue;
-      torch::Tensor valid = l.ne(o.ignore_index);
-      torch::Tensor pc = p.eq(c).logical_and(valid), tc = l.eq(c);
-      const double inter = pc.logical_and(tc).sum().item<double>();
-      const double uni = pc.logical_or(tc).sum().item<double>();
-      if (uni > 0) {
-        s += inter / uni;
-        ++n;
-      }
-    }
-    return n ? s / n : 0.0;
-  }
-  const double sig = y.to(torch::kFloat64).pow(2).sum().item<double>();
-  const double err = (y - out).to(torch::kFloat64).pow(2).sum().item<double>();
-  return err == 0 ? 1e9 : 10.0 * std::log10(sig / err);
-}
-
-// Random shifts with zero fill (the zoo classifiers were trained with them): pad every spatial
-// axis by `k`, then cut each sample's window at its own offset.
-torch::Tensor shifted(const torch::Tensor& x, int k, std::mt19937_64& rng) {
-  const int64_t sp = x.dim() - 2;  // spatial axes after [N, C]
-  if (k <= 0 || sp < 1) return x;
-  std::vector<int64_t> pad;
-  for (int64_t d = 0; d < sp; ++d) pad.insert(pad.end(), {k, k});
-  torch::Tensor p = torch::constant_pad_nd(x, pad, 0);
-  std::uniform_int_distribution<int> off(0, 2 * k);
-  std::vector<torch::Tensor> out;
-  for (int64_t i = 0; i < x.size(0); ++i) {
-    torch::Tensor s = p[i];
-    for (int64_t d = 0; d < sp; ++d) s = s.narrow(1 + d, off(rng), x.size(2 + d));
-    out.push_back(s);
-  }
-  return torch::stack(out);
-}
-
 torch::Tensor run_all(const GraphModule& m, const torch::Tensor& x, int64_t batch) {
   std::vector<torch::Tensor> parts;
   for (int64_t s = 0; s < x.size(0); s += batch)
@@ -437,14 +346,6 @@ torch::Tensor to_labels_tensor(const Tensor& y) {
   if (y.is_float()) return to_torch(y);
   std::vector<int64_t> sizes(y.shape.begin(), y.shape.end());
   return torch::tensor(y.i, torch::kLong).reshape(sizes);
-}
-
-double eval_metric(const GraphModule& m, const Task& t, const TrainOptions& o,
-                   const torch::Tensor& x, const torch::Tensor& y, double* loss) {
-  torch::NoGradGuard ng;
-  torch::Tensor out = run_all(m, x, std::max<int64_t>(o.batch, 256));
-  if (loss) *loss = loss_of(t, o, out, y).item<double>();
-  return metric_of(t, o, out, y);
 }
 
 void set_threads(const TrainOptions& o) {
@@ -556,21 +457,46 @@ torch::Tensor sqrt_class_weights(const Task& task, const TrainOptions& o,
   return w / w.sum() * static_cast<double>(w.gt(0).sum().item<int64_t>());
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const std::vector<torch::Tensor>& plist,
-                                                        const TrainOptions& o) {
-  if (o.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(
-        plist, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
-  else
-    return std::make_unique<torch::optim::SGD>(
-        plist, torch::optim::SGDOptions(o.lr).momentum(o.momentum).weight_decay(o.weight_decay));
-}
-
 }  // namespace
 
-// The epoch and batch loops stay one function (about 160 lines): the optimizer, the shuffling
-// rng, the held masks and the best epoch are state every step of both loops reads and writes, and
-// the order of their use is what makes a seed reproducible. The set-up around them is split out.
+// The graph translation as the loop's module: masks held by zeroing their gradient before the
+// step and writing exact zeros after it; QAT re-calibrated at every epoch after the first; the
+// best epoch kept as a graph.
+class GraphTrainable : public Trainable {
+ public:
+  GraphTrainable(GraphModule& m, std::map<std::string, torch::Tensor> held, QatState* qat,
+                 const Tensor* calib)
+      : m_(m), held_(std::move(held)), qat_(qat), calib_(calib) {}
+  torch::Tensor forward(const torch::Tensor& x) override { return m_.forward(x); }
+  std::vector<torch::Tensor> parameters() override { return m_.param_list(); }
+  void begin_epoch(int epoch0) override {
+    if (qat_ && epoch0 > 0) qat_->calibrate(m_.to_graph(), *calib_);
+  }
+  void before_step() override {
+    for (auto& [name, drop] : held_) {
+      torch::Tensor& p = m_.params().at(name);
+      if (p.grad().defined()) p.grad().masked_fill_(drop, 0.0);
+    }
+  }
+  void after_step() override {
+    torch::NoGradGuard ng;
+    for (auto& [name, drop] : held_) m_.params().at(name).masked_fill_(drop, 0.0);
+  }
+  void keep_best() override { best = m_.to_graph(); }
+  void take_snapshot() override {
+    snapshot = m_.to_graph();
+    has_snapshot = true;
+  }
+  Graph best, snapshot;
+  bool has_snapshot = false;
+
+ private:
+  GraphModule& m_;
+  std::map<std::string, torch::Tensor> held_;  // true: held at zero
+  QatState* qat_;
+  const Tensor* calib_;
+};
+
 TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& d,
                          const TrainOptions& o, const ProgressFn& progress, QatState* qat,
                          const LoopHooks& hooks) {
@@ -579,155 +505,53 @@ TrainResult run_training(GraphModule& m, const MaskMap& masks, const TrainData& 
   torch::manual_seed(o.seed);
   const auto t_start = std::chrono::steady_clock::now();
   const Graph& g = m.graph();
-  Task task = make_task(g, d, o);
+  LoopData ld;
+  ld.task = make_task(g, d, o);
+  Task& task = ld.task;
   // A shifted input keeps its class, and the teacher is run on the shifted input itself; but a
   // reconstruction target or per-pixel labels belong to the unshifted sample.
   if (o.shift > 0 && task.metric != "top1" && task.against != "teacher")
     throw InputError("finetune: shift=" + std::to_string(o.shift) +
                      " augments classification or distillation only (this is " + task.loss +
                      " against " + task.against + ")");
-  const bool mix = o.distill > 0 && task.against == "labels";
-  if (mix && !d.teacher)
+  ld.mix = o.distill > 0 && task.against == "labels";
+  if (ld.mix && !d.teacher)
     throw InputError("finetune: distill=" + std::to_string(o.distill) +
                      " mixes in a teacher's outputs: give the dense model as the teacher");
   // The teacher runs per batch on what the student sees when the inputs are shifted; otherwise
   // its outputs are computed once.
   std::unique_ptr<GraphModule> teacher;
-  if (o.shift > 0 && (mix || task.against == "teacher"))
+  if (o.shift > 0 && (ld.mix || task.against == "teacher"))
     teacher = std::make_unique<GraphModule>(*d.teacher, std::vector<std::string>{std::string()});
-
-  // Masks as bool tensors over the parameters they hold (true: held at zero).
-  std::map<std::string, torch::Tensor> held = hold_masks(m, masks);
-  auto reapply = [&] {
-    torch::NoGradGuard ng;
-    for (auto& [name, drop] : held) m.params().at(name).masked_fill_(drop, 0.0);
-  };
+  ld.teacher = teacher.get();
+  GraphTrainable gm(m, hold_masks(m, masks), qat, d.calib ? d.calib : d.x);
 
   // Split: a seeded permutation; the first val_n samples validate.
   torch::Tensor X = to_torch(*d.x);
   torch::Tensor Y = targets_for(task, d, d.labels, X, o.batch);
-  torch::Tensor Xtr = X, Ytr = Y, Xv, Yv;
-  split_validation(g, task, d, o, X, Y, Xtr, Ytr, Xv, Yv);
+  torch::Tensor Xv, Yv;
+  ld.Xtr = X;
+  ld.Ytr = Y;
+  split_validation(g, task, d, o, X, Y, ld.Xtr, ld.Ytr, Xv, Yv);
   const bool has_val = Xv.defined();
   // Without a validation set the metric is measured on the training data.
-  const torch::Tensor& Xm = has_val ? Xv : Xtr;
-  const torch::Tensor& Ym = has_val ? Yv : Ytr;
-  if (o.class_weight == "sqrt") task.class_weight = sqrt_class_weights(task, o, Ytr);
-  torch::Tensor Ttr;  // the teacher's outputs on the training inputs (mix without shift)
-  if (mix && !teacher) {
+  ld.Xm = has_val ? Xv : ld.Xtr;
+  ld.Ym = has_val ? Yv : ld.Ytr;
+  if (o.class_weight == "sqrt") task.class_weight = sqrt_class_weights(task, o, ld.Ytr);
+  if (ld.mix && !teacher) {
     TrainData td = d;
     td.labels = nullptr;
-    Ttr = targets_for(task, td, nullptr, Xtr, o.batch);
+    ld.Ttr = targets_for(task, td, nullptr, ld.Xtr, o.batch);
   }
-
-  TrainResult r;
-  r.loss = task.loss;
-  r.metric = task.metric;
-  r.against = task.against;
-  r.train_samples = Xtr.size(0);
-  r.val_samples = has_val ? Xv.size(0) : 0;
-
-  const Tensor* calib = d.calib ? d.calib : d.x;
   if (qat) {
-    qat->calibrate(m.to_graph(), *calib);
+    qat->calibrate(m.to_graph(), d.calib ? *d.calib : *d.x);
     qat->attach(m);
   }
-  double best_loss = 0;
-  r.start_metric = eval_metric(m, task, o, Xm, Ym, &best_loss);
-  r.best_metric = r.start_metric;
-  double best_score = hooks.score ? -1e300 : r.start_metric;
-  if (hooks.score || !std::isfinite(best_loss)) best_loss = 1e300;
-  Graph best = m.to_graph();
-  r.best_epoch = 0;
-
-  std::vector<torch::Tensor> plist = m.param_list();
-  plist.insert(plist.end(), hooks.extra_params.begin(), hooks.extra_params.end());
-  std::unique_ptr<torch::optim::Optimizer> opt = make_optimizer(plist, o);
-
-  const int64_t ntr = Xtr.size(0);
-  const int64_t nb = (ntr + o.batch - 1) / o.batch;
-  std::vector<int64_t> order(static_cast<size_t>(ntr));
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(o.seed);
-  for (int e = 0; e < o.epochs; ++e) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double lr = lr_at(o, e);
-    for (auto& grp : opt->param_groups()) grp.options().set_lr(lr);
-    if (qat && e > 0) qat->calibrate(m.to_graph(), *calib);
-    const auto t_loop = std::chrono::steady_clock::now();
-    std::shuffle(order.begin(), order.end(), rng);
-    torch::Tensor idx = torch::tensor(order, torch::kLong);
-    double sum = 0;
-    int64_t seen = 0;
-    for (int64_t b = 0; b < nb; ++b) {
-      if (interrupted()) throw Interrupted();
-      torch::Tensor bi = idx.slice(0, b * o.batch, std::min(ntr, (b + 1) * o.batch));
-      torch::Tensor xb = shifted(Xtr.index_select(0, bi), o.shift, rng), yb, tb;
-      if (teacher) {
-        torch::NoGradGuard ng;
-        tb = teacher->forward(xb);
-      } else if (mix) {
-        tb = Ttr.index_select(0, bi);
-      }
-      yb = task.against == "teacher" && teacher ? tb : Ytr.index_select(0, bi);
-      opt->zero_grad();
-      torch::Tensor out = m.forward(xb);
-      torch::Tensor loss = loss_of(task, o, out, yb);
-      if (mix) loss = (1 - o.distill) * loss + o.distill * teacher_loss(task, o, out, tb);
-      if (hooks.extra_loss) loss = loss + hooks.extra_loss();
-      const double lv = loss.item<double>();
-      if (!std::isfinite(lv)) {
-        std::ostringstream s;
-        s << "finetune: epoch " << e + 1 << ", batch " << b + 1 << ": the loss is "
-          << (std::isnan(lv) ? "NaN" : "infinite") << ": the run diverged; try a smaller lr (now "
-          << o.lr << ")";
-        throw InputError(s.str());
-      }
-      loss.backward();
-      for (auto& [name, drop] : held) {
-        torch::Tensor& p = m.params().at(name);
-        if (p.grad().defined()) p.grad().masked_fill_(drop, 0.0);
-      }
-      opt->step();
-      reapply();
-      if (hooks.after_step) hooks.after_step();
-      sum += lv * static_cast<double>(bi.size(0));
-      seen += bi.size(0);
-      if (progress) progress(e + 1, b + 1, nb, sum / static_cast<double>(seen), nullptr);
-    }
-    const double loop_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t_loop).count();
-    if (hooks.on_epoch) hooks.on_epoch(e + 1);
-    if (o.snapshot_epoch == e + 1) {
-      r.snapshot = m.to_graph();
-      r.has_snapshot = true;
-    }
-    EpochStats st;
-    st.train_seconds = loop_s;
-    r.train_seconds += loop_s;
-    st.epoch = e + 1;
-    st.lr = lr;
-    st.train_loss = sum / static_cast<double>(std::max<int64_t>(1, seen));
-    st.val_metric = eval_metric(m, task, o, Xm, Ym, &st.val_loss);
-    if (!std::isfinite(st.val_loss) && task.metric != "sndr_db")
-      throw InputError("finetune: epoch " + std::to_string(e + 1) +
-                       ": the validation loss is not finite: the run diverged; try a smaller lr");
-    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    r.epochs.push_back(st);
-    const double score = hooks.score ? hooks.score(st.val_metric) : st.val_metric;
-    // A tie on the metric (top-1 saturates on a small validation split) goes to the lower
-    // validation loss: otherwise the first epoch to reach it wins, often one at a high lr.
-    if (!o.keep_best || score > best_score ||
-        (score == best_score && std::isfinite(st.val_loss) && st.val_loss < best_loss)) {
-      best_score = score;
-      best_loss = std::isfinite(st.val_loss) ? st.val_loss : 1e300;
-      r.best_metric = st.val_metric;
-      r.best_epoch = st.epoch;
-      best = m.to_graph();
-    }
-    if (progress) progress(e + 1, nb, nb, st.train_loss, &r.epochs.back());
-  }
-  r.graph = std::move(best);
+  TrainResult r = train_loop(gm, ld, o, progress, hooks);
+  r.val_samples = has_val ? Xv.size(0) : 0;
+  r.graph = std::move(gm.best);
+  r.snapshot = std::move(gm.snapshot);
+  r.has_snapshot = gm.has_snapshot;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return r;
 }

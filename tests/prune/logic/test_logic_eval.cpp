@@ -34,9 +34,9 @@ bool bit(const BitMatrix& m, uint32_t row, size_t s) {
   return (m.row(row)[s / 64] >> (s % 64)) & 1;
 }
 
-void check_network(uint64_t seed, uint32_t gates, size_t samples) {
+void check_network(uint64_t seed, uint32_t gates, size_t samples, uint32_t per_class = 5) {
   std::mt19937_64 rng(seed);
-  const Netlist n = test_nets::random_netlist(rng, 9, gates, 4, 5);
+  const Netlist n = test_nets::random_netlist(rng, 9, gates, 4, per_class);
   validate(n, "test");
   const std::vector<float> x = test_nets::random_features(rng, n, samples);
   const size_t F = n.encoder.thresholds.size();
@@ -68,12 +68,17 @@ TEST(LogicEval, BitParallelEqualsNaivePerSample) {
   for (size_t samples : {1, 63, 64, 65, 511, 512, 513, 1300}) check_network(samples, 300, samples);
 }
 
+// Groups of 16 and more go through the carry-save adders, the rest through the ripple counter.
+TEST(LogicEval, LargeGroupSumsCountExactly) {
+  for (uint32_t per : {15, 16, 17, 37, 300}) check_network(per, 400, 700, per);
+}
+
 TEST(LogicEval, PortableKernelEqualsAvx2) {
   eval_allow_avx2(false);
   EXPECT_FALSE(eval_uses_avx2());
-  check_network(7, 500, 777);
+  check_network(7, 500, 777, 40);
   eval_allow_avx2(true);
-  check_network(7, 500, 777);
+  check_network(7, 500, 777, 40);
 }
 
 TEST(LogicEval, AccuracyCountsMatches) {
