@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,7 @@ constexpr size_t kPathMax = 4096;
 char g_temp_path[kSlots][kPathMax];
 volatile sig_atomic_t g_temp_used[kSlots];
 volatile pid_t g_child[kSlots];
+volatile sig_atomic_t g_child_group[kSlots];
 volatile sig_atomic_t g_cooperative = 0;
 volatile sig_atomic_t g_interrupted = 0;  // the signal's number once one arrived
 bool g_installed = false;
@@ -36,11 +38,21 @@ void write_stderr(const char* s) {
 extern "C" void on_interrupt(int sig) {
   // Children first (and waited for), so that none writes on after its temporary file is gone.
   for (int i = 0; i < kSlots; ++i)
-    if (g_child[i] > 0) ::kill(g_child[i], SIGTERM);
+    if (g_child[i] > 0) ::kill(g_child_group[i] ? -g_child[i] : g_child[i], SIGTERM);
   for (int i = 0; i < kSlots; ++i)
     if (g_child[i] > 0) ::waitpid(g_child[i], nullptr, 0);
-  for (int i = 0; i < kSlots; ++i)
-    if (g_temp_used[i]) ::unlink(g_temp_path[i]);
+  for (int i = 0; i < kSlots; ++i) {
+    if (g_temp_used[i] == 1) ::unlink(g_temp_path[i]);
+    if (g_temp_used[i] == 2) {
+      // fork, execve and waitpid are async-signal-safe; a recursive removal here would not be.
+      const pid_t rm = ::fork();
+      if (rm == 0) {
+        ::execl("/bin/rm", "rm", "-rf", g_temp_path[i], static_cast<char*>(nullptr));
+        ::_exit(127);
+      }
+      if (rm > 0) ::waitpid(rm, nullptr, 0);
+    }
+  }
   if (g_cooperative) {
     g_interrupted = sig;
     return;
@@ -103,28 +115,75 @@ int interrupt_signal() {
   return g_interrupted;
 }
 
-int track_temp(const std::string& path) {
+namespace {
+int track(const std::string& path, sig_atomic_t kind) {
   if (path.size() >= kPathMax) fail(path, "", "path too long for a temporary file");
   SignalsBlocked hold;
   for (int i = 0; i < kSlots; ++i)
     if (!g_temp_used[i]) {
       std::memcpy(g_temp_path[i], path.c_str(), path.size() + 1);
-      g_temp_used[i] = 1;
+      g_temp_used[i] = kind;
       return i;
     }
   // More outputs in flight than slots: a bug, not bad input.
   throw std::runtime_error("track_temp: more than 128 temporary files at once");
 }
+}  // namespace
+
+int track_temp(const std::string& path) {
+  return track(path, 1);
+}
+int track_temp_dir(const std::string& path) {
+  return track(path, 2);
+}
 void forget_temp(int slot) {
   if (slot >= 0 && slot < kSlots) g_temp_used[slot] = 0;
 }
-void track_child(pid_t pid) {
+void track_child(pid_t pid, bool group) {
   SignalsBlocked hold;
   for (int i = 0; i < kSlots; ++i)
     if (g_child[i] <= 0) {
+      g_child_group[i] = group ? 1 : 0;
       g_child[i] = pid;
       return;
     }
+}
+
+int run_shell(const std::string& cmd) {
+  std::fflush(nullptr);
+  // Tracked before it can run: the signal that arrives between fork and track_child would
+  // otherwise miss it, so both are done with the signals held (the child restores its mask).
+  SignalsBlocked hold;
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    ::sigaction(SIGINT, &dfl, nullptr);
+    ::sigaction(SIGTERM, &dfl, nullptr);
+    sigset_t none;
+    sigemptyset(&none);
+    ::pthread_sigmask(SIG_SETMASK, &none, nullptr);
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also here: the group exists before the first kill, whoever runs first
+  track_child(pid, true);
+  int st = 0;
+  {
+    // The wait with signals deliverable again (a signal's handler then stops the group).
+    sigset_t none;
+    sigemptyset(&none);
+    sigset_t old;
+    ::pthread_sigmask(SIG_SETMASK, &none, &old);
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+  forget_child(pid);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 void forget_child(pid_t pid) {
   for (int i = 0; i < kSlots; ++i)

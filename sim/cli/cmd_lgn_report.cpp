@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "base/output.h"
 #include "lgn_samples.h"
 #include "logic/format.h"
 #include "logic/hw_report.h"
@@ -39,12 +40,13 @@ long yosys_cells(const logic::Netlist& n) {
   if (std::system("command -v yosys > /dev/null 2>&1") != 0) return -1;
   const fs::path dir = fs::temp_directory_path() / ("prunesim_yosys_" + std::to_string(::getpid()));
   fs::create_directories(dir);
+  const int slot = track_temp_dir(dir.string());  // removed if interrupted (base/output.h)
   std::ofstream(dir / "net.sv") << logic::to_verilog(n, "lgn_net");
   const std::string cmd = "cd '" + dir.string() +
                           "' && yosys -p 'read_verilog -sv net.sv; synth -top lgn_net; stat' "
                           "> yosys.log 2>&1";
   long cells = -1;
-  if (std::system(cmd.c_str()) == 0) {
+  if (run_shell(cmd) == 0) {
     std::ifstream f(dir / "yosys.log");
     static const std::regex re("Number of cells:\\s*(\\d+)");
     std::smatch m;
@@ -52,6 +54,7 @@ long yosys_cells(const logic::Netlist& n) {
       if (std::regex_search(line, m, re)) cells = std::stol(m[1]);
   }
   fs::remove_all(dir);
+  forget_temp(slot);
   return cells;
 }
 

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "base/output.h"
 #include "logic/verilog.h"
 #include "prune/errors.h"
 
@@ -75,6 +76,12 @@ LgnVerifyResult verilate_and_compare(const logic::Netlist& n, const logic::Netli
                                           ("prunesim_lgn_verify_" + std::to_string(::getpid()))
                                     : fs::path(keep);
   fs::create_directories(dir);
+  // The scratch folder goes with an interruption (base/output.h); --keep folders stay.
+  const int dir_slot = keep.empty() ? track_temp_dir(dir.string()) : -1;
+  struct Forget {
+    int slot;
+    ~Forget() { forget_temp(slot); }
+  } forget{dir_slot};
   LgnVerifyResult r;
   r.samples = samples;
   r.outputs = n.outputs.size();
@@ -89,11 +96,11 @@ LgnVerifyResult verilate_and_compare(const logic::Netlist& n, const logic::Netli
   const std::string build = "cd " + q + " && verilator --cc --exe --build -O1 -Wno-fatal " +
                             "--top-module " + kModule + " -Mdir obj -o vnet -CFLAGS -O1 -j 2 " +
                             "net.sv harness.cpp > build.log 2>&1";
-  if (std::system(build.c_str()) != 0)
+  if (run_shell(build) != 0)
     throw InputError("lgn verify: verilator failed, see " + (dir / "build.log").string());
   const auto t1 = std::chrono::steady_clock::now();
   const std::string exec = "cd " + q + " && obj/vnet in.bin out.bin";
-  if (std::system(exec.c_str()) != 0)
+  if (run_shell(exec) != 0)
     throw InputError("lgn verify: the Verilated network failed to run in " + dir.string());
   r.build_s = std::chrono::duration<double>(t1 - t0).count();
   r.run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();

@@ -164,3 +164,52 @@ TEST_F(Interrupt, VerifyTraceIsRemovedAndTheRtlRunStopped) {
 }
 
 }  // namespace
+
+namespace {
+
+// The processes whose command line names `needle` (the scratch folder of a Verilator build).
+std::vector<std::string> processes_naming(const std::string& needle) {
+  std::vector<std::string> found;
+  for (const auto& e : directory_iterator("/proc")) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = slurp(e.path() / "cmdline");
+    std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+    if (cmd.find(needle) != std::string::npos) found.push_back(pid + ": " + cmd);
+  }
+  return found;
+}
+
+TEST_F(Interrupt, LgnVerifyStopsVerilatorAndRemovesItsScratchFolder) {
+  const std::string dz = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/digits_dscnn/";
+  const std::string net = path("n.lgn");
+  ASSERT_EQ(run("lgn train --data " + dz + "train.npy --labels " + dz +
+                "train_labels.npy --layers 2x500 --interconnect random --epochs 1 --threads 1 "
+                "--quiet -o " +
+                net)
+                .code,
+            0);
+  const pid_t pid = spawn({"lgn", "verify", net, "--data", dz + "eval.npy"});
+  // `lgn verify` builds in $TMPDIR/prunesim_lgn_verify_<pid>; wait until Verilator runs there.
+  const std::string scratch =
+      (fs::temp_directory_path() / ("prunesim_lgn_verify_" + std::to_string(pid))).string();
+  bool building = false;
+  for (int i = 0; i < 3000 && !building; ++i) {
+    building = !processes_naming(scratch).empty();
+    if (!building) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(building) << "the Verilator build never started";
+  const int st = interrupt(pid, SIGTERM);
+  ASSERT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 128 + SIGTERM);
+  EXPECT_FALSE(fs::exists(scratch)) << scratch << " left behind";
+  std::vector<std::string> left;
+  for (int i = 0; i < 100; ++i) {
+    left = processes_naming(scratch);
+    if (left.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(left.empty()) << left.front() << " runs on";
+}
+
+}  // namespace

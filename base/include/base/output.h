@@ -41,8 +41,18 @@ int interrupt_signal();
 // process it must stop. Fixed-size, signal-safe tables; paths longer than 4095 bytes are refused.
 int track_temp(const std::string& path);
 void forget_temp(int slot);
-void track_child(pid_t pid);
+// A scratch folder (a Verilator build, a yosys run): on a signal the handler removes it whole
+// (with /bin/rm -rf, started by fork and exec, which a signal handler may call).
+int track_temp_dir(const std::string& path);
+// group: the child leads a process group of its own, and the handler stops the whole group
+// (a shell and the compiler it started).
+void track_child(pid_t pid, bool group = false);
 void forget_child(pid_t pid);
+
+// std::system(cmd) for tools prunesim starts (Verilator, yosys, ABC): /bin/sh -c cmd in a process
+// group of its own, tracked, so that SIGINT/SIGTERM to prunesim stop it and everything it
+// started. Returns the exit status, -1 if it was killed or could not start.
+int run_shell(const std::string& cmd);
 
 // A unique temporary name beside `path` ("<path>.tmp.<pid>.<random>", same folder so that the
 // rename is atomic), already tracked.

@@ -2,9 +2,13 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <regex>
 #include <sstream>
+
+#include "base/output.h"
 
 namespace prunesim::logic {
 namespace {
@@ -30,14 +34,17 @@ std::string on_path(const std::string& prog) {
 std::optional<std::string> run_abc(const std::string& command) {
   const std::string bin = abc_binary();
   if (bin.empty()) return std::nullopt;
-  const std::string cmd = "'" + bin + "' -c \"" + command + "\" 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return std::nullopt;
+  // Through run_shell (base/output.h): an interrupted prunesim stops ABC too, and its captured
+  // output is a tracked temporary file.
+  TempFile log = make_temp((std::filesystem::temp_directory_path() / "prunesim_abc.log").string());
+  const std::string cmd = "'" + bin + "' -c \"" + command + "\" > '" + log.path + "' 2>&1";
+  run_shell(cmd);
   std::string out;
-  char buf[4096];
-  size_t k;
-  while ((k = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
-  pclose(p);
+  {
+    std::ifstream f(log.path, std::ios::binary);
+    out.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  }
+  discard_temp(log);
   return std::regex_replace(out, std::regex("\x1b\\[[0-9;]*m"), "");
 }
 
