@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "base/limits.h"
 
 namespace prunesim {
 namespace {
@@ -78,6 +79,9 @@ int64_t check_int(const ParamSpec& s, const nlohmann::json& v, const std::string
   if (!v.is_number()) throw InputError(place + ": expected an integer");
   const double d = v.get<double>();
   if (d != std::floor(d) || !std::isfinite(d)) throw InputError(place + ": expected an integer");
+  // Converting a double beyond int64 is undefined: refuse it whatever the spec's range.
+  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+    throw InputError(place + ": " + v.dump() + " does not fit a 64-bit integer");
   if (s.min <= s.max && (d < s.min || d > s.max))
     throw InputError(place + " must be in " + param_range(s) + " (got " + v.dump() + ")");
   return static_cast<int64_t>(d);
@@ -173,16 +177,23 @@ nlohmann::json parse_param_value(const ParamSpec& s, const std::string& text,
 ParamValues resolve_params(const std::string& owner, const std::vector<ParamSpec>& specs,
                            const std::string& config_file, const std::vector<std::string>& sets,
                            const std::string& lister) {
+  std::string text;
+  if (!config_file.empty()) {
+    std::ifstream f(config_file, std::ios::binary);
+    if (!f) throw InputError(config_file + ": cannot open");
+    std::ostringstream s;
+    s << f.rdbuf();
+    text = s.str();
+  }
+  return resolve_params_text(owner, specs, text, config_file, sets, lister);
+}
+
+ParamValues resolve_params_text(const std::string& owner, const std::vector<ParamSpec>& specs,
+                                const std::string& config_text, const std::string& config_file,
+                                const std::vector<std::string>& sets, const std::string& lister) {
   ParamValues out(specs);
   if (!config_file.empty()) {
-    std::ifstream f(config_file);
-    if (!f) throw InputError(config_file + ": cannot open");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(f);
-    } catch (const std::exception& e) {
-      throw InputError(config_file + ": not valid JSON: " + std::string(e.what()));
-    }
+    const nlohmann::json j = parse_json_input(config_text, config_file);
     if (!j.is_object()) throw InputError(config_file + ": expected a JSON object of parameters");
     for (auto it = j.begin(); it != j.end(); ++it) {
       const ParamSpec* s = find_param(specs, it.key());

@@ -54,11 +54,11 @@ void run(const Opts& o) {
   for (const auto& w : r.report.value("warnings", nlohmann::json::array()))
     warn(w.get<std::string>());
   if (o.fit) r.report["fit"] = fitted;
-  if (!o.report.empty()) write_file_atomic(o.report, r.report.dump(2) + "\n");
+  if (!o.report.empty()) write_file_atomic(o.report, json_text(r.report));
   if (!o.output.empty()) save_npy(r.output, o.output);
   if (!o.output_int8.empty()) save_npy(r.output_int8, o.output_int8);
   if (o.json) {
-    std::cout << r.report.dump(2) << "\n";
+    std::cout << json_text(r.report);
     return;
   }
   if (o.stats) std::cout << r.stats.to_table(3) << "\n";

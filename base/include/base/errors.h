@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace prunesim {
 
@@ -28,5 +30,10 @@ class UnsupportedError : public InputError {
 // Write `contents` to `path` through a temporary name in the same folder and rename it into
 // place, so an interrupted or failed run never leaves a half-written output.
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+// Several outputs of one command, all or none: every file is written to its temporary name
+// first, and only when all are complete are they renamed into place (a failure removes the
+// temporaries and leaves every path as it was).
+void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& files);
 
 }  // namespace prunesim

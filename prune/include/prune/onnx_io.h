@@ -30,5 +30,8 @@ Tensor load_tensor_pb(const std::string& path);
 // Writes the graph back as ONNX (initializers from the graph; used by later issues to emit
 // pruned models). Atomic.
 void save_onnx(const Graph& g, const std::string& path);
+// The bytes save_onnx writes (`path` names the file in errors): for commands that write several
+// outputs all or none (write_files_atomic).
+std::string onnx_bytes(const Graph& g, const std::string& path);
 
 }  // namespace prunesim
