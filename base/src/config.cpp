@@ -74,6 +74,13 @@ const char* type_str(ParamSpec::Type t) {
                    (lister.empty() ? "prunesim config --dump " + owner : lister) + " lists them)");
 }
 
+// Text values end up in reports (JSON): a --set value that is not UTF-8 (a JSON file's strings
+// are checked by the parser) is refused here rather than by nlohmann's dump() later.
+void check_utf8(const nlohmann::json& v, const std::string& place) {
+  const std::string& t = v.get_ref<const std::string&>();
+  if (!valid_utf8(t)) throw InputError(place + ": '" + utf8_escape(t) + "' is not valid UTF-8");
+}
+
 // One integer of an Int or IntList spec: whole, finite, in range.
 int64_t check_int(const ParamSpec& s, const nlohmann::json& v, const std::string& place) {
   if (!v.is_number()) throw InputError(place + ": expected an integer");
@@ -132,12 +139,14 @@ nlohmann::json check_param_value(const ParamSpec& s, const nlohmann::json& v,
       return v;
     case ParamSpec::Type::Choice: {
       if (!v.is_string()) throw InputError(place + ": expected one of " + param_range(s));
+      check_utf8(v, place);
       for (const std::string& c : s.choices)
         if (c == v.get<std::string>()) return v;
       throw InputError(place + ": '" + v.get<std::string>() + "' is not one of " + param_range(s));
     }
     case ParamSpec::Type::Text:
       if (!v.is_string()) throw InputError(place + ": expected text");
+      check_utf8(v, place);
       return v;
   }
   return v;

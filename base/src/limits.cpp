@@ -188,7 +188,7 @@ nlohmann::json parse_json_input(const std::string& text, const std::string& file
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(file, "byte " + std::to_string(e.byte), "not valid JSON");
+    fail(file, "byte " + std::to_string(e.byte), "invalid JSON");
   } catch (const nlohmann::json::exception& e) {
     // out_of_range 406, "number overflow parsing '1e400'": a number a double cannot hold. The
     // message quotes the number; its first occurrence in the text is the place.
@@ -198,7 +198,7 @@ nlohmann::json parse_json_input(const std::string& text, const std::string& file
     if (q0 != std::string::npos && q1 > q0) at = text.find(w.substr(q0 + 1, q1 - q0 - 1));
     const size_t p = w.find("] ");
     fail(file, at == std::string::npos ? "number" : "byte " + std::to_string(at),
-         "not valid JSON: " + (p == std::string::npos ? w : w.substr(p + 2)));
+         "invalid JSON: " + (p == std::string::npos ? w : w.substr(p + 2)));
   }
 }
 
