@@ -210,27 +210,4 @@ nlohmann::json load_json_input(const std::string& path) {
   return parse_json_input(s.str(), path);
 }
 
-int64_t json_int(const nlohmann::json& v, int64_t min, int64_t max, const std::string& place) {
-  const std::string range = "[" + std::to_string(min) + ", " + std::to_string(max) + "]";
-  if (v.is_number_unsigned()) {
-    const uint64_t u = v.get<uint64_t>();
-    if (u > static_cast<uint64_t>(max)) throw InputError(place + ": must be in " + range);
-    return static_cast<int64_t>(u);
-  }
-  if (v.is_number_integer()) {
-    const int64_t i = v.get<int64_t>();
-    if (i < min || i > max) throw InputError(place + ": must be in " + range);
-    return i;
-  }
-  if (v.is_number_float()) {
-    const double d = v.get<double>();
-    // Compared as doubles before any conversion: casting an out-of-range double is undefined.
-    if (!std::isfinite(d) || d != std::floor(d) || d < static_cast<double>(min) ||
-        d >= static_cast<double>(max) + 1.0)
-      throw InputError(place + ": expected an integer in " + range);
-    return static_cast<int64_t>(d);
-  }
-  throw InputError(place + ": expected an integer");
-}
-
 }  // namespace prunesim

@@ -1,6 +1,7 @@
 // Each sparse encoding's decoder on its own: byte 0 picks the encoding (by file id), bytes 1-2
-// the matrix size (rows, cols in 1..256), then 4 bytes of the stored-value count and 4 of the
-// metadata bit count; the rest is split into params, values and metadata by two length bytes.
+// the matrix size (rows, cols in 1..256), then 4 bytes of the stored-value count (not used: like
+// the section reader, the target takes it from the value bytes) and 4 of the metadata bit
+// count; the rest is split into params, values and metadata by two length bytes.
 // The section reader checks stored == value bytes and meta_bits against metadata bytes before
 // a decoder runs, so the target does the same and lets the decoder meet everything else.
 #include "byte_io.h"

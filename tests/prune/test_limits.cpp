@@ -85,17 +85,5 @@ TEST(Limits, JsonInputDepthNumbersAndSyntax) {
             std::string::npos);
 }
 
-TEST(Limits, JsonIntRangeCheckedBeforeConversion) {
-  using nlohmann::json;
-  EXPECT_EQ(json_int(json(12), 0, 100, "k"), 12);
-  EXPECT_EQ(json_int(json(12.0), 0, 100, "k"), 12);
-  EXPECT_NE(error_of([] { json_int(json(1e300), 0, 100, "k"); }).find("k: expected an integer"),
-            std::string::npos);
-  EXPECT_NE(error_of([] { json_int(json(2.5), 0, 100, "k"); }), "");
-  EXPECT_NE(error_of([] { json_int(json(18446744073709551615ull), 0, 100, "k"); }), "");
-  EXPECT_NE(error_of([] { json_int(json(-1), 0, 100, "k"); }), "");
-  EXPECT_NE(error_of([] { json_int(json("7"), 0, 100, "k"); }), "");
-}
-
 }  // namespace
 }  // namespace prunesim

@@ -45,8 +45,5 @@ constexpr int kMaxJsonDepth = 64;
 nlohmann::json parse_json_input(const std::string& text, const std::string& file);
 // Reads and parses the file at path (an unreadable file is an InputError).
 nlohmann::json load_json_input(const std::string& path);
-// An integer from a JSON number, range-checked before conversion (a float such as 1e30 or a
-// fraction is refused, not converted with undefined behaviour).
-int64_t json_int(const nlohmann::json& v, int64_t min, int64_t max, const std::string& place);
 
 }  // namespace prunesim
