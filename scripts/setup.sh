@@ -8,6 +8,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang-format
+  # libFuzzer targets (scripts/fuzz.sh): clang and its fuzzer/sanitizer runtimes
+  clang libclang-rt-14-dev
   # C++ libraries (all from Debian: nothing downloads during the build)
   libsystemc-dev verilator libboost-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/errors.h"
+#include "base/limits.h"
 
 namespace prunesim {
 namespace {
@@ -73,11 +74,21 @@ const char* type_str(ParamSpec::Type t) {
                    (lister.empty() ? "prunesim config --dump " + owner : lister) + " lists them)");
 }
 
+// Text values end up in reports (JSON): a --set value that is not UTF-8 (a JSON file's strings
+// are checked by the parser) is refused here rather than by nlohmann's dump() later.
+void check_utf8(const nlohmann::json& v, const std::string& place) {
+  const std::string& t = v.get_ref<const std::string&>();
+  if (!valid_utf8(t)) throw InputError(place + ": '" + utf8_escape(t) + "' is not valid UTF-8");
+}
+
 // One integer of an Int or IntList spec: whole, finite, in range.
 int64_t check_int(const ParamSpec& s, const nlohmann::json& v, const std::string& place) {
   if (!v.is_number()) throw InputError(place + ": expected an integer");
   const double d = v.get<double>();
   if (d != std::floor(d) || !std::isfinite(d)) throw InputError(place + ": expected an integer");
+  // Converting a double beyond int64 is undefined: refuse it whatever the spec's range.
+  if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+    throw InputError(place + ": " + v.dump() + " does not fit a 64-bit integer");
   if (s.min <= s.max && (d < s.min || d > s.max))
     throw InputError(place + " must be in " + param_range(s) + " (got " + v.dump() + ")");
   return static_cast<int64_t>(d);
@@ -128,12 +139,14 @@ nlohmann::json check_param_value(const ParamSpec& s, const nlohmann::json& v,
       return v;
     case ParamSpec::Type::Choice: {
       if (!v.is_string()) throw InputError(place + ": expected one of " + param_range(s));
+      check_utf8(v, place);
       for (const std::string& c : s.choices)
         if (c == v.get<std::string>()) return v;
       throw InputError(place + ": '" + v.get<std::string>() + "' is not one of " + param_range(s));
     }
     case ParamSpec::Type::Text:
       if (!v.is_string()) throw InputError(place + ": expected text");
+      check_utf8(v, place);
       return v;
   }
   return v;
@@ -173,16 +186,23 @@ nlohmann::json parse_param_value(const ParamSpec& s, const std::string& text,
 ParamValues resolve_params(const std::string& owner, const std::vector<ParamSpec>& specs,
                            const std::string& config_file, const std::vector<std::string>& sets,
                            const std::string& lister) {
+  std::string text;
+  if (!config_file.empty()) {
+    std::ifstream f(config_file, std::ios::binary);
+    if (!f) throw InputError(config_file + ": cannot open");
+    std::ostringstream s;
+    s << f.rdbuf();
+    text = s.str();
+  }
+  return resolve_params_text(owner, specs, text, config_file, sets, lister);
+}
+
+ParamValues resolve_params_text(const std::string& owner, const std::vector<ParamSpec>& specs,
+                                const std::string& config_text, const std::string& config_file,
+                                const std::vector<std::string>& sets, const std::string& lister) {
   ParamValues out(specs);
   if (!config_file.empty()) {
-    std::ifstream f(config_file);
-    if (!f) throw InputError(config_file + ": cannot open");
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(f);
-    } catch (const std::exception& e) {
-      throw InputError(config_file + ": not valid JSON: " + std::string(e.what()));
-    }
+    const nlohmann::json j = parse_json_input(config_text, config_file);
     if (!j.is_object()) throw InputError(config_file + ": expected a JSON object of parameters");
     for (auto it = j.begin(); it != j.end(); ++it) {
       const ParamSpec* s = find_param(specs, it.key());

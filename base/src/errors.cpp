@@ -1,6 +1,5 @@
 #include "base/errors.h"
 
-
 namespace prunesim {
 
 void fail(const std::string& file, const std::string& place, const std::string& what) {

@@ -226,6 +226,12 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   b.commit();
 }
 
+void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& files) {
+  OutputBatch b;
+  for (const auto& [path, contents] : files) b.stage(path, contents);
+  b.commit();
+}
+
 OutputBatch::~OutputBatch() {
   for (auto& s : staged_) discard_temp(s.tmp);
 }

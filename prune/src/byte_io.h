@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "base/limits.h"
 #include "prune/errors.h"
 
 namespace prunesim {
@@ -120,9 +121,11 @@ class ByteReader {
     need(static_cast<uint64_t>(n) * elem, what);
     return n;
   }
+  // Every string of the format is a name that may reach JSON: it must be UTF-8.
   std::string str(const char* w) {
     const size_t n = count(1, w);
     std::string s = b_.substr(pos_, n);
+    if (!valid_utf8(s)) bad(std::string(w) + " '" + utf8_escape(s) + "' is not valid UTF-8");
     pos_ += n;
     return s;
   }

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <set>
 
+#include "base/limits.h"
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/op_geometry.h"
@@ -129,6 +131,7 @@ void check_supported(const Graph& g) {
       fail(g.source, where(n),
            "has " + std::to_string(ni) + " inputs, expected " + std::to_string(d->min_inputs) +
                (d->max_inputs != d->min_inputs ? "–" + std::to_string(d->max_inputs) : ""));
+    check_node_rules(g, n, *d);
     for (size_t k = static_cast<size_t>(d->max_outputs); k < n.outputs.size(); ++k)
       if (!n.outputs[k].empty() && !g.consumers(n.outputs[k]).empty())
         unsupported(g.source, where(n), "output " + std::to_string(k) + " is not supported");
@@ -151,20 +154,29 @@ void check_supported(const Graph& g) {
   }
 }
 
-void infer_shapes(Graph& g) {
+namespace {
+// The graph inputs' shapes, symbolic (batch) dimensions (-1) inferred at 1, and the
+// initializers' shapes: the start of shape inference.
+void seed_shapes(Graph& g) {
   g.shapes.clear();
   for (auto& v : g.inputs) {
     Shape s = v.shape;
     for (auto& d : s)
-      if (d < 0) d = 1;  // symbolic (batch) dimensions are inferred at 1
+      if (d == -1) d = 1;
+    check_value_shape(g, "input '" + v.name + "'", s);
     g.shapes[v.name] = s;
   }
   for (const auto& kv : g.initializers) g.shapes[kv.first] = kv.second.shape;
+}
+}  // namespace
+
+void infer_shapes(Graph& g) {
+  seed_shapes(g);
   for (const Node& n : g.nodes) {
     const OpDef* d = find_op(n.op);
     if (!d) unsupported(g.source, where(n), "op '" + n.op + "' is not supported");
     std::vector<Shape> in = input_shapes(g, n);
-    std::vector<Shape> out = d->infer(g, n, in);
+    std::vector<Shape> out = infer_checked(g, n, *d, in);
     for (size_t k = 0; k < n.outputs.size(); ++k)
       if (!n.outputs[k].empty()) g.shapes[n.outputs[k]] = k < out.size() ? out[k] : in[0];
   }
@@ -324,6 +336,7 @@ Tensor int_binary(const Graph& g, const Node& n, const Tensor& a, const Tensor& 
            "shapes " + shape_str(a.shape) + " and " + shape_str(b.shape) + " do not broadcast");
     s[k] = da == 1 ? db : da;
   }
+  check_shape_alloc(g.source, where(n), s, sizeof(int64_t));
   std::vector<int64_t> out(static_cast<size_t>(numel(s)));
   std::vector<int64_t> idx(r, 0);
   for (size_t k = 0; k < out.size(); ++k) {
@@ -337,16 +350,19 @@ Tensor int_binary(const Graph& g, const Node& n, const Tensor& a, const Tensor& 
     }
     const int64_t x = a.i[static_cast<size_t>(ia)], y = b.i[static_cast<size_t>(ib)];
     int64_t v = 0;
+    bool wrapped = false;
     if (n.op == "Add")
-      v = x + y;
+      wrapped = __builtin_add_overflow(x, y, &v);
     else if (n.op == "Sub")
-      v = x - y;
+      wrapped = __builtin_sub_overflow(x, y, &v);
     else if (n.op == "Mul")
-      v = x * y;
+      wrapped = __builtin_mul_overflow(x, y, &v);
     else {
       if (y == 0) fail(g.source, where(n), "integer division by zero");
-      v = x / y;
+      wrapped = y == -1 && x == std::numeric_limits<int64_t>::min();
+      if (!wrapped) v = x / y;
     }
+    if (wrapped) fail(g.source, where(n), "integer overflow in shape arithmetic");
     out[k] = v;
     for (size_t d = r; d-- > 0;) {
       if (++idx[d] < s[d]) break;
@@ -384,6 +400,7 @@ std::vector<Tensor> fold_constant_of_shape(const Graph& g, const Node& n,
   Shape s = ins[0]->is_float() ? Shape(ins[0]->f.begin(), ins[0]->f.end()) : ins[0]->i;
   for (auto d : s)
     if (d < 0) fail(g.source, where(n), "negative dimension");
+  check_shape_alloc(g.source, where(n), s, sizeof(int64_t));
   Tensor v = n.has("value") ? n.attrs.at("value").t : Tensor({1}, {0.f});
   if (v.size() != 1) fail(g.source, where(n), "'value' must hold one element");
   Tensor r;
@@ -401,19 +418,26 @@ std::vector<Tensor> fold_range(const Graph& g, const Node& n,
   auto scalar_i = [&](size_t k) -> int64_t {
     const Tensor& t = *ins.at(k);
     if (t.size() != 1) fail(g.source, where(n), "input " + std::to_string(k) + " must be a scalar");
-    return t.is_float() ? static_cast<int64_t>(t.f[0]) : t.i[0];
+    return t.is_float() ? float_to_i64(g, n, t.f[0]) : t.i[0];
   };
+  for (size_t k = 0; k < 3; ++k)
+    if (ins.at(k)->size() != 1)
+      fail(g.source, where(n), "input " + std::to_string(k) + " must be a scalar");
   if (!is_int(*ins[0])) {
     const double s = ins[0]->f.at(0), l = ins[1]->f.at(0), d = ins[2]->f.at(0);
     if (d == 0) fail(g.source, where(n), "delta 0");
-    const int64_t cnt = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+    const int64_t cnt = std::max<int64_t>(0, float_to_i64(g, n, std::ceil((l - s) / d)));
+    check_alloc(g.source, where(n), "Range of " + std::to_string(cnt) + " elements", cnt, 8);
     Tensor r({cnt});
     for (int64_t k = 0; k < cnt; ++k) r.f[static_cast<size_t>(k)] = static_cast<float>(s + k * d);
     return {r};
   }
   const int64_t s = scalar_i(0), l = scalar_i(1), d = scalar_i(2);
   if (d == 0) fail(g.source, where(n), "delta 0");
-  const int64_t cnt = std::max<int64_t>(0, (l - s + d + (d > 0 ? -1 : 1)) / d);
+  // In double: l - s + d can overflow int64 for hostile bounds.
+  const int64_t cnt = std::max<int64_t>(
+      0, float_to_i64(g, n, std::ceil((static_cast<double>(l) - static_cast<double>(s)) / d)));
+  check_alloc(g.source, where(n), "Range of " + std::to_string(cnt) + " elements", cnt, 8);
   std::vector<int64_t> v;
   for (int64_t k = 0; k < cnt; ++k) v.push_back(s + k * d);
   Tensor r = Tensor::ints({cnt}, v);
@@ -430,7 +454,7 @@ std::vector<Tensor> fold_cast(const Graph& g, const Node& n,
   r.shape = x.shape;
   if (x.is_float())
     for (float v : x.f)
-      r.i.push_back(r.dtype == DType::BOOL ? v != 0.f : static_cast<int64_t>(std::trunc(v)));
+      r.i.push_back(r.dtype == DType::BOOL ? v != 0.f : float_to_i64(g, n, std::trunc(v)));
   else
     for (int64_t v : x.i) r.i.push_back(r.dtype == DType::BOOL ? v != 0 : v);
   return {r};
@@ -453,7 +477,7 @@ std::vector<Tensor> fold_int_moves(const Graph& g, const Node& n,
     holders[k] = Tensor(t.shape);
     for (size_t e = 0; e < holders[k].f.size(); ++e) {
       holders[k].f[e] = static_cast<float>(pool.size());
-      pool.push_back(t.is_float() ? static_cast<int64_t>(t.f[e]) : t.i[e]);
+      pool.push_back(t.is_float() ? float_to_i64(g, n, t.f[e]) : t.i[e]);
     }
     if (is_int(t)) dt = t.dtype;
     run_in[k] = &holders[k];
@@ -508,14 +532,7 @@ std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<
 }  // namespace
 
 int fold_constants(Graph& g) {
-  g.shapes.clear();
-  for (auto& v : g.inputs) {
-    Shape s = v.shape;
-    for (auto& dd : s)
-      if (dd < 0) dd = 1;
-    g.shapes[v.name] = s;
-  }
-  for (const auto& kv : g.initializers) g.shapes[kv.first] = kv.second.shape;
+  seed_shapes(g);
   int folded = 0;
   for (Node& n : g.nodes) {
     const OpDef* d = find_op(n.op);
@@ -531,6 +548,8 @@ int fold_constants(Graph& g) {
         ins.push_back(i.empty() || !g.is_const(i) ? nullptr : &g.init(i));
       while (!ins.empty() && !ins.back() && n.inputs.size() > 1 && n.inputs.back().empty())
         ins.pop_back();
+      // The output shapes pass the same checks as any node's before the kernel allocates them.
+      if (!d->fold_only) infer_checked(g, n, *d, input_shapes(g, n));
       auto in0 = g.shapes.find(n.inputs[0]);
       std::vector<Tensor> outs =
           eval_const(g, n, ins, in0 == g.shapes.end() ? Shape{} : in0->second);
@@ -548,7 +567,7 @@ int fold_constants(Graph& g) {
                   "Cast of an activation to an integer type (only shape arithmetic on constants "
                   "is folded; the executors compute in float32)");
     std::vector<Shape> in = input_shapes(g, n);
-    std::vector<Shape> out = d->infer(g, n, in);
+    std::vector<Shape> out = infer_checked(g, n, *d, in);
     for (size_t k = 0; k < n.outputs.size(); ++k)
       if (!n.outputs[k].empty()) g.shapes[n.outputs[k]] = k < out.size() ? out[k] : in[0];
   }

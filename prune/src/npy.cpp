@@ -9,6 +9,7 @@
 #include <limits>
 #include <sstream>
 
+#include "base/limits.h"
 #include "byte_io.h"
 #include "prune/errors.h"
 
@@ -248,6 +249,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& file) {
          "size mismatch: " + std::to_string(have - need) + " bytes beyond the " +
              std::to_string(need) + " that shape " + shape_str(shape) + " of " + descr + " needs");
 
+  // Decoded values are widened to float or int64: the widened tensor must fit the memory cap.
+  check_shape_alloc(file, "header", shape, 8);
   return decode_payload(d, shape, u + data_off, static_cast<size_t>(n));
 }
 

@@ -2,10 +2,12 @@
 // zip64-free archives of any writer work), then inflate deflated members with zlib.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
+#include "base/limits.h"
 #include "byte_io.h"
 #include "prune/errors.h"
 #include "prune/npy.h"
@@ -40,7 +42,10 @@ std::map<std::string, Tensor> load_npz(const std::string& path) {
   if (!f) fail(path, "", "cannot open file");
   std::stringstream ss;
   ss << f.rdbuf();
-  const std::string b = ss.str();
+  return parse_npz(ss.str(), path);
+}
+
+std::map<std::string, Tensor> parse_npz(const std::string& b, const std::string& path) {
   // End of central directory: signature 0x06054b50 within the last 64 KiB + 22 bytes.
   if (b.size() < 22) fail(path, "", "not a zip/.npz archive (too short)");
   size_t eocd = std::string::npos;
@@ -54,6 +59,9 @@ std::map<std::string, Tensor> load_npz(const std::string& path) {
   const uint32_t entries = le(b, eocd + 10, 2, path);
   size_t cd = le(b, eocd + 16, 4, path);
   std::map<std::string, Tensor> out;
+  // Over all members: each member's ratio bound alone lets N members take N times as much.
+  uint64_t total = 0;
+  const uint64_t cap = memory_cap_bytes();
   for (uint32_t e = 0; e < entries; ++e) {
     if (le(b, cd, 4, path) != 0x02014b50u)
       fail(path, "byte " + std::to_string(cd), "bad central directory entry");
@@ -65,25 +73,36 @@ std::map<std::string, Tensor> load_npz(const std::string& path) {
     if (cd + 46 + nlen > b.size())
       fail(path, "byte " + std::to_string(cd), "truncated member name");
     std::string name = b.substr(cd + 46, nlen);
+    if (!valid_utf8(name))
+      fail(path, "member '" + utf8_escape(name) + "'", "member name is not valid UTF-8");
     cd += 46 + nlen + xlen + clen;
     if (le(b, local, 4, path) != 0x04034b50u)
       fail(path, "member '" + name + "'", "bad local header");
     const size_t data = local + 30 + le(b, local + 26, 2, path) + le(b, local + 28, 2, path);
     if (data + csize > b.size()) fail(path, "member '" + name + "'", "truncated data");
+    // deflate expands at most ~1032:1; a larger claim is a corrupt or hostile header.
+    if (method == 8 && usize > 1032ull * csize + 1024)
+      fail(path, "member '" + name + "'",
+           "declared size " + std::to_string(usize) + " is impossible for " +
+               std::to_string(csize) + " compressed bytes");
+    // The stored or inflated bytes, then the decoded tensor widened to 8 bytes per element
+    // (at most 8x the .npy payload): counted against the memory cap before inflating.
+    const uint64_t member_bytes = (method == 0 ? uint64_t{csize} : uint64_t{usize}) * 9;
+    if (member_bytes > cap - std::min(cap, total))
+      fail(path, "member '" + name + "'",
+           "the archive's members decode to more than the memory cap of " + memory_cap_text());
+    total += member_bytes;
     std::string raw = b.substr(data, csize);
     std::string npy;
     if (method == 0)
       npy = raw;
     else if (method == 8) {
-      // deflate expands at most ~1032:1; a larger claim is a corrupt or hostile header.
-      if (usize > 1032ull * csize + 1024)
-        fail(path, "member '" + name + "'",
-             "declared size " + std::to_string(usize) + " is impossible for " +
-                 std::to_string(csize) + " compressed bytes");
       npy = inflate_raw(raw, usize, path, "member '" + name + "'");
     } else
       fail(path, "member '" + name + "'",
            "unsupported zip compression method " + std::to_string(method));
+    if (method == 0 && usize != csize)
+      fail(path, "member '" + name + "'", "stored member with different sizes");
     if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0)
       name.resize(name.size() - 4);
     out[name] = parse_npy(npy, path + ":" + name);

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/limits.h"
 #include "prune/errors.h"
 #include "prune/graph_passes.h"
 #include "prune/onnx_io.h"
@@ -49,6 +50,7 @@ DType from_onnx_type(int t) {
 template <typename T>
 void raw_to(const std::string& raw, size_t n, std::vector<T>& out) {
   out.resize(n);
+  if (n == 0) return;  // an empty vector's data() may be null: memcpy(nullptr, ..., 0) is UB
   std::memcpy(out.data(), raw.data(), n * sizeof(T));
 }
 
@@ -63,6 +65,8 @@ Tensor convert_tensor(const onnx::TensorProto& tp, const std::string& file,
   }
   if (tp.data_location() == onnx::TensorProto::EXTERNAL)
     unsupported(file, where, "external tensor data is not supported");
+  // Overflow-checked and capped before anything is allocated or multiplied (base/limits.h).
+  check_shape_alloc(file, where, t.shape, 8);
   const size_t n = static_cast<size_t>(numel(t.shape));
   const std::string& raw = tp.raw_data();
   const bool has_raw = tp.has_raw_data();
@@ -164,8 +168,13 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& vi, const std::string& 
   const auto& tt = vi.type().tensor_type();
   v.dtype = from_onnx_type(tt.elem_type());
   if (tt.has_shape())
-    for (const auto& d : tt.shape().dim())
+    for (const auto& d : tt.shape().dim()) {
+      // Only a dim_param (or no value) is symbolic; a negative dim_value is a broken file.
+      if (d.has_dim_value() && d.dim_value() < 0)
+        fail(file, "value '" + vi.name() + "'",
+             "negative dimension " + std::to_string(d.dim_value()));
       v.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    }
   return v;
 }
 
@@ -261,10 +270,34 @@ void constants_to_initializers(Graph& g) {
     } else {
       unsupported(g.source, where, "only tensor, float(s) and int(s) constants are supported");
     }
-    if (n.outputs.size() != 1) fail(g.source, where, "Constant must have one output");
+    if (n.outputs.size() != 1 || n.outputs[0].empty())
+      fail(g.source, where, "Constant must have one named output");
     g.initializers[n.outputs[0]] = std::move(t);
   }
   g.nodes = std::move(kept);
+}
+
+// Names end up in JSON reports, .pwt files and terminals: a name that is not UTF-8 is refused
+// here, once, rather than failing in nlohmann's dump() after outputs were written.
+void check_utf8(const std::string& source, const std::string& kind, const std::string& s) {
+  if (!valid_utf8(s)) fail(source, kind + " '" + utf8_escape(s) + "'", "name is not valid UTF-8");
+}
+
+void check_names(const onnx::GraphProto& gp, const std::string& source) {
+  check_utf8(source, "graph", gp.name());
+  for (const auto& t : gp.initializer()) check_utf8(source, "initializer", t.name());
+  for (const auto& v : gp.input()) check_utf8(source, "input", v.name());
+  for (const auto& v : gp.output()) check_utf8(source, "output", v.name());
+  for (const auto& np : gp.node()) {
+    check_utf8(source, "node", np.name());
+    check_utf8(source, "op type", np.op_type());
+    for (const auto& i : np.input()) check_utf8(source, "node '" + np.name() + "' input", i);
+    for (const auto& o : np.output()) check_utf8(source, "node '" + np.name() + "' output", o);
+    for (const auto& a : np.attribute()) {
+      check_utf8(source, "node '" + np.name() + "' attribute", a.name());
+      check_utf8(source, "node '" + np.name() + "' attribute '" + a.name() + "'", a.s());
+    }
+  }
 }
 
 }  // namespace
@@ -279,11 +312,12 @@ Tensor load_tensor_pb(const std::string& path) {
 
 Graph parse_onnx(const std::string& bytes, const std::string& source, const ImportOptions& opt) {
   onnx::ModelProto m;
-  if (bytes.empty()) fail(source, "", "empty file, not an ONNX model");
+  if (bytes.empty()) fail(source, "byte 0", "empty file, not an ONNX model");
   if (!m.ParseFromString(bytes))
-    fail(source, "", "not a valid ONNX model (protobuf parse failed: truncated or corrupt)");
+    fail(source, "ModelProto",
+         "not a valid ONNX model (protobuf parse failed: truncated or corrupt)");
   if (!m.has_graph() || m.graph().node_size() == 0)
-    fail(source, "", "ONNX model has no graph or an empty graph");
+    fail(source, "graph", "ONNX model has no graph or an empty graph");
   Graph g;
   g.source = source;
   g.name = m.graph().name();
@@ -298,6 +332,7 @@ Graph parse_onnx(const std::string& bytes, const std::string& source, const Impo
                     "; 11–17 tested)");
 
   const auto& gp = m.graph();
+  check_names(gp, source);
   for (const auto& t : gp.initializer()) {
     if (t.name().empty()) fail(source, "initializer", "initializer without a name");
     g.initializers[t.name()] = convert_tensor(t, source, "initializer '" + t.name() + "'");

@@ -29,6 +29,18 @@ struct OpDef {
 };
 
 const OpDef* find_op(const std::string& op);
+
+// The rules every node passes before its shape function runs (op_rules.cpp): a named first
+// output, named required inputs, spatial attributes in range, a perm that is a permutation.
+void check_node_rules(const Graph& g, const Node& n, const OpDef& d);
+// d.infer, then every output shape checked: dimensions >= 1, element count within the memory
+// cap (base/limits.h). `place` of check_value_shape names the value in errors.
+std::vector<Shape> infer_checked(const Graph& g, const Node& n, const OpDef& d,
+                                 const std::vector<Shape>& in);
+void check_value_shape(const Graph& g, const std::string& place, const Shape& s);
+// A float from a constant as an int64 (a shape, index or count): non-finite or beyond 2^62 is
+// an InputError naming the node, never an undefined conversion.
+int64_t float_to_i64(const Graph& g, const Node& n, double v);
 std::vector<std::string> supported_ops();
 
 // Input k's value as int64s (for Reshape shapes, Resize sizes …) from an initializer.

@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 
+#include "base/limits.h"
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/op_geometry.h"
@@ -135,17 +136,21 @@ Shape broadcast_shape(const Graph& g, const Node& n, const Shape& a, const Shape
 }
 // Opset < 7 binary ops broadcast B only when broadcast=1, aligned at `axis` of A (or as a
 // suffix); the result is the same as numpy broadcasting of B padded with 1s.
-Shape legacy_b_shape(const Node& n, const Shape& a, const Shape& b) {
+Shape legacy_b_shape(const Graph& g, const Node& n, const Shape& a, const Shape& b) {
   if (n.attr_i("broadcast", 0) == 0 || !n.has("axis")) return b;
-  const int64_t ax = n.attr_i("axis", 0) < 0 ? n.attr_i("axis", 0) + static_cast<int64_t>(a.size())
-                                             : n.attr_i("axis", 0);
+  // B aligned at `axis` must fit inside A: axis in [-rank(A), rank(A) - rank(B)].
+  const int64_t ax = norm_axis(g, n, n.attr_i("axis", 0), a.size());
+  if (ax + static_cast<int64_t>(b.size()) > static_cast<int64_t>(a.size()))
+    fail(g.source, where(n),
+         "broadcast axis " + std::to_string(ax) + " puts B " + shape_str(b) + " beyond A " +
+             shape_str(a));
   Shape s(static_cast<size_t>(ax), 1);
   s.insert(s.end(), b.begin(), b.end());
   while (s.size() < a.size()) s.push_back(1);
   return s;
 }
 std::vector<Shape> infer_binary(const Graph& g, const Node& n, const std::vector<Shape>& in) {
-  return {broadcast_shape(g, n, in[0], legacy_b_shape(n, in[0], in[1]))};
+  return {broadcast_shape(g, n, in[0], legacy_b_shape(g, n, in[0], in[1]))};
 }
 
 // Strides of `s` seen through broadcasting into `out` (0 where broadcast).
@@ -162,7 +167,7 @@ std::vector<int64_t> bstrides(const Shape& s, const Shape& out) {
 
 template <typename F>
 void binary(const Graph& g, const Node& n, const Tensor& a, const Tensor& b, Tensor& y, F f) {
-  const Shape bs = legacy_b_shape(n, a.shape, b.shape);
+  const Shape bs = legacy_b_shape(g, n, a.shape, b.shape);
   const Shape s = broadcast_shape(g, n, a.shape, bs);
   y = Tensor(s);
   const auto sa = bstrides(a.shape, s), sb = bstrides(bs, s);
@@ -541,7 +546,8 @@ std::vector<Shape> infer_reshape(const Graph& g, const Node& n, const std::vecto
     }
     if (d < 0) fail(g.source, where(n), "negative dimension in shape");
     s.push_back(d);
-    known *= d;
+    if (!checked_mul(known, d, &known))
+      fail(g.source, where(n), "shape " + shape_str(want) + ": element count overflows");
   }
   const int64_t total = numel(in[0]);
   if (infer_at >= 0) {
@@ -667,7 +673,7 @@ ResizePlan resize_plan(const Graph& g, const Node& n, const Shape& x) {
     p.scales = scales;
     for (size_t d = 0; d < x.size(); ++d) {
       if (!(scales[d] > 0.f)) fail(g.source, where(n), "scales must be positive");
-      p.out.push_back(static_cast<int64_t>(std::floor(static_cast<double>(x[d]) * scales[d])));
+      p.out.push_back(float_to_i64(g, n, std::floor(static_cast<double>(x[d]) * scales[d])));
     }
   }
   return p;
@@ -1265,8 +1271,10 @@ std::vector<int64_t> const_ints(const Graph& g, const Node& n, size_t k) {
     unsupported(g.source, where(n),
                 "input " + std::to_string(k) + " ('" + v + "') must be a constant initializer");
   const Tensor& t = g.init(v);
-  if (t.is_float()) return std::vector<int64_t>(t.f.begin(), t.f.end());
-  return t.i;
+  if (!t.is_float()) return t.i;
+  std::vector<int64_t> r;
+  for (float f : t.f) r.push_back(float_to_i64(g, n, f));
+  return r;
 }
 
 std::vector<float> const_floats(const Graph& g, const Node& n, size_t k) {

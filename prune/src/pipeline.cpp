@@ -9,7 +9,9 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <sstream>
 
+#include "base/limits.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/graph_passes.h"
@@ -143,14 +145,15 @@ bool glob_match(const std::string& p, const std::string& t) {
 }
 
 Recipe load_recipe(const std::string& path, const Graph& g) {
-  std::ifstream f(path);
+  std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, "", "cannot open file");
-  json j;
-  try {
-    j = json::parse(f);
-  } catch (const json::parse_error& e) {
-    fail(path, "byte " + std::to_string(e.byte), "invalid JSON");
-  }
+  std::ostringstream s;
+  s << f.rdbuf();
+  return parse_recipe(s.str(), path, g);
+}
+
+Recipe parse_recipe(const std::string& text, const std::string& path, const Graph& g) {
+  json j = parse_json_input(text, path);
   if (!j.is_object()) fail(path, "", "a recipe is a JSON object with a \"rules\" array");
   for (auto it = j.begin(); it != j.end(); ++it)
     if (it.key() != "rules" && it.key() != "description") fail(path, it.key(), "unknown key");

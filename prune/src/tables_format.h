@@ -21,7 +21,8 @@ constexpr uint32_t kNoSection = 0xFFFFFFFFu;
 // Sanity bounds for counts read from a file: a damaged length must give an error, not a
 // multi-gigabyte allocation.
 constexpr int64_t kMaxRank = 16;
-// Per layer; 2^28 int8 weights (256 MiB) is ten times the largest model the bench prunes.
+// Per layer and in total over all layers of a file; 2^28 int8 weights (256 MiB) is ten times the
+// largest model the bench prunes.
 constexpr int64_t kMaxWeights = int64_t{1} << 28;
 
 // Fixed codes, independent of the C++ enum order (the enums may grow; files must not change).
@@ -96,7 +97,8 @@ class In : public ByteReader {
     for (auto& d : s) d = i64(w);
     return s;
   }
-  Tensor tensor(const char* w) {
+  // none_ok: the writer stores an empty default Tensor for every non-tensor attribute.
+  Tensor tensor(const char* w, bool none_ok = false) {
     Tensor t;
     if (!enum_of(kDTypeCodes, u8(w), &t.dtype)) bad(std::string(w) + ": unknown dtype code");
     t.shape = shape(w);
@@ -104,6 +106,14 @@ class In : public ByteReader {
     for (auto& v : t.f) v = f32(w);
     t.i.resize(count(8, w));
     for (auto& v : t.i) v = i64(w);
+    // The data must be what the shape says: kernels index it by the shape.
+    int64_t n = 0;
+    const size_t have = t.is_float() ? t.f.size() : t.i.size();
+    const size_t other = t.is_float() ? t.i.size() : t.f.size();
+    const bool none = none_ok && t.shape.empty() && t.f.empty() && t.i.empty();
+    if (!none && (!checked_numel(t.shape, &n) || have != static_cast<uint64_t>(n) || other != 0))
+      bad(std::string(w) + ": shape " + shape_str(t.shape) + " does not match its " +
+          std::to_string(have) + " values");
     return t;
   }
 };
@@ -144,6 +154,10 @@ struct Section {
   std::string bytes;  // the complete section, CRC included
   int64_t nnz = 0;
 };
+
+// The semantic rules of tables_check.cpp (scales, requantization records, per-kind list lengths,
+// the shape table against shape inference); InputError naming the file and the layer.
+void check_program(const QuantizedModel& q, const std::string& source);
 
 // The listing entry of a section (`tables inspect`, TableSummary).
 TableLayerInfo layer_info(const QLayer& L, const Section& s, int64_t offset);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "base/limits.h"
 #include "prune/errors.h"
 #include "prune/tables.h"
 #include "tables_format.h"
@@ -13,6 +14,14 @@
 namespace prunesim {
 namespace pwt {
 namespace {
+
+// A fuzzer's mutations almost never keep the CRCs right; its build (scripts/fuzz.sh) skips their
+// comparison so that it reaches the fields behind them. Release builds always compare.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+constexpr bool kCompareCrc = false;
+#else
+constexpr bool kCompareCrc = true;
+#endif
 
 Graph read_graph(In& in) {
   Graph g;
@@ -59,7 +68,7 @@ Graph read_graph(In& in) {
       for (auto& v : at.ints) v = in.i64("attribute ints");
       at.floats.resize(in.count(4, "attribute floats"));
       for (auto& v : at.floats) v = in.f32("attribute floats");
-      at.t = in.tensor("attribute tensor");
+      at.t = in.tensor("attribute tensor", true);
       n.attrs[name] = std::move(at);
     }
     g.nodes.push_back(std::move(n));
@@ -163,7 +172,7 @@ Header read_header(const std::string& b, const std::string& source) {
          "truncated: the file has " + std::to_string(b.size()) + " bytes, the header needs " +
              std::to_string(kHeaderBytes));
   const uint32_t hcrc = get_u32(b, 44), hcalc = crc32(b.data(), 44);
-  if (hcrc != hcalc)
+  if (kCompareCrc && hcrc != hcalc)
     fail(source, "header, byte 44",
          "header CRC mismatch (stored " + hex32(hcrc) + ", computed " + hex32(hcalc) + ")");
   hdr.le(2, "flags");
@@ -184,7 +193,7 @@ Header read_header(const std::string& b, const std::string& source) {
          "model section at " + std::to_string(model_off) + " of " + std::to_string(model_len) +
              " bytes does not fit the file");
   const uint32_t mcalc = crc32(b.data() + model_off, static_cast<size_t>(model_len));
-  if (mcalc != model_crc)
+  if (kCompareCrc && mcalc != model_crc)
     fail(source, "model section, byte " + std::to_string(model_off),
          "CRC mismatch (stored " + hex32(model_crc) + ", computed " + hex32(mcalc) + ")");
   return h;
@@ -231,6 +240,7 @@ std::vector<Dir> read_directory(In& in, const Header& h, const QuantizedModel& q
 void check_layers(const QuantizedModel& q, const std::vector<uint32_t>& qsection,
                   const std::vector<Dir>& dir, const std::string& source) {
   const size_t nd = dir.size();
+  int64_t all_weights = 0;  // over the whole file: a per-layer bound alone lets N layers take N x
   for (size_t li = 0; li < q.layers.size(); ++li) {
     const QLayer& L = q.layers[li];
     const std::string place = "layer '" + L.name + "'";
@@ -245,6 +255,8 @@ void check_layers(const QuantizedModel& q, const std::vector<uint32_t>& qsection
     LayerMap map;
     const std::string why = layer_map(L, q.graph.nodes[L.node], &map);
     if (!why.empty()) fail(source, place, why);
+    if (!checked_add(all_weights, map.total(), &all_weights) || all_weights > kMaxWeights)
+      fail(source, place, "the layers up to this one hold more than 2^28 weights in total");
     const size_t rows = static_cast<size_t>(map.rows);
     if (L.bias.size() != rows || L.requant.size() != rows || L.weight_scale.size() != rows)
       fail(source, place,
@@ -262,7 +274,7 @@ Section read_section(const std::string& b, const std::string& source, size_t k, 
   *place = "layer '" + L.name + "' (section " + std::to_string(k) + " at byte " +
            std::to_string(off) + ")";
   const uint32_t stored_crc = get_u32(b, off + len - 4), calc = crc32(b.data() + off, len - 4);
-  if (stored_crc != calc)
+  if (kCompareCrc && stored_crc != calc)
     fail(source, *place,
          "CRC mismatch (stored " + hex32(stored_crc) + ", computed " + hex32(calc) + ")");
   In s(b, off, off + len - 4, source, *place);
@@ -353,6 +365,7 @@ QuantizedModel parse_tables(const std::string& b, const std::string& source, Tab
   read_quant(in, q, qsection, h.version);
   const std::vector<Dir> dir = read_directory(in, h, q, qsection, source);
   check_layers(q, qsection, dir, source);
+  check_program(q, source);
   if (summary) {
     summary->version = h.version;
     summary->source_model = source_model;

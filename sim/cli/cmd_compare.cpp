@@ -67,9 +67,9 @@ void run(const Opts& o) {
     in.labels = &labels;
   }
   const dse::Comparison r = dse::compare(a, in, warn, progress);
-  if (!o.report.empty()) write_file_atomic(o.report, r.out.dump(2) + "\n");
+  if (!o.report.empty()) write_file_atomic(o.report, json_text(r.out));
   if (o.json) {
-    std::cout << r.out.dump(2) << "\n";
+    std::cout << json_text(r.out);
     return;
   }
   dse::print_comparison(r, o.report);

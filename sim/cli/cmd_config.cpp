@@ -2,6 +2,7 @@
 // default, unit, range, meaning, source); `prunesim config --list` the architectures.
 #include <iostream>
 
+#include "common.h"
 #include "prune/errors.h"
 #include "registry.h"
 #include "sim/arch.h"
@@ -26,7 +27,7 @@ void run(const Opts& o) {
     nlohmann::json j = dump_params_json(o.dump, a.params());
     j["modes"] = a.modes();
     j["default_rate_hz"] = a.default_rate_hz();
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
     return;
   }
   std::cout << dump_params_table(o.dump, a.params());

@@ -167,7 +167,7 @@ void run(const Opts& o) {
     j["int8"] = metrics(y, labels);
   }
   if (o.json) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
     return;
   }
   print_summary(j, o.model, b ? o.then : std::string(), n, a.table);

@@ -179,23 +179,24 @@ void run(Opts& o) {
     warn("no epoch beat the starting weights on validation (" +
          metric_text(r.metric, r.start_metric) +
          "); the output keeps them — try more epochs or another lr");
-  // Outputs only now, staged together and renamed into place at once (base/output.h): an error or
-  // an interruption before the commit leaves none of them behind.
-  OutputBatch outputs;
+  // Outputs only now, all or none: an error or an interruption above leaves nothing behind.
+  std::vector<std::pair<std::string, std::string>> files;
   if (!o.tables_out.empty()) {
     PruneOutcome po;
     po.graph = r.graph;
     po.masks = masks;
     po.notes = notes;
     nlohmann::json trep;
-    write_pruned_tables(teacher, po, calib, nullptr, nullptr, o.tab, o.tables_out, trep, outputs);
+    files.emplace_back(o.tables_out, pruned_table_bytes(teacher, po, calib, nullptr, nullptr, o.tab,
+                                                        o.tables_out, trep));
     rep["tables"] = trep["tables"];
   }
-  if (!o.out.empty()) outputs.stage(o.out, onnx_bytes(r.graph, o.out));
-  if (!o.report.empty()) outputs.stage(o.report, rep.dump(2) + "\n");
-  outputs.commit();
+  if (!o.out.empty()) files.emplace_back(o.out, onnx_bytes(r.graph, o.out));
+  const std::string text = json_text(rep);
+  if (!o.report.empty()) files.emplace_back(o.report, text);
+  write_files_atomic(files);
   if (o.json) {
-    std::cout << rep.dump(2) << "\n";
+    std::cout << text;
     return;
   }
   print_summary(o, r, rep, mask_source);

@@ -52,7 +52,7 @@ void run(const Opts& o) {
     j["total_params"] = params;
     j["total_macs"] = macs;
     j["units"] = {{"params", "count"}, {"macs", "multiply-accumulates per inference (batch 1)"}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
     return;
   }
   std::cout << "model: " << o.model << "  (opset " << g.opset << ", " << g.nodes.size()

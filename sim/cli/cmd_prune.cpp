@@ -371,17 +371,19 @@ void run(Opts& o) {
   warn_short_sparsity(recipe, rep);
   warn_unmasked(rep);
   if (!o.quiet) note_idle_pes(rep);
-  // Outputs last, staged together and renamed into place at once: a failure or a signal before the
-  // commit leaves none of them behind, after it all of them (base/output.h).
-  OutputBatch outputs;
+  // Outputs last, all or none: every one is made in memory first, then all are renamed into
+  // place, so a failure in any step (a table that does not fit, a name JSON cannot hold) leaves
+  // nothing behind.
+  std::vector<std::pair<std::string, std::string>> files;
   if (!o.out.empty())
-    write_pruned_tables(g, res, calib, pd.eval ? &data : nullptr, pd.labels, o.tables, o.out, rep,
-                        outputs);
-  if (!o.onnx_out.empty()) outputs.stage(o.onnx_out, onnx_bytes(res.graph, o.onnx_out));
-  if (!o.report.empty()) outputs.stage(o.report, rep.dump(2) + "\n");
-  outputs.commit();
+    files.emplace_back(o.out, pruned_table_bytes(g, res, calib, pd.eval ? &data : nullptr,
+                                                 pd.labels, o.tables, o.out, rep));
+  if (!o.onnx_out.empty()) files.emplace_back(o.onnx_out, onnx_bytes(res.graph, o.onnx_out));
+  const std::string text = json_text(rep);
+  if (!o.report.empty()) files.emplace_back(o.report, text);
+  write_files_atomic(files);
   if (o.json)
-    std::cout << rep.dump(2) << "\n";
+    std::cout << text;
   else
     print_table(rep);
 }

@@ -155,7 +155,7 @@ void print_results(const Opts& o, const Measured& m, const std::string& csv,
            {"value", std::isfinite(r.metric) ? nlohmann::json(r.metric) : nlohmann::json()}});
     if (!budget.is_null()) j["budget"] = budget;
     if (!combined.is_null()) j["combined"] = combined;
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
     return;
   }
   if (o.out.empty())
@@ -233,7 +233,7 @@ void run(const Opts& o) {
   // Outputs after every warning, so --strict leaves none behind.
   if (!o.out.empty()) write_file_atomic(o.out, csv.str());
   if (!o.recipe_out.empty() && combined.contains("recipe"))
-    write_file_atomic(o.recipe_out, combined["recipe"].dump(2) + "\n");
+    write_file_atomic(o.recipe_out, json_text(combined["recipe"]));
   print_results(o, m, csv.str(), budget, combined);
 }
 

@@ -58,12 +58,12 @@ void run(const Opts& o) {
   for (const auto& w : r.report.value("warnings", nlohmann::json::array()))
     warn(w.get<std::string>());
   if (o.fit) r.report["fit"] = fitted;
-  if (!o.report.empty()) outputs.stage(o.report, r.report.dump(2) + "\n");
+  if (!o.report.empty()) outputs.stage(o.report, json_text(r.report));
   if (!o.output.empty()) outputs.stage(o.output, npy_bytes(r.output));
   if (!o.output_int8.empty()) outputs.stage(o.output_int8, npy_bytes(r.output_int8));
   outputs.commit();
   if (o.json) {
-    std::cout << r.report.dump(2) << "\n";
+    std::cout << json_text(r.report);
     return;
   }
   if (o.stats) std::cout << r.stats.to_table(3) << "\n";

@@ -175,7 +175,7 @@ void write_outputs(const Opts& o, const dse::Context& c, const std::string& scri
               {"rows", dse::to_json(rows, axes)}};
     if (!o.out.empty()) j["csv"] = o.out;
     if (!o.plot.empty()) j["plot"] = o.plot;
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
   } else if (o.out.empty()) {
     std::cout << csv;
   } else {

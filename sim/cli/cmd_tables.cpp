@@ -62,7 +62,7 @@ void run(const Opts& o) {
                   {"meta_bytes", "bytes"},
                   {"meta_bits", "bits"},
                   {"file_bytes", "bytes"}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
     return;
   }
   std::cout << "weight table: " << o.file << "  (format v" << s.version << ", from "

@@ -80,7 +80,7 @@ void run(const Opts& o) {
     j["rtl_wall_s"] = r.rtl_seconds;
     j["rtl_cycles_simulated"] = r.rtl_cycles_run;
     j["model_wall_s"] = r.model_seconds;  // the SystemC model's run of the same samples
-    std::cout << j.dump(2) << "\n";
+    std::cout << json_text(j);
     return;
   }
   std::cout << "verify raman: " << o.tables << " on " << r.dut << ", " << r.samples << " sample(s)"

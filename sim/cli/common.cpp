@@ -118,4 +118,8 @@ Tensor run_in_chunks(const Tensor& x, const std::string& what,
   return out;
 }
 
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 }  // namespace prunesim::cli

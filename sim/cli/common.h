@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ void load_table_and_input(const std::string& tables, const std::string& input, S
 // The progress bar of long work, "[#####.....] 12/30 what": on stderr and only when it is a
 // terminal, so logs and pipes stay clean; a newline when done == total.
 void progress(size_t done, size_t total, const std::string& what);
+
+// A report as the text every command prints or writes (2-space indent, newline-terminated).
+// Names are checked as UTF-8 at import; a byte that still is not becomes U+FFFD rather than
+// nlohmann's type_error 316 after outputs were written.
+std::string json_text(const nlohmann::json& j);
 
 // f (a whole-batch executor: run_float, run_int8) over x in chunks of samples along dim 0, the
 // outputs concatenated: the same result as f(x) — every executor runs sample by sample — with

@@ -58,9 +58,9 @@ std::string fidelity_text(const nlohmann::json& f) {
   return b;
 }
 
-void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
-                         const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
-                         const std::string& path, nlohmann::json& report, OutputBatch& out) {
+std::string pruned_table_bytes(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
+                               const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
+                               const std::string& path, nlohmann::json& report) {
   QuantizedModel q = quantize(res.graph, calib);
   if (data) report["fidelity"]["int8"] = int8_fidelity(dense, q, *data, labels);
   const TableOptions to = o.resolve();
@@ -81,10 +81,7 @@ void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tens
   } else if (!o.sets.empty()) {
     throw InputError("--set: only with --target raman (the core the model is checked against)");
   }
-  // Staged with the command's other outputs (renamed into place together at its end); the summary
-  // is read back from the very bytes staged.
-  const std::string bytes = table_bytes(q, res.masks, res.notes, to, path);
-  out.stage(path, bytes);
+  std::string bytes = table_bytes(q, res.masks, res.notes, to, path);
   TableSummary s;
   parse_tables(bytes, path, &s);
   nlohmann::json layers = nlohmann::json::array();
@@ -102,6 +99,7 @@ void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tens
         row["value_bits"] = 8 * l.value_bytes;
         row["meta_bits"] = 8 * l.meta_bytes;
       }
+  return bytes;
 }
 
 }  // namespace prunesim::cli

@@ -37,8 +37,10 @@ using dse::int8_fidelity;
 // "top-1 97.23 %", "mIoU 84.10 %, pixel accuracy 98.1 %" or "SNDR 16.40 dB, R2 0.9781": a
 // fidelity record (int8_fidelity, fidelity()) for the console, with its units.
 std::string fidelity_text(const nlohmann::json& f);
-void write_pruned_tables(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
-                         const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
-                         const std::string& path, nlohmann::json& report, OutputBatch& out);
+// The int8 weight tables of a pruned model as bytes (not written: the caller writes them with its
+// other outputs, all or none), their listing added to `report`.
+std::string pruned_table_bytes(const Graph& dense, const PruneOutcome& res, const Tensor& calib,
+                               const Tensor* data, const Tensor* labels, const TablesCliOpts& o,
+                               const std::string& path, nlohmann::json& report);
 
 }  // namespace prunesim::cli

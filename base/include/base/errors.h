@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace prunesim {
 
@@ -29,5 +31,10 @@ class UnsupportedError : public InputError {
 // place, so an interrupted or failed run never leaves a half-written output (base/output.h: the
 // temporary name is removed on SIGINT/SIGTERM; several outputs go together in an OutputBatch).
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+// Several outputs of one command, all or none: every file is written to its temporary name
+// first, and only when all are complete are they renamed into place (a failure removes the
+// temporaries and leaves every path as it was).
+void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& files);
 
 }  // namespace prunesim

@@ -64,6 +64,12 @@ class ParamValues {
 ParamValues resolve_params(const std::string& owner, const std::vector<ParamSpec>& specs,
                            const std::string& config_file, const std::vector<std::string>& sets,
                            const std::string& lister = "");
+// The same with the configuration's JSON text in memory (config_name names it in errors; empty
+// text: no configuration file).
+ParamValues resolve_params_text(const std::string& owner, const std::vector<ParamSpec>& specs,
+                                const std::string& config_text, const std::string& config_name,
+                                const std::vector<std::string>& sets,
+                                const std::string& lister = "");
 
 // One value from text (a --set right-hand side, a flag): validated and converted to the spec's
 // type. `where` names it in errors.

@@ -25,6 +25,8 @@ namespace prunesim {
 // NumPy .npz (a zip of .npy members, stored or deflated — np.savez and np.savez_compressed).
 // Keys are the member names without ".npy". InputError naming the file and member on any fault.
 std::map<std::string, Tensor> load_npz(const std::string& path);
+// The same from the archive's bytes (`path` names it in errors).
+std::map<std::string, Tensor> parse_npz(const std::string& bytes, const std::string& path);
 // An .npy image already in memory; `source` names it in errors.
 Tensor parse_npy(const std::string& bytes, const std::string& source);
 

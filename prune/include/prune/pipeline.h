@@ -30,6 +30,8 @@ struct Recipe {
 // Parses a recipe file. Unknown keys, out-of-range values and rules that match no prunable layer
 // of `g` are InputErrors naming the file and the key / rule index.
 Recipe load_recipe(const std::string& path, const Graph& g);
+// The same from the recipe's JSON text (`path` names it in errors).
+Recipe parse_recipe(const std::string& text, const std::string& path, const Graph& g);
 // A recipe with one rule for every layer (or for `layers` when given).
 Recipe single_rule_recipe(const std::string& scheme, const SchemeOptions& o,
                           const std::vector<std::string>& layers = {});

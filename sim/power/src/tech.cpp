@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/limits.h"
 #include "prune/errors.h"
 
 #ifndef PRUNESIM_DATA_DIR_DEFAULT
@@ -227,13 +228,7 @@ TechTable parse_tech_table(const nlohmann::json& j, const std::string& path) {
 TechTable load_tech_table(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail(path, "", "cannot open technology table");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(path, "byte " + std::to_string(e.byte), "not valid JSON");
-  }
-  return parse_tech_table(j, path);
+  return parse_tech_table(load_json_input(path), path);
 }
 
 std::string tech_data_dir() {
