@@ -89,7 +89,7 @@ namespace prunesim::train {
 struct LogicFinetuneOptions {
   // Each gate starts with logit `init_logit` on its current function and 0 on the 15 others,
   // so the starting point discretises to the input netlist for any init_logit > 0. Larger keeps
-  // the relaxed network closer to the discrete one (softmax 0.57 at 3, 0.78 at 4, 0.93 at 5) but
+  // the relaxed network closer to the discrete one (softmax 0.57 at 3, 0.78 at 4, 0.91 at 5) but
   // makes it slower to move a gate to another function.
   double init_logit = 3.0;
   TrainOptions train;  // epochs, lr, batch, optimizer, schedule, val_split, seed, threads, ...
