@@ -3,7 +3,9 @@
 // --sat removes gates without changing the function (SAT sweep, logic/sat_sweep.h; --data adds
 // the samples to the random simulation patterns; --abc asks ABC to prove the result equivalent
 // and to fraig the input for comparison); --similarity and --greedy prune to a gate budget on
-// --data (logic/similarity.h, logic/greedy.h) and report top-1 before and after with --labels.
+// --data (logic/similarity.h, logic/greedy.h) and report top-1 before and after with --labels;
+// --finetune "epochs=..,lr=.." then trains the pruned network's gate functions on --data/--labels
+// with its wiring fixed (train/logic_train.h: finetune_logic), so the budget is kept.
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "lgn_cli.h"
 #include "lgn_samples.h"
 #include "logic/abc.h"
 #include "logic/blif.h"
@@ -23,12 +26,16 @@
 #include "logic/simplify.h"
 #include "prune/errors.h"
 #include "registry.h"
+#include "train/logic_train.h"
+#include "train_cli.h"
 
 namespace prunesim::cli {
 namespace {
 
 struct Opts {
-  std::string net, out, data, labels;
+  std::string net, out, data, labels, finetune;
+  double finetune_logit = 3.0;
+  bool quiet = false;
   bool sat = false, similarity = false, greedy = false, json = false, abc = false;
   bool no_rewrite = false;
   long gates = -1;
@@ -91,6 +98,36 @@ nlohmann::json run_sat(const Opts& o, const logic::Netlist& n, logic::Netlist* o
   return j;
 }
 
+// The pruned network's gate functions trained on --data/--labels, its wiring fixed; the best
+// epoch on the discrete validation top-1 is kept, so the start wins when no epoch beats it.
+nlohmann::json run_finetune(const Opts& o, const logic::Netlist& pruned, logic::Netlist* out) {
+  train::LogicFinetuneOptions f;
+  // lgn train's defaults (Adam at 0.05, batches of 100): gate logits move at that rate.
+  f.train.lr = 0.05;
+  f.train.batch = 100;
+  train::parse_train_spec(o.finetune, "--finetune", &f.train);
+  f.init_logit = o.finetune_logit;
+  const train::LogicData d = load_logic_data(o.data, o.labels);
+  train::install_interrupt_handler();
+  const train::LogicFinetuneResult r =
+      train::finetune_logic(pruned, d, f, train_progress("lgn prune --finetune", o.quiet));
+  *out = r.net;
+  if (r.train.best_epoch == 0)
+    warn("--finetune: no epoch beat the pruned network on validation (" +
+         std::to_string(r.train.val_samples) + " samples); the output keeps it unchanged");
+  return {{"spec", o.finetune},
+          {"init_logit", f.init_logit},
+          {"epochs", f.train.epochs},
+          {"lr", f.train.lr},
+          {"batch", f.train.batch},
+          {"val_samples", r.train.val_samples},
+          {"val_top1_start", r.train.start_metric},
+          {"val_top1_best", r.train.best_metric},
+          {"best_epoch", r.train.best_epoch},
+          {"gates", r.net.gates.size()},
+          {"runtime_s", r.train.seconds}};
+}
+
 nlohmann::json run_budget(const Opts& o, const logic::Netlist& n, logic::Netlist* out) {
   if (o.data.empty())
     throw InputError("--similarity and --greedy need --data (the samples they rank on)");
@@ -116,6 +153,10 @@ nlohmann::json run_budget(const Opts& o, const logic::Netlist& n, logic::Netlist
   if (!s.labels.empty()) {
     j["top1_before"] = logic::accuracy(n, s.bits, s.labels.data(), s.n);
     j["top1_after"] = logic::accuracy(r.net, s.bits, s.labels.data(), s.n);
+  }
+  if (!o.finetune.empty()) {
+    j["finetune"] = run_finetune(o, r.net, out);
+    j["finetune"]["top1_after"] = logic::accuracy(*out, s.bits, s.labels.data(), s.n);
   }
   return j;
 }
@@ -148,6 +189,18 @@ void print(const nlohmann::json& j) {
       std::printf("  top-1 %.2f %% -> %.2f %%\n", 100 * j["top1_before"].get<double>(),
                   100 * j["top1_after"].get<double>());
   }
+  if (j.contains("finetune")) {
+    const auto& f = j["finetune"];
+    std::printf(
+        "fine-tuning (%s, wiring fixed): %zu gates after simplification, %.1f s\n"
+        "  validation top-1 (%lld samples) %.2f %% -> %.2f %% (best epoch %d of %d)\n"
+        "  top-1 on --data %.2f %% -> %.2f %%\n",
+        f["spec"].get<std::string>().c_str(), f["gates"].get<size_t>(),
+        f["runtime_s"].get<double>(), f["val_samples"].get<long long>(),
+        100 * f["val_top1_start"].get<double>(), 100 * f["val_top1_best"].get<double>(),
+        f["best_epoch"].get<int>(), f["epochs"].get<int>(), 100 * j["top1_after"].get<double>(),
+        100 * f["top1_after"].get<double>());
+  }
 }
 
 void run(const Opts& o) {
@@ -157,12 +210,17 @@ void run(const Opts& o) {
     throw InputError("--gates: --sat keeps the function, it takes no budget");
   if (!o.sat && o.gates == -1) throw InputError("--similarity and --greedy need --gates N");
   if (!o.labels.empty() && o.data.empty()) throw InputError("--labels needs --data");
+  if (!o.finetune.empty() && o.sat)
+    throw InputError("--finetune follows --similarity or --greedy (--sat keeps the function)");
+  if (!o.finetune.empty() && o.labels.empty())
+    throw InputError("--finetune needs --data and --labels (the samples it trains on)");
   check_writable(o.out, "-o");
   const logic::Netlist n = logic::read_lgn(o.net);
   logic::Netlist out;
   nlohmann::json j = o.sat ? run_sat(o, n, &out) : run_budget(o, n, &out);
   out.meta = n.meta + (n.meta.empty() ? "" : "; ") + "lgn prune --" + j["pass"].get<std::string>() +
-             (o.sat ? "" : " --gates " + std::to_string(o.gates));
+             (o.sat ? "" : " --gates " + std::to_string(o.gates)) +
+             (o.finetune.empty() ? "" : " --finetune " + o.finetune);
   logic::write_lgn(out, o.out);
   j["network"] = o.net;
   j["output"] = o.out;
@@ -195,6 +253,14 @@ void setup(CLI::App& app) {
   c->add_flag("--no-rewrite", o->no_rewrite, "--sat: skip the two-input cut rewriting");
   c->add_flag("--abc", o->abc,
               "--sat: ABC cec of the result and ABC fraig of the input for comparison");
+  c->add_option("--finetune", o->finetune,
+                "after --similarity/--greedy: train the gate functions on --data/--labels with "
+                "the wiring fixed (the budget is kept); " +
+                    train::train_spec_help() + " (defaults here lr=0.05, batch=100)");
+  c->add_option("--finetune-logit", o->finetune_logit,
+                "--finetune: initial logit of each gate's current function (the other 15 get 0)")
+      ->check(CLI::PositiveNumber);
+  c->add_flag("--quiet", o->quiet, "--finetune: no progress on stderr");
   c->add_flag("--json", o->json, "JSON report on stdout");
   c->callback([o] { run(*o); });
 }

@@ -12,6 +12,7 @@
 
 #include "common/cli_fixture.h"
 #include "logic/abc.h"
+#include "logic/eval.h"
 #include "logic/format.h"
 #include "logic/sat_sweep.h"
 #include "logic/simplify.h"
@@ -89,6 +90,28 @@ TEST_F(LgnPassesCli, BudgetPassesMeetTheBudget) {
   }
 }
 
+TEST_F(LgnPassesCli, FinetuneKeepsTheBudgetAndReportsTopOneBeforeAndAfter) {
+  const long budget = static_cast<long>(simplify(net_).gates.size() / 2);
+  const std::string out = path("ft.lgn");
+  const auto j = json_of("lgn prune " + lgn_ + " --greedy --gates " + std::to_string(budget) +
+                         " --data " + path("lx.npy") + " --labels " + path("ly.npy") + " -o " +
+                         out + " --finetune epochs=2,threads=1 --quiet --json");
+  const Netlist r = read_lgn(out);
+  EXPECT_LE(r.gates.size(), static_cast<size_t>(budget));
+  EXPECT_LE(r.gates.size(), j["gates_after"].get<size_t>());
+  EXPECT_EQ(j["finetune"]["gates"], r.gates.size());
+  EXPECT_EQ(j["finetune"]["epochs"], 2);
+  EXPECT_EQ(j["finetune"]["val_samples"], 30);  // val_split 0.1 of 300
+  EXPECT_GE(j["finetune"]["val_top1_best"].get<double>(),
+            j["finetune"]["val_top1_start"].get<double>());
+  // The reported top-1 is the written network's on --data.
+  const auto t = load_npy_as_float(path("lx.npy"));
+  std::vector<int64_t> y;
+  for (float v : load_npy_as_float(path("ly.npy")).f) y.push_back(static_cast<int64_t>(v));
+  const BitMatrix in = encode(r.encoder, t.f.data(), 300, 24);
+  EXPECT_DOUBLE_EQ(j["finetune"]["top1_after"].get<double>(), accuracy(r, in, y.data(), 300));
+}
+
 TEST_F(LgnPassesCli, ImpossibleBudgetsAndBadInputGiveOneLineAndNoFile) {
   const std::string out = path("bad.lgn");
   const std::string data = " --data " + path("lx.npy") + " -o " + out;
@@ -101,6 +124,12 @@ TEST_F(LgnPassesCli, ImpossibleBudgetsAndBadInputGiveOneLineAndNoFile) {
   expect_bad("lgn prune " + lgn_ + " --sat --gates 10 -o " + out, "takes no budget", out);
   expect_bad("lgn prune " + lgn_ + " -o " + out, "exactly one of", out);
   expect_bad("lgn prune " + lgn_ + " --greedy --gates 10 -o " + out, "need --data", out);
+  expect_bad("lgn prune " + lgn_ + " --greedy --gates 10 --finetune epochs=2" + data,
+             "--finetune needs --data and --labels", out);
+  expect_bad("lgn prune " + lgn_ + " --sat --finetune epochs=2" + data, "--finetune follows", out);
+  expect_bad("lgn prune " + lgn_ + " --greedy --gates 200 --finetune epochs=0" + data +
+                 " --labels " + path("ly.npy"),
+             "--finetune", out);
   std::string bytes = prunesim::testing::slurp(lgn_);
   bytes.resize(bytes.size() / 2);
   std::ofstream(path("cut.lgn"), std::ios::binary) << bytes;

@@ -1,10 +1,9 @@
 #include "logic_module.h"
 
 namespace prunesim::train {
-namespace {
 
-// Row id = Petersen ID: the function's multilinear coefficients (1, a, b, ab). From the truth
-// table f(a, b) = sum of its minterms: f00 (1-a)(1-b) + f01 (1-a) b + f10 a (1-b) + f11 a b.
+// From the truth table f(a, b) = sum of its minterms: f00 (1-a)(1-b) + f01 (1-a) b +
+// f10 a (1-b) + f11 a b.
 torch::Tensor relaxation_coefficients() {
   std::vector<float> c;
   for (int id = 0; id < 16; ++id) {
@@ -14,6 +13,8 @@ torch::Tensor relaxation_coefficients() {
   }
   return torch::tensor(c).reshape({16, 4});
 }
+
+namespace {
 
 // `count` indices into [0, in) that use every index about equally often (concatenated random
 // permutations, then shuffled), so that no input of a layer is left unread when there are

@@ -58,4 +58,15 @@ class LogicModule : public Trainable {
   std::vector<torch::Tensor> best_;
 };
 
+// Shared by train_logic and finetune_logic (logic_train.cpp). The validation rows: a seeded
+// share of d's samples; the rest are the training rows.
+void split_rows(const LogicData& d, const TrainOptions& o, std::vector<int64_t>* tr,
+                std::vector<int64_t>* val);
+// Rows of d, thermometer-encoded by the evaluator's encoder, as 0/1 floats [rows, bits].
+torch::Tensor encoded(const LogicData& d, const logic::Encoder& e,
+                      const std::vector<int64_t>& rows);
+torch::Tensor label_tensor(const LogicData& d, const std::vector<int64_t>& rows);
+// Row id = Petersen ID: the function's multilinear coefficients (1, a, b, ab) [16, 4].
+torch::Tensor relaxation_coefficients();
+
 }  // namespace prunesim::train

@@ -117,6 +117,8 @@ int64_t check_labels(const LogicData& d, const LogicNetOptions& o) {
   return classes;
 }
 
+}  // namespace
+
 // The validation rows: a seeded share of the samples (the same rule as the graph trainer).
 void split_rows(const LogicData& d, const TrainOptions& o, std::vector<int64_t>* tr,
                 std::vector<int64_t>* val) {
@@ -152,8 +154,6 @@ torch::Tensor label_tensor(const LogicData& d, const std::vector<int64_t>& rows)
   for (size_t i = 0; i < rows.size(); ++i) y[i] = d.labels[static_cast<size_t>(rows[i])];
   return torch::tensor(y, torch::kLong);
 }
-
-}  // namespace
 
 LogicTrainResult train_logic(const LogicData& d, const LogicNetOptions& o,
                              const ProgressFn& progress) {

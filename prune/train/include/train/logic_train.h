@@ -78,3 +78,43 @@ std::vector<int64_t> logic_hard_predictions(const LogicData& d, const LogicNetOp
                                             logic::Netlist* net);
 
 }  // namespace prunesim::train
+
+namespace prunesim::train {
+
+// Fine-tuning of a discretised (typically pruned) network, issue 14's "optional fine-tuning
+// after" the budget passes. The netlist becomes a relaxed network again with its wiring fixed
+// exactly as given (each gate reads its own two signals, any earlier signal of the DAG), and only
+// the gate functions are trained: the gate count and structure cannot grow, so a pruned budget
+// is kept. Encoder, output groups, out_negate and tau are the netlist's.
+struct LogicFinetuneOptions {
+  // Each gate starts with logit `init_logit` on its current function and 0 on the 15 others,
+  // so the starting point discretises to the input netlist for any init_logit > 0. Larger keeps
+  // the relaxed network closer to the discrete one (softmax 0.57 at 3, 0.78 at 4, 0.91 at 5) but
+  // makes it slower to move a gate to another function.
+  double init_logit = 3.0;
+  TrainOptions train;  // epochs, lr, batch, optimizer, schedule, val_split, seed, threads, ...
+};
+
+struct LogicFinetuneResult {
+  logic::Netlist net;     // the best epoch's functions on the input's wiring, then simplified
+  logic::Netlist wiring;  // the same before logic::simplify: the input's gates, wiring, outputs
+  // start_metric: the input's discrete validation top-1; per epoch the discrete top-1.
+  TrainResult train;
+  int64_t parameters = 0;         // 16 per gate
+  std::vector<int64_t> val_rows;  // the samples of d held out for validation
+};
+
+// d.x must have net.encoder's features; labels are class ids below net.classes. InputError for
+// data or labels that do not fit, a network without gates, bad options or a diverging run;
+// Interrupted when interrupted() became true.
+LogicFinetuneResult finetune_logic(const logic::Netlist& net, const LogicData& d,
+                                   const LogicFinetuneOptions& o,
+                                   const ProgressFn& progress = nullptr);
+
+// The starting point of finetune_logic, untrained: its discretisation (the input netlist's gates
+// unless the initialisation is wrong) and its hard forward's class per sample of d (what the
+// evaluator gives on the input), for the tests.
+logic::Netlist logic_finetune_start(const logic::Netlist& net, const LogicData& d,
+                                    double init_logit, std::vector<int64_t>* hard_classes);
+
+}  // namespace prunesim::train
