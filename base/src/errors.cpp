@@ -16,5 +16,4 @@ void unsupported(const std::string& file, const std::string& place, const std::s
   throw UnsupportedError(m);
 }
 
-
 }  // namespace prunesim

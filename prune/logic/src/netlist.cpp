@@ -72,8 +72,7 @@ void validate(const Netlist& n, const std::string& where) {
   for (uint32_t o : n.outputs)
     if (o >= n.signals())
       throw InputError(where + ": output signal " + std::to_string(o) + " does not exist");
-  if (!(n.tau > 0))
-    throw InputError(where + ": group-sum temperature tau must be > 0");
+  if (!(n.tau > 0)) throw InputError(where + ": group-sum temperature tau must be > 0");
 }
 
 }  // namespace prunesim::logic

@@ -45,7 +45,6 @@ int64_t parse_int(const std::string& v, const std::string& flag, const std::stri
   return static_cast<int64_t>(d);
 }
 
-
 }  // namespace
 
 std::string train_spec_help() {

@@ -35,8 +35,8 @@ struct SimInput {
   // other outputs (base/output.h OutputBatch). "" = the model writes a temporary of its own and
   // renames it to trace_path when the run succeeded.
   std::string trace_write_path;
-  double rate_hz = 0;      // inferences per second for power; 0 = the arch's default
-  bool quiet = false;      // no progress output
+  double rate_hz = 0;  // inferences per second for power; 0 = the arch's default
+  bool quiet = false;  // no progress output
 };
 
 struct SimOutput {
