@@ -9,6 +9,7 @@ Usage: /usr/bin/python3 scripts/lgn_prune_compare.py --prunesim build/bin/prunes
          --gates 4000,3000,2000 --out OUT_PREFIX [--rounds K] [--title TEXT] [--finetune SPEC]
 With --finetune (an `lgn prune --finetune` spec, e.g. "epochs=20,threads=1") every pass also runs
 with fine-tuning after it, as the rows and curves "similarity + ft" and "greedy + ft".
+--replot --out OUT_PREFIX [--title T] redraws OUT_PREFIX.png from OUT_PREFIX.csv.
 Writes OUT_PREFIX.csv and OUT_PREFIX.png (each through a temporary name, renamed at the end).
 """
 import argparse
@@ -39,8 +40,10 @@ def evaluate(a, net):
 
 def main():
     p = argparse.ArgumentParser()
-    for k in ["prunesim", "net", "data", "labels", "eval-data", "eval-labels", "gates", "out"]:
-        p.add_argument("--" + k, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--replot", action="store_true", help="only redraw OUT.png from OUT.csv")
+    for k in ["prunesim", "net", "data", "labels", "eval-data", "eval-labels", "gates"]:
+        p.add_argument("--" + k, default="")
     p.add_argument("--title", default="")
     p.add_argument("--rounds", default="1", help="lgn prune --rounds (re-rank this many times)")
     p.add_argument("--similarity-score", default="outputs", choices=["outputs", "hamming"],
@@ -48,6 +51,14 @@ def main():
     p.add_argument("--finetune", default="", help="also run every pass with lgn prune --finetune SPEC")
     p.add_argument("--eval-prunesim", default="", help="prunesim that runs `lgn eval` (default --prunesim)")
     a = p.parse_args()
+    if a.replot:
+        with open(a.out + ".csv", newline="") as f:
+            plot(list(csv.DictReader(f)), a)
+        return
+    missing = [k for k in ["prunesim", "net", "data", "labels", "eval_data", "eval_labels", "gates"]
+               if not getattr(a, k)]
+    if missing:
+        p.error("missing --" + ", --".join(m.replace("_", "-") for m in missing))
     budgets = [int(g) for g in a.gates.split(",")]
     rows = [{"pass": "original", "budget": "", "gates": None, "top1": evaluate(a, a.net),
              "top1_train": "", "runtime_s": ""}]
@@ -80,21 +91,27 @@ def main():
         w.writeheader()
         w.writerows(rows)
     os.replace(tmp_csv, a.out + ".csv")
+    plot(rows, a)
+
+
+
+def plot(rows, a):
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     styles = [("similarity", "o--", "C0"), ("greedy", "s--", "C1"),
               ("similarity + ft", "o-", "C0"), ("greedy + ft", "s-", "C1")]
     for kind, style, colour in styles:
-        pts = sorted((r["gates"], r["top1"]) for r in rows if r["pass"] == kind)
+        pts = sorted((int(r["gates"]), float(r["top1"])) for r in rows if r["pass"] == kind)
         if pts:
             ax.plot([x for x, _ in pts], [100 * y for _, y in pts], style, color=colour,
                     label=kind, mfc="none" if "ft" not in kind else colour)
-    ax.axhline(100 * rows[0]["top1"], color="grey", lw=0.8, ls=":",
-               label="unpruned (%d gates)" % rows[0]["gates"])
-    ax.set_xlabel("gates after pruning (two-input gates)")
+    ax.axhline(100 * float(rows[0]["top1"]), color="grey", lw=0.8, ls=":",
+               label="unpruned (%d gates)" % int(rows[0]["gates"]))
+    ax.set_xscale("log")  # the budgets span two decades; the small ones matter most
+    ax.set_xlabel("gates after pruning (two-input gates, log scale)")
     ax.set_ylabel("top-1 on held-out data (%)")
-    ax.set_title(a.title or os.path.basename(a.net))
+    ax.set_title(a.title or os.path.basename(a.net or a.out))
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     tmp_png = a.out + ".tmp.png"
     fig.savefig(tmp_png, dpi=120)
