@@ -3,6 +3,7 @@
 // dequantization no floating-point value touches an activation.
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "hls/datapath.h"
 #include "op_table.h"
@@ -10,11 +11,10 @@
 #include "prune/hls_params.h"
 #include "prune/op_geometry.h"
 #include "prune/quant.h"
+#include "int8_runner.h"
 
 namespace prunesim {
 namespace {
-
-using Codes = std::vector<int8_t>;
 
 int32_t i32(int64_t v) {
   return static_cast<int32_t>(v);
@@ -32,22 +32,34 @@ std::vector<int64_t> bstrides(const Shape& s, const Shape& out) {
   return st;
 }
 
+}  // namespace
+
+namespace detail {
+
 class Runner {
  public:
-  explicit Runner(const QuantizedModel& q) : q_(q), g_(q.graph) {}
+  Runner(const QuantizedModel& q, Int8LayerKernels* k) : q_(q), g_(q.graph), k_(k) {}
 
   // Runs every layer on one sample's input codes; returns the output codes.
   const Codes& run(Codes input, const Int8Observer& obs) {
     env_.clear();
     env_[q_.input] = std::move(input);
-    for (const QLayer& L : q_.layers) {
+    return run_from(0, obs);
+  }
+
+  // Layers [first, end) on the values already in env_ (seeded by the caller).
+  const Codes& run_from(size_t first, const Int8Observer& obs) {
+    for (size_t k = first; k < q_.layers.size(); ++k) {
+      const QLayer& L = q_.layers[k];
       Codes y;
-      layer(L, y);
+      layer(k, L, y);
       if (obs) obs(L, y, g_.shape(L.output));
       env_[L.output] = std::move(y);
     }
     return env_.at(q_.output);
   }
+
+  std::map<std::string, Codes>& env() { return env_; }
 
   // One layer on activations held by the caller (value name -> codes of one sample).
   Codes run_layer(const QLayer& L, const std::map<std::string, Codes>& env) {
@@ -56,17 +68,20 @@ class Runner {
       if (!v.empty() && env.count(v)) env_[v] = env.at(v);
     for (const std::string& v : L.inputs) env_[v] = env.at(v);
     Codes y;
-    layer(L, y);
+    layer(static_cast<size_t>(&L - q_.layers.data()), L, y);
     return y;
   }
 
  private:
   const Codes& in(const QLayer& L, size_t k) const { return env_.at(L.inputs.at(k)); }
 
-  void layer(const QLayer& L, Codes& y) {
+  void layer(size_t index, const QLayer& L, Codes& y) {
     const Node& n = g_.nodes[L.node];
     const Shape& out_shape = g_.shape(L.output);
     y.assign(static_cast<size_t>(numel(out_shape)), 0);
+    const bool mac_layer = L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
+                           L.kind == QLayer::Kind::Gemm;
+    if (k_ && mac_layer && k_->run(index, L, in(L, 0), y)) return;
     switch (L.kind) {
       case QLayer::Kind::Conv:
       case QLayer::Kind::ConvTranspose: {
@@ -391,10 +406,23 @@ class Runner {
 
   const QuantizedModel& q_;
   const Graph& g_;
+  Int8LayerKernels* k_ = nullptr;
   std::map<std::string, Codes> env_;
 };
 
-}  // namespace
+Int8Program::Int8Program(const QuantizedModel& q, Int8LayerKernels* k)
+    : r_(std::make_unique<Runner>(q, k)) {}
+Int8Program::~Int8Program() = default;
+const Codes& Int8Program::run(Codes input, const Int8Observer& obs) {
+  return r_->run(std::move(input), obs);
+}
+const Codes& Int8Program::run_from(std::map<std::string, Codes> env, size_t first,
+                                   const Int8Observer& obs) {
+  r_->env() = std::move(env);
+  return r_->run_from(first, obs);
+}
+
+}  // namespace detail
 
 std::vector<bool> reduced_axes(const QuantizedModel& q, const QLayer& L) {
   return reduce_plan(q.graph, q.graph.nodes[L.node], q.graph.shape(L.inputs.at(0))).reduced;
@@ -448,7 +476,7 @@ Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer
   r.output_int8.shape = out;
   r.output_int8.i.reserve(static_cast<size_t>(n * per_out));
   r.output_float = Tensor(out);
-  Runner run(q);
+  detail::Runner run(q, nullptr);
   for (int64_t s = 0; s < n; ++s) {
     Codes xin(static_cast<size_t>(per));
     for (int64_t k = 0; k < per; ++k)
@@ -465,7 +493,7 @@ Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer
 
 std::vector<int8_t> run_int8_layer(const QuantizedModel& q, size_t layer,
                                    const std::map<std::string, std::vector<int8_t>>& env) {
-  Runner run(q);
+  detail::Runner run(q, nullptr);
   return run.run_layer(q.layers.at(layer), env);
 }
 

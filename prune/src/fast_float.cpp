@@ -1,0 +1,330 @@
+// Fast float executor: run_float's graph walk with Conv, ConvTranspose, Gemm and MatMul (constant
+// right operand) on im2col tiles and the packed double kernels, samples split over threads.
+// Bit-for-bit run_float: each output is the same double sum, from 0.0, over the same taps in the
+// same order (ascending channel and tap; ConvTranspose: the scatter order, i.e. taps descending),
+// with the padding taps the reference skips contributing +-0.0, which leaves any sum unchanged
+// (an exact float product in double, never -0.0 + -0.0 since sums start at +0.0). Non-finite
+// weights would break that (0 * Inf), so such nodes run the reference op.
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <set>
+#include <thread>
+
+#include "fast_kernels.h"
+#include "op_table.h"
+#include "prune/errors.h"
+#include "prune/fast_exec.h"
+
+namespace prunesim {
+namespace {
+
+using fast::kTile;
+
+int round_up(int v, int m) {
+  return (v + m - 1) / m * m;
+}
+
+bool finite(const Tensor& t) {
+  for (float v : t.f)
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+// One node prepared for the kernels (shared read-only by the threads).
+struct FNode {
+  enum class Path { Reference, Conv, Dense } path = Path::Reference;
+  bool tr = false;
+  int64_t K = 0, N = 0;        // Dense: inner and output sizes
+  bool bias_add = false;       // Dense (Gemm): add input 2 (beta == 1) after alpha * acc
+  double alpha = 1.0;
+  std::vector<double> w;       // Conv: [M][cpg*kh*kw]; Dense: [N][K]
+  std::vector<double> bias;    // Conv: per output channel (0 when absent)
+};
+
+FNode prepare(const Graph& g, const Node& n) {
+  FNode f;
+  if ((n.op == "Conv" || n.op == "ConvTranspose") && g.is_const(n.in(1)) &&
+      (n.in(2).empty() || g.is_const(n.in(2)))) {
+    const Tensor& w = g.init(n.in(1));
+    if (!finite(w) || !w.is_float()) return f;
+    f.tr = n.op == "ConvTranspose";
+    f.path = FNode::Path::Conv;
+    const Shape& ws = w.shape;
+    const int64_t taps = ws.size() == 4 ? ws[2] * ws[3] : ws.back();
+    const int64_t kh = ws.size() == 4 ? ws[2] : 1, kw = ws.back();
+    if (!f.tr) {
+      f.w.assign(w.f.begin(), w.f.end());  // [M][cpg][kh][kw] is already the tap order
+    } else {
+      // w [C][M/group][kh][kw] -> [M][cpg * kh * kw] with taps descending.
+      const int64_t C = ws[0], mpg = ws[1];
+      const int64_t group = n.attr_i("group", 1), cpg = C / group, M = mpg * group;
+      f.w.assign(static_cast<size_t>(M * cpg * taps), 0.0);
+      for (int64_t m = 0; m < M; ++m) {
+        const int64_t gi = m / mpg, mo = m % mpg;
+        for (int64_t ci = 0; ci < cpg; ++ci)
+          for (int64_t i = 0; i < kh; ++i)
+            for (int64_t j = 0; j < kw; ++j)
+              f.w[static_cast<size_t>(((m * cpg + ci) * kh + i) * kw + j)] =
+                  w.f[static_cast<size_t>((((gi * cpg + ci) * mpg + mo) * kh + (kh - 1 - i)) * kw +
+                                          (kw - 1 - j))];
+      }
+    }
+    const int64_t M = f.tr ? ws[1] * n.attr_i("group", 1) : ws[0];
+    f.bias.assign(static_cast<size_t>(M), 0.0);
+    if (!n.in(2).empty()) {
+      const Tensor& b = g.init(n.in(2));
+      for (int64_t m = 0; m < M && m < b.size(); ++m)
+        f.bias[static_cast<size_t>(m)] = b.f[static_cast<size_t>(m)];
+    }
+    return f;
+  }
+  const bool gemm = n.op == "Gemm", matmul = n.op == "MatMul";
+  if ((gemm || matmul) && g.is_const(n.in(1)) && g.init(n.in(1)).shape.size() == 2 &&
+      g.init(n.in(1)).is_float() && finite(g.init(n.in(1)))) {
+    if (gemm && (n.attr_i("transA", 0) != 0 || n.attr_f("beta", 1.f) != 1.f)) return f;
+    const Tensor& b = g.init(n.in(1));
+    const bool tb = gemm && n.attr_i("transB", 0) != 0;
+    f.K = tb ? b.shape[1] : b.shape[0];
+    f.N = tb ? b.shape[0] : b.shape[1];
+    f.w.resize(static_cast<size_t>(f.K * f.N));
+    for (int64_t j = 0; j < f.N; ++j)
+      for (int64_t k = 0; k < f.K; ++k)
+        f.w[static_cast<size_t>(j * f.K + k)] =
+            b.f[static_cast<size_t>(tb ? j * f.K + k : k * f.N + j)];
+    f.alpha = gemm ? static_cast<double>(n.attr_f("alpha", 1.f)) : 1.0;
+    f.bias_add = gemm && !n.in(2).empty();
+    f.path = FNode::Path::Dense;
+  }
+  return f;
+}
+
+class Walker {
+ public:
+  Walker(const Graph& g, const std::vector<FNode>& prep, KernelIsa isa)
+      : g_(g), prep_(prep), isa_(isa) {
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+      for (const auto& i : g.nodes[k].inputs) last_[i] = k;
+    for (const auto& o : g.outputs) outs_.insert(o.name);
+  }
+
+  // run_direct of executor_float.cpp, with the prepared nodes on the kernels.
+  TensorMap run(const TensorMap& inputs) {
+    std::map<std::string, Tensor> env;
+    for (const auto& v : g_.inputs) {
+      auto it = inputs.find(v.name);
+      if (it == inputs.end()) fail(g_.source, "input '" + v.name + "'", "no tensor given");
+      env[v.name] = it->second;
+    }
+    for (size_t k = 0; k < g_.nodes.size(); ++k) {
+      const Node& n = g_.nodes[k];
+      size_t used = n.inputs.size();
+      while (used > 0 && n.inputs[used - 1].empty()) --used;
+      std::vector<const Tensor*> in(used, nullptr);
+      for (size_t i = 0; i < used; ++i) {
+        const std::string& v = n.inputs[i];
+        if (v.empty()) continue;
+        if (g_.is_const(v)) {
+          in[i] = &g_.init(v);
+        } else {
+          auto it = env.find(v);
+          if (it == env.end())
+            fail(g_.source, "node '" + n.name + "'", "input '" + v + "' not computed");
+          in[i] = &it->second;
+        }
+      }
+      std::vector<Tensor> out(n.outputs.size());
+      const FNode& f = prep_[k];
+      if (f.path == FNode::Path::Conv)
+        conv(n, f, *in[0], out[0]);
+      else if (f.path == FNode::Path::Dense && dense(n, f, in, out[0]))
+        ;
+      else
+        find_op(n.op)->run(g_, n, in, out);
+      for (size_t o = 0; o < n.outputs.size(); ++o)
+        if (!n.outputs[o].empty()) env[n.outputs[o]] = std::move(out[o]);
+      for (const auto& v : n.inputs) {
+        auto it = last_.find(v);
+        if (it != last_.end() && it->second == k && !outs_.count(v)) env.erase(v);
+      }
+    }
+    TensorMap r;
+    for (const auto& o : g_.outputs)
+      r[o.name] = g_.is_const(o.name) ? g_.init(o.name) : env.at(o.name);
+    return r;
+  }
+
+ private:
+  void conv(const Node& n, const FNode& f, const Tensor& x, Tensor& y) {
+    const Shape& ws = g_.init(n.in(1)).shape;
+    const ConvGeom c =
+        f.tr ? convtranspose_geometry(g_, n, x.shape, ws) : conv_geometry(g_, n, x.shape, ws);
+    y = Tensor(c.out_shape());
+    const int64_t cpg = c.C / c.group, mpg = c.M / c.group, K = cpg * c.kh * c.kw;
+    const int64_t OHW = c.OH * c.OW, HW = c.H * c.W;
+    X_.resize(static_cast<size_t>(K * kTile));
+    acc_.resize(static_cast<size_t>(mpg * kTile));
+    const bool pointwise = !f.tr && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 &&
+                           c.pt == 0 && c.pl == 0 && c.OH == c.H && c.OW == c.W;
+    for (int64_t b = 0; b < c.N; ++b)
+      for (int64_t gi = 0; gi < c.group; ++gi) {
+        const float* xg = x.f.data() + (b * c.C + gi * cpg) * HW;
+        for (int64_t p0 = 0; p0 < OHW; p0 += kTile) {
+          const int nt = static_cast<int>(std::min<int64_t>(kTile, OHW - p0));
+          const int NT = round_up(nt, 16);
+          for (int64_t ci = 0; ci < cpg; ++ci) {
+            const float* xc = xg + ci * HW;
+            for (int64_t i = 0; i < c.kh; ++i)
+              for (int64_t j = 0; j < c.kw; ++j) {
+                double* d = X_.data() + ((ci * c.kh + i) * c.kw + j) * NT;
+                std::fill(d, d + NT, 0.0);
+                if (pointwise) {
+                  for (int pp = 0; pp < nt; ++pp) d[pp] = xc[p0 + pp];
+                  continue;
+                }
+                int64_t oh = p0 / c.OW, ow = p0 % c.OW;
+                for (int pp = 0; pp < nt; ++pp) {
+                  int64_t ih, iw;
+                  bool in;
+                  if (!f.tr) {
+                    ih = oh * c.sh - c.pt + i * c.dh;
+                    iw = ow * c.sw - c.pl + j * c.dw;
+                    in = ih >= 0 && ih < c.H && iw >= 0 && iw < c.W;
+                  } else {
+                    const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
+                    const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
+                    in = th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0;
+                    ih = th / c.sh;
+                    iw = tw / c.sw;
+                    in = in && ih < c.H && iw < c.W;
+                  }
+                  if (in) d[pp] = xc[ih * c.W + iw];
+                  if (++ow == c.OW) {
+                    ow = 0;
+                    ++oh;
+                  }
+                }
+              }
+          }
+          const int64_t m0 = gi * mpg;
+          fast::gemm_f64(isa_, static_cast<int>(mpg), static_cast<int>(K), NT,
+                         f.w.data() + m0 * K, X_.data(), acc_.data());
+          for (int64_t r = 0; r < mpg; ++r) {
+            const double bias = f.bias[static_cast<size_t>(m0 + r)];
+            float* yo = y.f.data() + (b * c.M + m0 + r) * OHW + p0;
+            const double* a = acc_.data() + r * NT;
+            for (int pp = 0; pp < nt; ++pp) yo[pp] = static_cast<float>(a[pp] + bias);
+          }
+        }
+      }
+  }
+
+  bool dense(const Node& n, const FNode& f, const std::vector<const Tensor*>& in, Tensor& y) {
+    const Tensor& a = *in[0];
+    const bool gemm = n.op == "Gemm";
+    if (a.shape.size() < 2 || (gemm && a.shape.size() != 2) || a.shape.back() != f.K) return false;
+    const Tensor* cb = f.bias_add && in.size() > 2 ? in[2] : nullptr;
+    if (f.bias_add && !cb) return false;
+    const int64_t rows = a.size() / f.K;
+    Shape os = a.shape;
+    os.back() = f.N;
+    y = Tensor(os);
+    X_.resize(static_cast<size_t>(f.K * kTile));
+    acc_.resize(static_cast<size_t>(f.N * kTile));
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTile, rows - r0));
+      const int NT = round_up(nt, 16);
+      std::fill(X_.begin(), X_.begin() + f.K * NT, 0.0);
+      for (int rr = 0; rr < nt; ++rr)
+        for (int64_t k = 0; k < f.K; ++k)
+          X_[static_cast<size_t>(k * NT + rr)] = a.f[static_cast<size_t>((r0 + rr) * f.K + k)];
+      fast::gemm_f64(isa_, static_cast<int>(f.N), static_cast<int>(f.K), NT, f.w.data(),
+                     X_.data(), acc_.data());
+      for (int rr = 0; rr < nt; ++rr)
+        for (int64_t j = 0; j < f.N; ++j)
+          y.f[static_cast<size_t>((r0 + rr) * f.N + j)] =
+              static_cast<float>(f.alpha * acc_[static_cast<size_t>(j * NT + rr)]);
+    }
+    if (cb) {  // u + beta * v with beta == 1 is u + v: one rounding, whatever the contraction
+      const Shape& cs = cb->shape;
+      if (cs.size() > 2) return false;
+      const int64_t cm = cs.size() == 2 ? cs[0] : 1, cn = cs.empty() ? 1 : cs.back();
+      if ((cm != 1 && cm != rows) || (cn != 1 && cn != f.N)) return false;
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < f.N; ++j) {
+          const float v = cb->f[static_cast<size_t>((cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j))];
+          float& u = y.f[static_cast<size_t>(i * f.N + j)];
+          u = u + v;
+        }
+    }
+    return true;
+  }
+
+  const Graph& g_;
+  const std::vector<FNode>& prep_;
+  KernelIsa isa_;
+  std::map<std::string, size_t> last_;
+  std::set<std::string> outs_;
+  std::vector<double> X_, acc_;
+};
+
+Tensor slice0(const Tensor& t, int64_t b) {
+  Shape s = t.shape;
+  const int64_t per = numel(s) / s[0];
+  s[0] = 1;
+  return Tensor(s, std::vector<float>(t.f.begin() + b * per, t.f.begin() + (b + 1) * per));
+}
+
+}  // namespace
+
+Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
+  if (g.inputs.size() != 1 || g.outputs.size() != 1)
+    fail(g.source, "graph",
+         "expected one input and one output, found " + std::to_string(g.inputs.size()) + " and " +
+             std::to_string(g.outputs.size()));
+  std::vector<FNode> prep(g.nodes.size());
+  for (size_t k = 0; k < g.nodes.size(); ++k) prep[k] = prepare(g, g.nodes[k]);
+  const std::string& in = g.inputs[0].name;
+  const bool split = !g.inputs[0].shape.empty() &&
+                     (g.inputs[0].shape[0] == 1 || g.inputs[0].shape[0] < 0) &&
+                     !x.shape.empty() && x.shape[0] > 1;
+  if (!split) return Walker(g, prep, o.isa).run({{in, x}}).begin()->second;
+  // As run_float: a batch-1 model runs the batch sample by sample, outputs concatenated.
+  const int64_t n = x.shape[0];
+  std::vector<Tensor> outs(static_cast<size_t>(n));
+  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
+  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
+  auto work = [&](int t) {
+    try {
+      Walker w(g, prep, o.isa);
+      for (int64_t s = n * t / threads; s < n * (t + 1) / threads; ++s)
+        outs[static_cast<size_t>(s)] = w.run({{in, slice0(x, s)}}).begin()->second;
+    } catch (...) {
+      err[static_cast<size_t>(t)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (auto& e : err)
+    if (e) std::rethrow_exception(e);
+  Tensor r;
+  r.shape = outs[0].shape;
+  r.shape[0] = 0;
+  for (const Tensor& t : outs) {
+    r.shape[0] += t.shape.empty() ? 1 : t.shape[0];
+    r.f.insert(r.f.end(), t.f.begin(), t.f.end());
+  }
+  return r;
+}
+
+Tensor run_float_batch(const Graph& g, const Tensor& x, int threads) {
+  if (reference_executor_selected()) return run_float(g, x);
+  ExecOptions o;
+  o.threads = threads;
+  return run_float_fast(g, x, o);
+}
+
+}  // namespace prunesim

@@ -1,0 +1,530 @@
+// Fast int8 executor: run_int8's layer program (int8_runner.h) with Conv, ConvTranspose and
+// Gemm layers on packed, vectorised kernels, samples split over threads, and the prefix cache.
+// Bit-exactness: every accumulator is the same int32 wrapping sum as hls::conv2d_acc /
+// conv_transpose2d_acc / gemm_acc (modular addition is order-free), and every output goes
+// through the same requantization (hls::requantize_clamp or its lane-wise copy).
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <thread>
+
+#include "fast_kernels.h"
+#include "int8_runner.h"
+#include "prune/errors.h"
+#include "prune/fast_exec.h"
+#include "prune/op_geometry.h"
+
+namespace prunesim {
+namespace {
+
+using fast::kTile;
+
+int round_up(int v, int m) {
+  return (v + m - 1) / m * m;
+}
+
+// One MAC layer packed for the kernels (shared read-only by every thread).
+struct Packed {
+  enum class Path { Golden, Im2col, Depthwise, Dense } path = Path::Golden;
+  ConvGeom c;
+  bool tr = false;
+  int icg = 1, ocg = 1, Kc = 0, K4 = 0;
+  std::vector<int8_t> w;      // Im2col/Dense: [M][4*K4]; Depthwise: [M][kh*kw]
+  std::vector<int32_t> comp;  // Im2col/Dense: bias - 128 * sum(w); Depthwise: bias
+};
+
+int32_t wrap32(int64_t v) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+}
+
+Packed pack(const QuantizedModel& q, const QLayer& L) {
+  Packed P;
+  const Graph& g = q.graph;
+  const Node& n = g.nodes[L.node];
+  const auto bias = [&](int64_t oc) -> int64_t {
+    return L.bias.empty() ? 0 : L.bias[static_cast<size_t>(oc)];
+  };
+  if (L.kind == QLayer::Kind::Gemm) {
+    const int64_t K = L.weight_shape[1], N = L.weight_shape[0];
+    if (K > (1 << 28) || N > (1 << 28)) return P;
+    P.path = Packed::Path::Dense;
+    P.Kc = static_cast<int>(K);
+    P.K4 = (P.Kc + 3) / 4;
+    P.w.assign(static_cast<size_t>(N * 4 * P.K4), 0);
+    P.comp.resize(static_cast<size_t>(N));
+    for (int64_t o = 0; o < N; ++o) {
+      int64_t sw = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        const int8_t v = L.weight[static_cast<size_t>(o * K + k)];
+        P.w[static_cast<size_t>(o * 4 * P.K4 + k)] = v;
+        sw += v;
+      }
+      P.comp[static_cast<size_t>(o)] = wrap32(bias(o) - 128 * sw);
+    }
+    return P;
+  }
+  P.tr = L.kind == QLayer::Kind::ConvTranspose;
+  const Shape& xs = g.shape(L.inputs[0]);
+  P.c = P.tr ? convtranspose_geometry(g, n, xs, L.weight_shape)
+             : conv_geometry(g, n, xs, L.weight_shape);
+  const ConvGeom& c = P.c;
+  P.icg = static_cast<int>(c.C / c.group);
+  P.ocg = static_cast<int>(c.M / c.group);
+  const int64_t taps = c.kh * c.kw;
+  if (!P.tr && P.icg == 1 && P.ocg == 1) {  // depthwise, multiplier 1: direct rows
+    P.path = Packed::Path::Depthwise;
+    P.w = L.weight;
+    P.comp.resize(static_cast<size_t>(c.M));
+    for (int64_t oc = 0; oc < c.M; ++oc) P.comp[static_cast<size_t>(oc)] = wrap32(bias(oc));
+    return P;
+  }
+  P.path = Packed::Path::Im2col;
+  P.Kc = static_cast<int>(P.icg * taps);
+  P.K4 = (P.Kc + 3) / 4;
+  P.w.assign(static_cast<size_t>(c.M * 4 * P.K4), 0);
+  P.comp.resize(static_cast<size_t>(c.M));
+  for (int64_t oc = 0; oc < c.M; ++oc) {
+    const int64_t gi = oc / P.ocg, m = oc % P.ocg;
+    int64_t sw = 0;
+    for (int64_t ci = 0; ci < P.icg; ++ci)
+      for (int64_t i = 0; i < c.kh; ++i)
+        for (int64_t j = 0; j < c.kw; ++j) {
+          // Transposed: taps in descending (i, j), the float reference's scatter order.
+          const int64_t k = (ci * c.kh + i) * c.kw + j;
+          const size_t src =
+              P.tr ? static_cast<size_t>((((gi * P.icg + ci) * P.ocg + m) * c.kh +
+                                          (c.kh - 1 - i)) * c.kw + (c.kw - 1 - j))
+                   : static_cast<size_t>(((oc * P.icg + ci) * c.kh + i) * c.kw + j);
+          const int8_t v = L.weight[src];
+          P.w[static_cast<size_t>(oc * 4 * P.K4 + k)] = v;
+          sw += v;
+        }
+    P.comp[static_cast<size_t>(oc)] = wrap32(bias(oc) - 128 * sw);
+  }
+  return P;
+}
+
+// The kernels of one thread: the shared packing plus this thread's scratch buffers.
+class FastKernels : public Int8LayerKernels {
+ public:
+  FastKernels(const QuantizedModel& q, const std::vector<Packed>& packed, KernelIsa isa)
+      : q_(q), packed_(packed), isa_(isa) {}
+
+  bool run(size_t layer, const QLayer& L, const Codes& x, Codes& y) override {
+    const Packed& P = packed_[layer];
+    switch (P.path) {
+      case Packed::Path::Im2col:
+        im2col_conv(P, L, x, y);
+        return true;
+      case Packed::Path::Depthwise:
+        depthwise(P, L, x, y);
+        return true;
+      case Packed::Path::Dense:
+        return dense(P, L, x, y);
+      default:
+        return false;
+    }
+  }
+
+ private:
+  void im2col_conv(const Packed& P, const QLayer& L, const Codes& x, Codes& y) {
+    const ConvGeom& c = P.c;
+    const int64_t OHW = c.OH * c.OW, HW = c.H * c.W;
+    X_.resize(static_cast<size_t>(P.K4) * kTile * 4);
+    acc_.resize(static_cast<size_t>(P.ocg) * kTile);
+    const bool pointwise = !P.tr && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 &&
+                           c.pt == 0 && c.pl == 0 && c.OH == c.H && c.OW == c.W;
+    for (int64_t b = 0; b < c.N; ++b)
+      for (int64_t gi = 0; gi < c.group; ++gi) {
+        const int8_t* xg = x.data() + (b * c.C + gi * P.icg) * HW;
+        for (int64_t p0 = 0; p0 < OHW; p0 += kTile) {
+          const int nt = static_cast<int>(std::min<int64_t>(kTile, OHW - p0));
+          const int NT = round_up(nt, 16);
+          std::fill(X_.begin(), X_.begin() + static_cast<int64_t>(P.K4) * NT * 4, uint8_t{0x80});
+          for (int64_t ci = 0; ci < P.icg; ++ci) {
+            const int8_t* xc = xg + ci * HW;
+            for (int64_t i = 0; i < c.kh; ++i)
+              for (int64_t j = 0; j < c.kw; ++j) {
+                const int64_t k = (ci * c.kh + i) * c.kw + j;
+                uint8_t* d = X_.data() + (k >> 2) * NT * 4 + (k & 3);
+                if (pointwise) {
+                  for (int pp = 0; pp < nt; ++pp)
+                    d[pp * 4] = static_cast<uint8_t>(xc[p0 + pp] ^ 0x80);
+                  continue;
+                }
+                int64_t oh = p0 / c.OW, ow = p0 % c.OW;
+                for (int pp = 0; pp < nt; ++pp) {
+                  int64_t ih, iw;
+                  bool in;
+                  if (!P.tr) {
+                    ih = oh * c.sh - c.pt + i * c.dh;
+                    iw = ow * c.sw - c.pl + j * c.dw;
+                    in = ih >= 0 && ih < c.H && iw >= 0 && iw < c.W;
+                  } else {  // tap (kh-1-i, kw-1-j) gathers input (th/sh, tw/sw)
+                    const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
+                    const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
+                    in = th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0;
+                    ih = th / c.sh;
+                    iw = tw / c.sw;
+                    in = in && ih < c.H && iw < c.W;
+                  }
+                  if (in) d[pp * 4] = static_cast<uint8_t>(xc[ih * c.W + iw] ^ 0x80);
+                  if (++ow == c.OW) {
+                    ow = 0;
+                    ++oh;
+                  }
+                }
+              }
+          }
+          const int64_t oc0 = gi * P.ocg;
+          fast::gemm_u8s8(isa_, P.ocg, P.K4, NT, P.w.data() + oc0 * 4 * P.K4, X_.data(),
+                          P.comp.data() + oc0, acc_.data());
+          for (int r = 0; r < P.ocg; ++r) {
+            const int64_t oc = oc0 + r;
+            fast::requant_row(isa_, nt, acc_.data() + r * NT, L.requant[static_cast<size_t>(oc)],
+                              L.act_min, L.act_max, y.data() + (b * c.M + oc) * OHW + p0);
+          }
+        }
+      }
+  }
+
+  void depthwise(const Packed& P, const QLayer& L, const Codes& x, Codes& y) {
+    const ConvGeom& c = P.c;
+    const int64_t PH = (c.OH - 1) * c.sh + (c.kh - 1) * c.dh + 1;
+    const int64_t PW = (c.OW - 1) * c.sw + (c.kw - 1) * c.dw + 1;
+    const int taps = static_cast<int>(c.kh * c.kw);
+    plane_.resize(static_cast<size_t>(PH * PW));
+    acc_.resize(static_cast<size_t>(c.OW));
+    off_.resize(static_cast<size_t>(taps));
+    for (int64_t b = 0; b < c.N; ++b)
+      for (int64_t ch = 0; ch < c.M; ++ch) {
+        const int8_t* xc = x.data() + (b * c.C + ch) * c.H * c.W;
+        std::fill(plane_.begin(), plane_.end(), int8_t{0});  // zero point 0: padding is code 0
+        for (int64_t ih = 0; ih < c.H && ih + c.pt < PH; ++ih) {
+          const int64_t n = std::min(c.W, PW - c.pl);
+          if (n > 0) std::memcpy(plane_.data() + (ih + c.pt) * PW + c.pl, xc + ih * c.W, n);
+        }
+        for (int64_t oh = 0; oh < c.OH; ++oh) {
+          for (int64_t i = 0; i < c.kh; ++i)
+            for (int64_t j = 0; j < c.kw; ++j)
+              off_[static_cast<size_t>(i * c.kw + j)] = (oh * c.sh + i * c.dh) * PW + j * c.dw;
+          std::fill(acc_.begin(), acc_.end(), P.comp[static_cast<size_t>(ch)]);
+          fast::dw_row(isa_, static_cast<int>(c.OW), taps, plane_.data(), off_.data(),
+                       static_cast<int>(c.sw), P.w.data() + ch * taps, acc_.data());
+          fast::requant_row(isa_, static_cast<int>(c.OW), acc_.data(),
+                            L.requant[static_cast<size_t>(ch)], L.act_min, L.act_max,
+                            y.data() + ((b * c.M + ch) * c.OH + oh) * c.OW);
+        }
+      }
+  }
+
+  bool dense(const Packed& P, const QLayer& L, const Codes& x, Codes& y) {
+    const Node& n = q_.graph.nodes[L.node];
+    if (n.op == "Gemm" && n.attr_i("transA", 0)) return false;  // rare: the golden path
+    const int64_t K = P.Kc, N = L.weight_shape[0];
+    const int64_t rows = static_cast<int64_t>(x.size()) / K;
+    X_.resize(static_cast<size_t>(P.K4) * kTile * 4);
+    acc_.resize(static_cast<size_t>(N) * kTile);
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile) {
+      const int nt = static_cast<int>(std::min<int64_t>(kTile, rows - r0));
+      const int NT = round_up(nt, 16);
+      std::fill(X_.begin(), X_.begin() + static_cast<int64_t>(P.K4) * NT * 4, uint8_t{0x80});
+      for (int rr = 0; rr < nt; ++rr)
+        for (int64_t k = 0; k < K; ++k)
+          X_[static_cast<size_t>((k >> 2) * NT * 4 + rr * 4 + (k & 3))] =
+              static_cast<uint8_t>(x[static_cast<size_t>((r0 + rr) * K + k)] ^ 0x80);
+      fast::gemm_u8s8(isa_, static_cast<int>(N), P.K4, NT, P.w.data(), X_.data(), P.comp.data(),
+                      acc_.data());
+      for (int rr = 0; rr < nt; ++rr)
+        for (int64_t o = 0; o < N; ++o)
+          y[static_cast<size_t>((r0 + rr) * N + o)] =
+              hls::requantize_clamp(acc_[static_cast<size_t>(o * NT + rr)],
+                                    L.requant[static_cast<size_t>(o)], L.act_min, L.act_max);
+    }
+    return true;
+  }
+
+  const QuantizedModel& q_;
+  const std::vector<Packed>& packed_;
+  KernelIsa isa_;
+  std::vector<uint8_t> X_;
+  std::vector<int32_t> acc_;
+  std::vector<int8_t> plane_;
+  std::vector<int64_t> off_;
+};
+
+std::vector<Packed> pack_all(const QuantizedModel& q) {
+  std::vector<Packed> p(q.layers.size());
+  for (size_t k = 0; k < q.layers.size(); ++k) {
+    const QLayer& L = q.layers[k];
+    if (L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
+        L.kind == QLayer::Kind::Gemm)
+      p[k] = pack(q, L);
+  }
+  return p;
+}
+
+int thread_count(int asked, int64_t samples) {
+  int t = asked > 0 ? asked : static_cast<int>(std::thread::hardware_concurrency());
+  t = std::max(1, t);
+  return static_cast<int>(std::min<int64_t>(t, std::max<int64_t>(1, samples)));
+}
+
+// f(first, last) on contiguous sample ranges, one per thread; the first exception is rethrown.
+template <class F>
+void parallel_samples(int64_t n, int threads, const F& f) {
+  if (threads <= 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    const int64_t a = n * t / threads, b = n * (t + 1) / threads;
+    pool.emplace_back([&, t, a, b] {
+      try {
+        f(a, b);
+      } catch (...) {
+        err[static_cast<size_t>(t)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : err)
+    if (e) std::rethrow_exception(e);
+}
+
+// Checks and quantizes x as run_int8 does; returns the sample count, sets per-sample sizes.
+std::vector<int8_t> quantize_input(const QuantizedModel& q, const Tensor& x, int64_t* n,
+                                   Shape* sample) {
+  *n = split_samples(q.graph, x, "input", sample);
+  for (size_t k = 0; k < x.f.size(); ++k)
+    if (!std::isfinite(x.f[k]))
+      fail("input", "element " + std::to_string(k),
+           std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
+  std::vector<int8_t> codes(x.f.size());
+  for (size_t k = 0; k < codes.size(); ++k) codes[k] = hls::quantize_value(x.f[k], q.input_scale);
+  return codes;
+}
+
+Int8Result make_result(const QuantizedModel& q, int64_t n) {
+  Shape out = q.graph.shape(q.output);
+  if (out.empty())
+    out = {n};
+  else
+    out[0] *= n;
+  Int8Result r;
+  r.output_scale = q.output_scale;
+  r.output_int8.dtype = DType::I8;
+  r.output_int8.shape = out;
+  r.output_int8.i.assign(static_cast<size_t>(numel(out)), 0);
+  r.output_float = Tensor(out);
+  return r;
+}
+
+void finish_result(const QuantizedModel& q, Int8Result& r) {
+  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
+    r.output_float.f[k] =
+        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
+}
+
+// ---------------------------------------------------------------- prefix cache signatures
+void put(std::string& s, const void* p, size_t n) {
+  s.append(static_cast<const char*>(p), n);
+}
+template <class T>
+void put_pod(std::string& s, const T& v) {
+  put(s, &v, sizeof v);
+}
+template <class T>
+void put_vec(std::string& s, const std::vector<T>& v) {
+  put_pod(s, v.size());
+  if (!v.empty()) put(s, v.data(), v.size() * sizeof(T));
+}
+void put_str(std::string& s, const std::string& v) {
+  put_pod(s, v.size());
+  s += v;
+}
+void put_tensor(std::string& s, const Tensor& t) {
+  put_pod(s, t.dtype);
+  put_vec(s, t.shape);
+  put_vec(s, t.f);
+  put_vec(s, t.i);
+}
+
+// Everything layer k's output depends on besides its input codes, as bytes.
+std::string signature(const QuantizedModel& q, size_t k) {
+  const QLayer& L = q.layers[k];
+  const Graph& g = q.graph;
+  const Node& n = g.nodes[L.node];
+  std::string s;
+  put_pod(s, L.kind);
+  put_str(s, L.op);
+  put_str(s, n.op);
+  put_pod(s, g.opset);
+  for (const auto& f : L.fused) put_str(s, f);
+  put_pod(s, L.inputs.size());
+  for (const auto& v : L.inputs) put_str(s, v);
+  put_str(s, L.output);
+  put_vec(s, g.shape(L.output));
+  put_vec(s, L.weight_shape);
+  put_vec(s, L.weight);
+  put_vec(s, L.weight_scale);
+  put_pod(s, L.const_operand);
+  put_vec(s, L.bias);
+  put_pod(s, L.requant.size());
+  for (const auto& r : L.requant) {
+    put_pod(s, r.multiplier);
+    put_pod(s, r.shift);
+  }
+  put_pod(s, L.act_min);
+  put_pod(s, L.act_max);
+  put_vec(s, L.lut);
+  put_vec(s, L.exp_lut);
+  for (const auto& [name, a] : n.attrs) {
+    put_str(s, name);
+    put_pod(s, a.kind);
+    put_pod(s, a.i);
+    put_pod(s, a.f);
+    put_str(s, a.s);
+    put_vec(s, a.ints);
+    put_vec(s, a.floats);
+    put_tensor(s, a.t);
+  }
+  put_pod(s, n.inputs.size());
+  for (const auto& v : n.inputs) {
+    put_str(s, v);
+    if (v.empty()) continue;
+    if (g.is_const(v)) {
+      put_tensor(s, g.init(v));
+    } else {
+      put_vec(s, g.shape(v));
+      auto it = q.scales.find(v);
+      put_pod(s, it == q.scales.end() ? 0.f : it->second);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o) {
+  int64_t n = 0;
+  Shape S;
+  const std::vector<int8_t> codes = quantize_input(q, x, &n, &S);
+  const int64_t per = numel(S), per_out = numel(q.graph.shape(q.output));
+  Int8Result r = make_result(q, n);
+  const std::vector<Packed> packed = pack_all(q);
+  parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
+    FastKernels k(q, packed, o.isa);
+    detail::Int8Program prog(q, &k);
+    for (int64_t s = a; s < b; ++s) {
+      Codes xin(codes.begin() + s * per, codes.begin() + (s + 1) * per);
+      const Codes& y = prog.run(std::move(xin), nullptr);
+      std::copy(y.begin(), y.end(), r.output_int8.i.begin() + s * per_out);
+    }
+  });
+  finish_result(q, r);
+  return r;
+}
+
+size_t Int8ActivationCache::bytes() const {
+  size_t b = input_codes.size();
+  for (const auto& kv : values) b += kv.second.size();
+  return b;
+}
+
+size_t shared_prefix(const Int8ActivationCache& cache, const QuantizedModel& q,
+                     const std::vector<int8_t>& input_codes) {
+  if (cache.signatures.empty() || cache.input != q.input || cache.output != q.output ||
+      cache.input_scale != q.input_scale || cache.input_codes != input_codes)
+    return 0;
+  size_t k = 0;
+  while (k < q.layers.size() && k < cache.signatures.size() &&
+         cache.values.count(q.layers[k].output) && cache.signatures[k] == signature(q, k))
+    ++k;
+  return k;
+}
+
+Int8Result run_int8_cached(const QuantizedModel& q, const Tensor& x, Int8ActivationCache& cache,
+                           const ExecOptions& o, size_t* reused) {
+  int64_t n = 0;
+  Shape S;
+  std::vector<int8_t> codes = quantize_input(q, x, &n, &S);
+  const size_t first = shared_prefix(cache, q, codes);
+  if (reused) *reused = first;
+  const Graph& g = q.graph;
+
+  // Keep the prefix's values, drop the rest; make room for the layers to compute.
+  std::map<std::string, std::vector<int8_t>> values;
+  std::map<std::string, Shape> shapes;
+  for (size_t k = 0; k < first; ++k) {
+    const std::string& v = q.layers[k].output;
+    values[v] = std::move(cache.values[v]);
+    shapes[v] = g.shape(v);
+  }
+  for (size_t k = first; k < q.layers.size(); ++k) {
+    const std::string& v = q.layers[k].output;
+    shapes[v] = g.shape(v);
+    values[v].assign(static_cast<size_t>(numel(shapes[v]) * n), 0);
+  }
+  const int64_t per = numel(S);
+  const std::vector<Packed> packed = pack_all(q);
+  parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
+    FastKernels k(q, packed, o.isa);
+    detail::Int8Program prog(q, &k);
+    for (int64_t s = a; s < b; ++s) {
+      std::map<std::string, Codes> env;
+      env[q.input] = Codes(codes.begin() + s * per, codes.begin() + (s + 1) * per);
+      for (size_t l = 0; l < first; ++l) {
+        const std::string& v = q.layers[l].output;
+        const size_t sz = static_cast<size_t>(numel(shapes[v]));
+        const auto& src = values[v];
+        env[v] = Codes(src.begin() + static_cast<int64_t>(s * sz),
+                       src.begin() + static_cast<int64_t>((s + 1) * sz));
+      }
+      prog.run_from(std::move(env), first, [&](const QLayer& L, const Codes& c, const Shape&) {
+        std::copy(c.begin(), c.end(), values.at(L.output).begin() + s * static_cast<int64_t>(c.size()));
+      });
+    }
+  });
+
+  Int8Result r = make_result(q, n);
+  const auto& out = q.layers.empty() ? codes : values.at(q.output);
+  std::copy(out.begin(), out.end(), r.output_int8.i.begin());
+  finish_result(q, r);
+
+  std::vector<std::string> sigs(q.layers.size());
+  for (size_t k = 0; k < q.layers.size(); ++k)
+    sigs[k] = k < first ? std::move(cache.signatures[k]) : signature(q, k);
+  cache.signatures = std::move(sigs);
+  cache.input = q.input;
+  cache.output = q.output;
+  cache.input_scale = q.input_scale;
+  cache.sample = S;
+  cache.samples = n;
+  cache.input_codes = std::move(codes);
+  cache.shapes = std::move(shapes);
+  cache.values = std::move(values);
+  return r;
+}
+
+// ---------------------------------------------------------------- selection
+bool reference_executor_selected() {
+  const char* e = std::getenv("PRUNESIM_EXECUTOR");
+  if (!e || !*e || std::string(e) == "fast") return false;
+  if (std::string(e) == "reference") return true;
+  fail("environment", "PRUNESIM_EXECUTOR",
+       "'" + std::string(e) + "' is not an executor (fast, reference)");
+}
+
+Int8Result run_int8_batch(const QuantizedModel& q, const Tensor& x, int threads) {
+  if (reference_executor_selected()) return run_int8(q, x);
+  ExecOptions o;
+  o.threads = threads;
+  return run_int8_fast(q, x, o);
+}
+
+}  // namespace prunesim

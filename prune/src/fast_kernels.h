@@ -1,0 +1,37 @@
+// Internal: the vectorised inner kernels of the fast executors, one set per instruction set,
+// chosen at run time (fast_exec.h's KernelIsa). Every variant computes the same integers (int32
+// sums wrap, so any order gives the same codes) or the same doubles (k summed in ascending order
+// with exact products), so they are interchangeable; tests run each one the CPU has.
+#pragma once
+
+#include <cstdint>
+
+#include "hls/arith.h"
+#include "prune/fast_exec.h"
+
+namespace prunesim::fast {
+
+// Pixel tile of the packed GEMMs: the X operands hold kTile columns (a multiple of 16).
+constexpr int kTile = 64;
+
+// acc[m][p] = comp[m] + sum over k of W[m][k] * X[k][p], int32 wrapping, for m < M, p < NT
+// (NT a multiple of 16). W: [M][4*K4] int8 (zero past K), read 4 weights (one word) at a time.
+// X: [K4][NT][4] uint8 (the activation code + 128; comp folds the 128 back out).
+void gemm_u8s8(KernelIsa isa, int M, int K4, int NT, const int8_t* W, const uint8_t* X,
+               const int32_t* comp, int32_t* acc);
+
+// acc[m][p] = sum over k = 0, 1, ..., K-1 of W[m][k] * X[k][p] in double, from 0.0 and in that
+// order (the float reference's order; products of floats are exact in double, so FMA and
+// multiply-then-add agree). W: [M][K], X: [K][NT], NT a multiple of 16.
+void gemm_f64(KernelIsa isa, int M, int K, int NT, const double* W, const double* X, double* acc);
+
+// y[p] = clamp(requantize(acc[p], r), lo, hi) for p < n: hls::requantize_clamp, vectorised.
+void requant_row(KernelIsa isa, int n, const int32_t* acc, hls::Requant r, int8_t lo, int8_t hi,
+                 int8_t* y);
+
+// Depthwise row: acc[ow] += sum over taps t of w[t] * x[off[t] + ow * stride] (int32 wrapping)
+// for ow < n; x is a zero-padded plane, so no bounds checks.
+void dw_row(KernelIsa isa, int n, int taps, const int8_t* x, const int64_t* off, int stride,
+            const int8_t* w, int32_t* acc);
+
+}  // namespace prunesim::fast
