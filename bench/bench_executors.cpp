@@ -6,6 +6,7 @@
 #include <string>
 
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/graph_passes.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
@@ -17,7 +18,7 @@ using namespace prunesim;
 
 struct Loaded {
   Graph g;
-  Tensor calib, sample;
+  Tensor calib, sample, eval;
   int64_t macs = 0;
 };
 
@@ -27,14 +28,16 @@ Loaded load(const std::string& name, const std::string& file) {
   l.g = load_onnx(dir + file);
   l.calib = load_npy_as_float(dir + "calib.npy");
   l.sample = load_npy_as_float(dir + "sample.npy");
+  l.eval = load_npy_as_float(dir + "eval.npy");
   for (const auto& s : layer_stats(l.g)) l.macs += s.macs;
   return l;
 }
 
-void report(benchmark::State& st, int64_t macs) {
-  st.counters["MAC/s"] =
-      benchmark::Counter(static_cast<double>(macs) * static_cast<double>(st.iterations()),
-                         benchmark::Counter::kIsRate);
+// MAC/s over wall time (the batch benchmarks use real time: their work is on other threads).
+void report(benchmark::State& st, int64_t macs, int64_t inferences = 1) {
+  st.counters["MAC/s"] = benchmark::Counter(
+      static_cast<double>(macs * inferences) * static_cast<double>(st.iterations()),
+      benchmark::Counter::kIsRate);
   st.counters["MACs/inference"] = static_cast<double>(macs);
 }
 
@@ -50,6 +53,56 @@ void BM_Float(benchmark::State& st, const std::string& name, const std::string& 
   for (auto _ : st) benchmark::DoNotOptimize(run_float(l.g, l.sample));
   report(st, l.macs);
 }
+
+// A batch of `kBatch` evaluation samples, as eval/sensitivity/sweep run them: the reference
+// executors (one thread: they have no threads) against the fast ones at 1 and 2 threads.
+constexpr int64_t kBatch = 128;
+
+Tensor batch(const Tensor& t) {
+  Shape s = t.shape;
+  const int64_t per = numel(s) / s[0];
+  s[0] = std::min(kBatch, s[0]);
+  return Tensor(s, std::vector<float>(t.f.begin(), t.f.begin() + s[0] * per));
+}
+
+void BM_Int8Batch(benchmark::State& st, const std::string& name, const std::string& file) {
+  Loaded l = load(name, file);
+  QuantizedModel q = quantize(l.g, l.calib);
+  const Tensor x = batch(l.eval);
+  ExecOptions o;
+  o.threads = static_cast<int>(st.range(1));
+  for (auto _ : st)
+    benchmark::DoNotOptimize(st.range(0) ? run_int8_fast(q, x, o) : run_int8(q, x));
+  report(st, l.macs, x.shape[0]);
+  st.SetLabel(st.range(0) ? std::string("fast ") + kernel_isa_name(KernelIsa::Auto) : "run_int8");
+}
+
+void BM_FloatBatch(benchmark::State& st, const std::string& name, const std::string& file) {
+  Loaded l = load(name, file);
+  const Tensor x = batch(l.eval);
+  ExecOptions o;
+  o.threads = static_cast<int>(st.range(1));
+  for (auto _ : st)
+    benchmark::DoNotOptimize(st.range(0) ? run_float_fast(l.g, x, o) : run_float(l.g, x));
+  report(st, l.macs, x.shape[0]);
+  st.SetLabel(st.range(0) ? std::string("fast ") + kernel_isa_name(KernelIsa::Auto) : "run_float");
+}
+
+// Args: {0 reference | 1 fast, threads}.
+#define PRUNESIM_BATCH_ARGS \
+  ->Args({0, 1})->Args({1, 1})->Args({1, 2})->UseRealTime()->Unit(benchmark::kMillisecond)
+BENCHMARK_CAPTURE(BM_Int8Batch, fmnist_dscnn, std::string("fmnist_dscnn"),
+                  std::string("fmnist_dscnn.onnx")) PRUNESIM_BATCH_ARGS;
+BENCHMARK_CAPTURE(BM_Int8Batch, ds_cae1_encoder, std::string("ds_cae1"),
+                  std::string("encoder.onnx")) PRUNESIM_BATCH_ARGS;
+BENCHMARK_CAPTURE(BM_Int8Batch, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
+    PRUNESIM_BATCH_ARGS;
+BENCHMARK_CAPTURE(BM_FloatBatch, fmnist_dscnn, std::string("fmnist_dscnn"),
+                  std::string("fmnist_dscnn.onnx")) PRUNESIM_BATCH_ARGS;
+BENCHMARK_CAPTURE(BM_FloatBatch, ds_cae1_encoder, std::string("ds_cae1"),
+                  std::string("encoder.onnx")) PRUNESIM_BATCH_ARGS;
+BENCHMARK_CAPTURE(BM_FloatBatch, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
+    PRUNESIM_BATCH_ARGS;
 
 BENCHMARK_CAPTURE(BM_Int8, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
     ->Unit(benchmark::kMillisecond);

@@ -143,41 +143,12 @@ class FastKernels : public Int8LayerKernels {
           const int nt = static_cast<int>(std::min<int64_t>(kTile, OHW - p0));
           const int NT = round_up(nt, 16);
           std::fill(X_.begin(), X_.begin() + static_cast<int64_t>(P.K4) * NT * 4, uint8_t{0x80});
-          for (int64_t ci = 0; ci < P.icg; ++ci) {
-            const int8_t* xc = xg + ci * HW;
-            for (int64_t i = 0; i < c.kh; ++i)
-              for (int64_t j = 0; j < c.kw; ++j) {
-                const int64_t k = (ci * c.kh + i) * c.kw + j;
-                uint8_t* d = X_.data() + (k >> 2) * NT * 4 + (k & 3);
-                if (pointwise) {
-                  for (int pp = 0; pp < nt; ++pp)
-                    d[pp * 4] = static_cast<uint8_t>(xc[p0 + pp] ^ 0x80);
-                  continue;
-                }
-                int64_t oh = p0 / c.OW, ow = p0 % c.OW;
-                for (int pp = 0; pp < nt; ++pp) {
-                  int64_t ih, iw;
-                  bool in;
-                  if (!P.tr) {
-                    ih = oh * c.sh - c.pt + i * c.dh;
-                    iw = ow * c.sw - c.pl + j * c.dw;
-                    in = ih >= 0 && ih < c.H && iw >= 0 && iw < c.W;
-                  } else {  // tap (kh-1-i, kw-1-j) gathers input (th/sh, tw/sw)
-                    const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
-                    const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
-                    in = th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0;
-                    ih = th / c.sh;
-                    iw = tw / c.sw;
-                    in = in && ih < c.H && iw < c.W;
-                  }
-                  if (in) d[pp * 4] = static_cast<uint8_t>(xc[ih * c.W + iw] ^ 0x80);
-                  if (++ow == c.OW) {
-                    ow = 0;
-                    ++oh;
-                  }
-                }
-              }
-          }
+          if (pointwise)
+            pack_pointwise(P, xg, HW, p0, nt, NT);
+          else if (!P.tr)
+            pack_conv(P, xg, p0, nt, NT);
+          else
+            pack_transposed(P, xg, p0, nt, NT);
           const int64_t oc0 = gi * P.ocg;
           fast::gemm_u8s8(isa_, P.ocg, P.K4, NT, P.w.data() + oc0 * 4 * P.K4, X_.data(),
                           P.comp.data() + oc0, acc_.data());
@@ -190,13 +161,89 @@ class FastKernels : public Int8LayerKernels {
       }
   }
 
+  // 1x1, stride 1, no padding: X[k4][p][0..3] = the codes of channels 4*k4 .. 4*k4+3 at p.
+  void pack_pointwise(const Packed& P, const int8_t* xg, int64_t HW, int64_t p0, int nt, int NT) {
+    for (int k4 = 0; k4 < P.K4; ++k4) {
+      uint8_t* d = X_.data() + static_cast<int64_t>(k4) * NT * 4;
+      const int rows = std::min(4, P.Kc - 4 * k4);
+      const uint8_t* r[4];
+      for (int j = 0; j < 4; ++j)
+        r[j] = reinterpret_cast<const uint8_t*>(xg + (4 * k4 + std::min(j, rows - 1)) * HW + p0);
+      if (rows == 4) {
+        for (int pp = 0; pp < nt; ++pp) {
+          d[4 * pp] = r[0][pp] ^ 0x80;
+          d[4 * pp + 1] = r[1][pp] ^ 0x80;
+          d[4 * pp + 2] = r[2][pp] ^ 0x80;
+          d[4 * pp + 3] = r[3][pp] ^ 0x80;
+        }
+      } else {
+        for (int j = 0; j < rows; ++j)
+          for (int pp = 0; pp < nt; ++pp) d[4 * pp + j] = r[j][pp] ^ 0x80;
+      }
+    }
+  }
+
+  // Any other conv: per tap and output row, the columns whose input is inside the image are
+  // copied without checks; the rest keep the 0x80 (code 0) the tile was filled with.
+  void pack_conv(const Packed& P, const int8_t* xg, int64_t p0, int nt, int NT) {
+    const ConvGeom& c = P.c;
+    for (int64_t ci = 0; ci < P.icg; ++ci) {
+      const int8_t* xc = xg + ci * c.H * c.W;
+      for (int64_t i = 0; i < c.kh; ++i)
+        for (int64_t j = 0; j < c.kw; ++j) {
+          const int64_t k = (ci * c.kh + i) * c.kw + j;
+          uint8_t* d = X_.data() + (k >> 2) * NT * 4 + (k & 3);
+          // ow with 0 <= ow * sw - pl + j * dw < W
+          const int64_t base = j * c.dw - c.pl;
+          const int64_t lo = base >= 0 ? 0 : (-base + c.sw - 1) / c.sw;
+          const int64_t hi = c.W - 1 - base < 0 ? -1 : (c.W - 1 - base) / c.sw;  // inclusive
+          for (int64_t pp = 0; pp < nt;) {
+            const int64_t p = p0 + pp, oh = p / c.OW, ow0 = p % c.OW;
+            const int64_t len = std::min<int64_t>(c.OW - ow0, nt - pp);
+            const int64_t ih = oh * c.sh - c.pt + i * c.dh;
+            if (ih >= 0 && ih < c.H) {
+              const int8_t* xr = xc + ih * c.W;
+              const int64_t a = std::max(lo, ow0), e = std::min(hi + 1, ow0 + len);
+              for (int64_t ow = a; ow < e; ++ow)
+                d[(pp + ow - ow0) * 4] = static_cast<uint8_t>(xr[ow * c.sw + base] ^ 0x80);
+            }
+            pp += len;
+          }
+        }
+    }
+  }
+
+  void pack_transposed(const Packed& P, const int8_t* xg, int64_t p0, int nt, int NT) {
+    const ConvGeom& c = P.c;
+    for (int64_t ci = 0; ci < P.icg; ++ci) {
+      const int8_t* xc = xg + ci * c.H * c.W;
+      for (int64_t i = 0; i < c.kh; ++i)
+        for (int64_t j = 0; j < c.kw; ++j) {
+          const int64_t k = (ci * c.kh + i) * c.kw + j;
+          uint8_t* d = X_.data() + (k >> 2) * NT * 4 + (k & 3);
+          int64_t oh = p0 / c.OW, ow = p0 % c.OW;
+          for (int pp = 0; pp < nt; ++pp) {
+            // tap (kh-1-i, kw-1-j) gathers input (th/sh, tw/sw)
+            const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
+            const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
+            if (th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0 && th / c.sh < c.H &&
+                tw / c.sw < c.W)
+              d[pp * 4] = static_cast<uint8_t>(xc[th / c.sh * c.W + tw / c.sw] ^ 0x80);
+            if (++ow == c.OW) {
+              ow = 0;
+              ++oh;
+            }
+          }
+        }
+    }
+  }
+
   void depthwise(const Packed& P, const QLayer& L, const Codes& x, Codes& y) {
     const ConvGeom& c = P.c;
     const int64_t PH = (c.OH - 1) * c.sh + (c.kh - 1) * c.dh + 1;
     const int64_t PW = (c.OW - 1) * c.sw + (c.kw - 1) * c.dw + 1;
     const int taps = static_cast<int>(c.kh * c.kw);
     plane_.resize(static_cast<size_t>(PH * PW));
-    acc_.resize(static_cast<size_t>(c.OW));
     off_.resize(static_cast<size_t>(taps));
     for (int64_t b = 0; b < c.N; ++b)
       for (int64_t ch = 0; ch < c.M; ++ch) {
@@ -206,6 +253,26 @@ class FastKernels : public Int8LayerKernels {
           const int64_t n = std::min(c.W, PW - c.pl);
           if (n > 0) std::memcpy(plane_.data() + (ih + c.pt) * PW + c.pl, xc + ih * c.W, n);
         }
+        if (c.sh == 1 && c.sw == 1) {
+          // Stride 1: the output rows laid at the padded plane's pitch make one long row per tap
+          // (columns past OW are computed and dropped), so the vector loops run the whole plane.
+          const int64_t n = (c.OH - 1) * PW + c.OW;
+          for (int64_t i = 0; i < c.kh; ++i)
+            for (int64_t j = 0; j < c.kw; ++j)
+              off_[static_cast<size_t>(i * c.kw + j)] = i * c.dh * PW + j * c.dw;
+          acc_.assign(static_cast<size_t>(n), P.comp[static_cast<size_t>(ch)]);
+          rows_.resize(static_cast<size_t>(n));
+          fast::dw_row(isa_, static_cast<int>(n), taps, plane_.data(), off_.data(), 1,
+                       P.w.data() + ch * taps, acc_.data());
+          fast::requant_row(isa_, static_cast<int>(n), acc_.data(),
+                            L.requant[static_cast<size_t>(ch)], L.act_min, L.act_max,
+                            rows_.data());
+          int8_t* yc = y.data() + (b * c.M + ch) * c.OH * c.OW;
+          for (int64_t oh = 0; oh < c.OH; ++oh)
+            std::memcpy(yc + oh * c.OW, rows_.data() + oh * PW, static_cast<size_t>(c.OW));
+          continue;
+        }
+        acc_.resize(static_cast<size_t>(c.OW));
         for (int64_t oh = 0; oh < c.OH; ++oh) {
           for (int64_t i = 0; i < c.kh; ++i)
             for (int64_t j = 0; j < c.kw; ++j)
@@ -251,7 +318,7 @@ class FastKernels : public Int8LayerKernels {
   KernelIsa isa_;
   std::vector<uint8_t> X_;
   std::vector<int32_t> acc_;
-  std::vector<int8_t> plane_;
+  std::vector<int8_t> plane_, rows_;
   std::vector<int64_t> off_;
 };
 

@@ -176,6 +176,10 @@ struct ZooCase {
   int64_t samples;
 };
 
+void PrintTo(const ZooCase& c, std::ostream* os) {
+  *os << c.model << " on " << c.samples << " samples of " << c.data;
+}
+
 class FastExecZoo : public ::testing::TestWithParam<ZooCase> {};
 
 TEST_P(FastExecZoo, EqualsTheReferenceExecutors) {
