@@ -155,12 +155,89 @@ class Walker {
   }
 
  private:
+  // im2col of one pixel tile: X[k][p], k = (ci, i, j) (transposed: taps descending), 0.0 where
+  // the reference skips the tap.
+  void pack(const ConvGeom& c, bool tr, bool pointwise, const float* xg, int64_t cpg, int64_t p0,
+            int nt, int NT) {
+    const int64_t HW = c.H * c.W;
+    for (int64_t ci = 0; ci < cpg; ++ci) {
+      const float* xc = xg + ci * HW;
+      for (int64_t i = 0; i < c.kh; ++i)
+        for (int64_t j = 0; j < c.kw; ++j) {
+          double* d = X_.data() + ((ci * c.kh + i) * c.kw + j) * NT;
+          std::fill(d, d + NT, 0.0);
+          if (pointwise) {
+            for (int pp = 0; pp < nt; ++pp) d[pp] = xc[p0 + pp];
+          } else if (!tr) {  // per output row, the columns whose input is inside the image
+            const int64_t base = j * c.dw - c.pl;
+            const int64_t lo = base >= 0 ? 0 : (-base + c.sw - 1) / c.sw;
+            const int64_t hi = c.W - 1 - base < 0 ? -1 : (c.W - 1 - base) / c.sw;
+            for (int64_t pp = 0; pp < nt;) {
+              const int64_t p = p0 + pp, oh = p / c.OW, ow0 = p % c.OW;
+              const int64_t len = std::min<int64_t>(c.OW - ow0, nt - pp);
+              const int64_t ih = oh * c.sh - c.pt + i * c.dh;
+              if (ih >= 0 && ih < c.H) {
+                const float* xr = xc + ih * c.W;
+                const int64_t a = std::max(lo, ow0), e = std::min(hi + 1, ow0 + len);
+                for (int64_t ow = a; ow < e; ++ow) d[pp + ow - ow0] = xr[ow * c.sw + base];
+              }
+              pp += len;
+            }
+          } else {
+            int64_t oh = p0 / c.OW, ow = p0 % c.OW;
+            for (int pp = 0; pp < nt; ++pp) {
+              const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
+              const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
+              if (th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0 && th / c.sh < c.H &&
+                  tw / c.sw < c.W)
+                d[pp] = xc[th / c.sh * c.W + tw / c.sw];
+              if (++ow == c.OW) {
+                ow = 0;
+                ++oh;
+              }
+            }
+          }
+        }
+    }
+  }
+
+  // Depthwise, stride 1: the zero-padded plane, every output row at its pitch, taps in order.
+  void depthwise(const ConvGeom& c, const FNode& f, const Tensor& x, Tensor& y) {
+    const int64_t PH = c.OH + (c.kh - 1) * c.dh, PW = c.OW + (c.kw - 1) * c.dw;
+    const int64_t n = (c.OH - 1) * PW + c.OW;
+    const int taps = static_cast<int>(c.kh * c.kw);
+    plane_.resize(static_cast<size_t>(PH * PW));
+    off_.resize(static_cast<size_t>(taps));
+    for (int64_t i = 0; i < c.kh; ++i)
+      for (int64_t j = 0; j < c.kw; ++j)
+        off_[static_cast<size_t>(i * c.kw + j)] = i * c.dh * PW + j * c.dw;
+    for (int64_t b = 0; b < c.N; ++b)
+      for (int64_t ch = 0; ch < c.M; ++ch) {
+        const float* xc = x.f.data() + (b * c.C + ch) * c.H * c.W;
+        std::fill(plane_.begin(), plane_.end(), 0.f);
+        for (int64_t ih = 0; ih < c.H && ih + c.pt < PH; ++ih) {
+          const int64_t w = std::min(c.W, PW - c.pl);
+          if (w > 0)
+            std::copy(xc + ih * c.W, xc + ih * c.W + w, plane_.data() + (ih + c.pt) * PW + c.pl);
+        }
+        acc_.assign(static_cast<size_t>(n), 0.0);
+        fast::dw_row_f64(isa_, static_cast<int>(n), taps, plane_.data(), off_.data(),
+                         f.w.data() + ch * taps, acc_.data());
+        const double bias = f.bias[static_cast<size_t>(ch)];
+        float* yc = y.f.data() + (b * c.M + ch) * c.OH * c.OW;
+        for (int64_t oh = 0; oh < c.OH; ++oh)
+          for (int64_t ow = 0; ow < c.OW; ++ow)
+            yc[oh * c.OW + ow] = static_cast<float>(acc_[static_cast<size_t>(oh * PW + ow)] + bias);
+      }
+  }
+
   void conv(const Node& n, const FNode& f, const Tensor& x, Tensor& y) {
     const Shape& ws = g_.init(n.in(1)).shape;
     const ConvGeom c =
         f.tr ? convtranspose_geometry(g_, n, x.shape, ws) : conv_geometry(g_, n, x.shape, ws);
     y = Tensor(c.out_shape());
     const int64_t cpg = c.C / c.group, mpg = c.M / c.group, K = cpg * c.kh * c.kw;
+    if (!f.tr && cpg == 1 && mpg == 1 && c.sh == 1 && c.sw == 1) return depthwise(c, f, x, y);
     const int64_t OHW = c.OH * c.OW, HW = c.H * c.W;
     X_.resize(static_cast<size_t>(K * kTile));
     acc_.resize(static_cast<size_t>(mpg * kTile));
@@ -172,40 +249,7 @@ class Walker {
         for (int64_t p0 = 0; p0 < OHW; p0 += kTile) {
           const int nt = static_cast<int>(std::min<int64_t>(kTile, OHW - p0));
           const int NT = round_up(nt, 16);
-          for (int64_t ci = 0; ci < cpg; ++ci) {
-            const float* xc = xg + ci * HW;
-            for (int64_t i = 0; i < c.kh; ++i)
-              for (int64_t j = 0; j < c.kw; ++j) {
-                double* d = X_.data() + ((ci * c.kh + i) * c.kw + j) * NT;
-                std::fill(d, d + NT, 0.0);
-                if (pointwise) {
-                  for (int pp = 0; pp < nt; ++pp) d[pp] = xc[p0 + pp];
-                  continue;
-                }
-                int64_t oh = p0 / c.OW, ow = p0 % c.OW;
-                for (int pp = 0; pp < nt; ++pp) {
-                  int64_t ih, iw;
-                  bool in;
-                  if (!f.tr) {
-                    ih = oh * c.sh - c.pt + i * c.dh;
-                    iw = ow * c.sw - c.pl + j * c.dw;
-                    in = ih >= 0 && ih < c.H && iw >= 0 && iw < c.W;
-                  } else {
-                    const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
-                    const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
-                    in = th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0;
-                    ih = th / c.sh;
-                    iw = tw / c.sw;
-                    in = in && ih < c.H && iw < c.W;
-                  }
-                  if (in) d[pp] = xc[ih * c.W + iw];
-                  if (++ow == c.OW) {
-                    ow = 0;
-                    ++oh;
-                  }
-                }
-              }
-          }
+          pack(c, f.tr, pointwise, xg, cpg, p0, nt, NT);
           const int64_t m0 = gi * mpg;
           fast::gemm_f64(isa_, static_cast<int>(mpg), static_cast<int>(K), NT,
                          f.w.data() + m0 * K, X_.data(), acc_.data());
@@ -266,6 +310,8 @@ class Walker {
   std::map<std::string, size_t> last_;
   std::set<std::string> outs_;
   std::vector<double> X_, acc_;
+  std::vector<float> plane_;
+  std::vector<int64_t> off_;
 };
 
 Tensor slice0(const Tensor& t, int64_t b) {

@@ -127,6 +127,21 @@ inline __attribute__((always_inline)) void dw_row_body(int n, int taps, const in
   }
 }
 
+inline __attribute__((always_inline)) void dw_row_f64_body(int n, int taps, const float* x,
+                                                           const int64_t* off, const double* w,
+                                                           double* acc) {
+  for (int t = 0; t < taps; ++t) {
+    const double wt = w[t];
+    const float* xr = x + off[t];
+    for (int o = 0; o < n; ++o) acc[o] += static_cast<double>(xr[o]) * wt;
+  }
+}
+
+void dw_row_f64_scalar(int n, int taps, const float* x, const int64_t* off, const double* w,
+                       double* acc) {
+  dw_row_f64_body(n, taps, x, off, w, acc);
+}
+
 void dw_row_scalar(int n, int taps, const int8_t* x, const int64_t* off, int stride,
                    const int8_t* w, int32_t* acc) {
   dw_row_body(n, taps, x, off, stride, w, acc);
@@ -232,6 +247,11 @@ TGT512 void requant_512(int n, const int32_t* acc, hls::Requant r, int8_t lo, in
 TGT512 void dw_row_512(int n, int taps, const int8_t* x, const int64_t* off, int stride,
                        const int8_t* w, int32_t* acc) {
   dw_row_body(n, taps, x, off, stride, w, acc);
+}
+
+TGT512 void dw_row_f64_512(int n, int taps, const float* x, const int64_t* off, const double* w,
+                           double* acc) {
+  dw_row_f64_body(n, taps, x, off, w, acc);
 }
 
 // ------------------------------------------------------------------ AVX-VNNI (256-bit)
@@ -349,6 +369,10 @@ TGT2 void dw_row_avx2(int n, int taps, const int8_t* x, const int64_t* off, int 
                       const int8_t* w, int32_t* acc) {
   dw_row_body(n, taps, x, off, stride, w, acc);
 }
+TGT2 void dw_row_f64_avx2(int n, int taps, const float* x, const int64_t* off, const double* w,
+                          double* acc) {
+  dw_row_f64_body(n, taps, x, off, w, acc);
+}
 #endif  // PRUNESIM_FAST_X86
 
 }  // namespace
@@ -403,6 +427,21 @@ void dw_row(KernelIsa isa, int n, int taps, const int8_t* x, const int64_t* off,
 #endif
     default:
       return dw_row_scalar(n, taps, x, off, stride, w, acc);
+  }
+}
+
+void dw_row_f64(KernelIsa isa, int n, int taps, const float* x, const int64_t* off,
+                const double* w, double* acc) {
+  switch (resolve(isa)) {
+#if PRUNESIM_FAST_X86
+    case KernelIsa::Avx512:
+      return dw_row_f64_512(n, taps, x, off, w, acc);
+    case KernelIsa::AvxVnni:
+    case KernelIsa::Avx2:
+      return dw_row_f64_avx2(n, taps, x, off, w, acc);
+#endif
+    default:
+      return dw_row_f64_scalar(n, taps, x, off, w, acc);
   }
 }
 
