@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "fast_kernels.h"
+#include "im2col.h"
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/fast_exec.h"
@@ -155,50 +156,18 @@ class Walker {
   }
 
  private:
-  // im2col of one pixel tile: X[k][p], k = (ci, i, j) (transposed: taps descending), 0.0 where
-  // the reference skips the tap.
+  // im2col of one pixel tile: X[k][p], 0.0 where the reference skips the tap.
   void pack(const ConvGeom& c, bool tr, bool pointwise, const float* xg, int64_t cpg, int64_t p0,
             int nt, int NT) {
-    const int64_t HW = c.H * c.W;
-    for (int64_t ci = 0; ci < cpg; ++ci) {
-      const float* xc = xg + ci * HW;
-      for (int64_t i = 0; i < c.kh; ++i)
-        for (int64_t j = 0; j < c.kw; ++j) {
-          double* d = X_.data() + ((ci * c.kh + i) * c.kw + j) * NT;
-          std::fill(d, d + NT, 0.0);
-          if (pointwise) {
-            for (int pp = 0; pp < nt; ++pp) d[pp] = xc[p0 + pp];
-          } else if (!tr) {  // per output row, the columns whose input is inside the image
-            const int64_t base = j * c.dw - c.pl;
-            const int64_t lo = base >= 0 ? 0 : (-base + c.sw - 1) / c.sw;
-            const int64_t hi = c.W - 1 - base < 0 ? -1 : (c.W - 1 - base) / c.sw;
-            for (int64_t pp = 0; pp < nt;) {
-              const int64_t p = p0 + pp, oh = p / c.OW, ow0 = p % c.OW;
-              const int64_t len = std::min<int64_t>(c.OW - ow0, nt - pp);
-              const int64_t ih = oh * c.sh - c.pt + i * c.dh;
-              if (ih >= 0 && ih < c.H) {
-                const float* xr = xc + ih * c.W;
-                const int64_t a = std::max(lo, ow0), e = std::min(hi + 1, ow0 + len);
-                for (int64_t ow = a; ow < e; ++ow) d[pp + ow - ow0] = xr[ow * c.sw + base];
-              }
-              pp += len;
-            }
-          } else {
-            int64_t oh = p0 / c.OW, ow = p0 % c.OW;
-            for (int pp = 0; pp < nt; ++pp) {
-              const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
-              const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
-              if (th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0 && th / c.sh < c.H &&
-                  tw / c.sw < c.W)
-                d[pp] = xc[th / c.sh * c.W + tw / c.sw];
-              if (++ow == c.OW) {
-                ow = 0;
-                ++oh;
-              }
-            }
-          }
-        }
+    std::fill(X_.begin(), X_.begin() + cpg * c.kh * c.kw * NT, 0.0);
+    double* X = X_.data();
+    if (pointwise) {
+      for (int64_t ci = 0; ci < cpg; ++ci)
+        for (int pp = 0; pp < nt; ++pp) X[ci * NT + pp] = xg[ci * c.H * c.W + p0 + pp];
+      return;
     }
+    fast::im2col_tile(c, tr, cpg, p0, nt,
+                      [&](int64_t k, int64_t pp, int64_t idx) { X[k * NT + pp] = xg[idx]; });
   }
 
   // Depthwise, stride 1: the zero-padded plane, every output row at its pitch, taps in order.

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "fast_kernels.h"
+#include "im2col.h"
 #include "int8_runner.h"
 #include "prune/errors.h"
 #include "prune/fast_exec.h"
@@ -145,10 +146,8 @@ class FastKernels : public Int8LayerKernels {
           std::fill(X_.begin(), X_.begin() + static_cast<int64_t>(P.K4) * NT * 4, uint8_t{0x80});
           if (pointwise)
             pack_pointwise(P, xg, HW, p0, nt, NT);
-          else if (!P.tr)
-            pack_conv(P, xg, p0, nt, NT);
           else
-            pack_transposed(P, xg, p0, nt, NT);
+            pack_conv(P, xg, p0, nt, NT);
           const int64_t oc0 = gi * P.ocg;
           fast::gemm_u8s8(isa_, P.ocg, P.K4, NT, P.w.data() + oc0 * 4 * P.K4, X_.data(),
                           P.comp.data() + oc0, acc_.data());
@@ -183,59 +182,11 @@ class FastKernels : public Int8LayerKernels {
     }
   }
 
-  // Any other conv: per tap and output row, the columns whose input is inside the image are
-  // copied without checks; the rest keep the 0x80 (code 0) the tile was filled with.
   void pack_conv(const Packed& P, const int8_t* xg, int64_t p0, int nt, int NT) {
-    const ConvGeom& c = P.c;
-    for (int64_t ci = 0; ci < P.icg; ++ci) {
-      const int8_t* xc = xg + ci * c.H * c.W;
-      for (int64_t i = 0; i < c.kh; ++i)
-        for (int64_t j = 0; j < c.kw; ++j) {
-          const int64_t k = (ci * c.kh + i) * c.kw + j;
-          uint8_t* d = X_.data() + (k >> 2) * NT * 4 + (k & 3);
-          // ow with 0 <= ow * sw - pl + j * dw < W
-          const int64_t base = j * c.dw - c.pl;
-          const int64_t lo = base >= 0 ? 0 : (-base + c.sw - 1) / c.sw;
-          const int64_t hi = c.W - 1 - base < 0 ? -1 : (c.W - 1 - base) / c.sw;  // inclusive
-          for (int64_t pp = 0; pp < nt;) {
-            const int64_t p = p0 + pp, oh = p / c.OW, ow0 = p % c.OW;
-            const int64_t len = std::min<int64_t>(c.OW - ow0, nt - pp);
-            const int64_t ih = oh * c.sh - c.pt + i * c.dh;
-            if (ih >= 0 && ih < c.H) {
-              const int8_t* xr = xc + ih * c.W;
-              const int64_t a = std::max(lo, ow0), e = std::min(hi + 1, ow0 + len);
-              for (int64_t ow = a; ow < e; ++ow)
-                d[(pp + ow - ow0) * 4] = static_cast<uint8_t>(xr[ow * c.sw + base] ^ 0x80);
-            }
-            pp += len;
-          }
-        }
-    }
-  }
-
-  void pack_transposed(const Packed& P, const int8_t* xg, int64_t p0, int nt, int NT) {
-    const ConvGeom& c = P.c;
-    for (int64_t ci = 0; ci < P.icg; ++ci) {
-      const int8_t* xc = xg + ci * c.H * c.W;
-      for (int64_t i = 0; i < c.kh; ++i)
-        for (int64_t j = 0; j < c.kw; ++j) {
-          const int64_t k = (ci * c.kh + i) * c.kw + j;
-          uint8_t* d = X_.data() + (k >> 2) * NT * 4 + (k & 3);
-          int64_t oh = p0 / c.OW, ow = p0 % c.OW;
-          for (int pp = 0; pp < nt; ++pp) {
-            // tap (kh-1-i, kw-1-j) gathers input (th/sh, tw/sw)
-            const int64_t th = oh + c.pt - (c.kh - 1 - i) * c.dh;
-            const int64_t tw = ow + c.pl - (c.kw - 1 - j) * c.dw;
-            if (th >= 0 && tw >= 0 && th % c.sh == 0 && tw % c.sw == 0 && th / c.sh < c.H &&
-                tw / c.sw < c.W)
-              d[pp * 4] = static_cast<uint8_t>(xc[th / c.sh * c.W + tw / c.sw] ^ 0x80);
-            if (++ow == c.OW) {
-              ow = 0;
-              ++oh;
-            }
-          }
-        }
-    }
+    uint8_t* X = X_.data();
+    fast::im2col_tile(P.c, P.tr, P.icg, p0, nt, [&](int64_t k, int64_t pp, int64_t idx) {
+      X[(k >> 2) * NT * 4 + pp * 4 + (k & 3)] = static_cast<uint8_t>(xg[idx] ^ 0x80);
+    });
   }
 
   void depthwise(const Packed& P, const QLayer& L, const Codes& x, Codes& y) {
@@ -363,17 +314,19 @@ void parallel_samples(int64_t n, int threads, const F& f) {
     if (e) std::rethrow_exception(e);
 }
 
-// Checks and quantizes x as run_int8 does; returns the sample count, sets per-sample sizes.
-std::vector<int8_t> quantize_input(const QuantizedModel& q, const Tensor& x, int64_t* n,
-                                   Shape* sample) {
-  *n = split_samples(q.graph, x, "input", sample);
+// Checks x as run_int8 does; returns the sample count and sets the sample shape.
+int64_t check_input(const QuantizedModel& q, const Tensor& x, Shape* sample) {
+  const int64_t n = split_samples(q.graph, x, "input", sample);
   for (size_t k = 0; k < x.f.size(); ++k)
     if (!std::isfinite(x.f[k]))
       fail("input", "element " + std::to_string(k),
            std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
-  std::vector<int8_t> codes(x.f.size());
-  for (size_t k = 0; k < codes.size(); ++k) codes[k] = hls::quantize_value(x.f[k], q.input_scale);
-  return codes;
+  return n;
+}
+
+// run_int8's input quantization of elements [a, b) of x.
+void quantize_range(const QuantizedModel& q, const Tensor& x, size_t a, size_t b, int8_t* out) {
+  for (size_t k = a; k < b; ++k) out[k - a] = hls::quantize_value(x.f[k], q.input_scale);
 }
 
 Int8Result make_result(const QuantizedModel& q, int64_t n) {
@@ -478,9 +431,8 @@ std::string signature(const QuantizedModel& q, size_t k) {
 }  // namespace
 
 Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o) {
-  int64_t n = 0;
   Shape S;
-  const std::vector<int8_t> codes = quantize_input(q, x, &n, &S);
+  const int64_t n = check_input(q, x, &S);
   const int64_t per = numel(S), per_out = numel(q.graph.shape(q.output));
   Int8Result r = make_result(q, n);
   const std::vector<Packed> packed = pack_all(q);
@@ -488,7 +440,9 @@ Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOpt
     FastKernels k(q, packed, o.isa);
     detail::Int8Program prog(q, &k);
     for (int64_t s = a; s < b; ++s) {
-      Codes xin(codes.begin() + s * per, codes.begin() + (s + 1) * per);
+      Codes xin(static_cast<size_t>(per));
+      quantize_range(q, x, static_cast<size_t>(s * per), static_cast<size_t>((s + 1) * per),
+                     xin.data());
       const Codes& y = prog.run(std::move(xin), nullptr);
       std::copy(y.begin(), y.end(), r.output_int8.i.begin() + s * per_out);
     }
@@ -517,9 +471,13 @@ size_t shared_prefix(const Int8ActivationCache& cache, const QuantizedModel& q,
 
 Int8Result run_int8_cached(const QuantizedModel& q, const Tensor& x, Int8ActivationCache& cache,
                            const ExecOptions& o, size_t* reused) {
-  int64_t n = 0;
   Shape S;
-  std::vector<int8_t> codes = quantize_input(q, x, &n, &S);
+  const int64_t n = check_input(q, x, &S);
+  std::vector<int8_t> codes(x.f.size());
+  parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
+    const size_t per = codes.size() / static_cast<size_t>(n);
+    quantize_range(q, x, a * per, b * per, codes.data() + a * per);
+  });
   const size_t first = shared_prefix(cache, q, codes);
   if (reused) *reused = first;
   const Graph& g = q.graph;
