@@ -307,8 +307,7 @@ Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
   // As run_float: a batch-1 model runs the batch sample by sample, outputs concatenated.
   const int64_t n = x.shape[0];
   std::vector<Tensor> outs(static_cast<size_t>(n));
-  int threads = o.threads > 0 ? o.threads : static_cast<int>(std::thread::hardware_concurrency());
-  threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(threads, n)));
+  const int threads = fast::thread_count(o.threads, n);
   std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
   auto work = [&](int t) {
     try {

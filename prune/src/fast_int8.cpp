@@ -21,6 +21,7 @@ namespace prunesim {
 namespace {
 
 using fast::kTile;
+using fast::thread_count;
 
 int round_up(int v, int m) {
   return (v + m - 1) / m * m;
@@ -282,12 +283,6 @@ std::vector<Packed> pack_all(const QuantizedModel& q) {
       p[k] = pack(q, L);
   }
   return p;
-}
-
-int thread_count(int asked, int64_t samples) {
-  int t = asked > 0 ? asked : static_cast<int>(std::thread::hardware_concurrency());
-  t = std::max(1, t);
-  return static_cast<int>(std::min<int64_t>(t, std::max<int64_t>(1, samples)));
 }
 
 // f(first, last) on contiguous sample ranges, one per thread; the first exception is rethrown.

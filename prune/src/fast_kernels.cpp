@@ -3,7 +3,10 @@
 // architecture: without x86 only the plain C++ variants exist).
 #include "fast_kernels.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PRUNESIM_FAST_X86 1
@@ -63,7 +66,26 @@ const char* kernel_isa_name(KernelIsa isa) {
   return "?";
 }
 
+namespace {
+std::atomic<int> g_threads{0};
+}  // namespace
+
+void set_exec_threads(int n) {
+  g_threads = std::max(0, n);
+}
+
+int exec_threads() {
+  const int t = g_threads.load();
+  return t > 0 ? t : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
 namespace fast {
+
+int thread_count(int asked, int64_t samples) {
+  const int t = asked > 0 ? asked : exec_threads();
+  return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(t, samples)));
+}
+
 namespace {
 
 KernelIsa resolve(KernelIsa isa) {

@@ -11,6 +11,9 @@
 
 namespace prunesim::fast {
 
+// Threads for `samples` samples when `asked` were requested (0: exec_threads()).
+int thread_count(int asked, int64_t samples);
+
 // Pixel tile of the packed GEMMs: the X operands hold kTile columns (a multiple of 16).
 constexpr int kTile = 64;
 

@@ -21,9 +21,14 @@ namespace prunesim {
 enum class KernelIsa { Auto, Scalar, Avx2, AvxVnni, Avx512 };
 
 struct ExecOptions {
-  int threads = 0;                    // worker threads over samples; 0: all hardware threads
-  KernelIsa isa = KernelIsa::Auto;    // forcing one the CPU lacks falls back to Scalar
+  int threads = 0;                  // worker threads over samples; 0: the process default
+  KernelIsa isa = KernelIsa::Auto;  // forcing one the CPU lacks falls back to Scalar
 };
+
+// The process default for ExecOptions::threads == 0 (the commands' --threads): n >= 1, or 0 for
+// all hardware threads (the initial value).
+void set_exec_threads(int n);
+int exec_threads();  // the default resolved: >= 1
 
 // The ISA Auto resolves to on this CPU, and the printable name of one ("avx512-vnni", ...).
 KernelIsa best_kernel_isa();
