@@ -1,5 +1,5 @@
-// Throughput of the reference executors on the zoo models, in MAC/s (dense MACs of one inference
-// times inferences per second). Run: build/bench/bench_executors (see bench/README.md).
+// Throughput of the reference and fast executors on the zoo models, in MAC/s (dense MACs of one
+// inference times inferences per second). Run: build/bench/bench_executors (see bench/README.md).
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
@@ -71,8 +71,7 @@ void BM_Int8Batch(benchmark::State& st, const std::string& name, const std::stri
   const Tensor x = batch(l.eval);
   ExecOptions o;
   o.threads = static_cast<int>(st.range(1));
-  for (auto _ : st)
-    benchmark::DoNotOptimize(st.range(0) ? run_int8_fast(q, x, o) : run_int8(q, x));
+  for (auto _ : st) benchmark::DoNotOptimize(st.range(0) ? run_int8_fast(q, x, o) : run_int8(q, x));
   report(st, l.macs, x.shape[0]);
   st.SetLabel(st.range(0) ? std::string("fast ") + kernel_isa_name(KernelIsa::Auto) : "run_int8");
 }
@@ -89,20 +88,25 @@ void BM_FloatBatch(benchmark::State& st, const std::string& name, const std::str
 }
 
 // Args: {0 reference | 1 fast, threads}.
-#define PRUNESIM_BATCH_ARGS \
-  ->Args({0, 1})->Args({1, 1})->Args({1, 2})->UseRealTime()->Unit(benchmark::kMillisecond)
+void batch_args(benchmark::internal::Benchmark* b) {
+  b->Args({0, 1})->Args({1, 1})->Args({1, 2})->UseRealTime()->Unit(benchmark::kMillisecond);
+}
 BENCHMARK_CAPTURE(BM_Int8Batch, fmnist_dscnn, std::string("fmnist_dscnn"),
-                  std::string("fmnist_dscnn.onnx")) PRUNESIM_BATCH_ARGS;
+                  std::string("fmnist_dscnn.onnx"))
+    ->Apply(batch_args);
 BENCHMARK_CAPTURE(BM_Int8Batch, ds_cae1_encoder, std::string("ds_cae1"),
-                  std::string("encoder.onnx")) PRUNESIM_BATCH_ARGS;
+                  std::string("encoder.onnx"))
+    ->Apply(batch_args);
 BENCHMARK_CAPTURE(BM_Int8Batch, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
-    PRUNESIM_BATCH_ARGS;
+    ->Apply(batch_args);
 BENCHMARK_CAPTURE(BM_FloatBatch, fmnist_dscnn, std::string("fmnist_dscnn"),
-                  std::string("fmnist_dscnn.onnx")) PRUNESIM_BATCH_ARGS;
+                  std::string("fmnist_dscnn.onnx"))
+    ->Apply(batch_args);
 BENCHMARK_CAPTURE(BM_FloatBatch, ds_cae1_encoder, std::string("ds_cae1"),
-                  std::string("encoder.onnx")) PRUNESIM_BATCH_ARGS;
+                  std::string("encoder.onnx"))
+    ->Apply(batch_args);
 BENCHMARK_CAPTURE(BM_FloatBatch, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
-    PRUNESIM_BATCH_ARGS;
+    ->Apply(batch_args);
 
 BENCHMARK_CAPTURE(BM_Int8, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
     ->Unit(benchmark::kMillisecond);

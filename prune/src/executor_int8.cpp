@@ -6,12 +6,12 @@
 #include <memory>
 
 #include "hls/datapath.h"
+#include "int8_runner.h"
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/hls_params.h"
 #include "prune/op_geometry.h"
 #include "prune/quant.h"
-#include "int8_runner.h"
 
 namespace prunesim {
 namespace {

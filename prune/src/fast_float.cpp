@@ -36,11 +36,11 @@ bool finite(const Tensor& t) {
 struct FNode {
   enum class Path { Reference, Conv, Dense } path = Path::Reference;
   bool tr = false;
-  int64_t K = 0, N = 0;        // Dense: inner and output sizes
-  bool bias_add = false;       // Dense (Gemm): add input 2 (beta == 1) after alpha * acc
+  int64_t K = 0, N = 0;   // Dense: inner and output sizes
+  bool bias_add = false;  // Dense (Gemm): add input 2 (beta == 1) after alpha * acc
   double alpha = 1.0;
-  std::vector<double> w;       // Conv: [M][cpg*kh*kw]; Dense: [N][K]
-  std::vector<double> bias;    // Conv: per output channel (0 when absent)
+  std::vector<double> w;     // Conv: [M][cpg*kh*kw]; Dense: [N][K]
+  std::vector<double> bias;  // Conv: per output channel (0 when absent)
 };
 
 FNode prepare(const Graph& g, const Node& n) {
@@ -210,8 +210,8 @@ class Walker {
     const int64_t OHW = c.OH * c.OW, HW = c.H * c.W;
     X_.resize(static_cast<size_t>(K * kTile));
     acc_.resize(static_cast<size_t>(mpg * kTile));
-    const bool pointwise = !f.tr && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 &&
-                           c.pt == 0 && c.pl == 0 && c.OH == c.H && c.OW == c.W;
+    const bool pointwise = !f.tr && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.pt == 0 &&
+                           c.pl == 0 && c.OH == c.H && c.OW == c.W;
     for (int64_t b = 0; b < c.N; ++b)
       for (int64_t gi = 0; gi < c.group; ++gi) {
         const float* xg = x.f.data() + (b * c.C + gi * cpg) * HW;
@@ -220,8 +220,8 @@ class Walker {
           const int NT = round_up(nt, 16);
           pack(c, f.tr, pointwise, xg, cpg, p0, nt, NT);
           const int64_t m0 = gi * mpg;
-          fast::gemm_f64(isa_, static_cast<int>(mpg), static_cast<int>(K), NT,
-                         f.w.data() + m0 * K, X_.data(), acc_.data());
+          fast::gemm_f64(isa_, static_cast<int>(mpg), static_cast<int>(K), NT, f.w.data() + m0 * K,
+                         X_.data(), acc_.data());
           for (int64_t r = 0; r < mpg; ++r) {
             const double bias = f.bias[static_cast<size_t>(m0 + r)];
             float* yo = y.f.data() + (b * c.M + m0 + r) * OHW + p0;
@@ -251,8 +251,8 @@ class Walker {
       for (int rr = 0; rr < nt; ++rr)
         for (int64_t k = 0; k < f.K; ++k)
           X_[static_cast<size_t>(k * NT + rr)] = a.f[static_cast<size_t>((r0 + rr) * f.K + k)];
-      fast::gemm_f64(isa_, static_cast<int>(f.N), static_cast<int>(f.K), NT, f.w.data(),
-                     X_.data(), acc_.data());
+      fast::gemm_f64(isa_, static_cast<int>(f.N), static_cast<int>(f.K), NT, f.w.data(), X_.data(),
+                     acc_.data());
       for (int rr = 0; rr < nt; ++rr)
         for (int64_t j = 0; j < f.N; ++j)
           y.f[static_cast<size_t>((r0 + rr) * f.N + j)] =
@@ -301,8 +301,8 @@ Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
   for (size_t k = 0; k < g.nodes.size(); ++k) prep[k] = prepare(g, g.nodes[k]);
   const std::string& in = g.inputs[0].name;
   const bool split = !g.inputs[0].shape.empty() &&
-                     (g.inputs[0].shape[0] == 1 || g.inputs[0].shape[0] < 0) &&
-                     !x.shape.empty() && x.shape[0] > 1;
+                     (g.inputs[0].shape[0] == 1 || g.inputs[0].shape[0] < 0) && !x.shape.empty() &&
+                     x.shape[0] > 1;
   if (!split) return Walker(g, prep, o.isa).run({{in, x}}).begin()->second;
   // As run_float: a batch-1 model runs the batch sample by sample, outputs concatenated.
   const int64_t n = x.shape[0];

@@ -96,8 +96,9 @@ Packed pack(const QuantizedModel& q, const QLayer& L) {
           // Transposed: taps in descending (i, j), the float reference's scatter order.
           const int64_t k = (ci * c.kh + i) * c.kw + j;
           const size_t src =
-              P.tr ? static_cast<size_t>((((gi * P.icg + ci) * P.ocg + m) * c.kh +
-                                          (c.kh - 1 - i)) * c.kw + (c.kw - 1 - j))
+              P.tr ? static_cast<size_t>((((gi * P.icg + ci) * P.ocg + m) * c.kh + (c.kh - 1 - i)) *
+                                             c.kw +
+                                         (c.kw - 1 - j))
                    : static_cast<size_t>(((oc * P.icg + ci) * c.kh + i) * c.kw + j);
           const int8_t v = L.weight[src];
           P.w[static_cast<size_t>(oc * 4 * P.K4 + k)] = v;
@@ -136,8 +137,8 @@ class FastKernels : public Int8LayerKernels {
     const int64_t OHW = c.OH * c.OW, HW = c.H * c.W;
     X_.resize(static_cast<size_t>(P.K4) * kTile * 4);
     acc_.resize(static_cast<size_t>(P.ocg) * kTile);
-    const bool pointwise = !P.tr && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 &&
-                           c.pt == 0 && c.pl == 0 && c.OH == c.H && c.OW == c.W;
+    const bool pointwise = !P.tr && c.kh == 1 && c.kw == 1 && c.sh == 1 && c.sw == 1 && c.pt == 0 &&
+                           c.pl == 0 && c.OH == c.H && c.OW == c.W;
     for (int64_t b = 0; b < c.N; ++b)
       for (int64_t gi = 0; gi < c.group; ++gi) {
         const int8_t* xg = x.data() + (b * c.C + gi * P.icg) * HW;
@@ -217,8 +218,7 @@ class FastKernels : public Int8LayerKernels {
           fast::dw_row(isa_, static_cast<int>(n), taps, plane_.data(), off_.data(), 1,
                        P.w.data() + ch * taps, acc_.data());
           fast::requant_row(isa_, static_cast<int>(n), acc_.data(),
-                            L.requant[static_cast<size_t>(ch)], L.act_min, L.act_max,
-                            rows_.data());
+                            L.requant[static_cast<size_t>(ch)], L.act_min, L.act_max, rows_.data());
           int8_t* yc = y.data() + (b * c.M + ch) * c.OH * c.OW;
           for (int64_t oh = 0; oh < c.OH; ++oh)
             std::memcpy(yc + oh * c.OW, rows_.data() + oh * PW, static_cast<size_t>(c.OW));
@@ -506,7 +506,8 @@ Int8Result run_int8_cached(const QuantizedModel& q, const Tensor& x, Int8Activat
                        src.begin() + static_cast<int64_t>((s + 1) * sz));
       }
       prog.run_from(std::move(env), first, [&](const QLayer& L, const Codes& c, const Shape&) {
-        std::copy(c.begin(), c.end(), values.at(L.output).begin() + s * static_cast<int64_t>(c.size()));
+        std::copy(c.begin(), c.end(),
+                  values.at(L.output).begin() + s * static_cast<int64_t>(c.size()));
       });
     }
   });

@@ -100,8 +100,8 @@ int32_t word(const int8_t* p) {
 }
 
 // ------------------------------------------------------------------ plain C++ (any CPU)
-void gemm_u8s8_scalar(int M, int K4, int NT, const int8_t* W, const uint8_t* X,
-                      const int32_t* comp, int32_t* acc) {
+void gemm_u8s8_scalar(int M, int K4, int NT, const int8_t* W, const uint8_t* X, const int32_t* comp,
+                      int32_t* acc) {
   for (int m = 0; m < M; ++m) {
     uint32_t* row = reinterpret_cast<uint32_t*>(acc + m * NT);
     for (int p = 0; p < NT; ++p) row[p] = static_cast<uint32_t>(comp[m]);
@@ -199,14 +199,29 @@ TGT512 void gemm_u8s8_512(int M, int K4, int NT, const int8_t* W, const uint8_t*
   for (; m + 8 <= M; m += 8) rows512<8>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
   const int8_t* w = W + m * K4 * 4;
   switch (M - m) {
-    case 7: rows512<7>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 6: rows512<6>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 5: rows512<5>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 4: rows512<4>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 3: rows512<3>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 2: rows512<2>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 1: rows512<1>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    default: break;
+    case 7:
+      rows512<7>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 6:
+      rows512<6>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 5:
+      rows512<5>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 4:
+      rows512<4>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 3:
+      rows512<3>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 2:
+      rows512<2>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 1:
+      rows512<1>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    default:
+      break;
   }
 }
 
@@ -234,12 +249,23 @@ TGT512 void gemm_f64_512(int M, int K, int NT, const double* W, const double* X,
   int m = 0;
   for (; m + 6 <= M; m += 6) frows512<6>(K, NT, W + m * K, X, acc + m * NT);
   switch (M - m) {
-    case 5: frows512<5>(K, NT, W + m * K, X, acc + m * NT); break;
-    case 4: frows512<4>(K, NT, W + m * K, X, acc + m * NT); break;
-    case 3: frows512<3>(K, NT, W + m * K, X, acc + m * NT); break;
-    case 2: frows512<2>(K, NT, W + m * K, X, acc + m * NT); break;
-    case 1: frows512<1>(K, NT, W + m * K, X, acc + m * NT); break;
-    default: break;
+    case 5:
+      frows512<5>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    case 4:
+      frows512<4>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    case 3:
+      frows512<3>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    case 2:
+      frows512<2>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    case 1:
+      frows512<1>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    default:
+      break;
   }
 }
 
@@ -306,10 +332,17 @@ TGTVNNI void gemm_u8s8_vnni(int M, int K4, int NT, const int8_t* W, const uint8_
   for (; m + 4 <= M; m += 4) rows_vnni<4>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
   const int8_t* w = W + m * K4 * 4;
   switch (M - m) {
-    case 3: rows_vnni<3>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 2: rows_vnni<2>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 1: rows_vnni<1>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    default: break;
+    case 3:
+      rows_vnni<3>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 2:
+      rows_vnni<2>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 1:
+      rows_vnni<1>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    default:
+      break;
   }
 }
 
@@ -330,8 +363,8 @@ TGT2 void rows_avx2(int K4, int NT, const int8_t* W, const uint8_t* X, const int
       const __m256i xh = _mm256_cvtepu8_epi16(_mm256_extracti128_si256(xv, 1));
       for (int r = 0; r < MR; ++r) {
         const int8_t* w = W + (r * K4 + k) * 4;
-        const __m256i wv = _mm256_setr_epi16(w[0], w[1], w[2], w[3], w[0], w[1], w[2], w[3],
-                                             w[0], w[1], w[2], w[3], w[0], w[1], w[2], w[3]);
+        const __m256i wv = _mm256_setr_epi16(w[0], w[1], w[2], w[3], w[0], w[1], w[2], w[3], w[0],
+                                             w[1], w[2], w[3], w[0], w[1], w[2], w[3]);
         lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(xl, wv));
         hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(xh, wv));
       }
@@ -351,10 +384,17 @@ TGT2 void gemm_u8s8_avx2(int M, int K4, int NT, const int8_t* W, const uint8_t* 
   for (; m + 4 <= M; m += 4) rows_avx2<4>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
   const int8_t* w = W + m * K4 * 4;
   switch (M - m) {
-    case 3: rows_avx2<3>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 2: rows_avx2<2>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    case 1: rows_avx2<1>(K4, NT, w, X, comp + m, acc + m * NT); break;
-    default: break;
+    case 3:
+      rows_avx2<3>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 2:
+      rows_avx2<2>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    case 1:
+      rows_avx2<1>(K4, NT, w, X, comp + m, acc + m * NT);
+      break;
+    default:
+      break;
   }
 }
 
@@ -381,9 +421,14 @@ TGT2 void gemm_f64_avx2(int M, int K, int NT, const double* W, const double* X, 
   int m = 0;
   for (; m + 3 <= M; m += 3) frows_avx2<3>(K, NT, W + m * K, X, acc + m * NT);
   switch (M - m) {
-    case 2: frows_avx2<2>(K, NT, W + m * K, X, acc + m * NT); break;
-    case 1: frows_avx2<1>(K, NT, W + m * K, X, acc + m * NT); break;
-    default: break;
+    case 2:
+      frows_avx2<2>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    case 1:
+      frows_avx2<1>(K, NT, W + m * K, X, acc + m * NT);
+      break;
+    default:
+      break;
   }
 }
 
@@ -452,8 +497,8 @@ void dw_row(KernelIsa isa, int n, int taps, const int8_t* x, const int64_t* off,
   }
 }
 
-void dw_row_f64(KernelIsa isa, int n, int taps, const float* x, const int64_t* off,
-                const double* w, double* acc) {
+void dw_row_f64(KernelIsa isa, int n, int taps, const float* x, const int64_t* off, const double* w,
+                double* acc) {
   switch (resolve(isa)) {
 #if PRUNESIM_FAST_X86
     case KernelIsa::Avx512:

@@ -39,7 +39,7 @@ void dw_row(KernelIsa isa, int n, int taps, const int8_t* x, const int64_t* off,
 
 // Float depthwise row, stride 1: acc[o] += double(x[off[t] + o]) * w[t] for t = 0, 1, ...,
 // taps-1 in that order (the reference's tap order), o < n.
-void dw_row_f64(KernelIsa isa, int n, int taps, const float* x, const int64_t* off,
-                const double* w, double* acc);
+void dw_row_f64(KernelIsa isa, int n, int taps, const float* x, const int64_t* off, const double* w,
+                double* acc);
 
 }  // namespace prunesim::fast

@@ -141,7 +141,8 @@ void run(const Opts& o) {
   if (b) j["then"] = o.then;
   j["samples"] = n;
   if (!a.table) {
-    Tensor yf = run_in_chunks(x, "eval float", [&](const Tensor& t) { return run_float_batch(a.g, t); });
+    Tensor yf =
+        run_in_chunks(x, "eval float", [&](const Tensor& t) { return run_float_batch(a.g, t); });
     if (b && !b->table) {
       check_input_shape(b->g, yf, "--then " + o.then + " (the first stage's output)");
       yf = run_in_chunks(yf, "eval float --then",
@@ -156,8 +157,8 @@ void run(const Opts& o) {
       a.calib_source = o.q.calib;
       j["calibration"] = {{"file", o.q.calib}, {"method", o.q.method}, {"samples", calib.shape[0]}};
     }
-    Tensor y = run_in_chunks(x, "eval int8",
-                             [&](const Tensor& t) { return run_int8_batch(*a.qm, t).output_float; });
+    Tensor y = run_in_chunks(
+        x, "eval int8", [&](const Tensor& t) { return run_int8_batch(*a.qm, t).output_float; });
     if (b) {
       check_input_shape(b->g, y, "--then " + o.then + " (the first stage's output)");
       if (!b->table) quantize_then(o, a, *b);

@@ -46,10 +46,11 @@ void expect_int8_equal(const QuantizedModel& q, const Tensor& x, const std::stri
       EXPECT_EQ(f.output_int8.shape, ref.output_int8.shape) << what;
       const int64_t d = first_diff(f.output_int8.i, ref.output_int8.i);
       EXPECT_EQ(d, -1) << what << ", " << kernel_isa_name(isa) << ", " << threads
-                       << " threads: code " << (d >= 0 && d < (int64_t)f.output_int8.i.size()
-                                                    ? f.output_int8.i[d] : 0)
+                       << " threads: code "
+                       << (d >= 0 && d < (int64_t)f.output_int8.i.size() ? f.output_int8.i[d] : 0)
                        << " where run_int8 has "
-                       << (d >= 0 && d < (int64_t)ref.output_int8.i.size() ? ref.output_int8.i[d] : 0);
+                       << (d >= 0 && d < (int64_t)ref.output_int8.i.size() ? ref.output_int8.i[d]
+                                                                           : 0);
       EXPECT_EQ(first_diff(f.output_float.f, ref.output_float.f), -1) << what;
     }
 }
@@ -98,7 +99,8 @@ TEST(FastExec, Conv2dStridesPadsDilationsAndGroups) {
   {  // many output channels (row blocks and remainders), 1x1 on a > 64-pixel plane
     GraphBuilder b({1, 13, 9, 10});
     auto y = b.node("Conv", {"x", b.weight("w", {37, 13, 1, 1}, 0.3f), b.weight("b", {37}, 0.1f)});
-    y = b.node("Clip", {y, b.constant("lo", Tensor({}, {-0.5f})), b.constant("hi", Tensor({}, {1.f}))});
+    y = b.node("Clip",
+               {y, b.constant("lo", Tensor({}, {-0.5f})), b.constant("hi", Tensor({}, {1.f}))});
     expect_both(b.finish(y), {1, 13, 9, 10}, "pointwise");
   }
 }
@@ -136,9 +138,9 @@ TEST(FastExec, ConvTranspose1dAnd2d) {
   }
   {
     GraphBuilder b({1, 3, 5, 6});
-    auto y = b.node("ConvTranspose", {"x", b.weight("w", {3, 4, 3, 3}, 0.3f)},
-                    {{"strides", ints({2, 3})}, {"pads", ints({1, 0, 1, 2})},
-                     {"dilations", ints({1, 2})}});
+    auto y = b.node(
+        "ConvTranspose", {"x", b.weight("w", {3, 4, 3, 3}, 0.3f)},
+        {{"strides", ints({2, 3})}, {"pads", ints({1, 0, 1, 2})}, {"dilations", ints({1, 2})}});
     y = b.node("Relu", {y});
     expect_both(b.finish(y), {1, 3, 5, 6}, "convtranspose 2-D");
   }
@@ -213,7 +215,8 @@ INSTANTIATE_TEST_SUITE_P(
 // before them.
 Graph three_convs(float w2, float w3) {
   GraphBuilder b({1, 4, 10, 10});
-  auto y = b.node("Conv", {"x", b.weight("w1", {8, 4, 3, 3}, 0.3f)}, {{"pads", ints({1, 1, 1, 1})}});
+  auto y =
+      b.node("Conv", {"x", b.weight("w1", {8, 4, 3, 3}, 0.3f)}, {{"pads", ints({1, 1, 1, 1})}});
   y = b.node("Relu", {y});
   y = b.node("Conv", {y, b.weight("w2", {8, 8, 1, 1}, 0.3f * w2)});
   y = b.node("Relu", {y});

@@ -7,13 +7,13 @@
 #include <fstream>
 #include <random>
 
+#include "common/graph_builder.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/graph_passes.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
 #include "prune/quant.h"
-#include "common/graph_builder.h"
 
 namespace prunesim {
 namespace {

@@ -56,13 +56,13 @@ struct Int8ActivationCache {
   std::vector<std::string> signatures;  // of the program the activations belong to, per layer
   std::string input, output;            // its input and output value names
   float input_scale = 0.f;
-  Shape sample;                         // shape of one input sample (batch-1)
+  Shape sample;  // shape of one input sample (batch-1)
   int64_t samples = 0;
   std::vector<int8_t> input_codes;      // quantized input, all samples
   std::map<std::string, Shape> shapes;  // batch-1 shape of every value below
   // value name -> codes of every sample (samples * numel(shape) bytes, sample-major)
   std::map<std::string, std::vector<int8_t>> values;
-  size_t bytes() const;                 // memory held by input_codes and values
+  size_t bytes() const;  // memory held by input_codes and values
 };
 
 // How many leading layers of q can reuse `cache`: layers equal in everything that determines
