@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <thread>
 
 #include "fast_kernels.h"
@@ -312,7 +313,9 @@ void parallel_samples(int64_t n, int threads, const F& f) {
 // Checks x as run_int8 does; returns the sample count and sets the sample shape.
 int64_t check_input(const QuantizedModel& q, const Tensor& x, Shape* sample) {
   const int64_t n = split_samples(q.graph, x, "input", sample);
-  for (size_t k = 0; k < x.f.size(); ++k)
+  bool bad = false;  // a branch-free pass first (vectorised); the element is looked up on error
+  for (float v : x.f) bad |= !(std::fabs(v) <= std::numeric_limits<float>::max());
+  for (size_t k = 0; bad && k < x.f.size(); ++k)
     if (!std::isfinite(x.f[k]))
       fail("input", "element " + std::to_string(k),
            std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
@@ -320,8 +323,9 @@ int64_t check_input(const QuantizedModel& q, const Tensor& x, Shape* sample) {
 }
 
 // run_int8's input quantization of elements [a, b) of x.
-void quantize_range(const QuantizedModel& q, const Tensor& x, size_t a, size_t b, int8_t* out) {
-  for (size_t k = a; k < b; ++k) out[k - a] = hls::quantize_value(x.f[k], q.input_scale);
+void quantize_range(const QuantizedModel& q, const Tensor& x, size_t a, size_t b, int8_t* out,
+                    KernelIsa isa) {
+  fast::quantize_row(isa, b - a, x.f.data() + a, q.input_scale, out);
 }
 
 Int8Result make_result(const QuantizedModel& q, int64_t n) {
@@ -437,7 +441,7 @@ Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOpt
     for (int64_t s = a; s < b; ++s) {
       Codes xin(static_cast<size_t>(per));
       quantize_range(q, x, static_cast<size_t>(s * per), static_cast<size_t>((s + 1) * per),
-                     xin.data());
+                     xin.data(), o.isa);
       const Codes& y = prog.run(std::move(xin), nullptr);
       std::copy(y.begin(), y.end(), r.output_int8.i.begin() + s * per_out);
     }
@@ -471,7 +475,7 @@ Int8Result run_int8_cached(const QuantizedModel& q, const Tensor& x, Int8Activat
   std::vector<int8_t> codes(x.f.size());
   parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
     const size_t per = codes.size() / static_cast<size_t>(n);
-    quantize_range(q, x, a * per, b * per, codes.data() + a * per);
+    quantize_range(q, x, a * per, b * per, codes.data() + a * per, o.isa);
   });
   const size_t first = shared_prefix(cache, q, codes);
   if (reused) *reused = first;

@@ -133,6 +133,10 @@ void requant_scalar(int n, const int32_t* acc, hls::Requant r, int8_t lo, int8_t
   for (int p = 0; p < n; ++p) y[p] = hls::requantize_clamp(acc[p], r, lo, hi);
 }
 
+void quantize_scalar(size_t n, const float* x, float scale, int8_t* out) {
+  for (size_t k = 0; k < n; ++k) out[k] = hls::quantize_value(x[k], scale);
+}
+
 // Shared body of the depthwise row; the target variants below only change code generation.
 inline __attribute__((always_inline)) void dw_row_body(int n, int taps, const int8_t* x,
                                                        const int64_t* off, int stride,
@@ -290,6 +294,29 @@ TGT512 void requant_512(int n, const int32_t* acc, hls::Requant r, int8_t lo, in
     _mm_storel_epi64(reinterpret_cast<__m128i*>(y + p), _mm512_cvtepi64_epi8(c));
   }
   for (; p < n; ++p) y[p] = hls::requantize_clamp(acc[p], r, lo, hi);
+}
+
+// hls::quantize_value on 8 lanes: the same double quotient; std::round as trunc plus one step
+// away from zero when the (exact) fraction is at least 1/2; the same saturation. An infinite
+// quotient gives a NaN fraction, no step, and saturates like the scalar code.
+TGT512 void quantize_512(size_t n, const float* x, float scale, int8_t* out) {
+  const __m512d s = _mm512_set1_pd(static_cast<double>(scale));
+  const __m512d half = _mm512_set1_pd(0.5), one = _mm512_set1_pd(1.0);
+  const __m512d sign = _mm512_set1_pd(-0.0);
+  const __m512d hi = _mm512_set1_pd(hls::kInt8Max), lo = _mm512_set1_pd(hls::kInt8Min);
+  size_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m512d d = _mm512_div_pd(_mm512_cvtps_pd(_mm256_loadu_ps(x + k)), s);
+    const __m512d t = _mm512_roundscale_pd(d, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m512d frac = _mm512_abs_pd(_mm512_sub_pd(d, t));
+    const __mmask8 up = _mm512_cmp_pd_mask(frac, half, _CMP_GE_OQ);
+    const __m512d step = _mm512_or_pd(one, _mm512_and_pd(d, sign));  // +-1 with d's sign
+    const __m512d r = _mm512_mask_add_pd(t, up, t, step);
+    const __m512d c = _mm512_max_pd(_mm512_min_pd(r, hi), lo);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(out + k),
+                     _mm512_cvtepi32_epi8(_mm512_castsi256_si512(_mm512_cvtpd_epi32(c))));
+  }
+  quantize_scalar(n - k, x + k, scale, out + k);
 }
 
 TGT512 void dw_row_512(int n, int taps, const int8_t* x, const int64_t* off, int stride,
@@ -480,6 +507,13 @@ void requant_row(KernelIsa isa, int n, const int32_t* acc, hls::Requant r, int8_
   if (resolve(isa) == KernelIsa::Avx512) return requant_512(n, acc, r, lo, hi, y);
 #endif
   requant_scalar(n, acc, r, lo, hi, y);
+}
+
+void quantize_row(KernelIsa isa, size_t n, const float* x, float scale, int8_t* out) {
+#if PRUNESIM_FAST_X86
+  if (resolve(isa) == KernelIsa::Avx512) return quantize_512(n, x, scale, out);
+#endif
+  quantize_scalar(n, x, scale, out);
 }
 
 void dw_row(KernelIsa isa, int n, int taps, const int8_t* x, const int64_t* off, int stride,

@@ -32,6 +32,9 @@ void gemm_f64(KernelIsa isa, int M, int K, int NT, const double* W, const double
 void requant_row(KernelIsa isa, int n, const int32_t* acc, hls::Requant r, int8_t lo, int8_t hi,
                  int8_t* y);
 
+// out[k] = hls::quantize_value(x[k], scale) for k < n (x finite or +-Inf, never NaN).
+void quantize_row(KernelIsa isa, size_t n, const float* x, float scale, int8_t* out);
+
 // Depthwise row: acc[ow] += sum over taps t of w[t] * x[off[t] + ow * stride] (int32 wrapping)
 // for ow < n; x is a zero-padded plane, so no bounds checks.
 void dw_row(KernelIsa isa, int n, int taps, const int8_t* x, const int64_t* off, int stride,

@@ -159,6 +159,29 @@ TEST(FastExec, GemmMatMulAndOtherOps) {
   expect_both(b.finish(y), {1, 4, 3, 3}, "gemm + matmul");
 }
 
+TEST(FastExec, InputQuantizationRoundsHalvesAwayAndSaturates) {
+  GraphBuilder b({1, 1, 300});
+  auto y = b.node("Conv", {"x", b.weight("w", {2, 1, 3}, 0.5f)}, {{"pads", ints({1, 1})}});
+  QuantizedModel q = quantize(b.finish(y), random_input({8, 1, 300}, 1));
+  q.input_scale = 0.25f;  // x = (k + 1/2) / 4 is exact: every quotient is a tie
+  Tensor x({2, 1, 300});
+  for (int64_t k = 0; k < 300; ++k) {
+    x.f[static_cast<size_t>(k)] = (static_cast<float>(k - 150) + 0.5f) * 0.25f;
+    x.f[static_cast<size_t>(300 + k)] = static_cast<float>(k - 150) * 0.2499f + 1e30f * (k == 7);
+  }
+  expect_int8_equal(q, x, "ties and saturation");
+  ExecOptions o;
+  for (KernelIsa isa : isas()) {
+    o.isa = isa;
+    Int8ActivationCache cache;  // holds the quantized input
+    run_int8_cached(q, x, cache, o);
+    for (int64_t k = 0; k < 600; ++k)
+      ASSERT_EQ(cache.input_codes[static_cast<size_t>(k)],
+                hls::quantize_value(x.f[static_cast<size_t>(k)], 0.25f))
+          << kernel_isa_name(isa) << " element " << k;
+  }
+}
+
 // ------------------------------------------------------------------ zoo models
 std::string zoo(const std::string& rel) {
   return std::string(PRUNESIM_SOURCE_DIR) + "/zoo/" + rel;
