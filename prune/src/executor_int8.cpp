@@ -3,6 +3,7 @@
 // dequantization no floating-point value touches an activation.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 
 #include "hls/datapath.h"
@@ -455,39 +456,58 @@ std::vector<int64_t> move_gather(const QuantizedModel& q, const QLayer& L,
   return map;
 }
 
-Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs) {
-  Shape S;
-  const int64_t n = split_samples(q.graph, x, "input", &S);
-  for (size_t k = 0; k < x.f.size(); ++k)
+namespace detail {
+
+int64_t check_int8_input(const QuantizedModel& q, const Tensor& x, Shape* sample) {
+  const int64_t n = split_samples(q.graph, x, "input", sample);
+  bool bad = false;  // a branch-free (vectorisable) pass first; the element is found on error
+  for (float v : x.f) bad |= !(std::fabs(v) <= std::numeric_limits<float>::max());
+  for (size_t k = 0; bad && k < x.f.size(); ++k)
     if (!std::isfinite(x.f[k]))
       fail("input", "element " + std::to_string(k),
            std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
-  const int64_t per = numel(S);
+  return n;
+}
+
+Int8Result int8_result(const QuantizedModel& q, int64_t n) {
   Shape out = q.graph.shape(q.output);
-  const int64_t per_out = numel(out);
   if (out.empty())
     out = {n};
   else
     out[0] *= n;
-
   Int8Result r;
   r.output_scale = q.output_scale;
   r.output_int8.dtype = DType::I8;
   r.output_int8.shape = out;
-  r.output_int8.i.reserve(static_cast<size_t>(n * per_out));
+  r.output_int8.i.assign(static_cast<size_t>(numel(out)), 0);
   r.output_float = Tensor(out);
+  return r;
+}
+
+void dequantize_result(const QuantizedModel& q, Int8Result& r) {
+  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
+    r.output_float.f[k] =
+        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
+}
+
+}  // namespace detail
+
+Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs) {
+  Shape S;
+  const int64_t n = detail::check_int8_input(q, x, &S);
+  const int64_t per = numel(S);
+  Int8Result r = detail::int8_result(q, n);
   detail::Runner run(q, nullptr);
+  size_t o = 0;
   for (int64_t s = 0; s < n; ++s) {
     Codes xin(static_cast<size_t>(per));
     for (int64_t k = 0; k < per; ++k)
       xin[static_cast<size_t>(k)] =
           hls::quantize_value(x.f[static_cast<size_t>(s * per + k)], q.input_scale);
     const Codes& y = run.run(std::move(xin), obs);
-    for (int8_t v : y) r.output_int8.i.push_back(v);
+    for (int8_t v : y) r.output_int8.i[o++] = v;
   }
-  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
-    r.output_float.f[k] =
-        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
+  detail::dequantize_result(q, r);
   return r;
 }
 

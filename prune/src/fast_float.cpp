@@ -8,10 +8,10 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
-#include <set>
 #include <thread>
 
 #include "fast_kernels.h"
+#include "float_walk.h"
 #include "im2col.h"
 #include "op_table.h"
 #include "prune/errors.h"
@@ -103,56 +103,20 @@ FNode prepare(const Graph& g, const Node& n) {
 class Walker {
  public:
   Walker(const Graph& g, const std::vector<FNode>& prep, KernelIsa isa)
-      : g_(g), prep_(prep), isa_(isa) {
-    for (size_t k = 0; k < g.nodes.size(); ++k)
-      for (const auto& i : g.nodes[k].inputs) last_[i] = k;
-    for (const auto& o : g.outputs) outs_.insert(o.name);
-  }
+      : g_(g), prep_(prep), isa_(isa) {}
 
-  // run_direct of executor_float.cpp, with the prepared nodes on the kernels.
+  // run_float's walk, with the prepared nodes on the kernels.
   TensorMap run(const TensorMap& inputs) {
-    std::map<std::string, Tensor> env;
-    for (const auto& v : g_.inputs) {
-      auto it = inputs.find(v.name);
-      if (it == inputs.end()) fail(g_.source, "input '" + v.name + "'", "no tensor given");
-      env[v.name] = it->second;
-    }
-    for (size_t k = 0; k < g_.nodes.size(); ++k) {
-      const Node& n = g_.nodes[k];
-      size_t used = n.inputs.size();
-      while (used > 0 && n.inputs[used - 1].empty()) --used;
-      std::vector<const Tensor*> in(used, nullptr);
-      for (size_t i = 0; i < used; ++i) {
-        const std::string& v = n.inputs[i];
-        if (v.empty()) continue;
-        if (g_.is_const(v)) {
-          in[i] = &g_.init(v);
-        } else {
-          auto it = env.find(v);
-          if (it == env.end())
-            fail(g_.source, "node '" + n.name + "'", "input '" + v + "' not computed");
-          in[i] = &it->second;
-        }
-      }
-      std::vector<Tensor> out(n.outputs.size());
-      const FNode& f = prep_[k];
-      if (f.path == FNode::Path::Conv)
-        conv(n, f, *in[0], out[0]);
-      else if (f.path == FNode::Path::Dense && dense(n, f, in, out[0]))
-        ;
-      else
-        find_op(n.op)->run(g_, n, in, out);
-      for (size_t o = 0; o < n.outputs.size(); ++o)
-        if (!n.outputs[o].empty()) env[n.outputs[o]] = std::move(out[o]);
-      for (const auto& v : n.inputs) {
-        auto it = last_.find(v);
-        if (it != last_.end() && it->second == k && !outs_.count(v)) env.erase(v);
-      }
-    }
-    TensorMap r;
-    for (const auto& o : g_.outputs)
-      r[o.name] = g_.is_const(o.name) ? g_.init(o.name) : env.at(o.name);
-    return r;
+    return run_graph_once(g_, inputs, nullptr,
+                          [this](size_t k, const Node& n, const std::vector<const Tensor*>& in,
+                                 std::vector<Tensor>& out) {
+                            const FNode& f = prep_[k];
+                            if (f.path == FNode::Path::Conv) {
+                              conv(n, f, *in[0], out[0]);
+                              return true;
+                            }
+                            return f.path == FNode::Path::Dense && dense(n, f, in, out[0]);
+                          });
   }
 
  private:
@@ -276,19 +240,10 @@ class Walker {
   const Graph& g_;
   const std::vector<FNode>& prep_;
   KernelIsa isa_;
-  std::map<std::string, size_t> last_;
-  std::set<std::string> outs_;
   std::vector<double> X_, acc_;
   std::vector<float> plane_;
   std::vector<int64_t> off_;
 };
-
-Tensor slice0(const Tensor& t, int64_t b) {
-  Shape s = t.shape;
-  const int64_t per = numel(s) / s[0];
-  s[0] = 1;
-  return Tensor(s, std::vector<float>(t.f.begin() + b * per, t.f.begin() + (b + 1) * per));
-}
 
 }  // namespace
 
@@ -307,23 +262,11 @@ Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
   // As run_float: a batch-1 model runs the batch sample by sample, outputs concatenated.
   const int64_t n = x.shape[0];
   std::vector<Tensor> outs(static_cast<size_t>(n));
-  const int threads = fast::thread_count(o.threads, n);
-  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
-  auto work = [&](int t) {
-    try {
-      Walker w(g, prep, o.isa);
-      for (int64_t s = n * t / threads; s < n * (t + 1) / threads; ++s)
-        outs[static_cast<size_t>(s)] = w.run({{in, slice0(x, s)}}).begin()->second;
-    } catch (...) {
-      err[static_cast<size_t>(t)] = std::current_exception();
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& th : pool) th.join();
-  for (auto& e : err)
-    if (e) std::rethrow_exception(e);
+  fast::parallel_samples(n, fast::thread_count(o.threads, n), [&](int64_t a, int64_t b) {
+    Walker w(g, prep, o.isa);
+    for (int64_t s = a; s < b; ++s)
+      outs[static_cast<size_t>(s)] = w.run({{in, batch_slice(x, s)}}).begin()->second;
+  });
   Tensor r;
   r.shape = outs[0].shape;
   r.shape[0] = 0;

@@ -8,7 +8,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <limits>
 #include <thread>
 
 #include "fast_kernels.h"
@@ -22,6 +21,7 @@ namespace prunesim {
 namespace {
 
 using fast::kTile;
+using fast::parallel_samples;
 using fast::thread_count;
 
 int round_up(int v, int m) {
@@ -286,67 +286,10 @@ std::vector<Packed> pack_all(const QuantizedModel& q) {
   return p;
 }
 
-// f(first, last) on contiguous sample ranges, one per thread; the first exception is rethrown.
-template <class F>
-void parallel_samples(int64_t n, int threads, const F& f) {
-  if (threads <= 1) {
-    f(int64_t{0}, n);
-    return;
-  }
-  std::vector<std::thread> pool;
-  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
-  for (int t = 0; t < threads; ++t) {
-    const int64_t a = n * t / threads, b = n * (t + 1) / threads;
-    pool.emplace_back([&, t, a, b] {
-      try {
-        f(a, b);
-      } catch (...) {
-        err[static_cast<size_t>(t)] = std::current_exception();
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (auto& e : err)
-    if (e) std::rethrow_exception(e);
-}
-
-// Checks x as run_int8 does; returns the sample count and sets the sample shape.
-int64_t check_input(const QuantizedModel& q, const Tensor& x, Shape* sample) {
-  const int64_t n = split_samples(q.graph, x, "input", sample);
-  bool bad = false;  // a branch-free pass first (vectorised); the element is looked up on error
-  for (float v : x.f) bad |= !(std::fabs(v) <= std::numeric_limits<float>::max());
-  for (size_t k = 0; bad && k < x.f.size(); ++k)
-    if (!std::isfinite(x.f[k]))
-      fail("input", "element " + std::to_string(k),
-           std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
-  return n;
-}
-
 // run_int8's input quantization of elements [a, b) of x.
 void quantize_range(const QuantizedModel& q, const Tensor& x, size_t a, size_t b, int8_t* out,
                     KernelIsa isa) {
   fast::quantize_row(isa, b - a, x.f.data() + a, q.input_scale, out);
-}
-
-Int8Result make_result(const QuantizedModel& q, int64_t n) {
-  Shape out = q.graph.shape(q.output);
-  if (out.empty())
-    out = {n};
-  else
-    out[0] *= n;
-  Int8Result r;
-  r.output_scale = q.output_scale;
-  r.output_int8.dtype = DType::I8;
-  r.output_int8.shape = out;
-  r.output_int8.i.assign(static_cast<size_t>(numel(out)), 0);
-  r.output_float = Tensor(out);
-  return r;
-}
-
-void finish_result(const QuantizedModel& q, Int8Result& r) {
-  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
-    r.output_float.f[k] =
-        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
 }
 
 // ---------------------------------------------------------------- prefix cache signatures
@@ -431,9 +374,9 @@ std::string signature(const QuantizedModel& q, size_t k) {
 
 Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o) {
   Shape S;
-  const int64_t n = check_input(q, x, &S);
+  const int64_t n = detail::check_int8_input(q, x, &S);
   const int64_t per = numel(S), per_out = numel(q.graph.shape(q.output));
-  Int8Result r = make_result(q, n);
+  Int8Result r = detail::int8_result(q, n);
   const std::vector<Packed> packed = pack_all(q);
   parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
     FastKernels k(q, packed, o.isa);
@@ -446,7 +389,7 @@ Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOpt
       std::copy(y.begin(), y.end(), r.output_int8.i.begin() + s * per_out);
     }
   });
-  finish_result(q, r);
+  detail::dequantize_result(q, r);
   return r;
 }
 
@@ -471,7 +414,7 @@ size_t shared_prefix(const Int8ActivationCache& cache, const QuantizedModel& q,
 Int8Result run_int8_cached(const QuantizedModel& q, const Tensor& x, Int8ActivationCache& cache,
                            const ExecOptions& o, size_t* reused) {
   Shape S;
-  const int64_t n = check_input(q, x, &S);
+  const int64_t n = detail::check_int8_input(q, x, &S);
   std::vector<int8_t> codes(x.f.size());
   parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
     const size_t per = codes.size() / static_cast<size_t>(n);
@@ -516,10 +459,10 @@ Int8Result run_int8_cached(const QuantizedModel& q, const Tensor& x, Int8Activat
     }
   });
 
-  Int8Result r = make_result(q, n);
+  Int8Result r = detail::int8_result(q, n);
   const auto& out = q.layers.empty() ? codes : values.at(q.output);
   std::copy(out.begin(), out.end(), r.output_int8.i.begin());
-  finish_result(q, r);
+  detail::dequantize_result(q, r);
 
   std::vector<std::string> sigs(q.layers.size());
   for (size_t k = 0; k < q.layers.size(); ++k)

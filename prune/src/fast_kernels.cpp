@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define PRUNESIM_FAST_X86 1
@@ -97,6 +98,24 @@ int32_t word(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
   return v;
+}
+
+// Calls f(std::integral_constant<int, R>{}, m) for blocks of MR rows from row m, then once for
+// the R < MR rows left: every kernel gets a compile-time row count (its accumulators in registers).
+template <int R, class F>
+inline void tail_rows(int left, int m, const F& f) {
+  if constexpr (R > 0) {
+    if (left == R)
+      f(std::integral_constant<int, R>{}, m);
+    else
+      tail_rows<R - 1>(left, m, f);
+  }
+}
+template <int MR, class F>
+inline void row_blocks(int M, const F& f) {
+  int m = 0;
+  for (; m + MR <= M; m += MR) f(std::integral_constant<int, MR>{}, m);
+  tail_rows<MR - 1>(M - m, m, f);
 }
 
 // ------------------------------------------------------------------ plain C++ (any CPU)
@@ -199,34 +218,9 @@ TGT512 void rows512(int K4, int NT, const int8_t* W, const uint8_t* X, const int
 
 TGT512 void gemm_u8s8_512(int M, int K4, int NT, const int8_t* W, const uint8_t* X,
                           const int32_t* comp, int32_t* acc) {
-  int m = 0;
-  for (; m + 8 <= M; m += 8) rows512<8>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
-  const int8_t* w = W + m * K4 * 4;
-  switch (M - m) {
-    case 7:
-      rows512<7>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 6:
-      rows512<6>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 5:
-      rows512<5>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 4:
-      rows512<4>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 3:
-      rows512<3>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 2:
-      rows512<2>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 1:
-      rows512<1>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    default:
-      break;
-  }
+  row_blocks<8>(M, [&](auto mr, int m) {
+    rows512<decltype(mr)::value>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
+  });
 }
 
 template <int MR>
@@ -250,27 +244,8 @@ TGT512 void frows512(int K, int NT, const double* W, const double* X, double* ac
 }
 
 TGT512 void gemm_f64_512(int M, int K, int NT, const double* W, const double* X, double* acc) {
-  int m = 0;
-  for (; m + 6 <= M; m += 6) frows512<6>(K, NT, W + m * K, X, acc + m * NT);
-  switch (M - m) {
-    case 5:
-      frows512<5>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    case 4:
-      frows512<4>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    case 3:
-      frows512<3>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    case 2:
-      frows512<2>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    case 1:
-      frows512<1>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    default:
-      break;
-  }
+  row_blocks<6>(
+      M, [&](auto mr, int m) { frows512<decltype(mr)::value>(K, NT, W + m * K, X, acc + m * NT); });
 }
 
 // round_shift on 8 int64 lanes then the clamp, exactly hls::requantize_clamp: the product is
@@ -355,22 +330,9 @@ TGTVNNI void rows_vnni(int K4, int NT, const int8_t* W, const uint8_t* X, const 
 
 TGTVNNI void gemm_u8s8_vnni(int M, int K4, int NT, const int8_t* W, const uint8_t* X,
                             const int32_t* comp, int32_t* acc) {
-  int m = 0;
-  for (; m + 4 <= M; m += 4) rows_vnni<4>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
-  const int8_t* w = W + m * K4 * 4;
-  switch (M - m) {
-    case 3:
-      rows_vnni<3>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 2:
-      rows_vnni<2>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 1:
-      rows_vnni<1>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    default:
-      break;
-  }
+  row_blocks<4>(M, [&](auto mr, int m) {
+    rows_vnni<decltype(mr)::value>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
+  });
 }
 
 // ------------------------------------------------------------------ AVX2
@@ -407,22 +369,9 @@ TGT2 void rows_avx2(int K4, int NT, const int8_t* W, const uint8_t* X, const int
 
 TGT2 void gemm_u8s8_avx2(int M, int K4, int NT, const int8_t* W, const uint8_t* X,
                          const int32_t* comp, int32_t* acc) {
-  int m = 0;
-  for (; m + 4 <= M; m += 4) rows_avx2<4>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
-  const int8_t* w = W + m * K4 * 4;
-  switch (M - m) {
-    case 3:
-      rows_avx2<3>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 2:
-      rows_avx2<2>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    case 1:
-      rows_avx2<1>(K4, NT, w, X, comp + m, acc + m * NT);
-      break;
-    default:
-      break;
-  }
+  row_blocks<4>(M, [&](auto mr, int m) {
+    rows_avx2<decltype(mr)::value>(K4, NT, W + m * K4 * 4, X, comp + m, acc + m * NT);
+  });
 }
 
 template <int MR>
@@ -445,18 +394,9 @@ TGT2 void frows_avx2(int K, int NT, const double* W, const double* X, double* ac
 }
 
 TGT2 void gemm_f64_avx2(int M, int K, int NT, const double* W, const double* X, double* acc) {
-  int m = 0;
-  for (; m + 3 <= M; m += 3) frows_avx2<3>(K, NT, W + m * K, X, acc + m * NT);
-  switch (M - m) {
-    case 2:
-      frows_avx2<2>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    case 1:
-      frows_avx2<1>(K, NT, W + m * K, X, acc + m * NT);
-      break;
-    default:
-      break;
-  }
+  row_blocks<3>(M, [&](auto mr, int m) {
+    frows_avx2<decltype(mr)::value>(K, NT, W + m * K, X, acc + m * NT);
+  });
 }
 
 TGT2 void dw_row_avx2(int n, int taps, const int8_t* x, const int64_t* off, int stride,

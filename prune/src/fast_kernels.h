@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <thread>
+#include <vector>
 
 #include "hls/arith.h"
 #include "prune/fast_exec.h"
@@ -13,6 +16,30 @@ namespace prunesim::fast {
 
 // Threads for `samples` samples when `asked` were requested (0: exec_threads()).
 int thread_count(int asked, int64_t samples);
+
+// f(first, last) on contiguous sample ranges, one per thread; the first exception is rethrown.
+template <class F>
+inline void parallel_samples(int64_t n, int threads, const F& f) {
+  if (threads <= 1) {
+    f(int64_t{0}, n);
+    return;
+  }
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    const int64_t a = n * t / threads, b = n * (t + 1) / threads;
+    pool.emplace_back([&, t, a, b] {
+      try {
+        f(a, b);
+      } catch (...) {
+        err[static_cast<size_t>(t)] = std::current_exception();
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  for (auto& e : err)
+    if (e) std::rethrow_exception(e);
+}
 
 // Pixel tile of the packed GEMMs: the X operands hold kTile columns (a multiple of 16).
 constexpr int kTile = 64;

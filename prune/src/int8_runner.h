@@ -27,6 +27,13 @@ namespace detail {
 
 class Runner;
 
+// run_int8's input checks (split_samples, finite values): the sample count; sets its shape.
+int64_t check_int8_input(const QuantizedModel& q, const Tensor& x, Shape* sample);
+// The result for n samples: shapes and scale set, codes zero (output_int8.i sized).
+Int8Result int8_result(const QuantizedModel& q, int64_t n);
+// output_float from output_int8 (code * output scale).
+void dequantize_result(const QuantizedModel& q, Int8Result& r);
+
 // One sample at a time, like run_int8; not thread-safe (one per thread).
 class Int8Program {
  public:

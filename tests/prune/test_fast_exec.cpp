@@ -127,14 +127,14 @@ TEST(FastExec, DepthwiseAndChannelMultiplier) {
 
 TEST(FastExec, ConvTranspose1dAnd2d) {
   {
-    GraphBuilder b({1, 4, 25});
+    GraphBuilder b({1, 6, 23});  // stride 3 with output padding, three groups
     auto y =
-        b.node("ConvTranspose", {"x", b.weight("w", {4, 3, 4}, 0.3f), b.weight("b", {6}, 0.1f)},
-               {{"strides", ints({2})},
-                {"pads", ints({1, 2})},
-                {"output_padding", ints({1})},
-                {"group", int1(2)}});
-    expect_both(b.finish(y), {1, 4, 25}, "convtranspose 1-D");
+        b.node("ConvTranspose", {"x", b.weight("w", {6, 2, 5}, 0.3f), b.weight("b", {6}, 0.1f)},
+               {{"strides", ints({3})},
+                {"pads", ints({2, 0})},
+                {"output_padding", ints({2})},
+                {"group", int1(3)}});
+    expect_both(b.finish(y), {1, 6, 23}, "convtranspose 1-D");
   }
   {
     GraphBuilder b({1, 3, 5, 6});
