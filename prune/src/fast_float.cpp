@@ -106,8 +106,8 @@ class Walker {
       : g_(g), prep_(prep), isa_(isa) {}
 
   // run_float's walk, with the prepared nodes on the kernels.
-  TensorMap run(const TensorMap& inputs) {
-    return run_graph_once(g_, inputs, nullptr,
+  TensorMap run(const TensorMap& inputs, const Observer& obs) {
+    return run_graph_once(g_, inputs, obs,
                           [this](size_t k, const Node& n, const std::vector<const Tensor*>& in,
                                  std::vector<Tensor>& out) {
                             const FNode& f = prep_[k];
@@ -247,7 +247,7 @@ class Walker {
 
 }  // namespace
 
-Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
+Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o, const Observer& obs) {
   if (g.inputs.size() != 1 || g.outputs.size() != 1)
     fail(g.source, "graph",
          "expected one input and one output, found " + std::to_string(g.inputs.size()) + " and " +
@@ -258,14 +258,15 @@ Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
   const bool split = !g.inputs[0].shape.empty() &&
                      (g.inputs[0].shape[0] == 1 || g.inputs[0].shape[0] < 0) && !x.shape.empty() &&
                      x.shape[0] > 1;
-  if (!split) return Walker(g, prep, o.isa).run({{in, x}}).begin()->second;
+  if (!split) return Walker(g, prep, o.isa).run({{in, x}}, obs).begin()->second;
   // As run_float: a batch-1 model runs the batch sample by sample, outputs concatenated.
   const int64_t n = x.shape[0];
   std::vector<Tensor> outs(static_cast<size_t>(n));
-  fast::parallel_samples(n, fast::thread_count(o.threads, n), [&](int64_t a, int64_t b) {
+  const int threads = obs ? 1 : fast::thread_count(o.threads, n);
+  fast::parallel_samples(n, threads, [&](int64_t a, int64_t b) {
     Walker w(g, prep, o.isa);
     for (int64_t s = a; s < b; ++s)
-      outs[static_cast<size_t>(s)] = w.run({{in, batch_slice(x, s)}}).begin()->second;
+      outs[static_cast<size_t>(s)] = w.run({{in, batch_slice(x, s)}}, obs).begin()->second;
   });
   Tensor r;
   r.shape = outs[0].shape;
@@ -277,11 +278,11 @@ Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o) {
   return r;
 }
 
-Tensor run_float_batch(const Graph& g, const Tensor& x, int threads) {
-  if (reference_executor_selected()) return run_float(g, x);
+Tensor run_float_batch(const Graph& g, const Tensor& x, int threads, const Observer& obs) {
+  if (reference_executor_selected()) return run_float(g, x, obs);
   ExecOptions o;
   o.threads = threads;
-  return run_float_fast(g, x, o);
+  return run_float_fast(g, x, o, obs);
 }
 
 }  // namespace prunesim

@@ -233,6 +233,54 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+TEST(FastExec, ObserverSeesWhatRunFloatsSees) {
+  const Graph g = load_onnx(zoo("fmnist_dscnn/fmnist_dscnn.onnx"));
+  const Tensor x = first_samples(load_npy_as_float(zoo("fmnist_dscnn/eval.npy")), 5);
+  std::vector<std::pair<std::string, std::vector<float>>> seen[2];
+  for (int k = 0; k < 2; ++k) {
+    const Observer obs = [&](const Node& n, const std::string& v, const Tensor& t) {
+      seen[k].push_back({n.name + "/" + v, t.f});
+    };
+    ExecOptions o;
+    o.threads = 2;  // ignored with an observer: one thread, samples in order
+    if (k == 0)
+      run_float(g, x, obs);
+    else
+      run_float_fast(g, x, o, obs);
+  }
+  ASSERT_EQ(seen[0].size(), seen[1].size());
+  for (size_t i = 0; i < seen[0].size(); ++i) {
+    EXPECT_EQ(seen[0][i].first, seen[1][i].first);
+    EXPECT_EQ(first_diff(seen[0][i].second, seen[1][i].second), -1) << seen[0][i].first;
+  }
+}
+
+TEST(FastExec, QuantizationCalibratesTheSameOnBothExecutors) {
+  // quantize() calibrates through run_float_batch: the fast executor must give the same program.
+  const Graph g = load_onnx(zoo("ds_cae1/ds_cae1.onnx"));
+  const Tensor calib = load_npy_as_float(zoo("ds_cae1/calib.npy"));
+  for (auto method : {QuantOptions::Calib::MinMax, QuantOptions::Calib::Percentile}) {
+    QuantOptions opt;
+    opt.calib = method;
+    setenv("PRUNESIM_EXECUTOR", "reference", 1);
+    const QuantizedModel a = quantize(g, calib, opt);
+    unsetenv("PRUNESIM_EXECUTOR");
+    const QuantizedModel b = quantize(g, calib, opt);
+    EXPECT_EQ(a.scales, b.scales);
+    EXPECT_EQ(a.ranges, b.ranges);
+    ASSERT_EQ(a.layers.size(), b.layers.size());
+    for (size_t k = 0; k < a.layers.size(); ++k) {
+      EXPECT_EQ(a.layers[k].weight, b.layers[k].weight) << a.layers[k].name;
+      EXPECT_EQ(a.layers[k].bias, b.layers[k].bias) << a.layers[k].name;
+      ASSERT_EQ(a.layers[k].requant.size(), b.layers[k].requant.size());
+      for (size_t r = 0; r < a.layers[k].requant.size(); ++r) {
+        EXPECT_EQ(a.layers[k].requant[r].multiplier, b.layers[k].requant[r].multiplier);
+        EXPECT_EQ(a.layers[k].requant[r].shift, b.layers[k].requant[r].shift);
+      }
+    }
+  }
+}
+
 // ------------------------------------------------------------------ prefix cache
 // Three convs; `w2`/`w3` scale the last two layers' weights, which changes them and nothing
 // before them.

@@ -38,15 +38,18 @@ const char* kernel_isa_name(KernelIsa isa);
 // Same contract and result as run_int8 (no observer: samples run in parallel).
 Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o = {});
 
-// Same contract and result as run_float(g, x) for a single-input, single-output graph.
-Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o = {});
+// Same contract and result as run_float(g, x, obs) for a single-input, single-output graph. With
+// an observer the samples run on one thread, so it sees what run_float's does, in the same order.
+Tensor run_float_fast(const Graph& g, const Tensor& x, const ExecOptions& o = {},
+                      const Observer& obs = nullptr);
 
 // Whole-batch evaluation as the commands do it: the fast executors, or run_int8 / run_float when
 // the environment variable PRUNESIM_EXECUTOR is "reference" (for checking; any other value than
 // "fast", "reference" or unset is an InputError naming the variable). threads as ExecOptions.
 bool reference_executor_selected();
 Int8Result run_int8_batch(const QuantizedModel& q, const Tensor& x, int threads = 0);
-Tensor run_float_batch(const Graph& g, const Tensor& x, int threads = 0);
+Tensor run_float_batch(const Graph& g, const Tensor& x, int threads = 0,
+                       const Observer& obs = nullptr);
 
 // Int8 activations of one batch, kept so the next design point can skip the leading layers it
 // shares with this one. Holds, per layer, the bytes of everything that determines its output
