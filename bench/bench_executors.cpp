@@ -4,6 +4,12 @@
 
 #include <filesystem>
 #include <string>
+#if defined(__x86_64__)
+// GCC 12's AVX-512 headers trip -Wuninitialized (their _mm512_undefined_* operands).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+#endif
 
 #include "prune/executor.h"
 #include "prune/fast_exec.h"
@@ -107,6 +113,76 @@ BENCHMARK_CAPTURE(BM_FloatBatch, ds_cae1_encoder, std::string("ds_cae1"),
     ->Apply(batch_args);
 BENCHMARK_CAPTURE(BM_FloatBatch, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
     ->Apply(batch_args);
+
+// The ceiling the kernels work under: register-only loops of 512-bit vpdpbusd (64 int8 MACs
+// each) and of double FMAs (8 MACs), 12 independent accumulators, one thread.
+#if defined(__x86_64__)
+// Twelve accumulators kept in registers (an array would live on the stack); the empty asm makes
+// each one opaque, so the loop can neither be folded nor merged.
+#define PRUNESIM_TWELVE(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+__attribute__((target("avx512f,avx512vnni"))) int64_t vnni_loop(int64_t n) {
+  const __m512i x = _mm512_set1_epi32(0x01010101), w = _mm512_set1_epi32(0x02020202);
+#define PRUNESIM_DECL(i) __m512i a##i = _mm512_set1_epi32(i);
+#define PRUNESIM_STEP(i)                  \
+  a##i = _mm512_dpbusd_epi32(a##i, x, w); \
+  asm volatile("" : "+v"(a##i));
+#define PRUNESIM_SUM(i) s += _mm512_reduce_add_epi32(a##i);
+  PRUNESIM_TWELVE(PRUNESIM_DECL)
+  for (int64_t k = 0; k < n; ++k) {
+    PRUNESIM_TWELVE(PRUNESIM_STEP)
+  }
+  int64_t s = 0;
+  PRUNESIM_TWELVE(PRUNESIM_SUM)
+  return s;
+}
+#undef PRUNESIM_DECL
+#undef PRUNESIM_STEP
+#undef PRUNESIM_SUM
+__attribute__((target("avx512f"))) double fma_loop(int64_t n) {
+  const __m512d x = _mm512_set1_pd(1.0000001), w = _mm512_set1_pd(0.9999999);
+#define PRUNESIM_DECL(i) __m512d a##i = _mm512_set1_pd(i);
+#define PRUNESIM_STEP(i)              \
+  a##i = _mm512_fmadd_pd(a##i, x, w); \
+  asm volatile("" : "+v"(a##i));
+#define PRUNESIM_SUM(i) s += _mm512_reduce_add_pd(a##i);
+  PRUNESIM_TWELVE(PRUNESIM_DECL)
+  for (int64_t k = 0; k < n; ++k) {
+    PRUNESIM_TWELVE(PRUNESIM_STEP)
+  }
+  double s = 0;
+  PRUNESIM_TWELVE(PRUNESIM_SUM)
+  return s;
+}
+#undef PRUNESIM_DECL
+#undef PRUNESIM_STEP
+#undef PRUNESIM_SUM
+#undef PRUNESIM_TWELVE
+#endif
+
+void BM_PeakInt8Vnni(benchmark::State& st) {
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports("avx512vnni")) return st.SkipWithError("no AVX-512 VNNI");
+  constexpr int64_t n = 1 << 20;
+  for (auto _ : st) benchmark::DoNotOptimize(vnni_loop(n));
+  report(st, 12 * 64, n);
+#else
+  st.SkipWithError("not x86-64");
+#endif
+}
+
+void BM_PeakDoubleFma(benchmark::State& st) {
+#if defined(__x86_64__)
+  if (!__builtin_cpu_supports("avx512f")) return st.SkipWithError("no AVX-512F");
+  constexpr int64_t n = 1 << 20;
+  for (auto _ : st) benchmark::DoNotOptimize(fma_loop(n));
+  report(st, 12 * 8, n);
+#else
+  st.SkipWithError("not x86-64");
+#endif
+}
+
+BENCHMARK(BM_PeakInt8Vnni)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PeakDoubleFma)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_CAPTURE(BM_Int8, ds_cae1, std::string("ds_cae1"), std::string("ds_cae1.onnx"))
     ->Unit(benchmark::kMillisecond);
