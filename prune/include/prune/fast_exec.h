@@ -1,7 +1,7 @@
 // Fast reference executors: run_int8's and run_float's arithmetic with blocked, vectorised
 // conv/gemm kernels (picked at run time by CPU feature) and threads over samples. The int8 one is
 // code-for-code run_int8; the float one is bit-for-bit run_float (same double accumulation order).
-// run_int8 stays the golden definition; docs/quantization.md ("Fast executors") has the argument.
+// run_int8 stays the golden definition; docs/quantization.md §15 has the design and the argument.
 #pragma once
 
 #include <cstdint>
