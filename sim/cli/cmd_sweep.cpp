@@ -19,6 +19,7 @@
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/npy.h"
 #include "prune/pipeline.h"
 #include "prune/quant.h"
@@ -143,7 +144,7 @@ void load_inputs(const Opts& o, Loaded& L, std::vector<std::string>& schemes) {
     c.labels = load_labels(o.labels, c.g, c.data.shape[0]);
     c.labels_p = &c.labels;
   } else {
-    c.dense_out = run_float(c.g, c.data);
+    c.dense_out = run_float_batch(c.g, c.data);
   }
   if (!o.input.empty()) {
     // The architecture checks the shape: its input need not be the model's (fpga-soc takes raw
@@ -234,6 +235,7 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--input", o->input, "simulate this input .npy instead of the first --data sample")
       ->check(CLI::ExistingFile);
+  add_threads_option(c);
   c->add_option("--mode", o->mode, "simulation mode (default analytical; cycle = SystemC)");
   c->add_option("--set", o->sets, "key=v1,v2,...: sweep an architecture parameter (repeatable)");
   c->add_option("--config", o->config, "JSON file of architecture parameters")
