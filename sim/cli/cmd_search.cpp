@@ -151,6 +151,7 @@ void run(const Opts& o) {
   const std::string script = o.plot.empty() ? std::string() : dse::check_plot("plot_search.py");
   c.g = load_model(o.model);
   for (const auto& l : prunable_layers(c.g)) s.layers.push_back(l.node);
+  dse::check_search(s, so);
   load_dse_data(o.calib, o.data, o.labels, o.input, c);
 
   std::unique_ptr<dse::MpiFarm> farm;

@@ -701,20 +701,7 @@ std::vector<Decision> combine_parts(const Engine& e, const std::vector<Stage>& s
 }
 
 SearchResult Engine::run() {
-  if (o_.algo != "nsga2" && o_.algo != "random")
-    throw InputError("--algo " + o_.algo + ": unknown (known: nsga2, random)");
-  if (o_.pop < 8 || o_.pop % 4 != 0)
-    throw InputError("--pop " + std::to_string(o_.pop) + ": must be a multiple of 4, at least 8");
-  if (o_.divide < 1 || o_.divide > s_.layers.size())
-    throw InputError("--divide " + std::to_string(o_.divide) + ": must be 1.." +
-                     std::to_string(s_.layers.size()) + " (the prunable layers)");
-  if (o_.divide > 1 && !s_.axes.empty())
-    throw InputError("--divide: not with --set ranges (the parts share one accelerator)");
-  if (s_.layers.empty()) throw InputError("search: the model has no prunable layer");
-  if (o_.divide > 1 && o_.gens + 1 < 2 * o_.divide)
-    throw InputError("--divide " + std::to_string(o_.divide) + ": needs --gens of at least " +
-                     std::to_string(2 * o_.divide - 1) +
-                     " (each part and the combination get one generation of the budget)");
+  check_search(s_, o_);
   if (o_.resume) {
     if (o_.checkpoint.empty()) throw InputError("--resume: needs --checkpoint FILE");
     std::ifstream in(o_.checkpoint, std::ios::binary);
@@ -806,6 +793,23 @@ SearchResult Engine::run() {
 
 }  // namespace
 
+void check_search(const Space& s, const SearchOptions& o) {
+  if (o.algo != "nsga2" && o.algo != "random")
+    throw InputError("--algo " + o.algo + ": unknown (known: nsga2, random)");
+  if (o.pop < 8 || o.pop % 4 != 0)
+    throw InputError("--pop " + std::to_string(o.pop) + ": must be a multiple of 4, at least 8");
+  if (o.divide < 1 || o.divide > s.layers.size())
+    throw InputError("--divide " + std::to_string(o.divide) + ": must be 1.." +
+                     std::to_string(s.layers.size()) + " (the prunable layers)");
+  if (o.divide > 1 && !s.axes.empty())
+    throw InputError("--divide: not with --set ranges (the parts share one accelerator)");
+  if (s.layers.empty()) throw InputError("search: the model has no prunable layer");
+  if (o.divide > 1 && o.gens + 1 < 2 * o.divide)
+    throw InputError("--divide " + std::to_string(o.divide) + ": needs --gens of at least " +
+                     std::to_string(2 * o.divide - 1) +
+                     " (each part and the combination get one generation of the budget)");
+}
+
 SearchResult run_search(const Context& c, const Space& s, const SearchOptions& o,
                         const BatchFn& batch, const ProgressFn& progress) {
   Engine e(c, s, o, batch, progress);
@@ -889,10 +893,11 @@ json point_json(const Space& s, const Point& p) {
   const Row& r = p.row;
   json j = {{"generation", p.generation}};
   if (!p.part.empty()) j["part"] = p.part;
-  json layers = json::object();
+  json layers = json::array();  // in graph order
   for (size_t l = 0; l < s.layers.size(); ++l)
-    layers[s.layers[l]] = {{"scheme", s.schemes.at(p.x[2 * l])},
-                           {"sparsity", s.sparsities.at(p.x[2 * l + 1])}};
+    layers.push_back({{"name", s.layers[l]},
+                      {"scheme", s.schemes.at(p.x[2 * l])},
+                      {"sparsity", s.sparsities.at(p.x[2 * l + 1])}});
   j["layers"] = layers;
   for (size_t a = 0; a < s.axes.size(); ++a)
     j["params"][s.axes[a].key] = s.axes[a].values.at(p.x[2 * s.layers.size() + a]);

@@ -61,6 +61,21 @@ TEST(Objectives, ParsedAndChecked) {
             std::string::npos);
 }
 
+TEST(Axes, RangesAreInclusiveAndAnEmptyOneIsRefused) {
+  const Arch& a = get_arch("raman");
+  const auto axes = parse_axes("raman", a.params(), "", {"pe_count=16:32:8"});
+  ASSERT_EQ(axes.size(), 1u);
+  EXPECT_EQ(axes[0].values, (std::vector<std::string>{"16", "24", "32"}));
+  EXPECT_NE(error_of([&] {
+              parse_axes("raman", a.params(), "", {"pe_count=32:16:4"});
+            }).find("--set pe_count=32:16:4: empty range (stop is below start)"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              parse_axes("raman", a.params(), "", {"pe_count=16:32"});
+            }).find("a range is start:stop:step"),
+            std::string::npos);
+}
+
 Point hand(double energy, double fidelity, double latency = 1) {
   Point p;
   p.row.ok = true;
@@ -118,6 +133,25 @@ TEST(Evaluate, UniformPointEqualsTheSweepsAndDenseTheReference) {
   EXPECT_EQ(d.row.energy_j, ref.row.energy_j);
   EXPECT_EQ(d.row.actual, 0.0);
   EXPECT_LT(p.row.energy_j, ref.row.energy_j);
+}
+
+TEST(Evaluate, AxesSetTheArchitecturesParameters) {
+  const Context& c = encoder();
+  Space s = space(c);
+  s.axes = parse_axes("raman", c.specs, "", {"pe_count=16,32"});
+  Decision x(s.dim(), 0);
+  for (size_t l = 0; l < s.layers.size(); ++l) x[2 * l + 1] = 2;
+  x.back() = 1;  // pe_count = 32
+  const Point p = evaluate(c, s, x);
+  ASSERT_TRUE(p.row.ok) << p.row.error;
+  Row r;
+  r.scheme = "magnitude";
+  r.target = 0.5;
+  run_point(c, {"pe_count=32"}, r);
+  EXPECT_EQ(p.row.cycles, r.cycles);
+  EXPECT_EQ(p.row.area_mm2, r.area_mm2);
+  x.back() = 0;
+  EXPECT_NE(evaluate(c, s, x).row.area_mm2, p.row.area_mm2);
 }
 
 SearchOptions opts(const std::string& algo, uint64_t seed, size_t gens = 4) {

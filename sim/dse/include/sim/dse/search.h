@@ -124,6 +124,10 @@ struct SearchResult {
 // how much, with units.
 double constraint_miss(const Point& p, const Constraints& cons, std::string* what = nullptr);
 
+// InputError for options that cannot run on s (algorithm, population, --divide); run_search
+// calls it, the CLI too before it loads the data.
+void check_search(const Space& s, const SearchOptions& o);
+
 // Runs the search (every generation: one batch through `batch`, then the checkpoint); progress is
 // called after each generation with a label "gen g/G, x evals/s, HV h". InputError for bad
 // options or an unreadable / mismatched checkpoint (before any evaluation).
