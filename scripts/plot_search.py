@@ -12,10 +12,8 @@ Usage: /usr/bin/python3 scripts/plot_search.py POINTS.csv OUT.png [--min-fidelit
 Run with Debian's /usr/bin/python3 (python3-matplotlib); `prunesim search --plot` does. The PNG
 is written to a temporary name and renamed, like every prunesim output.
 """
-import csv
 import math
 import os
-import signal
 import sys
 
 import matplotlib
@@ -23,24 +21,12 @@ import matplotlib
 matplotlib.use("Agg")  # no display: a file is all we want
 import matplotlib.pyplot as plt  # noqa: E402
 
-METRIC_LABEL = {
-    "top1_pct": "top-1 accuracy (%)",
-    "miou_pct": "mIoU (%)",
-    "sndr_db_vs_targets": "SNDR vs targets (dB)",
-    "sndr_db_vs_dense_float": "SNDR vs dense float model (dB)",
-}
-
+# The sweep plot's axis names and number parsing (scripts/ is on sys.path: this file's folder).
+from plot_sweep import METRIC_LABEL, num, read_csv, save_png  # noqa: E402
 
 def die(msg):
     sys.stderr.write("plot_search.py: error: %s\n" % msg)
     sys.exit(2)
-
-
-def num(s):
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def take(args, flag, conv):
@@ -62,17 +48,8 @@ def main(argv):
     if len(args) != 2:
         die("usage: plot_search.py POINTS.csv OUT.png [--min-fidelity F] [--latency-budget S]")
     src, out = args
-    try:
-        with open(src, newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            rows = list(reader)
-    except OSError as e:
-        die("%s: %s" % (src, e.strerror))
-    missing = [c for c in ("generation", "fidelity", "energy_j", "latency_s", "feasible", "front")
-               if c not in header]
-    if missing:
-        die("%s: not a search CSV (missing columns: %s)" % (src, ", ".join(missing)))
+    header, rows = read_csv(src, ("generation", "fidelity", "energy_j", "latency_s", "feasible",
+                                  "front"), "search", die)
     ok = [r for r in rows if not r.get("error") and r.get("energy_j")]
     if not ok:
         die("%s: no successful point to plot" % src)
@@ -118,22 +95,7 @@ def main(argv):
     ax_l.set_title("fidelity vs latency")
     fig.suptitle("%s: %d points, %d feasible, %d on the front" %
                  (title or os.path.basename(src), len(ok), len(feas), len(front)))
-    tmp = "%s.tmp.%d.png" % (out, os.getpid())
-
-    # prunesim stops this script with SIGTERM when it is interrupted: no temporary file stays.
-    def on_term(signum, frame):
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, out)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        die("%s: %s" % (out, e.strerror))
+    save_png(fig, out, die, bbox_inches="tight")
     return 0
 
 

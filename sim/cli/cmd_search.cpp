@@ -131,7 +131,7 @@ void write_outputs(const Opts& o, const dse::Context& c, const dse::Space& s,
                 r.history.empty() ? 0.0 : r.history.back().hypervolume);
     if (r.generations_run && r.eval_seconds > 0)
       std::printf("%.1f design points/s evaluated in this process\n",
-                  static_cast<double>(r.points.size()) / r.eval_seconds);
+                  static_cast<double>(r.points.size() - r.replayed) / r.eval_seconds);
     for (const auto& [p, what] :
          {std::pair{o.out, "points"}, {o.front, "front"}, {o.hv, "hypervolume"}, {o.plot, "plot"}})
       if (!p.empty()) std::printf("wrote %s %s\n", what, p.c_str());

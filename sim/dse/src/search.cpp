@@ -235,14 +235,7 @@ Point evaluate_sets(const Context& c, const Space& s, const Decision& x,
     if (rec.rules.size() == 1) {
       res.graph = c.g;  // all dense: no scheme runs
     } else {
-      PruneData pd;
-      pd.calib = &c.calib;
-      pd.eval = &c.data;
-      pd.labels = c.labels_p;
-      Recovery recov;
-      recov.bias_correct = c.bias_correct;
-      recov.seed = c.seed;
-      res = run_pruning(c.g, rec, Schedule{}, recov, pd);
+      res = prune_recipe(c, rec);
     }
     measure_point(c, pv, res, "search point", r);
     r.scheme_options = label;
@@ -453,7 +446,6 @@ class Engine {
   SearchResult r_;
   std::map<Decision, size_t> cache_;
   size_t generation_ = 0;  // the generation being run (0: the initial population)
-  size_t replayed_ = 0;    // points loaded from the checkpoint
   // The points the run has reached: all it evaluated, or in a replay the checkpoint's prefix the
   // killed run had evaluated by now (points are stored in evaluation order).
   size_t touched_ = 0;
@@ -729,7 +721,7 @@ SearchResult Engine::run() {
     } catch (const std::exception& e) {
       throw InputError("--resume " + o_.checkpoint + ": unreadable checkpoint: " + e.what());
     }
-    replayed_ = r_.points.size();
+    r_.replayed = r_.points.size();
   }
   r_.reference = evaluate_reference(c_);
   r_.frame = make_frame(o_.objectives, r_.reference, o_.cons);
@@ -944,21 +936,25 @@ json result_json(const Space& s, const SearchOptions& o, const SearchResult& r) 
   ref.erase("layers");
   ref.erase("generation");
   ref.erase("violation");
-  return {{"algo", o.algo},
-          {"divide", o.divide},
-          {"pop", o.pop},
-          {"generations", o.gens},
-          {"seed", o.seed},
-          {"objectives", objs},
-          {"constraints", cons},
-          {"evaluations", r.evaluations},
-          {"distinct_points", r.points.size()},
-          {"feasible_points", r.feasible},
-          {"dense_reference", ref},
-          {"hypervolume_frame", r.frame.json()},
-          {"hypervolume", r.history.empty() ? 0.0 : r.history.back().hypervolume},
-          {"history", hist},
-          {"front", front}};
+  return {
+      {"algo", o.algo},
+      {"divide", o.divide},
+      {"pop", o.pop},
+      {"generations", o.gens},
+      {"seed", o.seed},
+      {"objectives", objs},
+      {"constraints", cons},
+      {"evaluations", r.evaluations},
+      {"distinct_points", r.points.size()},
+      {"feasible_points", r.feasible},
+      {"dense_reference", ref},
+      {"hypervolume_frame", r.frame.json()},
+      // Wall time of this process's batches (the only run-dependent figure here).
+      {"eval_seconds", r.eval_seconds},
+      {"points_per_s", r.eval_seconds > 0 ? (r.points.size() - r.replayed) / r.eval_seconds : 0.0},
+      {"hypervolume", r.history.empty() ? 0.0 : r.history.back().hypervolume},
+      {"history", hist},
+      {"front", front}};
 }
 
 std::string checkpoint_key(const Context& c, const Space& s, const SearchOptions& o) {

@@ -181,13 +181,6 @@ PruneOutcome prune_point(const Context& c, const ParamValues& pv, Row& r) {
       so.params = point_scheme_params(scheme, r.target, c.arch->scheme_hints(pv), c.mask_file);
       r.scheme_options = scheme.options_label(so.params);
     }
-    PruneData pd;
-    pd.calib = &c.calib;
-    pd.eval = &c.data;
-    pd.labels = c.labels_p;
-    Recovery rec;
-    rec.bias_correct = c.bias_correct;
-    rec.seed = c.seed;
     Recipe recipe =
         r.scheme == "recipe" ? load_recipe(c.recipe, c.g) : single_rule_recipe(r.scheme, so);
     if (r.scheme == "recipe") {
@@ -201,22 +194,33 @@ PruneOutcome prune_point(const Context& c, const ParamValues& pv, Row& r) {
     }
     if (c.finetune) {
       // The one-shot point first (its int8 fidelity is the "before" column), then recovery.
-      const PruneOutcome once = run_pruning(c.g, recipe, Schedule{}, rec, pd);
+      const PruneOutcome once = prune_recipe(c, recipe);
       r.fidelity_oneshot = fidelity_value(
           int8_fidelity(c.g, quantize(once.graph, c.calib), c.data, c.labels_p, &c.dense_out));
       Schedule sched;
       sched.finetune_fn = [&c, &r](const Graph& pg, const MaskMap& m, const std::string&) {
         return c.finetune(pg, m, "finetune " + r.scheme + " s=" + fmt(r.target));
       };
-      res = run_pruning(c.g, recipe, sched, rec, pd);
+      res = prune_recipe(c, recipe, sched);
     } else {
-      res = run_pruning(c.g, recipe, Schedule{}, rec, pd);
+      res = prune_recipe(c, recipe);
     }
   }
   return res;
 }
 
 }  // namespace
+
+PruneOutcome prune_recipe(const Context& c, const Recipe& recipe, const Schedule& sched) {
+  PruneData pd;
+  pd.calib = &c.calib;
+  pd.eval = &c.data;
+  pd.labels = c.labels_p;
+  Recovery rec;
+  rec.bias_correct = c.bias_correct;
+  rec.seed = c.seed;
+  return run_pruning(c.g, recipe, sched, rec, pd);
+}
 
 void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
   const ParamValues pv = resolve_params(c.arch->name(), c.specs, c.config, sets);

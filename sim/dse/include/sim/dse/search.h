@@ -115,6 +115,7 @@ struct SearchResult {
   size_t evaluations = 0;      // fitness calls (a vector met again is answered from the cache)
   size_t generations_run = 0;  // this process (after a resume: those left)
   double eval_seconds = 0;     // wall time spent in batches (this process)
+  size_t replayed = 0;         // points loaded from the checkpoint (--resume)
   size_t feasible = 0;
   // When nothing is feasible: the smallest violation and what it misses ("" when some point is).
   std::string best_miss;

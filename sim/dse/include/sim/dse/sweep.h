@@ -90,6 +90,10 @@ std::vector<Row> make_rows(const std::vector<Axis>& axes, const std::vector<std:
 // the point impossible; run_rows records the message in the row.
 void run_point(const Context& c, const std::vector<std::string>& sets, Row& r);
 
+// c.g pruned by `recipe` on the context's data (calibration, evaluation, labels) with its
+// recovery (bias correction) and seed.
+PruneOutcome prune_recipe(const Context& c, const Recipe& recipe, const Schedule& sched = {});
+
 // What sweep and search share after pruning: quantizes res.graph on c.calib, writes its weight
 // table in memory (named `name` in errors), simulates it in c.mode with params pv and measures
 // its int8 fidelity on c.data (dse::int8_fidelity, the one call of the int8 reference); fills the
