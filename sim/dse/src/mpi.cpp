@@ -19,7 +19,9 @@ bool mpi_launched() {
 }
 
 struct MpiFarm::Impl {
-  boost::mpi::environment env{boost::mpi::threading::single, true};
+  // abort_on_exception off: an InputError on rank 0 unwinds through here to its one-line message
+  // and exit 2 (the workers were released by stop() in ~MpiFarm) instead of MPI_Abort.
+  boost::mpi::environment env{boost::mpi::threading::single, false};
   boost::mpi::communicator world;
   bool stopped = false;
 };
