@@ -570,6 +570,9 @@ std::vector<Decision> run_stage(Engine& e, const Stage& st, size_t gens, uint64_
                                 size_t& done, size_t total) {
   const SearchOptions& o = e.o_;
   std::vector<Decision> pop = random_vectors(e.s_, st, mix(seed, 0), o.pop);
+  // The dense design (every variable at index 0) anchors the high-fidelity end of the front,
+  // which uniform draws over many layers almost never reach; both algorithms start from it.
+  if (o.dense_start) pop[0] = st.base;
   e.eval(pop, st.part);
   e.end_generation(++done, total);
   for (size_t g = 1; g <= gens; ++g) {

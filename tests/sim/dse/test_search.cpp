@@ -177,6 +177,9 @@ TEST(Search, SameSeedSameRunOtherSeedOtherRun) {
   EXPECT_EQ(points_csv(s, a.points), points_csv(s, b.points));
   EXPECT_NE(points_csv(s, a.points), points_csv(s, other.points));
   EXPECT_EQ(a.evaluations, 8u * 3);
+  // The initial population starts from the dense design, then uniform draws.
+  EXPECT_EQ(a.points[0].x, Decision(s.dim(), 0));
+  EXPECT_EQ(a.points[0].row.actual, 0.0);
   ASSERT_EQ(a.history.size(), 3u);
   // The archive only grows: the hypervolume never falls.
   EXPECT_LE(a.history[0].hypervolume, a.history[1].hypervolume);
@@ -184,7 +187,7 @@ TEST(Search, SameSeedSameRunOtherSeedOtherRun) {
 }
 
 TEST(Search, Nsga2BeatsRandomAtEqualEvaluations) {
-  for (uint64_t seed : {1, 2}) {
+  for (uint64_t seed : {1, 2, 3}) {
     const SearchResult n = run(opts("nsga2", seed, 8)), r = run(opts("random", seed, 8));
     EXPECT_EQ(n.evaluations, r.evaluations);
     EXPECT_GT(n.history.back().hypervolume, r.history.back().hypervolume) << "seed " << seed;

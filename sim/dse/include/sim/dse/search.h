@@ -80,6 +80,9 @@ struct SearchOptions {
   // NSGA-II's operators (pagmo::nsga2): crossover probability and distribution index, mutation
   // probability (0: 1/dimension) and distribution index.
   double cr = 0.95, eta_c = 10, m = 0, eta_m = 50;
+  // The initial population holds the dense design (every index 0) and pop - 1 uniform draws;
+  // false: pop uniform draws.
+  bool dense_start = true;
   std::string checkpoint;  // written after every generation ("" = none)
   bool resume = false;     // continue from checkpoint
 };
