@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# NSGA-II against random search and EMO-DIR (--divide 2) at equal evaluations (pop 16, 11
+# NSGA-II against random search and EMO-DIR (--divide 2) at equal evaluations (pop 16 x 12
 # generations: 192 fitness calls), 3 seeds each, on the ds_cae1 encoder (64 validation windows,
 # SNDR against the dense float model) and fmnist_dscnn (the first 100 evaluation images, top-1):
 # the final hypervolume of each run, as bench/README.md and docs/search.md report it.
