@@ -7,6 +7,7 @@
 #include <random>
 
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/npy.h"
 #include "prune/onnx_io.h"
 #include "sim/dse/search.h"
@@ -28,6 +29,7 @@ Tensor first(const Tensor& t, int64_t n) {
 }
 
 void BM_SearchPointEncoder(benchmark::State& st) {
+  set_exec_threads(1);  // per core: the executors' sample threads off
   dse::Context c;
   c.arch = &get_arch("raman");
   c.specs = c.arch->params();

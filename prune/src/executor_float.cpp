@@ -2,15 +2,15 @@
 #include <map>
 #include <set>
 
+#include "float_walk.h"
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
 
 namespace prunesim {
-namespace {
 
-// Runs the graph once on tensors whose shapes match the declared ones (batch included).
-TensorMap run_direct(const Graph& g, const TensorMap& inputs, const Observer& obs) {
+TensorMap run_graph_once(const Graph& g, const TensorMap& inputs, const Observer& obs,
+                         const NodeHook& hook) {
   // Last use of every value, so intermediates are freed as soon as nothing needs them.
   std::map<std::string, size_t> last;
   for (size_t k = 0; k < g.nodes.size(); ++k)
@@ -42,7 +42,7 @@ TensorMap run_direct(const Graph& g, const TensorMap& inputs, const Observer& ob
       }
     }
     std::vector<Tensor> out(n.outputs.size());
-    d->run(g, n, in, out);
+    if (!hook || !hook(k, n, in, out)) d->run(g, n, in, out);
     for (size_t o = 0; o < n.outputs.size(); ++o) {
       if (n.outputs[o].empty()) continue;
       if (obs) obs(n, n.outputs[o], out[o]);
@@ -58,15 +58,12 @@ TensorMap run_direct(const Graph& g, const TensorMap& inputs, const Observer& ob
   return r;
 }
 
-// Tensor b of a batch [N, ...].
-Tensor slice0(const Tensor& t, int64_t b) {
+Tensor batch_slice(const Tensor& t, int64_t b) {
   Shape s = t.shape;
   const int64_t per = numel(s) / s[0];
   s[0] = 1;
   return Tensor(s, std::vector<float>(t.f.begin() + b * per, t.f.begin() + (b + 1) * per));
 }
-
-}  // namespace
 
 TensorMap run_float(const Graph& g, const TensorMap& inputs, const Observer& obs) {
   // A model declared with batch 1 (or a symbolic batch that shape inference fixed at 1) runs
@@ -79,7 +76,7 @@ TensorMap run_float(const Graph& g, const TensorMap& inputs, const Observer& obs
       const Tensor& x = it->second;
       TensorMap result;
       for (int64_t b = 0; b < x.shape[0]; ++b) {
-        TensorMap one = run_direct(g, {{g.inputs[0].name, slice0(x, b)}}, obs);
+        TensorMap one = run_graph_once(g, {{g.inputs[0].name, batch_slice(x, b)}}, obs, nullptr);
         for (auto& kv : one) {
           Tensor& acc = result[kv.first];
           if (b == 0) {
@@ -93,7 +90,7 @@ TensorMap run_float(const Graph& g, const TensorMap& inputs, const Observer& obs
       return result;
     }
   }
-  return run_direct(g, inputs, obs);
+  return run_graph_once(g, inputs, obs, nullptr);
 }
 
 Tensor run_float(const Graph& g, const Tensor& x, const Observer& obs) {

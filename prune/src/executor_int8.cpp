@@ -3,8 +3,11 @@
 // dequantization no floating-point value touches an activation.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <memory>
 
 #include "hls/datapath.h"
+#include "int8_runner.h"
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/hls_params.h"
@@ -13,8 +16,6 @@
 
 namespace prunesim {
 namespace {
-
-using Codes = std::vector<int8_t>;
 
 int32_t i32(int64_t v) {
   return static_cast<int32_t>(v);
@@ -32,22 +33,34 @@ std::vector<int64_t> bstrides(const Shape& s, const Shape& out) {
   return st;
 }
 
+}  // namespace
+
+namespace detail {
+
 class Runner {
  public:
-  explicit Runner(const QuantizedModel& q) : q_(q), g_(q.graph) {}
+  Runner(const QuantizedModel& q, Int8LayerKernels* k) : q_(q), g_(q.graph), k_(k) {}
 
   // Runs every layer on one sample's input codes; returns the output codes.
   const Codes& run(Codes input, const Int8Observer& obs) {
     env_.clear();
     env_[q_.input] = std::move(input);
-    for (const QLayer& L : q_.layers) {
+    return run_from(0, obs);
+  }
+
+  // Layers [first, end) on the values already in env_ (seeded by the caller).
+  const Codes& run_from(size_t first, const Int8Observer& obs) {
+    for (size_t k = first; k < q_.layers.size(); ++k) {
+      const QLayer& L = q_.layers[k];
       Codes y;
-      layer(L, y);
+      layer(k, L, y);
       if (obs) obs(L, y, g_.shape(L.output));
       env_[L.output] = std::move(y);
     }
     return env_.at(q_.output);
   }
+
+  std::map<std::string, Codes>& env() { return env_; }
 
   // One layer on activations held by the caller (value name -> codes of one sample).
   Codes run_layer(const QLayer& L, const std::map<std::string, Codes>& env) {
@@ -56,17 +69,20 @@ class Runner {
       if (!v.empty() && env.count(v)) env_[v] = env.at(v);
     for (const std::string& v : L.inputs) env_[v] = env.at(v);
     Codes y;
-    layer(L, y);
+    layer(static_cast<size_t>(&L - q_.layers.data()), L, y);
     return y;
   }
 
  private:
   const Codes& in(const QLayer& L, size_t k) const { return env_.at(L.inputs.at(k)); }
 
-  void layer(const QLayer& L, Codes& y) {
+  void layer(size_t index, const QLayer& L, Codes& y) {
     const Node& n = g_.nodes[L.node];
     const Shape& out_shape = g_.shape(L.output);
     y.assign(static_cast<size_t>(numel(out_shape)), 0);
+    const bool mac_layer = L.kind == QLayer::Kind::Conv || L.kind == QLayer::Kind::ConvTranspose ||
+                           L.kind == QLayer::Kind::Gemm;
+    if (k_ && mac_layer && k_->run(index, L, in(L, 0), y)) return;
     switch (L.kind) {
       case QLayer::Kind::Conv:
       case QLayer::Kind::ConvTranspose: {
@@ -391,10 +407,23 @@ class Runner {
 
   const QuantizedModel& q_;
   const Graph& g_;
+  Int8LayerKernels* k_ = nullptr;
   std::map<std::string, Codes> env_;
 };
 
-}  // namespace
+Int8Program::Int8Program(const QuantizedModel& q, Int8LayerKernels* k)
+    : r_(std::make_unique<Runner>(q, k)) {}
+Int8Program::~Int8Program() = default;
+const Codes& Int8Program::run(Codes input, const Int8Observer& obs) {
+  return r_->run(std::move(input), obs);
+}
+const Codes& Int8Program::run_from(std::map<std::string, Codes> env, size_t first,
+                                   const Int8Observer& obs) {
+  r_->env() = std::move(env);
+  return r_->run_from(first, obs);
+}
+
+}  // namespace detail
 
 std::vector<bool> reduced_axes(const QuantizedModel& q, const QLayer& L) {
   return reduce_plan(q.graph, q.graph.nodes[L.node], q.graph.shape(L.inputs.at(0))).reduced;
@@ -427,45 +456,64 @@ std::vector<int64_t> move_gather(const QuantizedModel& q, const QLayer& L,
   return map;
 }
 
-Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs) {
-  Shape S;
-  const int64_t n = split_samples(q.graph, x, "input", &S);
-  for (size_t k = 0; k < x.f.size(); ++k)
+namespace detail {
+
+int64_t check_int8_input(const QuantizedModel& q, const Tensor& x, Shape* sample) {
+  const int64_t n = split_samples(q.graph, x, "input", sample);
+  bool bad = false;  // a branch-free (vectorisable) pass first; the element is found on error
+  for (float v : x.f) bad |= !(std::fabs(v) <= std::numeric_limits<float>::max());
+  for (size_t k = 0; bad && k < x.f.size(); ++k)
     if (!std::isfinite(x.f[k]))
       fail("input", "element " + std::to_string(k),
            std::string(std::isnan(x.f[k]) ? "NaN" : "Inf") + " (input data must be finite)");
-  const int64_t per = numel(S);
+  return n;
+}
+
+Int8Result int8_result(const QuantizedModel& q, int64_t n) {
   Shape out = q.graph.shape(q.output);
-  const int64_t per_out = numel(out);
   if (out.empty())
     out = {n};
   else
     out[0] *= n;
-
   Int8Result r;
   r.output_scale = q.output_scale;
   r.output_int8.dtype = DType::I8;
   r.output_int8.shape = out;
-  r.output_int8.i.reserve(static_cast<size_t>(n * per_out));
+  r.output_int8.i.assign(static_cast<size_t>(numel(out)), 0);
   r.output_float = Tensor(out);
-  Runner run(q);
+  return r;
+}
+
+void dequantize_result(const QuantizedModel& q, Int8Result& r) {
+  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
+    r.output_float.f[k] =
+        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
+}
+
+}  // namespace detail
+
+Int8Result run_int8(const QuantizedModel& q, const Tensor& x, const Int8Observer& obs) {
+  Shape S;
+  const int64_t n = detail::check_int8_input(q, x, &S);
+  const int64_t per = numel(S);
+  Int8Result r = detail::int8_result(q, n);
+  detail::Runner run(q, nullptr);
+  size_t o = 0;
   for (int64_t s = 0; s < n; ++s) {
     Codes xin(static_cast<size_t>(per));
     for (int64_t k = 0; k < per; ++k)
       xin[static_cast<size_t>(k)] =
           hls::quantize_value(x.f[static_cast<size_t>(s * per + k)], q.input_scale);
     const Codes& y = run.run(std::move(xin), obs);
-    for (int8_t v : y) r.output_int8.i.push_back(v);
+    for (int8_t v : y) r.output_int8.i[o++] = v;
   }
-  for (size_t k = 0; k < r.output_int8.i.size(); ++k)
-    r.output_float.f[k] =
-        hls::dequantize_value(static_cast<int8_t>(r.output_int8.i[k]), q.output_scale);
+  detail::dequantize_result(q, r);
   return r;
 }
 
 std::vector<int8_t> run_int8_layer(const QuantizedModel& q, size_t layer,
                                    const std::map<std::string, std::vector<int8_t>>& env) {
-  Runner run(q);
+  detail::Runner run(q, nullptr);
   return run.run_layer(q.layers.at(layer), env);
 }
 

@@ -14,6 +14,7 @@
 #include "base/limits.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/graph_passes.h"
 #include "prune/metrics.h"
 #include "prune/onnx_io.h"
@@ -619,9 +620,9 @@ std::vector<int64_t> paser_select(const Graph& pruned, const Graph& dense, const
 }
 
 json fidelity(const Graph& model, const Graph& dense, const Tensor& x, const Tensor* labels) {
-  const Tensor y = run_float(model, x);
+  const Tensor y = run_float_batch(model, x);
   json j;
-  const Tensor ref = labels ? *labels : run_float(dense, x);
+  const Tensor ref = labels ? *labels : run_float_batch(dense, x);
   for (const auto& [k, v] : score(y, ref)) j[k] = v;
   if (j.contains("sndr_db")) j["against"] = labels ? "targets" : "dense model output";
   return j;
@@ -703,8 +704,9 @@ std::vector<SensitivityRow> sensitivity(
     const std::function<void(size_t, size_t, const std::string&)>& progress) {
   auto s = make_scheme(scheme);
   std::vector<SensitivityRow> out;
-  const Tensor ref = labels ? *labels : run_float(g, x);
-  const std::string metric = score(run_float(g, x), ref).front().first;
+  const Tensor y0 = run_float_batch(g, x);
+  const Tensor ref = labels ? *labels : y0;
+  const std::string metric = score(y0, ref).front().first;
   if (metric_name) *metric_name = metric == "sndr_db" && !labels ? "sndr_db_vs_dense" : metric;
   const auto layers = prunable_layers(g);
   const size_t total = layers.size() * sparsities.size();
@@ -714,7 +716,7 @@ std::vector<SensitivityRow> sensitivity(
       SchemeOptions o = base;
       o.sparsity = sp;
       const Graph pg = sp == 0 ? g : s->apply(g, {l.node}, o, data).graph;  // from dense every time
-      const Tensor y = run_float(pg, x);
+      const Tensor y = run_float_batch(pg, x);
       out.push_back({l.node, sp, score(y, ref).front().second});
     }
   if (progress) progress(total, total, "done");

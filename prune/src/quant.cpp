@@ -13,6 +13,7 @@
 #include "op_table.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/graph_passes.h"
 #include "prune/op_geometry.h"
 
@@ -166,7 +167,7 @@ class Calibrator {
       shp[0] *= cnt;
       Tensor t(shp, std::vector<float>(x_.f.begin() + s0 * per, x_.f.begin() + (s0 + cnt) * per));
       observe(in, t, hist);
-      run_float(g_, t, [&](const Node&, const std::string& v, const Tensor& y) {
+      run_float_batch(g_, t, 0, [&](const Node&, const std::string& v, const Tensor& y) {
         if (y.is_float()) observe(v, y, hist);
       });
     }

@@ -17,6 +17,7 @@
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/metrics.h"
 #include "prune/npy.h"
 #include "prune/tables.h"
@@ -73,7 +74,7 @@ void quantize_then(const Opts& o, const Stage& a, Stage& b) {
       throw InputError("--then " + o.then +
                        ": an ONNX second stage after a weight table needs --then-calib "
                        "FILE.npy (its inputs) to run in int8");
-    bc = run_int8(*a.qm, load_data(o.q.calib, &a.g)).output_float;
+    bc = run_int8_batch(*a.qm, load_data(o.q.calib, &a.g)).output_float;
     b.calib_source = "the first stage's int8 output on " + o.q.calib;
   }
   QuantOptions bo = o.q.options();
@@ -140,11 +141,12 @@ void run(const Opts& o) {
   if (b) j["then"] = o.then;
   j["samples"] = n;
   if (!a.table) {
-    Tensor yf = run_in_chunks(x, "eval float", [&](const Tensor& t) { return run_float(a.g, t); });
+    Tensor yf =
+        run_in_chunks(x, "eval float", [&](const Tensor& t) { return run_float_batch(a.g, t); });
     if (b && !b->table) {
       check_input_shape(b->g, yf, "--then " + o.then + " (the first stage's output)");
       yf = run_in_chunks(yf, "eval float --then",
-                         [&](const Tensor& t) { return run_float(b->g, t); });
+                         [&](const Tensor& t) { return run_float_batch(b->g, t); });
     }
     if (!b || !b->table) j["float"] = metrics(yf, labels);
   }
@@ -155,13 +157,13 @@ void run(const Opts& o) {
       a.calib_source = o.q.calib;
       j["calibration"] = {{"file", o.q.calib}, {"method", o.q.method}, {"samples", calib.shape[0]}};
     }
-    Tensor y = run_in_chunks(x, "eval int8",
-                             [&](const Tensor& t) { return run_int8(*a.qm, t).output_float; });
+    Tensor y = run_in_chunks(
+        x, "eval int8", [&](const Tensor& t) { return run_int8_batch(*a.qm, t).output_float; });
     if (b) {
       check_input_shape(b->g, y, "--then " + o.then + " (the first stage's output)");
       if (!b->table) quantize_then(o, a, *b);
       y = run_in_chunks(y, "eval int8 --then",
-                        [&](const Tensor& t) { return run_int8(*b->qm, t).output_float; });
+                        [&](const Tensor& t) { return run_int8_batch(*b->qm, t).output_float; });
       j["then_calibration"] = b->calib_source;
     }
     j["int8"] = metrics(y, labels);
@@ -193,6 +195,7 @@ void setup(CLI::App& app) {
                 "--calib)")
       ->check(CLI::ExistingFile);
   c->add_flag("--json", o->json, "print JSON");
+  add_threads_option(c);
   o->q.add_to(c);
   c->callback([o] { run(*o); });
 }

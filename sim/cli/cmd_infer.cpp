@@ -7,6 +7,7 @@
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/npy.h"
 #include "prune/tables.h"
 #include "quant_opts.h"
@@ -21,7 +22,7 @@ struct Opts {
 };
 
 void run_quantized(const QuantizedModel& qm, const Tensor& x, const Opts& o) {
-  Int8Result r = run_int8(qm, x);
+  Int8Result r = run_int8_batch(qm, x);
   save_npy(r.output_float, o.output);
   if (!o.output_int8.empty()) save_npy(r.output_int8, o.output_int8);
   std::cout << "int8 output " << shape_str(r.output_float.shape) << " (scale " << r.output_scale
@@ -43,7 +44,7 @@ void run(const Opts& o) {
   Graph g = load_model(o.model);
   Tensor x = load_data(o.input, &g);
   if (!o.q.int8) {
-    Tensor y = run_float(g, x);
+    Tensor y = run_float_batch(g, x);
     save_npy(y, o.output);
     std::cout << "float32 output " << shape_str(y.shape) << " -> " << o.output << "\n";
     return;
@@ -61,6 +62,7 @@ void setup(CLI::App& app) {
   c->add_option("--input", o->input, "input .npy [N, ...]")->required()->check(CLI::ExistingFile);
   c->add_option("--output", o->output, "output .npy (float32)")->required();
   c->add_option("--output-int8", o->output_int8, "also write the raw int8 output .npy (--int8)");
+  add_threads_option(c);
   o->q.add_to(c);
   c->callback([o] { run(*o); });
 }

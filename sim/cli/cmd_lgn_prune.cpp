@@ -34,6 +34,7 @@ namespace {
 
 struct Opts {
   std::string net, out, data, labels, finetune;
+  std::string similarity_score = "outputs";
   double finetune_logit = 3.0;
   bool quiet = false;
   bool sat = false, similarity = false, greedy = false, json = false, abc = false;
@@ -135,13 +136,17 @@ nlohmann::json run_budget(const Opts& o, const logic::Netlist& n, logic::Netlist
   const LgnSamples s = load_lgn_samples(base, o.net, o.data, o.labels);
   const auto t0 = std::chrono::steady_clock::now();
   const auto rank = [&](const logic::Netlist& net) {
-    return o.similarity ? logic::similarity_ranking(net, s.bits, s.n)
+    logic::SimilarityOptions so;
+    so.score = o.similarity_score == "hamming" ? logic::SimilarityScore::hamming
+                                               : logic::SimilarityScore::outputs;
+    return o.similarity ? logic::similarity_ranking(net, s.bits, s.n, so)
                         : logic::greedy_ranking(net, s.bits, s.n);
   };
   const logic::BudgetResult r = logic::prune_in_rounds(base, rank, o.gates, o.rounds, o.net);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   *out = r.net;
   nlohmann::json j = {{"pass", o.similarity ? "similarity" : "greedy"},
+                      {"similarity_score", o.similarity ? o.similarity_score : ""},
                       {"gates_before", n.gates.size()},
                       {"gates_simplified", base.gates.size()},
                       {"gates_after", r.net.gates.size()},
@@ -241,6 +246,10 @@ void setup(CLI::App& app) {
               "merge gates into the most similar earlier signal on --data");
   c->add_flag("--greedy", o->greedy,
               "baseline: replace the gates whose removal changes the outputs least");
+  c->add_option("--similarity-score", o->similarity_score,
+                "--similarity: pick and rank each gate's most similar candidates by the output "
+                "bits they change (outputs) or by Hamming distance alone (hamming)")
+      ->check(CLI::IsMember({"outputs", "hamming"}));
   c->add_option("--gates", o->gates, "gate budget of --similarity / --greedy (gates)");
   c->add_option("--data", o->data,
                 "samples (.npy [N, features]): patterns for --sat, the data of the budget passes");

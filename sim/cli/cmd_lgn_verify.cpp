@@ -22,6 +22,14 @@ struct Opts {
 };
 
 void run(const Opts& o) {
+  run_lgn_verify(o.net, o.data, o.keep, o.broken, o.json);
+}
+
+}  // namespace
+
+void run_lgn_verify(const std::string& net, const std::string& data, const std::string& keep,
+                    bool broken, bool json) {
+  const Opts o{net, data, keep, json, broken};
   const logic::Netlist n = logic::read_lgn(o.net);
   const LgnSamples s = load_lgn_samples(n, o.net, o.data, "");
   logic::Netlist dut = n;
@@ -57,6 +65,8 @@ void run(const Opts& o) {
         "  first divergence: sample %ld, output %ld: evaluator %d, RTL %d (%zu bits differ)\n",
         r.first_sample, r.first_output, r.expected, r.actual, r.mismatches);
 }
+
+namespace {
 
 void setup(CLI::App& app) {
   CLI::App& g = group(app, "lgn", "discretised logic-gate networks (docs/logic-networks.md)");

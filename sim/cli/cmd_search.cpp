@@ -185,6 +185,7 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--config", o->config, "JSON file of architecture parameters")
       ->check(CLI::ExistingFile);
+  add_threads_option(c);
   c->add_option("--rate", o->rate, "inferences per second for power (default: the arch's)");
   c->add_option("--schemes", o->schemes, "schemes a layer may take (comma list)")->delimiter(',');
   c->add_option("--sparsity", o->sparsity,

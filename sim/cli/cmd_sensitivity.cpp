@@ -12,6 +12,7 @@
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/metrics.h"
 #include "prune/npy.h"
 #include "prune/pipeline.h"
@@ -103,8 +104,8 @@ nlohmann::json measure_combined(const Opts& o, const Graph& g, const Tensor& x,
     }();
     if (!rc.rules.empty()) {
       PruneOutcome po = run_pruning(g, rc, Schedule{}, Recovery{}, pd);
-      const Tensor ref = o.labels.empty() ? run_float(g, x) : labels;
-      value = score(run_float(po.graph, x), ref).front().second * (pct ? 100 : 1);
+      const Tensor ref = o.labels.empty() ? run_float_batch(g, x) : labels;
+      value = score(run_float_batch(po.graph, x), ref).front().second * (pct ? 100 : 1);
       combined = {{"value", std::isfinite(value) ? nlohmann::json(value) : nlohmann::json()},
                   {"sparsity", pruning_report(g, po)["total"]["sparsity"]}};
       nlohmann::json rj = {{"rules", nlohmann::json::array()}};
@@ -259,6 +260,7 @@ void setup(CLI::App& app) {
   c->add_option("--n", o->n, "nm: keep N ...");
   c->add_option("--m", o->m, "nm: ... of every M");
   c->add_option("-o,--output", o->out, "CSV file to write");
+  add_threads_option(c);
   c->add_option("--recipe-out", o->recipe_out,
                 "with --tolerance: write the budgets as a recipe (prunesim prune --recipe)");
   c->add_flag("--json", o->json, "print JSON");

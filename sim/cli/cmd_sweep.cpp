@@ -196,6 +196,7 @@ void setup(CLI::App& app) {
       ->check(CLI::ExistingFile);
   c->add_option("--input", o->input, "simulate this input .npy instead of the first --data sample")
       ->check(CLI::ExistingFile);
+  add_threads_option(c);
   c->add_option("--mode", o->mode, "simulation mode (default analytical; cycle = SystemC)");
   c->add_option("--set", o->sets, "key=v1,v2,...: sweep an architecture parameter (repeatable)");
   c->add_option("--config", o->config, "JSON file of architecture parameters")

@@ -1,6 +1,7 @@
 // `prunesim verify --arch raman --tables T.pwt --input x.npy [--rtl pe_array,decoder]
 // [--trace out.fst|out.vcd] [--set k=v ...] [--config c.json] [--no-lockstep] [--broken V]
-// [--json]`:
+// [--json]`, or `prunesim verify --lgn net.lgn --data X.npy [--json]` (the logic network's RTL,
+// what `lgn verify` runs):
 // runs the table on the RAMAN-like core's RTL (Verilator) — the whole core, or the chosen blocks
 // inside the SystemC twin netlist — and exits 0 when the outputs are bit-exact with the integer
 // reference and the cycles equal the SystemC model's, 1 with the first divergence otherwise.
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.h"
+#include "lgn_verilate.h"
 #include "prune/errors.h"
 #include "prune/tables.h"
 #include "registry.h"
@@ -21,7 +23,7 @@ namespace prunesim::cli {
 namespace {
 
 struct Opts {
-  std::string arch, tables, input, trace, config, rtl, variant;
+  std::string arch, tables, input, trace, config, rtl, variant, lgn, data;
   std::vector<std::string> sets;
   bool json = false, no_lockstep = false;
 };
@@ -37,7 +39,29 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+// `--lgn`: the logic network's check; none of the accelerator options apply to it.
+void run_lgn(const Opts& o) {
+  const std::vector<std::pair<const char*, bool>> other = {
+      {"--arch", !o.arch.empty()},     {"--tables", !o.tables.empty()},
+      {"--input", !o.input.empty()},   {"--rtl", !o.rtl.empty()},
+      {"--trace", !o.trace.empty()},   {"--set", !o.sets.empty()},
+      {"--config", !o.config.empty()}, {"--broken", !o.variant.empty()},
+      {"--no-lockstep", o.no_lockstep}};
+  for (const auto& [flag, given] : other)
+    if (given)
+      throw InputError(std::string("verify --lgn: ") + flag +
+                       " is for the accelerator (the logic network takes --data and --json; "
+                       "`lgn verify` has --keep and --broken)");
+  if (o.data.empty()) throw InputError("verify --lgn needs --data (the samples it runs)");
+  run_lgn_verify(o.lgn, o.data, "", false, o.json);
+}
+
 void run(const Opts& o) {
+  if (!o.lgn.empty()) return run_lgn(o);
+  if (!o.data.empty()) throw InputError("--data goes with --lgn (the accelerator takes --input)");
+  for (const auto& [flag, v] : {std::pair{"--arch", &o.arch}, std::pair{"--tables", &o.tables},
+                                std::pair{"--input", &o.input}})
+    if (v->empty()) throw InputError(std::string(flag) + " is required (or --lgn NET --data X)");
   if (o.arch != "raman") throw InputError("--arch " + o.arch + ": only raman has RTL to verify");
 #ifndef PRUNESIM_HAVE_COSIM
   throw InputError(
@@ -113,9 +137,15 @@ void setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   auto* c =
       app.add_subcommand("verify", "Check the accelerator RTL against the reference and model");
-  c->add_option("--arch", o->arch, "architecture with RTL (raman)")->required();
-  c->add_option("--tables", o->tables, "weight table (.pwt)")->required()->check(CLI::ExistingFile);
-  c->add_option("--input", o->input, "input .npy [N, ...]")->required()->check(CLI::ExistingFile);
+  c->add_option("--arch", o->arch, "architecture with RTL (raman); required without --lgn");
+  c->add_option("--tables", o->tables, "weight table (.pwt); required without --lgn")
+      ->check(CLI::ExistingFile);
+  c->add_option("--input", o->input, "input .npy [N, ...]; required without --lgn")
+      ->check(CLI::ExistingFile);
+  c->add_option("--lgn", o->lgn,
+                "instead: a logic network (.lgn), its Verilog run in Verilator against the "
+                "bit-parallel evaluator on every sample of --data (as `lgn verify`)");
+  c->add_option("--data", o->data, "--lgn: samples (.npy [N, features])");
   c->add_option("--rtl", o->rtl,
                 "mixed mode: blocks in RTL, comma-separated (act_mem, decoder, pe_array, "
                 "requant, ctrl); default: the whole core in RTL");

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 
 namespace prunesim::cli {
 namespace {
@@ -49,7 +50,7 @@ void load_dse_data(const std::string& calib, const std::string& data, const std:
     c.labels = load_labels(labels, c.g, c.data.shape[0]);
     c.labels_p = &c.labels;
   } else {
-    c.dense_out = run_float(c.g, c.data);
+    c.dense_out = run_float_batch(c.g, c.data);
   }
   // The architecture checks the input's shape: its input need not be the model's (fpga-soc
   // takes raw sensor frames and preprocesses them).

@@ -27,4 +27,9 @@ LgnVerifyResult verilate_and_compare(const logic::Netlist& rtl, const logic::Net
                                      const logic::BitMatrix& in, size_t samples,
                                      const std::string& keep);
 
+// The whole `lgn verify` command (also `verify --lgn`): reads the network and the samples, runs
+// the check, prints the result (text or JSON) and sets the exit code (0 pass, 1 divergence).
+void run_lgn_verify(const std::string& net, const std::string& data, const std::string& keep,
+                    bool broken, bool json);
+
 }  // namespace prunesim::cli

@@ -6,6 +6,7 @@
 #include "base/output.h"
 #include "base/registry.h"
 #include "prune/errors.h"
+#include "prune/fast_exec.h"
 
 namespace prunesim::cli {
 namespace {
@@ -22,6 +23,14 @@ Registry<Subcommand>& registry() {
 int g_exit_code = 0;
 bool g_strict = false;
 }  // namespace
+
+void add_threads_option(CLI::App* c) {
+  c->add_option_function<int>(
+       "--threads", [](const int& n) { set_exec_threads(n); },
+       "threads of the reference executors over samples (default: all; the result does not "
+       "depend on it)")
+      ->check(CLI::Range(1, 1024));
+}
 
 void warn(const std::string& what) {
   if (g_strict) throw InputError(what + " (--strict)");

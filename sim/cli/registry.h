@@ -29,6 +29,10 @@ int run_cli(int argc, char** argv);
 // A result that falls short of the request: one line "warning: <what>" on stderr. With
 // `--strict` the same text is an InputError (exit 2), so call it before any output is written.
 void warn(const std::string& what);
+
+// --threads N: worker threads of the fast reference executors over samples (prune/fast_exec.h;
+// default all hardware threads). For the commands that evaluate whole data sets.
+void add_threads_option(CLI::App* c);
 bool strict();
 
 }  // namespace prunesim::cli

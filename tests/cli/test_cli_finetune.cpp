@@ -137,6 +137,8 @@ TEST_F(Finetune, InterruptedRunLeavesNoOutput) {
           "100000", "--batch", "8", "--quiet", "-o", out.c_str(), static_cast<char*>(nullptr));
     _exit(98);
   }
+  ASSERT_TRUE(wait_until_catches(pid, SIGINT)) << "prunesim never installed its SIGINT guard";
+  // Then into the work itself (data loaded, training started), which is what is interrupted.
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   kill(pid, SIGINT);
   int st = 0;

@@ -53,6 +53,13 @@ const std::map<std::string, std::string> kWhy = {
     {"nested_deep.json", "JSON nested more than 64 levels deep"},
     {"huge_int.json", "pe_count: 1e+300 does not fit a 64-bit integer"},
     {"fuzz_set_text_not_utf8.sets", "tech: 'k2\\xF66' is not valid UTF-8"},
+    {"classes_zero.lgn", "outputs: 20 outputs do not split into 0 classes"},
+    {"crc_mismatch.lgn", "body: CRC mismatch"},
+    {"gate_count_beyond_file.lgn", "gate table: 4294967295 × 12 bytes, but only"},
+    {"gate_reads_later_signal.lgn", "gate 0: reads signal 69, not an earlier one"},
+    {"output_signal_out_of_range.lgn", "signal 1084 does not exist"},
+    {"threshold_nan.lgn", "a threshold is not finite"},
+    {"truncated.lgn", "(truncated or corrupt file)"},
 };
 
 std::vector<fs::path> inputs(const std::string& target) {
@@ -179,9 +186,19 @@ TEST_F(FuzzRegressionsRaman, TechTables) {
          path("r.json"));
 }
 
+// The logic-network reader, through the commands that read a .lgn: eval, prune (its outputs
+// must not appear) and verilog.
+TEST_F(FuzzRegressions, LogicNetworks) {
+  const std::string dz = kZoo + "digits_dscnn/";
+  replay("lgn", "lgn eval {} --data " + dz + "eval.npy --labels " + dz + "eval_labels.npy", "");
+  replay("lgn", "lgn prune {} --sat -o " + path("p.lgn"), path("p.lgn"));
+  replay("lgn", "lgn verilog {} -o " + path("n.sv"), path("n.sv"));
+}
+
 // Every target with a regressions folder is replayed above (a new folder needs a test).
 TEST(FuzzRegressionsCover, EveryFolderHasAReplay) {
-  const std::set<std::string> replayed = {"onnx", "npy", "npz", "recipe", "pwt", "config", "tech"};
+  const std::set<std::string> replayed = {"onnx", "npy",    "npz",  "recipe",
+                                          "pwt",  "config", "tech", "lgn"};
   for (const auto& e : fs::directory_iterator(kRegressions))
     EXPECT_TRUE(replayed.count(e.path().filename().string())) << e.path();
 }

@@ -154,6 +154,19 @@ TEST_F(LgnPassesCli, VerilatedNetworkAgreesWithTheEvaluatorAndABrokenOneIsCaught
   EXPECT_GE(j["mismatches"].get<int>(), 300);  // output 0 on every sample, maybe more
 }
 
+TEST_F(LgnPassesCli, VerifyLgnRunsTheSameCheckAndRefusesAcceleratorOptions) {
+  if (!have("verilator")) GTEST_SKIP() << "verilator not on PATH";
+  const auto ok = json_of("verify --lgn " + lgn_ + " --data " + path("lx.npy") + " --json");
+  EXPECT_EQ(ok["pass"], true);
+  EXPECT_EQ(ok["samples"], 300);
+  EXPECT_EQ(ok["network"], lgn_);
+  expect_bad("verify --lgn " + lgn_ + " --data " + path("lx.npy") + " --arch raman",
+             "verify --lgn: --arch is for the accelerator", "");
+  expect_bad("verify --lgn " + lgn_, "verify --lgn needs --data", "");
+  expect_bad("verify --data " + path("lx.npy"), "--data goes with --lgn", "");
+  expect_bad("verify --input " + path("lx.npy"), "--arch is required", "");
+}
+
 TEST_F(LgnPassesCli, ReportPricesTheBlock) {
   const auto j = json_of("lgn report " + lgn_ + " --data " + path("lx.npy") + " --json");
   EXPECT_EQ(j["gates"], simplify(net_).gates.size());

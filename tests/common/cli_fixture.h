@@ -8,11 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "common/onnx_builder.h"
 #include "prune/npy.h"
@@ -54,6 +56,26 @@ inline std::string drop_sanitizer_noise(const std::string& err) {
   }
   if (!err.empty() && err.back() != '\n' && !out.empty()) out.pop_back();
   return out;
+}
+
+// Waits until process `pid` has installed a handler for `sig` (its SigCgt mask in
+// /proc/<pid>/status), so a test's signal reaches prunesim's interruption guard and not the
+// default action while the process is still loading its libraries (slow under load). False after
+// timeout_ms or when the process has gone.
+inline bool wait_until_catches(pid_t pid, int sig, int timeout_ms = 60000) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+    if (!f) return false;
+    std::string line;
+    while (std::getline(f, line))
+      if (line.rfind("SigCgt:", 0) == 0) {
+        const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+        if (mask & (1ULL << (sig - 1))) return true;
+      }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 class CliFixture : public ::testing::Test {

@@ -12,7 +12,9 @@ import io
 import json
 import os
 import shutil
+import struct
 import zipfile
+import zlib
 
 import numpy as np
 import onnx
@@ -216,18 +218,57 @@ def json_seeds():
     out("regressions", "config", "nested_deep.json", b"[" * 1000 + b"]" * 1000)
 
 
+def lgn_fix_crcs(b):
+    """Recomputes both CRCs of a .lgn (header over bytes 0..35, body from byte 40 to the end)."""
+    b = bytearray(b)
+    b[36:40] = struct.pack("<I", zlib.crc32(bytes(b[:36])))
+    b[-4:] = struct.pack("<I", zlib.crc32(bytes(b[40:-4])))
+    return bytes(b)
+
+
+def lgn_hostile():
+    """Hostile .lgn files, each derived from the committed seed corpus/lgn/tiny_1x20.lgn (written
+    by `prunesim lgn train`; the seeds are made by that command, see tests/fuzz/README.md) with
+    valid CRCs, so each is refused by the rule it stands for and not by a checksum."""
+    with open(os.path.join(HERE, "corpus", "lgn", "tiny_1x20.lgn"), "rb") as f:
+        base = f.read()
+    inputs, features, gates, outputs = struct.unpack_from("<IIII", base, 8)
+    body = 40
+    for _ in range(features):  # the encoder: a count then that many float32 thresholds
+        (k,) = struct.unpack_from("<I", base, body)
+        first_threshold, body = body + 4, body + 4 + 4 * k
+    first_gate = body
+
+    def patched(offset, fmt, value):
+        b = bytearray(base)
+        struct.pack_into(fmt, b, offset, value)
+        return lgn_fix_crcs(b)
+
+    out("regressions", "lgn", "gate_reads_later_signal.lgn",
+        patched(first_gate, "<I", inputs + 5))
+    out("regressions", "lgn", "gate_count_beyond_file.lgn", patched(16, "<I", 0xFFFFFFFF))
+    out("regressions", "lgn", "threshold_nan.lgn", patched(first_threshold, "<f", float("nan")))
+    out("regressions", "lgn", "classes_zero.lgn", patched(24, "<I", 0))
+    out("regressions", "lgn", "output_signal_out_of_range.lgn",
+        patched(first_gate + 12 * gates, "<I", inputs + gates + 1000))
+    out("regressions", "lgn", "truncated.lgn", base[: len(base) // 2])
+    bad_crc = bytearray(base)
+    bad_crc[first_gate + 8] ^= 0x40  # a gate's truth table, CRC left as it was
+    out("regressions", "lgn", "crc_mismatch.lgn", bytes(bad_crc))
+
+
 def main():
+    # Files are overwritten, never removed: regressions/ also holds the fuzzers' findings, which
+    # no generator here can make again.
     for kind in ["corpus", "regressions"]:
-        for t in ["onnx", "npy", "npz", "recipe", "config", "tech"]:
-            d = os.path.join(HERE, kind, t)
-            if os.path.isdir(d):
-                shutil.rmtree(d)
-            os.makedirs(d)
+        for t in ["onnx", "npy", "npz", "recipe", "config", "tech", "lgn"]:
+            os.makedirs(os.path.join(HERE, kind, t), exist_ok=True)
     onnx_seeds()
     onnx_hostile()
     npy_seeds()
     npz_seeds()
     json_seeds()
+    lgn_hostile()
 
 
 if __name__ == "__main__":

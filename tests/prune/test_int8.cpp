@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "common/graph_builder.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/graph_passes.h"
@@ -16,81 +17,6 @@
 
 namespace prunesim {
 namespace {
-
-Attribute ints(std::vector<int64_t> v) {
-  Attribute a;
-  a.kind = Attribute::Kind::INTS;
-  a.ints = std::move(v);
-  return a;
-}
-Attribute int1(int64_t v) {
-  Attribute a;
-  a.kind = Attribute::Kind::INT;
-  a.i = v;
-  return a;
-}
-Attribute flt(float v) {
-  Attribute a;
-  a.kind = Attribute::Kind::FLOAT;
-  a.f = v;
-  return a;
-}
-Attribute str(const std::string& v) {
-  Attribute a;
-  a.kind = Attribute::Kind::STRING;
-  a.s = v;
-  return a;
-}
-
-// Builds small graphs in code with seeded random weights.
-class GraphBuilder {
- public:
-  explicit GraphBuilder(Shape input, uint32_t seed = 1) : rng_(seed) {
-    g_.source = "test.onnx";
-    g_.opset = 13;
-    g_.inputs.push_back({"x", std::move(input), DType::F32});
-  }
-  std::string weight(const std::string& name, Shape s, float sd) {
-    std::normal_distribution<float> d(0.f, sd);
-    Tensor t(s);
-    for (auto& v : t.f) v = d(rng_);
-    g_.initializers[name] = t;
-    return name;
-  }
-  std::string constant(const std::string& name, Tensor t) {
-    g_.initializers[name] = std::move(t);
-    return name;
-  }
-  std::string node(const std::string& op, std::vector<std::string> in,
-                   std::map<std::string, Attribute> attrs = {}) {
-    Node n;
-    n.op = op;
-    n.name = op + "_" + std::to_string(g_.nodes.size());
-    n.inputs = std::move(in);
-    n.outputs = {n.name + "_out"};
-    n.attrs = std::move(attrs);
-    g_.nodes.push_back(n);
-    return n.outputs[0];
-  }
-  Graph finish(const std::string& out) {
-    g_.outputs.push_back({out, {}, DType::F32});
-    check_supported(g_);
-    infer_shapes(g_);
-    return g_;
-  }
-
- private:
-  Graph g_;
-  std::mt19937 rng_;
-};
-
-Tensor random_input(Shape s, uint32_t seed, float sd = 1.f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, sd);
-  Tensor t(std::move(s));
-  for (auto& v : t.f) v = d(rng);
-  return t;
-}
 
 struct Closeness {
   double max_lsb = 0;  // worst |int8 - float| in output steps

@@ -51,28 +51,29 @@ uint32_t Encoder::bits() const {
 
 void validate(const Netlist& n, const std::string& where) {
   if (n.encoder.bits() != n.inputs)
-    throw InputError(where + ": the encoder gives " + std::to_string(n.encoder.bits()) +
+    throw InputError(where + ": encoder: it gives " + std::to_string(n.encoder.bits()) +
                      " bits but the network has " + std::to_string(n.inputs) + " inputs");
   for (size_t i = 0; i < n.gates.size(); ++i) {
     const Gate& g = n.gates[i];
     const uint64_t self = n.inputs + i;
     if (g.a >= self || g.b >= self)
-      throw InputError(where + ": gate " + std::to_string(i) + " reads signal " +
+      throw InputError(where + ": gate " + std::to_string(i) + ": reads signal " +
                        std::to_string(std::max(g.a, g.b)) + ", not an earlier one");
     if (g.tt > 15)
-      throw InputError(where + ": gate " + std::to_string(i) + " has truth table " +
+      throw InputError(where + ": gate " + std::to_string(i) + ": truth table " +
                        std::to_string(g.tt) + ", not 0..15");
   }
   if (n.classes == 0 || n.outputs.empty() || n.outputs.size() % n.classes != 0)
-    throw InputError(where + ": " + std::to_string(n.outputs.size()) +
+    throw InputError(where + ": outputs: " + std::to_string(n.outputs.size()) +
                      " outputs do not split into " + std::to_string(n.classes) + " classes");
   if (n.out_negate.size() != n.outputs.size())
-    throw InputError(where + ": " + std::to_string(n.out_negate.size()) +
+    throw InputError(where + ": outputs: " + std::to_string(n.out_negate.size()) +
                      " output polarities for " + std::to_string(n.outputs.size()) + " outputs");
-  for (uint32_t o : n.outputs)
-    if (o >= n.signals())
-      throw InputError(where + ": output signal " + std::to_string(o) + " does not exist");
-  if (!(n.tau > 0)) throw InputError(where + ": group-sum temperature tau must be > 0");
+  for (size_t i = 0; i < n.outputs.size(); ++i)
+    if (n.outputs[i] >= n.signals())
+      throw InputError(where + ": output " + std::to_string(i) + ": signal " +
+                       std::to_string(n.outputs[i]) + " does not exist");
+  if (!(n.tau > 0)) throw InputError(where + ": header: group-sum temperature tau must be > 0");
 }
 
 }  // namespace prunesim::logic

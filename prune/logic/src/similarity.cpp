@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "output_flips.h"
+
 namespace prunesim::logic {
 namespace {
 
@@ -40,22 +42,39 @@ std::vector<Merge> similarity_ranking(const Netlist& n, const BitMatrix& inputs,
   const BitMatrix s = simulate_all(n, inputs);
   const size_t sw = std::min(opt.screen_words, s.words);
   const size_t ss = std::min(samples, sw * 64);
+  const bool by_outputs = opt.score == SimilarityScore::outputs;
+  // The output change is counted on the first output_words words, as greedy's is.
+  BitMatrix sh;
+  size_t hs = 0;
+  if (by_outputs) {
+    sh = simulate_all(n, detail::head(inputs, opt.output_words));
+    hs = std::min(samples, sh.words * 64);
+  }
+  detail::OutputFlips flips(n, by_outputs ? sh : s, hs);
   std::vector<Merge> out;
   out.reserve(n.gates.size());
+  std::vector<Cand> cands;
   for (size_t g = 0; g < n.gates.size(); ++g) {
     const uint32_t t = n.inputs + static_cast<uint32_t>(g);
     const size_t ones = popcount_row(s.row(t), s.words, samples);
-    Cand best = ones <= samples - ones ? Cand{ones, lit_const(false)}
-                                       : Cand{samples - ones, lit_const(true)};
+    cands = {Cand{ones, lit_const(false)}, Cand{samples - ones, lit_const(true)}};
     for (const Cand& c : screen(s, t, sw, ss, opt.keep)) {
       const size_t d =
           hamming(s.row(t), s.row(static_cast<uint32_t>(c.target.sig)), s.words, samples);
-      const size_t dist = c.target.neg ? samples - d : d;
-      if (dist < best.dist) best = Cand{dist, c.target};
+      cands.push_back(Cand{c.target.neg ? samples - d : d, c.target});
     }
-    out.push_back(Merge{t, best.target, samples ? double(best.dist) / double(samples) : 0.0});
+    double best_score = 0;
+    Lit best;
+    for (size_t k = 0; k < cands.size(); ++k) {
+      const double dist = samples ? double(cands[k].dist) / double(samples) : 0.0;
+      const double sc = by_outputs ? double(flips(t, cands[k].target)) +
+                                         double(cands[k].dist) / double(samples + 1)
+                                   : dist;
+      if (k == 0 || sc < best_score) best_score = sc, best = cands[k].target;
+    }
+    out.push_back(Merge{t, best, best_score});
   }
-  // Most similar first; among equals the later gate (nearer the outputs, smaller cone) first.
+  // Best first; among equals the later gate (nearer the outputs, smaller cone) first.
   std::stable_sort(out.begin(), out.end(), [](const Merge& a, const Merge& b) {
     return a.score < b.score || (a.score == b.score && a.sig > b.sig);
   });

@@ -13,4 +13,9 @@ namespace prunesim::logic {
 Netlist read_lgn(const std::string& path);
 void write_lgn(const Netlist& n, const std::string& path);
 
+// The same on bytes in memory (read_lgn reads the file and parses it; the fuzz target calls
+// these directly). `path` names the source in errors.
+Netlist parse_lgn(const std::string& bytes, const std::string& path);
+std::string serialize_lgn(const Netlist& n, const std::string& path);
+
 }  // namespace prunesim::logic

@@ -3,6 +3,8 @@
 // shortest prefix that fits or refuses an impossible budget.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "base/errors.h"
 #include "logic/greedy.h"
 #include "logic/sat_sweep.h"
@@ -38,16 +40,56 @@ Netlist near_duplicate() {
 
 }  // namespace
 
+// The output bits (sample x output) that merge m alone changes, by rebuilding the network.
+size_t flips_by_rebuild(const Netlist& n, const BitMatrix& in, size_t samples, const Merge& m) {
+  const BitMatrix base = simulate_outputs(n, in);
+  std::vector<Lit> sub = identity_subst(n);
+  sub[m.sig] = m.target;
+  const BitMatrix o = simulate_outputs(rebuild(n, sub), in);
+  size_t flips = 0;
+  for (uint32_t k = 0; k < o.rows; ++k) flips += hamming(o.row(k), base.row(k), o.words, samples);
+  return flips;
+}
+
 TEST(Similarity, RanksTheNearestEarlierSignalFirst) {
   const Netlist n = near_duplicate();
   const BitMatrix in = exhaustive(6);
-  const std::vector<Merge> r = similarity_ranking(n, in, 64);
+  SimilarityOptions ham;
+  ham.score = SimilarityScore::hamming;
+  const std::vector<Merge> r = similarity_ranking(n, in, 64, ham);
   ASSERT_EQ(r.size(), n.gates.size());
   EXPECT_EQ(r[0].sig, 10u);
   EXPECT_EQ(r[0].target, lit_of(6));
   EXPECT_DOUBLE_EQ(r[0].score, 3.0 / 64.0);
   for (size_t i = 1; i < r.size(); ++i) EXPECT_LE(r[i - 1].score, r[i].score);
   for (const Merge& m : r) EXPECT_LT(m.target.sig, static_cast<int64_t>(m.sig));
+}
+
+TEST(Similarity, OutputScoreCountsTheOutputBitsAndPicksTheCandidateThatChangesFewest) {
+  const Netlist n = near_duplicate();
+  const BitMatrix in = exhaustive(6);
+  const std::vector<Merge> r = similarity_ranking(n, in, 64);  // outputs is the default
+  ASSERT_EQ(r.size(), n.gates.size());
+  for (const Merge& m : r)
+    EXPECT_EQ(static_cast<size_t>(m.score), flips_by_rebuild(n, in, 64, m)) << "gate " << m.sig;
+  for (size_t i = 1; i < r.size(); ++i) EXPECT_LE(r[i - 1].score, r[i].score);
+  // On a larger network: the Hamming-nearest candidate is among those the output score weighs,
+  // so the merge it picks never changes more output bits than the Hamming choice.
+  const Netlist big = simplify(random_net(16, 600, 40, 4, 7));
+  const BitMatrix bin = random_inputs(big, 8, 8);
+  SimilarityOptions ham;
+  ham.score = SimilarityScore::hamming;
+  std::map<uint32_t, Merge> by_ham;
+  for (const Merge& m : similarity_ranking(big, bin, 512, ham)) by_ham[m.sig] = m;
+  size_t strictly_better = 0;
+  for (const Merge& m : similarity_ranking(big, bin, 512)) {
+    const size_t out = flips_by_rebuild(big, bin, 512, m);
+    const size_t ham_out = flips_by_rebuild(big, bin, 512, by_ham.at(m.sig));
+    EXPECT_EQ(static_cast<size_t>(m.score), out) << "gate " << m.sig;
+    EXPECT_LE(out, ham_out) << "gate " << m.sig;
+    strictly_better += out < ham_out;
+  }
+  EXPECT_GT(strictly_better, 0u) << "the output score never chose differently from Hamming";
 }
 
 TEST(Greedy, ScoresByTheOutputBitsAReplacementChanges) {
