@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # MPI speed-up of `prunesim search`: the same search (ds_cae1 encoder, 64 validation windows,
-# pop 32 x 4 generations = 160 fitness calls) at 1 and 2 ranks; prints the wall time, the design
-# points per second of the batches (rank 0's clock, from the front JSON) and checks that both
-# runs wrote the same CSV.
+# pop 32 x 4 generations = 160 fitness calls, one executor thread per rank) at 1 and 2 ranks;
+# prints the wall time, the design points per second of the batches (rank 0's clock, from the
+# front JSON) and checks that both runs wrote the same CSV.
 # Usage: bench/search_mpi.sh [BUILD_DIR] [OUT_DIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,7 +10,7 @@ build=${1:-$root/build}
 out=${2:-/tmp/prunesim_search_mpi}
 mkdir -p "$out"
 Z=$root/zoo/ds_cae1
-args="search --model $Z/encoder.onnx --calib $Z/calib.npy --data $Z/eval.npy --pop 32 --gens 4 --seed 1 --no-recheck"
+args="search --model $Z/encoder.onnx --calib $Z/calib.npy --data $Z/eval.npy --pop 32 --gens 4 --seed 1 --no-recheck --threads 1"
 for n in 1 2; do
   t0=$(date +%s.%N)
   mpirun --allow-run-as-root --oversubscribe -np "$n" "$build/bin/prunesim" $args \
