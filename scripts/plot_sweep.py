@@ -51,6 +51,41 @@ def num(s):
         return math.nan
 
 
+def read_csv(src, needed, kind, die):
+    """The header and rows of a prunesim CSV; die() when it cannot be read or lacks a column."""
+    try:
+        with open(src, newline="") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except OSError as e:
+        die("%s: %s" % (src, e.strerror))
+    missing = [c for c in needed if c not in header]
+    if missing:
+        die("%s: not a %s CSV (missing columns: %s)" % (src, kind, ", ".join(missing)))
+    return header, rows
+
+
+def save_png(fig, out, die, **kw):
+    """Writes fig to a temporary name beside out and renames it into place."""
+    tmp = "%s.tmp.%d.png" % (out, os.getpid())
+
+    # prunesim stops this script with SIGTERM when it is interrupted: no temporary file stays.
+    def on_term(signum, frame):
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        fig.savefig(tmp, format="png", dpi=110, **kw)
+        os.replace(tmp, out)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        die("%s: %s" % (out, e.strerror))
+
+
 def ring(ax, xs, ys):
     ax.scatter(xs, ys, s=240, facecolors="none", edgecolors="black", linewidths=1.5, zorder=5)
 
@@ -74,17 +109,8 @@ def main(argv):
     if len(args) != 2:
         die("usage: plot_sweep.py SWEEP.csv OUT.png [--min-fidelity F]")
     src, out = args
-    try:
-        with open(src, newline="") as f:
-            reader = csv.DictReader(f)
-            header = reader.fieldnames or []
-            rows = list(reader)
-    except OSError as e:
-        die("%s: %s" % (src, e.strerror))
-    missing = [c for c in ("scheme", "sparsity_actual", "fidelity", "energy_j", "power_w", "pareto")
-               if c not in header]
-    if missing:
-        die("%s: not a sweep CSV (missing columns: %s)" % (src, ", ".join(missing)))
+    header, rows = read_csv(src, ("scheme", "sparsity_actual", "fidelity", "energy_j", "power_w",
+                                  "pareto"), "sweep", die)
     params = [c for c in header if c not in FIXED]
     ok = [r for r in rows if not r.get("error") and r.get("energy_j")]
     if not ok:
@@ -183,22 +209,7 @@ def main(argv):
     fig.suptitle("prunesim sweep: %s" % os.path.basename(title or src))
     fig.tight_layout(rect=(0, bottom, 1, 0.97))
 
-    tmp = "%s.tmp.%d.png" % (out, os.getpid())
-
-    # prunesim stops this script with SIGTERM when it is interrupted: no temporary file stays.
-    def on_term(signum, frame):
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        sys.exit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_term)
-    try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.replace(tmp, out)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        die("%s: %s" % (out, e.strerror))
+    save_png(fig, out, die)
     return 0
 
 

@@ -13,6 +13,8 @@ PACKAGES=(
   # C++ libraries (all from Debian: nothing downloads during the build)
   libsystemc-dev verilator libboost-dev libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the search engine: NSGA-II and hypervolume (pagmo2), evaluations farmed over MPI
+  libpagmo-dev libboost-mpi-dev openmpi-bin
   libonnx-dev libprotobuf-dev protobuf-compiler
   nlohmann-json3-dev libcli11-dev libcadical-dev zlib1g-dev
   # training engine (prune/train/, CPU libtorch; linked only by the commands that train)

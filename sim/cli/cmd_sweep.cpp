@@ -17,9 +17,9 @@
 
 #include "base/output.h"
 #include "common.h"
+#include "dse_cli.h"
 #include "prune/errors.h"
 #include "prune/executor.h"
-#include "prune/fast_exec.h"
 #include "prune/npy.h"
 #include "prune/pipeline.h"
 #include "prune/quant.h"
@@ -52,14 +52,6 @@ struct Opts {
   bool bias_correct = false;
 };
 
-// The simulated inference's input: --input, or the first sample of --data.
-Tensor first_sample(const Graph& g, const Tensor& x, const std::string& source) {
-  Shape sample;
-  split_samples(g, x, source, &sample);
-  const int64_t n = numel(sample);
-  return Tensor(sample, std::vector<float>(x.f.begin(), x.f.begin() + n));
-}
-
 // What a sweep loads once: the engine's context and what the fine-tuning hook reads.
 struct Loaded {
   dse::Context c;
@@ -69,29 +61,12 @@ struct Loaded {
 
 // The architecture, mode, table target and rate of the sweep, checked.
 void check_arch(const Opts& o, dse::Context& c) {
-  c.arch = &get_arch(o.arch);
-  c.specs = c.arch->params();
-  const auto modes = c.arch->modes();
-  // Analytical by default: a sweep wants many points fast; cycle mode on request.
-  c.mode = o.mode.empty()
-               ? (std::count(modes.begin(), modes.end(), "analytical") ? "analytical" : modes.at(0))
-               : o.mode;
-  if (!std::count(modes.begin(), modes.end(), c.mode)) {
-    std::string known;
-    for (const auto& m : modes) known += (known.empty() ? "" : ", ") + m;
-    throw InputError("--mode " + c.mode + ": not a mode of " + o.arch + " (known: " + known + ")");
-  }
-  // Tables hold only encodings the architecture decodes (it lists none: any encoding).
-  c.target = c.arch->encodings().empty() ? "" : o.arch;
-  if (!(o.rate >= 0) || !std::isfinite(o.rate))
-    throw InputError("--rate: must be a finite number >= 0 inferences/s");
+  check_dse_arch(o.arch, o.mode, o.rate, c);
   c.config = o.config;
-  c.rate = o.rate;
   c.seed = o.seed;
   c.recipe = o.recipe;
   c.mask_file = o.mask_file;
   c.bias_correct = o.bias_correct;
-  c.input_path = o.input.empty() ? o.data : o.input;
 }
 
 // --schemes, known and without repeats ("recipe" only with --recipe).
@@ -137,22 +112,8 @@ void load_inputs(const Opts& o, Loaded& L, std::vector<std::string>& schemes) {
   } else if (!o.train_data.empty() || !o.train_labels.empty()) {
     throw InputError("--train-data/--train-labels: only used with --finetune epochs=N");
   }
-  c.calib = load_data(o.calib, &c.g);
+  load_dse_data(o.calib, o.data, o.labels, o.input, c);
   L.ft.calib = &c.calib;
-  c.data = load_data(o.data, &c.g);
-  if (!o.labels.empty()) {
-    c.labels = load_labels(o.labels, c.g, c.data.shape[0]);
-    c.labels_p = &c.labels;
-  } else {
-    c.dense_out = run_float_batch(c.g, c.data);
-  }
-  if (!o.input.empty()) {
-    // The architecture checks the shape: its input need not be the model's (fpga-soc takes raw
-    // sensor frames and preprocesses them).
-    c.input = load_data(o.input, nullptr);
-  } else {
-    c.input = first_sample(c.g, c.data, o.data);
-  }
 }
 
 void write_outputs(const Opts& o, const dse::Context& c, const std::string& script,

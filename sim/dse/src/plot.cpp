@@ -24,9 +24,9 @@ namespace fs = std::filesystem;
 // be another one (pyenv, venv) without it.
 constexpr const char* kPython = "/usr/bin/python3";
 
-// Locates scripts/plot_sweep.py: $PRUNESIM_SOURCE_DIR, the compile-time source folder, or the
+// Locates scripts/<name>: $PRUNESIM_SOURCE_DIR, the compile-time source folder, or the
 // first ancestor of the executable's folder holding it (build trees live inside the source tree).
-std::string find_plot_script() {
+std::string find_plot_script(const std::string& name) {
   std::vector<fs::path> roots;
   if (const char* e = std::getenv("PRUNESIM_SOURCE_DIR")) roots.emplace_back(e);
 #ifdef PRUNESIM_SOURCE_DIR
@@ -38,8 +38,7 @@ std::string find_plot_script() {
     for (fs::path p = exe.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path())
       roots.push_back(p);
   for (const auto& r : roots)
-    if (fs::is_regular_file(r / "scripts" / "plot_sweep.py"))
-      return (r / "scripts" / "plot_sweep.py").string();
+    if (fs::is_regular_file(r / "scripts" / name)) return (r / "scripts" / name).string();
   return "";
 }
 
@@ -71,10 +70,10 @@ int run_program(const std::vector<std::string>& args, bool quiet) {
 
 }  // namespace
 
-std::string check_plot() {
-  const std::string script = find_plot_script();
+std::string check_plot(const std::string& name) {
+  const std::string script = find_plot_script(name);
   if (script.empty())
-    throw InputError("--plot: scripts/plot_sweep.py not found (set PRUNESIM_SOURCE_DIR)");
+    throw InputError("--plot: scripts/" + name + " not found (set PRUNESIM_SOURCE_DIR)");
   if (::access(kPython, X_OK) != 0)
     throw InputError(std::string("--plot: ") + kPython +
                      " not found (install Debian's python3-matplotlib)");
@@ -85,8 +84,10 @@ std::string check_plot() {
 }
 
 void draw_plot(const std::string& script, const std::string& csv, const std::string& png,
-               double min_fidelity, const std::string& title) {
+               double min_fidelity, const std::string& title,
+               const std::vector<std::string>& extra) {
   std::vector<std::string> cmd = {kPython, script, csv, png};
+  cmd.insert(cmd.end(), extra.begin(), extra.end());
   if (!title.empty()) cmd.insert(cmd.end(), {"--title", title});
   if (!std::isnan(min_fidelity)) {
     char b[32];

@@ -22,8 +22,22 @@ namespace {
 
 using nlohmann::json;
 
-// A point's scheme params, each given to a scheme that declares it: the architecture's hints
-// (Arch::scheme_hints; raman: the PE mapping a balanced table must be pruned for to be decodable),
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string r = "\"";
+  for (char c : s) r += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return r + "\"";
+}
+
+double fidelity_value(const json& f) {
+  return fidelity_headline(f);
+}
+
+}  // namespace
+
+// A point's scheme params (sweep.h): each given to a scheme that declares it: the architecture's
+// hints (Arch::scheme_hints; raman: the PE mapping a balanced table must be pruned for to be
+// decodable),
 // --mask-file, and what a scheme whose sparsity follows from its options sets from the point's
 // target (nm: m in {4, 8} and n = round((1 - s) m); the row records the sparsity reached).
 ParamValues point_scheme_params(const Scheme& scheme, double target, const json& hints,
@@ -40,19 +54,6 @@ ParamValues point_scheme_params(const Scheme& scheme, double target, const json&
     return k == "mask_file" ? "--mask-file" : k.empty() ? "--schemes" : "--set " + k;
   });
 }
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string r = "\"";
-  for (char c : s) r += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return r + "\"";
-}
-
-double fidelity_value(const json& f) {
-  return fidelity_headline(f);
-}
-
-}  // namespace
 
 std::string fmt(double v) {
   if (std::isnan(v)) return "nan";
@@ -95,8 +96,27 @@ std::vector<Axis> parse_axes(const std::string& arch, const std::vector<ParamSpe
     Axis a{s.substr(0, eq), {}};
     for (const auto& x : axes)
       if (x.key == a.key) throw InputError("--set " + s + ": " + a.key + " is set twice");
-    std::stringstream vs(s.substr(eq + 1));
-    for (std::string v; std::getline(vs, v, ',');) {
+    std::vector<std::string> values;
+    const std::string rhs = s.substr(eq + 1);
+    if (rhs.find(':') != std::string::npos) {
+      // start:stop:step, inclusive and counted like --sparsity; an empty range is an error.
+      const auto r = parse_number_list(rhs, "--set " + s, ':');
+      if (r.size() != 3) throw InputError("--set " + s + ": a range is start:stop:step");
+      if (!(r[2] > 0)) throw InputError("--set " + s + ": the step must be > 0");
+      if (r[1] < r[0]) throw InputError("--set " + s + ": empty range (stop is below start)");
+      const double n = std::floor((r[1] - r[0]) / r[2] + 1e-9);
+      if (n >= 1000) throw InputError("--set " + s + ": more than 1000 values");
+      for (int64_t k = 0; k <= static_cast<int64_t>(n); ++k) {
+        const double v = std::round((r[0] + k * r[2]) * 1e9) / 1e9;
+        values.push_back(v == std::floor(v) && std::fabs(v) < 1e15
+                             ? std::to_string(static_cast<int64_t>(v))
+                             : fmt(v));
+      }
+    } else {
+      std::stringstream vs(rhs);
+      for (std::string v; std::getline(vs, v, ',');) values.push_back(v);
+    }
+    for (const std::string& v : values) {
       if (v.empty()) throw InputError("--set " + s + ": empty value");
       // Validates key and value now (unknown parameter, out of range), naming the --set.
       resolve_params(arch, specs, config, {a.key + "=" + v});
@@ -161,13 +181,6 @@ PruneOutcome prune_point(const Context& c, const ParamValues& pv, Row& r) {
       so.params = point_scheme_params(scheme, r.target, c.arch->scheme_hints(pv), c.mask_file);
       r.scheme_options = scheme.options_label(so.params);
     }
-    PruneData pd;
-    pd.calib = &c.calib;
-    pd.eval = &c.data;
-    pd.labels = c.labels_p;
-    Recovery rec;
-    rec.bias_correct = c.bias_correct;
-    rec.seed = c.seed;
     Recipe recipe =
         r.scheme == "recipe" ? load_recipe(c.recipe, c.g) : single_rule_recipe(r.scheme, so);
     if (r.scheme == "recipe") {
@@ -181,16 +194,16 @@ PruneOutcome prune_point(const Context& c, const ParamValues& pv, Row& r) {
     }
     if (c.finetune) {
       // The one-shot point first (its int8 fidelity is the "before" column), then recovery.
-      const PruneOutcome once = run_pruning(c.g, recipe, Schedule{}, rec, pd);
+      const PruneOutcome once = prune_recipe(c, recipe);
       r.fidelity_oneshot = fidelity_value(
           int8_fidelity(c.g, quantize(once.graph, c.calib), c.data, c.labels_p, &c.dense_out));
       Schedule sched;
       sched.finetune_fn = [&c, &r](const Graph& pg, const MaskMap& m, const std::string&) {
         return c.finetune(pg, m, "finetune " + r.scheme + " s=" + fmt(r.target));
       };
-      res = run_pruning(c.g, recipe, sched, rec, pd);
+      res = prune_recipe(c, recipe, sched);
     } else {
-      res = run_pruning(c.g, recipe, Schedule{}, rec, pd);
+      res = prune_recipe(c, recipe);
     }
   }
   return res;
@@ -198,9 +211,25 @@ PruneOutcome prune_point(const Context& c, const ParamValues& pv, Row& r) {
 
 }  // namespace
 
+PruneOutcome prune_recipe(const Context& c, const Recipe& recipe, const Schedule& sched) {
+  PruneData pd;
+  pd.calib = &c.calib;
+  pd.eval = &c.data;
+  pd.labels = c.labels_p;
+  Recovery rec;
+  rec.bias_correct = c.bias_correct;
+  rec.seed = c.seed;
+  return run_pruning(c.g, recipe, sched, rec, pd);
+}
+
 void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
   const ParamValues pv = resolve_params(c.arch->name(), c.specs, c.config, sets);
   const PruneOutcome res = prune_point(c, pv, r);
+  measure_point(c, pv, res, "sweep point " + r.scheme + " s=" + fmt(r.target), r);
+}
+
+void measure_point(const Context& c, const ParamValues& pv, const PruneOutcome& res,
+                   const std::string& name, Row& r) {
   {
     const json tot = pruning_report(c.g, res)["total"];  // against the original model
     r.actual = tot.value("sparsity", 0.0);
@@ -212,7 +241,6 @@ void run_point(const Context& c, const std::vector<std::string>& sets, Row& r) {
   TableOptions to;
   to.target = c.target;
   to.accepts = c.arch->encodings();
-  const std::string name = "sweep point " + r.scheme + " s=" + fmt(r.target);
   SimInput in;
   in.tables_path = name;
   const std::string bytes = table_bytes(q, res.masks, res.notes, to, name, &in.summary);

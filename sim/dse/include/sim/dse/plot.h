@@ -7,13 +7,15 @@
 
 namespace prunesim::dse {
 
-// The plot script's path; InputError "--plot: ..." when the script, /usr/bin/python3 or its
-// matplotlib is missing.
-std::string check_plot();
+// The path of scripts/<name> (plot_sweep.py: the sweep's, plot_search.py: the search's);
+// InputError "--plot: ..." when the script, /usr/bin/python3 or its matplotlib is missing.
+std::string check_plot(const std::string& name = "plot_sweep.py");
 // Draws `png` from the sweep CSV `csv` with `script` (check_plot's); min_fidelity (NaN: none)
 // becomes the plot's line; `title` names the sweep in the plot's title ("": the CSV's file name —
-// pass the final name when `csv` is a temporary one). std::runtime_error if the script fails.
+// pass the final name when `csv` is a temporary one); `extra` goes to the script as it is.
+// std::runtime_error if the script fails.
 void draw_plot(const std::string& script, const std::string& csv, const std::string& png,
-               double min_fidelity, const std::string& title = "");
+               double min_fidelity, const std::string& title = "",
+               const std::vector<std::string>& extra = {});
 
 }  // namespace prunesim::dse

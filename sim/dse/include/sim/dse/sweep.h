@@ -15,6 +15,7 @@
 
 #include "base/params.h"
 #include "prune/ir.h"
+#include "prune/pipeline.h"
 #include "prune/pruning.h"
 #include "sim/arch.h"
 #include "sim/dse/progress.h"
@@ -73,8 +74,8 @@ std::string fmt(double v);
 // duplicates dropped. InputError "--sparsity <s>: ..." otherwise.
 std::vector<double> parse_sparsities(const std::string& s);
 
-// --set key=v1,v2 ... as axes; each value checked against the arch's parameters now (InputError
-// naming the --set).
+// --set key=v1,v2 ... (or key=start:stop:step, inclusive) as axes; each value checked against the
+// arch's parameters now (InputError naming the --set).
 std::vector<Axis> parse_axes(const std::string& arch, const std::vector<ParamSpec>& specs,
                              const std::string& config, const std::vector<std::string>& sets);
 
@@ -88,6 +89,23 @@ std::vector<Row> make_rows(const std::vector<Axis>& axes, const std::vector<std:
 // One point: sets ("key=value", one per axis) on top of c.config. Throws for anything that makes
 // the point impossible; run_rows records the message in the row.
 void run_point(const Context& c, const std::vector<std::string>& sets, Row& r);
+
+// c.g pruned by `recipe` on the context's data (calibration, evaluation, labels) with its
+// recovery (bias correction) and seed.
+PruneOutcome prune_recipe(const Context& c, const Recipe& recipe, const Schedule& sched = {});
+
+// What sweep and search share after pruning: quantizes res.graph on c.calib, writes its weight
+// table in memory (named `name` in errors), simulates it in c.mode with params pv and measures
+// its int8 fidelity on c.data (dse::int8_fidelity, the one call of the int8 reference); fills the
+// measured fields of r and sets r.ok. Throws for a table the architecture refuses.
+void measure_point(const Context& c, const ParamValues& pv, const PruneOutcome& res,
+                   const std::string& name, Row& r);
+
+// The scheme params of a point at sparsity `target`, each given to a scheme that declares it:
+// the architecture's hints (Arch::scheme_hints), mask_file, and what a scheme whose sparsity
+// follows from its options sets from the target (nm: n:m).
+ParamValues point_scheme_params(const Scheme& scheme, double target, const nlohmann::json& hints,
+                                const std::string& mask_file);
 
 // Runs every row (a failed point keeps its error and the sweep goes on); progress(done, total,
 // label) is called before and after each point. Returns the number of failed points.
