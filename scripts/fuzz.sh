@@ -4,7 +4,7 @@
 #
 #   scripts/fuzz.sh                 build, then run every target for 60 s each
 #   scripts/fuzz.sh TARGET [SECONDS] build, then run one target (onnx, npy, npz, pwt, encodings,
-#                                   recipe, config, tech, lgn) for SECONDS (default 60)
+#                                   recipe, config, tech, lgn, checkpoint) for SECONDS (default 60)
 #   scripts/fuzz.sh --build         build only
 #
 # A run keeps what it learns in build-fuzz/corpus/<target>/ (new inputs, not committed) and puts
@@ -14,7 +14,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${PRUNESIM_FUZZ_BUILD:-$root/build-fuzz}"
-targets=(onnx npy npz pwt encodings recipe config tech lgn)
+targets=(onnx npy npz pwt encodings recipe config tech lgn checkpoint)
 
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-/work}"
 launcher=()

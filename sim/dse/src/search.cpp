@@ -26,6 +26,7 @@
 #include "prune/errors.h"
 #include "prune/pipeline.h"
 #include "sim/config.h"
+#include "sim/dse/checkpoint.h"
 
 namespace prunesim::dse {
 
@@ -76,60 +77,8 @@ std::string fmt_unit(double v, const char* unit) {
 json num(double v) {
   return std::isfinite(v) ? json(v) : json();
 }
-double get_num(const json& j, const char* k) {
-  return j.contains(k) && j[k].is_number() ? j[k].get<double>() : std::nan("");
-}
 
 }  // namespace
-
-json point_state(const Point& p) {
-  const Row& r = p.row;
-  json j = {{"x", p.x},
-            {"generation", p.generation},
-            {"part", p.part},
-            {"ok", r.ok},
-            {"error", r.error},
-            {"actual", num(r.actual)},
-            {"params", r.params},
-            {"macs", r.macs},
-            {"fidelity", num(r.fidelity)},
-            {"metric", r.metric},
-            {"cycles", r.cycles},
-            {"storage_bytes", r.storage_bytes},
-            {"file_bytes", r.file_bytes},
-            {"latency_s", num(r.latency_s)},
-            {"energy_j", num(r.energy_j)},
-            {"power_w", num(r.power_w)},
-            {"area_mm2", num(r.area_mm2)},
-            {"rate_hz", num(r.rate_hz)},
-            {"scheme_options", r.scheme_options}};
-  return j;
-}
-
-Point point_from_state(const json& j) {
-  Point p;
-  p.x = j.at("x").get<Decision>();
-  p.generation = j.at("generation").get<int64_t>();
-  p.part = j.at("part").get<std::string>();
-  Row& r = p.row;
-  r.ok = j.at("ok").get<bool>();
-  r.error = j.at("error").get<std::string>();
-  r.actual = get_num(j, "actual");
-  r.params = j.at("params").get<int64_t>();
-  r.macs = j.at("macs").get<int64_t>();
-  r.fidelity = get_num(j, "fidelity");
-  r.metric = j.at("metric").get<std::string>();
-  r.cycles = j.at("cycles").get<int64_t>();
-  r.storage_bytes = j.at("storage_bytes").get<int64_t>();
-  r.file_bytes = j.at("file_bytes").get<int64_t>();
-  r.latency_s = get_num(j, "latency_s");
-  r.energy_j = get_num(j, "energy_j");
-  r.power_w = get_num(j, "power_w");
-  r.area_mm2 = get_num(j, "area_mm2");
-  r.rate_hz = get_num(j, "rate_hz");
-  r.scheme_options = j.at("scheme_options").get<std::string>();
-  return p;
-}
 
 namespace {
 
@@ -535,12 +484,10 @@ void Engine::end_generation(size_t done, size_t total) {
   if (fresh_in_gen_ > 0) {
     ++r_.generations_run;
     if (!o_.checkpoint.empty()) {
-      json ck = {{"format", "prunesim-search-checkpoint"}, {"version", 1},
-                 {"key", checkpoint_key(c_, s_, o_)},      {"generation", generation_},
-                 {"evaluations", r_.evaluations},          {"points", json::array()}};
-      for (const auto& p : r_.points) ck["points"].push_back(point_state(p));
       OutputBatch b;
-      b.stage(o_.checkpoint, ck.dump() + "\n");
+      b.stage(o_.checkpoint,
+              checkpoint_text(checkpoint_key(c_, s_, o_), static_cast<int64_t>(generation_),
+                              static_cast<int64_t>(r_.evaluations), r_.points));
       b.commit();
     }
   }
@@ -703,26 +650,12 @@ SearchResult Engine::run() {
     if (!in) throw InputError("--resume " + o_.checkpoint + ": cannot read the checkpoint");
     std::stringstream ss;
     ss << in.rdbuf();
-    json ck;
-    try {
-      ck = json::parse(ss.str());
-      if (ck.value("format", "") != "prunesim-search-checkpoint" || ck.value("version", 0) != 1)
-        throw std::runtime_error("not a prunesim search checkpoint (format/version)");
-      if (ck.at("key").get<std::string>() != checkpoint_key(c_, s_, o_))
-        throw InputError("--resume " + o_.checkpoint +
-                         ": written by a different search (model, data, space or options differ)");
-      for (const auto& j : ck.at("points")) {
-        Point p = point_from_state(j);
-        if (p.x.size() != s_.dim()) throw std::runtime_error("a point of the wrong dimension");
-        p.violation = constraint_miss(p, o_.cons);
-        if (!cache_.emplace(p.x, r_.points.size()).second)
-          throw std::runtime_error("a decision vector recorded twice");
-        r_.points.push_back(std::move(p));
-      }
-    } catch (const InputError&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw InputError("--resume " + o_.checkpoint + ": unreadable checkpoint: " + e.what());
+    std::vector<int64_t> upper(s_.dim());
+    for (size_t k = 0; k < upper.size(); ++k) upper[k] = s_.upper(k);
+    for (Point& p : parse_checkpoint(ss.str(), o_.checkpoint, checkpoint_key(c_, s_, o_), upper)) {
+      p.violation = constraint_miss(p, o_.cons);
+      cache_.emplace(p.x, r_.points.size());
+      r_.points.push_back(std::move(p));
     }
     r_.replayed = r_.points.size();
   }
