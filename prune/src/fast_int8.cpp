@@ -372,20 +372,22 @@ std::string signature(const QuantizedModel& q, size_t k) {
 
 }  // namespace
 
-Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o) {
+Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o,
+                         const Int8Observer& obs) {
   Shape S;
   const int64_t n = detail::check_int8_input(q, x, &S);
   const int64_t per = numel(S), per_out = numel(q.graph.shape(q.output));
   Int8Result r = detail::int8_result(q, n);
   const std::vector<Packed> packed = pack_all(q);
-  parallel_samples(n, thread_count(o.threads, n), [&](int64_t a, int64_t b) {
+  // An observer sees the samples in order, as run_int8's does: one thread then.
+  parallel_samples(n, obs ? 1 : thread_count(o.threads, n), [&](int64_t a, int64_t b) {
     FastKernels k(q, packed, o.isa);
     detail::Int8Program prog(q, &k);
     for (int64_t s = a; s < b; ++s) {
       Codes xin(static_cast<size_t>(per));
       quantize_range(q, x, static_cast<size_t>(s * per), static_cast<size_t>((s + 1) * per),
                      xin.data(), o.isa);
-      const Codes& y = prog.run(std::move(xin), nullptr);
+      const Codes& y = prog.run(std::move(xin), obs);
       std::copy(y.begin(), y.end(), r.output_int8.i.begin() + s * per_out);
     }
   });

@@ -139,8 +139,19 @@ class Calibrator {
   }
 
   void run() {
+    const bool pct = opt_.calib == QuantOptions::Calib::Percentile;
+    // The histogram needs max|a| first. The first pass keeps the activations it saw (up to
+    // kKeepBytes) so the histogram is filled from them instead of running the float graph a
+    // second time: the same values, so the same bins (the order of counting does not matter).
+    keep_ = pct;
     pass(false);
-    if (opt_.calib == QuantOptions::Calib::Percentile) pass(true);
+    if (!pct) return;
+    if (!keep_) {
+      pass(true);
+      return;
+    }
+    for (auto& kv : kept_) stats_[kv.first].add_hist(kv.second);
+    kept_.clear();
   }
 
   int64_t samples() const { return n_; }
@@ -149,10 +160,20 @@ class Calibrator {
  private:
   void observe(const std::string& v, const Tensor& t, bool hist) {
     ValueStats& s = stats_[v];
-    if (hist)
+    if (hist) {
       s.add_hist(t.f);
-    else
-      s.add_range(t.f);
+      return;
+    }
+    s.add_range(t.f);
+    if (!keep_) return;
+    kept_bytes_ += t.f.size() * sizeof(float);
+    if (kept_bytes_ > kKeepBytes) {
+      keep_ = false;  // too large to keep: the second pass runs the graph again
+      kept_.clear();
+      return;
+    }
+    auto& k = kept_[v];
+    k.insert(k.end(), t.f.begin(), t.f.end());
   }
 
   void pass(bool hist) {
@@ -179,6 +200,11 @@ class Calibrator {
   Shape sample_;
   int64_t n_ = 0;
   std::map<std::string, ValueStats> stats_;
+  // The first pass's activations, per value, while they fit in kKeepBytes (Percentile only).
+  static constexpr size_t kKeepBytes = size_t{256} << 20;
+  bool keep_ = false;
+  size_t kept_bytes_ = 0;
+  std::map<std::string, std::vector<float>> kept_;
 };
 
 // Builds the layer program; one method per family of ops.

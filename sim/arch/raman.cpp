@@ -12,6 +12,7 @@
 #include "models/raman/core.h"
 #include "models/raman/program.h"
 #include "prune/errors.h"
+#include "prune/fast_exec.h"
 #include "sim/arch.h"
 #include "sim/raman_power.h"
 #include "sim/tech.h"
@@ -58,30 +59,34 @@ Codes input_codes(const SimInput& in, const RamanProgram& prog, Shape* sample) {
 }
 
 // The integer reference on every sample: the golden outputs, and (analytical mode) every layer's
-// counts from its input codes, summed into counts->layers.
-Codes reference_run(const SimInput& in, const RamanProgram& prog, const Shape& sample,
-                    const Codes& codes, bool analytical, RamanCounts* counts) {
-  const int64_t per = numel(sample);
+// counts from its input codes, summed into counts->layers. Runs on the fast int8 executor
+// (code for code run_int8's, prune/fast_exec.h), or on run_int8 itself when PRUNESIM_EXECUTOR
+// is "reference"; the observer sees every layer of sample 0, then of sample 1, ... either way.
+Codes reference_run(const SimInput& in, const RamanProgram& prog, const Codes& codes,
+                    bool analytical, RamanCounts* counts) {
+  const int64_t per_out = numel(in.model.graph.shape(in.model.output));
+  const size_t layers = in.model.layers.size();
+  std::map<std::string, std::vector<int8_t>> vals;
+  size_t seen = 0;  // layers observed so far, over all samples
+  const Int8Observer obs = [&](const QLayer& L, const std::vector<int8_t>& c, const Shape&) {
+    const size_t li = seen % layers, s = seen / layers;
+    ++seen;
+    if (!analytical) return;
+    // The host's codes of this sample are what the core's first layer reads.
+    if (li == 0) vals[in.model.input] = codes[s];
+    LayerCounts lc;
+    analytical_layer(prog.layers[li], prog.cfg, vals.at(L.inputs[0]).data(), &lc);
+    accumulate(counts->layers[li], lc);
+    vals[L.output] = c;
+  };
+  ExecOptions eo;
+  eo.threads = 1;
+  const Int8Result r = reference_executor_selected() ? run_int8(in.model, in.input, obs)
+                                                     : run_int8_fast(in.model, in.input, eo, obs);
   Codes ref_out(codes.size());
-  for (size_t s = 0; s < codes.size(); ++s) {
-    Tensor xs(sample);
-    const auto at = in.input.f.begin() + static_cast<int64_t>(s) * per;
-    std::copy(at, at + per, xs.f.begin());
-    std::map<std::string, std::vector<int8_t>> vals;
-    vals[in.model.input] = codes[s];
-    size_t li = 0;
-    Int8Result r =
-        run_int8(in.model, xs, [&](const QLayer& L, const std::vector<int8_t>& c, const Shape&) {
-          if (analytical) {
-            LayerCounts lc;
-            analytical_layer(prog.layers[li], prog.cfg, vals.at(L.inputs[0]).data(), &lc);
-            accumulate(counts->layers[li], lc);
-          }
-          vals[L.output] = c;
-          ++li;
-        });
-    for (int64_t v : r.output_int8.i) ref_out[s].push_back(static_cast<int8_t>(v));
-  }
+  for (size_t s = 0; s < codes.size(); ++s)
+    for (int64_t k = 0; k < per_out; ++k)
+      ref_out[s].push_back(static_cast<int8_t>(r.output_int8.i[s * per_out + k]));
   return ref_out;
 }
 
@@ -348,7 +353,7 @@ class RamanArch : public Arch {
     counts.inferences = static_cast<int64_t>(codes.size());
     for (const LayerProgram& L : prog.layers) counts.layers.push_back(empty_counts(L, cfg));
     const bool analytical = in.mode == "analytical";
-    const Codes ref_out = reference_run(in, prog, sample, codes, analytical, &counts);
+    const Codes ref_out = reference_run(in, prog, codes, analytical, &counts);
     Codes outs = ref_out;
     if (analytical)
       finish_counts(prog, &counts);

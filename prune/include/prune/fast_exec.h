@@ -35,8 +35,10 @@ KernelIsa best_kernel_isa();
 bool kernel_isa_supported(KernelIsa isa);
 const char* kernel_isa_name(KernelIsa isa);
 
-// Same contract and result as run_int8 (no observer: samples run in parallel).
-Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o = {});
+// Same contract and result as run_int8. With an observer the samples run on one thread, so it
+// sees what run_int8's does (every layer of sample 0, then of sample 1, ...), in the same order.
+Int8Result run_int8_fast(const QuantizedModel& q, const Tensor& x, const ExecOptions& o = {},
+                         const Int8Observer& obs = nullptr);
 
 // Same contract and result as run_float(g, x, obs) for a single-input, single-output graph. With
 // an observer the samples run on one thread, so it sees what run_float's does, in the same order.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -226,9 +227,26 @@ TechTable parse_tech_table(const nlohmann::json& j, const std::string& path) {
 }
 
 TechTable load_tech_table(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "", "cannot open technology table");
-  return parse_tech_table(load_json_input(path), path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  // A search or sweep prices every design point with the same table: parsing and checking it
+  // once per point cost 3 % of a point. The last table read is kept with the bytes it came from
+  // and reused only when the file still holds exactly those bytes.
+  static std::mutex mu;
+  static std::string last_path, last_text;
+  static TechTable last;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (path == last_path && text.str() == last_text) return last;
+  }
+  TechTable t = parse_tech_table(parse_json_input(text.str(), path), path);
+  std::lock_guard<std::mutex> lock(mu);
+  last_path = path;
+  last_text = text.str();
+  last = t;
+  return t;
 }
 
 std::string tech_data_dir() {
