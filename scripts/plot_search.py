@@ -79,6 +79,18 @@ def main(argv):
             ax.plot(xs, ys, color="black", linewidth=1, zorder=4)
             ax.scatter(xs, ys, s=90, facecolors="none", edgecolors="red", linewidths=1.5,
                        label="front (%d)" % len(fr), zorder=5)
+        # --finetune: each front point after recovery, joined to its one-shot self by an arrow.
+        tuned = [r for r in fr if r.get("fidelity_finetuned")]
+        if tuned:
+            tcol = "energy_j_finetuned" if col == "energy_j" else col
+            for r in tuned:
+                ax.annotate("", xy=(scale * num(r[tcol]), num(r["fidelity_finetuned"])),
+                            xytext=(scale * num(r[col]), num(r["fidelity"])),
+                            arrowprops=dict(arrowstyle="->", color="tab:blue", lw=0.8),
+                            zorder=5)
+            ax.scatter([scale * num(r[tcol]) for r in tuned],
+                       [num(r["fidelity_finetuned"]) for r in tuned], marker="*", s=110,
+                       color="tab:blue", label="front, fine-tuned (%d)" % len(tuned), zorder=6)
         if min_fid is not None and math.isfinite(min_fid):
             ax.axhline(min_fid, color="tab:red", linestyle="--", linewidth=1,
                        label="fidelity floor %g %s" % (min_fid, "dB" if "sndr" in metric else "%"))

@@ -2,7 +2,8 @@
 // --objectives energy,fidelity [--latency-budget S] [--min-fidelity F] [--max-area MM2]
 // [--schemes a,b] [--sparsity 0:0.9:0.1] [--set key=lo:hi:step] [--algo nsga2|random]
 // [--pop N] [--gens G] [--divide K] [--checkpoint F [--resume]] -o points.csv [--front F.json]
-// [--hv hv.csv] [--plot front.png]`: the multi-objective search of docs/search.md. Under
+// [--hv hv.csv] [--plot front.png] [--finetune epochs=N --train-data X [--train-labels Y]]`:
+// the multi-objective search of docs/search.md. Under
 // `mpirun -np K` rank 0 searches and the others evaluate (sim/dse/mpi.h); the engine is
 // sim/dse/search.h, this file checks the flags, loads the files and writes.
 #include <cmath>
@@ -28,6 +29,7 @@ using nlohmann::json;
 struct Opts {
   std::string arch = "raman", model, calib, data, labels, input, config;
   std::string out, front, hv, plot, checkpoint;
+  std::string finetune, train_data, train_labels;
   std::vector<std::string> schemes = {"magnitude", "nm"};
   std::string sparsity = "0:0.9:0.1";
   std::vector<std::string> sets;
@@ -132,6 +134,16 @@ void write_outputs(const Opts& o, const dse::Context& c, const dse::Space& s,
     if (r.generations_run && r.eval_seconds > 0)
       std::printf("%.1f design points/s evaluated in this process\n",
                   static_cast<double>(r.points.size() - r.replayed) / r.eval_seconds);
+    for (size_t k = 0; k < r.points.size(); ++k) {
+      const dse::Point& p = r.points[k];
+      if (!p.tuned.ok) continue;
+      const char* u =
+          p.row.metric == "top1_pct" || p.row.metric == "miou_pct" ? "%" : "dB";
+      std::printf("front point %zu fine-tuned: sparsity %.1f %%, fidelity %.2f -> %.2f %s, "
+                  "energy %.4g -> %.4g uJ\n",
+                  k, 100 * p.row.actual, p.row.fidelity, p.tuned.fidelity, u,
+                  1e6 * p.row.energy_j, 1e6 * p.tuned.energy_j);
+    }
     for (const auto& [p, what] :
          {std::pair{o.out, "points"}, {o.front, "front"}, {o.hv, "hypervolume"}, {o.plot, "plot"}})
       if (!p.empty()) std::printf("wrote %s %s\n", what, p.c_str());
@@ -152,7 +164,13 @@ void run(const Opts& o) {
   c.g = load_model(o.model);
   for (const auto& l : prunable_layers(c.g)) s.layers.push_back(l.node);
   dse::check_search(s, so);
+  // Fine-tuning is for the front only: the search's own context stays without the hook.
+  DseFinetune ft;
+  const dse::FinetuneFn hook =
+      make_dse_finetune(o.finetune, o.train_data, o.train_labels, c.g, &c.calib, ft);
   load_dse_data(o.calib, o.data, o.labels, o.input, c);
+  dse::Context tuned = c;
+  tuned.finetune = hook;
 
   std::unique_ptr<dse::MpiFarm> farm;
   if (dse::mpi_launched()) farm = std::make_unique<dse::MpiFarm>();
@@ -166,6 +184,12 @@ void run(const Opts& o) {
   if (farm) farm->stop();
   std::vector<std::string> notes;
   if (!o.no_recheck) notes = dse::recheck_front(c, s, r.points, so.cons);
+  if (tuned.finetune) {
+    // The search ranks one-shot points (training every candidate would cost epochs each); the
+    // front it found is then recovered, and each point's tuned figures sit beside its own.
+    for (const auto& n : dse::finetune_front(tuned, s, r.points, so.cons, progress))
+      notes.push_back(n);
+  }
   write_outputs(o, c, s, so, r, script, notes);
 }
 
@@ -207,6 +231,14 @@ void setup(CLI::App& app) {
   c->add_option("--checkpoint", o->checkpoint, "JSON written after every generation");
   c->add_flag("--resume", o->resume, "continue the search in --checkpoint");
   c->add_flag("--no-recheck", o->no_recheck, "do not rerun the front in cycle mode");
+  c->add_option("--finetune", o->finetune,
+                "fine-tune every front point after the search: epochs=N[,lr=..,qat,...] "
+                "(docs/training.md); needs --train-data");
+  c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")
+      ->check(CLI::ExistingFile);
+  c->add_option("--train-labels", o->train_labels,
+                "--finetune: class ids or targets (without: distillation from the dense model)")
+      ->check(CLI::ExistingFile);
   c->add_option("-o,--output", o->out, "CSV of every evaluated point");
   c->add_option("--front", o->front, "JSON: the front, the run, the hypervolume per generation");
   c->add_option("--hv", o->hv, "CSV: hypervolume per generation");

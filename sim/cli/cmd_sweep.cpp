@@ -55,8 +55,7 @@ struct Opts {
 // What a sweep loads once: the engine's context and what the fine-tuning hook reads.
 struct Loaded {
   dse::Context c;
-  Tensor train_x, train_y;
-  LoopFinetune ft;
+  DseFinetune ft;
 };
 
 // The architecture, mode, table target and rate of the sweep, checked.
@@ -92,28 +91,8 @@ void load_inputs(const Opts& o, Loaded& L, std::vector<std::string>& schemes) {
     load_recipe(o.recipe, c.g);  // a bad recipe fails now, not at every point
     if (!std::count(schemes.begin(), schemes.end(), "recipe")) schemes.push_back("recipe");
   }
-  if (!o.finetune.empty()) {
-    train::parse_train_spec(o.finetune, "--finetune", &L.ft.opt);
-    if (o.train_data.empty()) throw InputError("--finetune: needs --train-data X.npy");
-    L.train_x = load_data(o.train_data, &c.g);
-    L.ft.x = &L.train_x;
-    if (!o.train_labels.empty()) {
-      L.train_y = load_npy_as_float(o.train_labels);
-      check_finite(L.train_y, o.train_labels, "labels");
-      L.ft.labels = &L.train_y;
-    }
-    L.ft.dense = &c.g;
-    L.ft.quiet = true;
-    LoopFinetune* ft = &L.ft;
-    c.finetune = [ft](const Graph& g, const MaskMap& m, const std::string& label) {
-      return (*ft)(g, m, label);
-    };
-    train::install_interrupt_handler();
-  } else if (!o.train_data.empty() || !o.train_labels.empty()) {
-    throw InputError("--train-data/--train-labels: only used with --finetune epochs=N");
-  }
+  c.finetune = make_dse_finetune(o.finetune, o.train_data, o.train_labels, c.g, &c.calib, L.ft);
   load_dse_data(o.calib, o.data, o.labels, o.input, c);
-  L.ft.calib = &c.calib;
 }
 
 void write_outputs(const Opts& o, const dse::Context& c, const std::string& script,

@@ -7,6 +7,8 @@
 #include "prune/errors.h"
 #include "prune/executor.h"
 #include "prune/fast_exec.h"
+#include "prune/npy.h"
+#include "train/finetune.h"
 
 namespace prunesim::cli {
 namespace {
@@ -56,6 +58,37 @@ void load_dse_data(const std::string& calib, const std::string& data, const std:
   // takes raw sensor frames and preprocesses them).
   c.input = input.empty() ? first_sample(c.g, c.data, data) : load_data(input, nullptr);
   c.input_path = input.empty() ? data : input;
+}
+
+}  // namespace prunesim::cli
+
+namespace prunesim::cli {
+
+dse::FinetuneFn make_dse_finetune(const std::string& spec, const std::string& train_data,
+                                  const std::string& train_labels, const Graph& dense,
+                                  const Tensor* calib, DseFinetune& holder) {
+  if (spec.empty()) {
+    if (!train_data.empty() || !train_labels.empty())
+      throw InputError("--train-data/--train-labels: only used with --finetune epochs=N");
+    return nullptr;
+  }
+  train::parse_train_spec(spec, "--finetune", &holder.ft.opt);
+  if (train_data.empty()) throw InputError("--finetune: needs --train-data X.npy");
+  holder.x = load_data(train_data, &dense);
+  holder.ft.x = &holder.x;
+  if (!train_labels.empty()) {
+    holder.y = load_npy_as_float(train_labels);
+    check_finite(holder.y, train_labels, "labels");
+    holder.ft.labels = &holder.y;
+  }
+  holder.ft.dense = &dense;
+  holder.ft.calib = calib;
+  holder.ft.quiet = true;
+  LoopFinetune* ft = &holder.ft;
+  train::install_interrupt_handler();
+  return [ft](const Graph& g, const MaskMap& m, const std::string& label) {
+    return (*ft)(g, m, label);
+  };
 }
 
 }  // namespace prunesim::cli

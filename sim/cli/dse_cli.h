@@ -6,6 +6,7 @@
 #include <string>
 
 #include "sim/dse/sweep.h"
+#include "train_cli.h"
 
 namespace prunesim::cli {
 
@@ -17,5 +18,20 @@ void check_dse_arch(const std::string& arch, const std::string& mode, double rat
 // of --data) and c.input_path; c.g must be loaded.
 void load_dse_data(const std::string& calib, const std::string& data, const std::string& labels,
                    const std::string& input, dse::Context& c);
+
+// --finetune SPEC with --train-data X.npy [--train-labels Y.npy]: the recovery hook of `sweep`'s
+// points and `search`'s front, held here (the hook points into it). Without labels the
+// fine-tuning distils from the dense model.
+struct DseFinetune {
+  Tensor x, y;
+  LoopFinetune ft;
+};
+
+// Empty spec: no hook (nullptr), and train files given anyway are an InputError. Otherwise
+// parses the spec, loads the files (checked against dense) and returns the hook; `calib` is the
+// calibration set the tuned graph is quantized with (the context's, loaded before or after).
+dse::FinetuneFn make_dse_finetune(const std::string& spec, const std::string& train_data,
+                                  const std::string& train_labels, const Graph& dense,
+                                  const Tensor* calib, DseFinetune& holder);
 
 }  // namespace prunesim::cli

@@ -71,6 +71,44 @@ TEST_F(Search, BadInputIsOneLineExitTwoNoOutput) {
   expect_bad(base_args() + " --resume -o " + csv, "--resume: needs --checkpoint", csv);
 }
 
+TEST_F(Search, FinetuneRecoversEveryPrunedFrontPointAndHoldsItsStructure) {
+  const std::string csv = path("p.csv"), front = path("f.json");
+  // Distillation from the dense encoder (no labels) on the 64 evaluation windows: a test-sized
+  // training set; the one-shot points at 50-90 % are far below the dense model's fidelity.
+  const Result r = run(base_args("--pop 8 --gens 1") + " --sparsity 0.5:0.9:0.2 --finetune " +
+                       "epochs=3,lr=0.002,seed=1 --train-data " + kZoo + "eval.npy -o " + csv +
+                       " --front " + front);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(slurp(front));
+  size_t tuned = 0, better = 0;
+  for (const auto& p : j["front"]) {
+    bool pruned = false;
+    for (const auto& l : p["layers"]) pruned |= l["sparsity"].get<double>() > 0;
+    ASSERT_EQ(p.contains("finetuned"), pruned) << p.dump();
+    if (!pruned) continue;
+    ++tuned;
+    ASSERT_TRUE(p["finetuned"].contains("fidelity")) << p.dump();
+    // The pruning structure is held through training: the same weights are zero.
+    EXPECT_EQ(p["finetuned"]["sparsity_actual"], p["sparsity_actual"]);
+    better += p["finetuned"]["fidelity"].get<double>() > p["fidelity"].get<double>();
+    EXPECT_NE(r.out.find("fine-tuned: sparsity"), std::string::npos) << r.out;
+  }
+  ASSERT_GT(tuned, 0u);
+  EXPECT_EQ(better, tuned) << "fine-tuning should recover every one-shot front point here";
+  // The CSV carries the tuned figures of exactly those points.
+  const std::string points = slurp(csv);
+  EXPECT_NE(points.find(",fidelity_finetuned,energy_j_finetuned,"), std::string::npos);
+
+  const std::string bad = path("bad.csv");
+  expect_bad(base_args() + " --finetune epochs=2 -o " + bad, "--finetune: needs --train-data",
+             bad);
+  expect_bad(base_args() + " --train-data " + kZoo + "eval.npy -o " + bad,
+             "only used with --finetune", bad);
+  expect_bad(base_args() + " --finetune epochs=2,colour=red --train-data " + kZoo +
+                 "eval.npy -o " + bad,
+             "colour", bad);
+}
+
 TEST_F(Search, AConstraintNoPointMeetsIsSaidAtTheEndWithExitTwo) {
   const std::string csv = path("p.csv");
   const Result r = run(base_args() + " --latency-budget 1e-9 -o " + csv);

@@ -181,8 +181,15 @@ Point evaluate_sets(const Context& c, const Space& s, const Decision& x,
     std::string label;
     const Recipe rec = recipe_of(c, s, x, pv, &label);
     PruneOutcome res;
-    if (rec.rules.size() == 1) {
+    if (rec.rules.size() == 1 && !c.finetune) {
       res.graph = c.g;  // all dense: no scheme runs
+    } else if (c.finetune) {
+      // finetune_front: recovery after the one-shot pruning (Schedule::finetune_fn).
+      Schedule sched;
+      sched.finetune_fn = [&c, &label](const Graph& pg, const MaskMap& m, const std::string&) {
+        return c.finetune(pg, m, "finetune " + (label.empty() ? std::string("dense") : label));
+      };
+      res = prune_recipe(c, rec, sched);
     } else {
       res = prune_recipe(c, rec);
     }
@@ -768,6 +775,39 @@ std::vector<std::string> recheck_front(const Context& c, const Space& s, std::ve
   return out;
 }
 
+std::vector<std::string> finetune_front(const Context& c, const Space& s, std::vector<Point>& pts,
+                                        const Constraints& cons, const ProgressFn& progress) {
+  if (!c.finetune) throw std::logic_error("finetune_front: no fine-tuning hook in the context");
+  std::vector<std::string> out;
+  size_t n = 0, k = 0;
+  for (const auto& p : pts) n += p.front;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    Point& p = pts[i];
+    if (!p.front) continue;
+    // The dense point (no layer pruned) has nothing to recover.
+    bool pruned = false;
+    for (size_t l = 0; l < s.layers.size(); ++l) pruned |= p.x.at(2 * l + 1) != 0;
+    if (!pruned) continue;
+    progress(k++, n, "fine-tuning front point " + std::to_string(i));
+    const Point q = evaluate(c, s, p.x);
+    p.tuned = q.row;
+    p.tuned.scheme = "search+finetune";
+    const std::string who = "front point " + std::to_string(i) + " fine-tuned";
+    if (!q.row.ok) {
+      out.push_back(who + ": failed: " + q.row.error);
+      continue;
+    }
+    if (q.row.fidelity < p.row.fidelity)
+      out.push_back(who + ": fidelity fell from " + fmt(p.row.fidelity) + " to " +
+                    fmt(q.row.fidelity) + " " + q.row.metric +
+                    " (the one-shot point is kept on the front)");
+    std::string what;
+    if (constraint_miss(q, cons, &what) > 0) out.push_back(who + ": " + what);
+  }
+  if (n) progress(n, n, "fine-tuning the front");
+  return out;
+}
+
 namespace {
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -781,7 +821,7 @@ std::string points_csv(const Space& s, const std::vector<Point>& pts) {
   std::ostringstream o;
   o << "index,generation,part,sparsity_actual,params,macs,fidelity,fidelity_metric,cycles,"
        "latency_s,energy_j,power_w,area_mm2,storage_bytes,violation,feasible,front,"
-       "cycle_mode_cycles";
+       "cycle_mode_cycles,fidelity_finetuned,energy_j_finetuned";
   for (const auto& l : s.layers)
     o << "," << csv_field(l + ".scheme") << "," << csv_field(l + ".sparsity");
   for (const auto& a : s.axes) o << "," << csv_field(a.key);
@@ -798,7 +838,9 @@ std::string points_csv(const Space& s, const std::vector<Point>& pts) {
       o << ",,,,,,,,,,";
     o << "," << (r.ok ? fmt(p.violation) : std::string()) << ","
       << (r.ok && p.violation == 0 ? 1 : 0) << "," << (p.front ? 1 : 0) << ","
-      << (p.cycle_cycles >= 0 ? std::to_string(p.cycle_cycles) : std::string());
+      << (p.cycle_cycles >= 0 ? std::to_string(p.cycle_cycles) : std::string()) << ","
+      << (p.tuned.ok ? fmt(p.tuned.fidelity) : std::string()) << ","
+      << (p.tuned.ok ? fmt(p.tuned.energy_j) : std::string());
     for (size_t l = 0; l < s.layers.size(); ++l)
       o << "," << s.schemes.at(p.x[2 * l]) << "," << fmt(s.sparsities.at(p.x[2 * l + 1]));
     for (size_t a = 0; a < s.axes.size(); ++a)
@@ -848,6 +890,15 @@ json point_json(const Space& s, const Point& p) {
   if (p.cycle_cycles >= 0) {
     j["cycle_mode_cycles"] = p.cycle_cycles;
     j["cycle_mode_latency_s"] = p.cycle_latency_s;
+  }
+  if (!p.tuned.scheme.empty()) {
+    const Row& t = p.tuned;
+    if (t.ok)
+      j["finetuned"] = {{"fidelity", num(t.fidelity)}, {"cycles", t.cycles},
+                        {"latency_s", t.latency_s},     {"energy_j", t.energy_j},
+                        {"power_w", t.power_w},         {"sparsity_actual", t.actual}};
+    else
+      j["finetuned"] = {{"error", t.error}};
   }
   return j;
 }

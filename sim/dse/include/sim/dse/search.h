@@ -56,6 +56,9 @@ struct Point {
   int64_t cycle_cycles = -1;
   double cycle_latency_s = std::nan("");
   std::string part;  // EMO-DIR: the part that proposed it ("" = a network-level candidate)
+  // --finetune: the same point pruned again with recovery (c.finetune) and measured again;
+  // tuned.ok false with tuned.error when that failed, tuned.scheme empty when not run.
+  Row tuned;
 };
 
 // Evaluates x (pure: same x, same point): prunes each layer with its scheme at its sparsity
@@ -147,6 +150,13 @@ void mark_front(std::vector<Point>& pts, const std::vector<Objective>& objs,
 // misses the budget.
 std::vector<std::string> recheck_front(const Context& c, const Space& s, std::vector<Point>& pts,
                                        const Constraints& cons);
+
+// Fine-tunes every front point (c.finetune must be set): the point's recipe pruned again with
+// recovery after it (the pruning structure held exactly), quantized and measured as in the
+// search; the result goes to Point::tuned. Returns one line per point that failed, lost
+// fidelity, or no longer meets the constraints. progress(k, n, label) before each point.
+std::vector<std::string> finetune_front(const Context& c, const Space& s, std::vector<Point>& pts,
+                                        const Constraints& cons, const ProgressFn& progress);
 
 // Outputs: the CSV of every point (docs/search.md lists the columns), the hypervolume per
 // generation as CSV, the front (and run) as JSON.
