@@ -114,7 +114,7 @@ void print_table(const nlohmann::json& rep) {
 // A layer that ends more than a point below the sparsity its rule asked for is named on stderr in
 // one warning line, with the total reached (the request fell short, so the console says so).
 void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
-  std::string shortfall, reason;
+  std::string shortfall, reason, left;
   double asked_w = 0, weights = 0;
   int n = 0;
   for (const auto& row : rep["layers"]) {
@@ -131,6 +131,13 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
     }
     if (!rule || rule->skip) continue;
     const Scheme* scheme = make_scheme(rule->scheme);
+    if (scheme->traits().removes_channels && rule->options.sparsity > 0 &&
+        row["sparsity"].get<double>() == 0 && row["weights"].get<double>() > 0) {
+      // A channel rule asks for a share of channels, not of weights: only a layer it left
+      // exactly as it was has fallen short for sure.
+      left += (left.empty() ? "" : ", ") + name;
+      continue;
+    }
     if (!scheme->traits().meets_sparsity) continue;
     const double w = row["weights"].get<double>(), sp = row["sparsity"].get<double>();
     asked_w += rule->options.sparsity * w;
@@ -143,6 +150,10 @@ void warn_short_sparsity(const Recipe& recipe, const nlohmann::json& rep) {
       if (reason.empty()) reason = scheme->shortfall_reason(scheme->complete(rule->options.params));
     }
   }
+  if (!left.empty())
+    warn("channel rules left " + left +
+         " as they were: no removable channel group is produced there (a depthwise layer's "
+         "channels follow its input's producer; the model's input and output channels stay)");
   if (!n) return;
   char line[1024];
   std::snprintf(line, sizeof line,

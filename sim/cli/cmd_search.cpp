@@ -83,10 +83,7 @@ void check(const Opts& o, dse::Context& c, dse::Space& s, dse::SearchOptions& so
   if (o.resume && o.checkpoint.empty()) throw InputError("--resume: needs --checkpoint FILE");
   if (o.schemes.empty()) throw InputError("--schemes: name at least one scheme");
   for (const auto& n : o.schemes) {
-    const Scheme& sc = *make_scheme(n);
-    if (sc.traits().removes_channels)
-      throw InputError("--schemes " + n +
-                       ": removes channels, which per-layer search does not combine yet");
+    make_scheme(n);  // an unknown scheme is bad input now
     if (!std::count(s.schemes.begin(), s.schemes.end(), n)) s.schemes.push_back(n);
   }
   s.sparsities = dse::parse_sparsities(o.sparsity);
@@ -174,6 +171,14 @@ void run(const Opts& o) {
 
   std::unique_ptr<dse::MpiFarm> farm;
   if (dse::mpi_launched()) farm = std::make_unique<dse::MpiFarm>();
+  if (!farm || farm->rank() == 0) {
+    // A choice that can change nothing is still searched (the space is a product), but the
+    // user is told once which ones are the dense layer in disguise.
+    for (const auto& n : dse::inert_choices(c, s))
+      warn("--schemes " + n + ": removes nothing there even at the largest sparsity " +
+           "(a depthwise layer's channels follow its input's producer; the model's input and " +
+           "output channels stay); that choice leaves the layer dense");
+  }
   if (farm && farm->rank() != 0) {
     // A worker: evaluate until rank 0 is done; rank 0 reports for everyone.
     farm->serve(c, s);

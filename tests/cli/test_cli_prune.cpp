@@ -92,6 +92,25 @@ TEST_F(Prune, BalancedReportsStorage) {
   EXPECT_EQ(rep["layers"][0]["balanced"]["k"], 1);
 }
 
+// A channel rule on layers that produce no removable channel group (the depthwise first layer
+// reads the model input; the last layer makes the model output) leaves them as they were: said
+// in one warning line naming them, while the layer it can prune is pruned.
+TEST_F(Prune, ChannelRuleLeftLayersAsTheyWereWarnsNamingThem) {
+  const std::string z = std::string(PRUNESIM_SOURCE_DIR) + "/zoo/ds_cae1/";
+  const std::string recipe = path("r.json");
+  std::ofstream(recipe) << R"({"rules": [{"match": "/0/Conv", "scheme": "channel", "sparsity": 0.5},
+    {"match": "/16/Conv", "scheme": "channel", "sparsity": 0.5},
+    {"match": "/1/Conv", "scheme": "channel", "sparsity": 0.5}, {"match": "*", "skip": true}]})";
+  Result r = run("prune " + z + "encoder.onnx --recipe " + recipe + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("warning: channel rules left /0/Conv, /16/Conv as they were", 0), 0u)
+      << r.err;
+  const auto rep = nlohmann::json::parse(r.out);
+  for (const auto& l : rep["layers"])
+    if (l["name"] == "/1/Conv") EXPECT_DOUBLE_EQ(l["sparsity"].get<double>(), 0.5) << l.dump();
+}
+
 // A request that falls short says so on the console: balanced pruning of a layer whose PE groups
 // hold one weight keeps that weight, and the warning names the layer and the total reached.
 TEST_F(Prune, BalancedShortOfTheTargetWarnsNamingTheLayer) {

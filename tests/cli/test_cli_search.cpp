@@ -69,6 +69,7 @@ TEST_F(Search, BadInputIsOneLineExitTwoNoOutput) {
   expect_bad(base_args() + " --checkpoint " + path("none.ck") + " --resume -o " + csv,
              "cannot read the checkpoint", csv);
   expect_bad(base_args() + " --resume -o " + csv, "--resume: needs --checkpoint", csv);
+  expect_bad(base_args() + " --sparsity 0 -o " + csv, "nothing to search", csv);
 }
 
 TEST_F(Search, FinetuneRecoversEveryPrunedFrontPointAndHoldsItsStructure) {
@@ -107,6 +108,34 @@ TEST_F(Search, FinetuneRecoversEveryPrunedFrontPointAndHoldsItsStructure) {
   expect_bad(base_args() + " --finetune epochs=2,colour=red --train-data " + kZoo +
                  "eval.npy -o " + bad,
              "colour", bad);
+}
+
+// Per-layer channel ratios: the channel scheme removes channels physically (fewer MACs, fewer
+// cycles), the cycle-mode recheck still equals the twin on the smaller layers, and the layers it
+// cannot touch are named once at the start.
+TEST_F(Search, ChannelRatiosShrinkLayersAndTheInertOnesAreNamedOnce) {
+  const std::string csv = path("p.csv"), front = path("f.json");
+  const Result r = run("search --model " + kZoo + "encoder.onnx --calib " + kZoo +
+                       "calib.npy --data " + kZoo + "sample.npy --pop 8 --gens 1 --schemes " +
+                       "channel --sparsity 0.5 -o " + csv + " --front " + front);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("warning: --schemes channel: /0/Conv, /5/Conv, /10/Conv, /15/Conv, "
+                        "/16/Conv: removes nothing there",
+                        0),
+            0u)
+      << r.err;
+  const auto j = nlohmann::json::parse(slurp(front));
+  bool shrunk = false;
+  for (const auto& p : j["front"]) {
+    EXPECT_EQ(p["cycle_mode_cycles"], p["cycles"]);
+    for (const auto& l : p["layers"])
+      if (l["name"] == "/1/Conv" && l["sparsity"] == 0.5) {
+        EXPECT_LT(p["macs"].get<long>(), 445216) << p.dump();
+        shrunk = true;
+      }
+  }
+  EXPECT_TRUE(shrunk) << "no front point prunes /1/Conv's channels";
 }
 
 TEST_F(Search, AConstraintNoPointMeetsIsSaidAtTheEndWithExitTwo) {

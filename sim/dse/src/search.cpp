@@ -220,6 +220,39 @@ Point evaluate(const Context& c, const Space& s, const Decision& x) {
   return evaluate_sets(c, s, x, sets_of(s, x));
 }
 
+std::vector<std::string> inert_choices(const Context& c, const Space& s) {
+  std::vector<std::string> out;
+  const double top = s.sparsities.empty() ? 0 : s.sparsities.back();
+  if (top <= 0) return out;
+  PruneOutcome dense;
+  dense.graph = c.g;
+  const int64_t dense_macs =
+      pruning_report(c.g, dense)["total"].value("macs_effective", int64_t{0});
+  for (size_t k = 0; k < s.schemes.size(); ++k) {
+    std::string names;
+    for (size_t l = 0; l < s.layers.size(); ++l) {
+      Decision x(s.dim(), 0);
+      x[2 * l] = static_cast<int64_t>(k);
+      x[2 * l + 1] = static_cast<int64_t>(s.sparsities.size()) - 1;
+      std::string label;
+      try {
+        const ParamValues pv = resolve_params(c.arch->name(), c.specs, c.config, sets_of(s, x));
+        const PruneOutcome res = prune_recipe(c, recipe_of(c, s, x, pv, &label));
+        const json tot = pruning_report(c.g, res)["total"];
+        if (tot.value("sparsity", 0.0) > 0 || tot.value("macs_effective", int64_t{0}) < dense_macs)
+          continue;
+      } catch (const Interrupted&) {
+        throw;
+      } catch (const std::exception&) {
+        continue;  // a point that fails says so itself
+      }
+      names += (names.empty() ? "" : ", ") + s.layers[l];
+    }
+    if (!names.empty()) out.push_back(s.schemes[k] + ": " + names);
+  }
+  return out;
+}
+
 Point evaluate_reference(const Context& c) {
   Space none;
   Point p = evaluate_sets(c, none, {}, {});
@@ -669,8 +702,12 @@ SearchResult Engine::run() {
   r_.reference = evaluate_reference(c_);
   r_.frame = make_frame(o_.objectives, r_.reference, o_.cons);
 
+  // A variable with one value (one scheme, a one-value --set) is not searched: pagmo's NSGA-II
+  // refuses equal bounds, and it would only cost crossover and mutation draws. It stays at 0.
+  auto free = [this](size_t k) { return s_.upper(k) > 0; };
   Stage whole;
-  for (size_t k = 0; k < s_.dim(); ++k) whole.vars.push_back(k);
+  for (size_t k = 0; k < s_.dim(); ++k)
+    if (free(k)) whole.vars.push_back(k);
   whole.base.assign(s_.dim(), 0);
   whole.cons = o_.cons;
   size_t done = 0;
@@ -689,7 +726,8 @@ SearchResult Engine::run() {
       Stage st = whole;
       st.vars.clear();
       for (size_t l = k * L / K; l < (k + 1) * L / K; ++l)
-        st.vars.insert(st.vars.end(), {2 * l, 2 * l + 1});
+        for (size_t v : {2 * l, 2 * l + 1})
+          if (free(v)) st.vars.push_back(v);
       st.part = "part" + std::to_string(k + 1) + "/" + std::to_string(K);
       if (!std::isnan(o_.cons.latency_s))
         st.cons.latency_s = dense.row.latency_s -
@@ -739,6 +777,8 @@ void check_search(const Space& s, const SearchOptions& o) {
   if (o.divide > 1 && !s.axes.empty())
     throw InputError("--divide: not with --set ranges (the parts share one accelerator)");
   if (s.layers.empty()) throw InputError("search: the model has no prunable layer");
+  if (s.sparsities.size() < 2)
+    throw InputError("--sparsity: gives no sparsity above 0, so there is nothing to search");
   if (o.divide > 1 && o.gens + 1 < 2 * o.divide)
     throw InputError("--divide " + std::to_string(o.divide) + ": needs --gens of at least " +
                      std::to_string(2 * o.divide - 1) +

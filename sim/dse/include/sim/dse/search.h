@@ -68,6 +68,11 @@ Point evaluate(const Context& c, const Space& s, const Decision& x);
 // The dense model on c.config (no --set): the reference the hypervolume is normalised by.
 Point evaluate_reference(const Context& c);
 
+// Per scheme of s, the layers on which it removes nothing even at the largest sparsity alone (a
+// channel scheme on a depthwise layer, whose channels follow its input's producer, or on the
+// layer that makes the model's output): "scheme: layer, layer". The CLI warns about them once.
+std::vector<std::string> inert_choices(const Context& c, const Space& s);
+
 // Evaluates a batch in order (serial: evaluate() in a loop; MPI: farmed over ranks).
 using BatchFn = std::function<std::vector<Point>(const std::vector<Decision>&)>;
 BatchFn serial_batch(const Context& c, const Space& s);
