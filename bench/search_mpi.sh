@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # MPI speed-up of `prunesim search`: the same search (ds_cae1 encoder, 64 validation windows,
-# pop 32 x 4 generations = 160 fitness calls, one executor thread per rank) at 1 and 2 ranks;
+# pop 64 x 6 generations = 384 fitness calls by default, POP and GENS to change it; one executor
+# thread per rank) at 1 and 2 ranks;
 # prints the wall time, the design points per second of the batches (rank 0's clock, from the
 # front JSON) and checks that both runs wrote the same CSV.
 # Usage: bench/search_mpi.sh [BUILD_DIR] [OUT_DIR]
@@ -10,7 +11,7 @@ build=${1:-$root/build}
 out=${2:-/tmp/prunesim_search_mpi}
 mkdir -p "$out"
 Z=$root/zoo/ds_cae1
-args="search --model $Z/encoder.onnx --calib $Z/calib.npy --data $Z/eval.npy --pop 32 --gens 4 --seed 1 --no-recheck --threads 1"
+args="search --model $Z/encoder.onnx --calib $Z/calib.npy --data $Z/eval.npy --pop ${POP:-64} --gens ${GENS:-5} --seed 1 --no-recheck --threads 1"
 for n in 1 2; do
   t0=$(date +%s.%N)
   mpirun --allow-run-as-root --oversubscribe -np "$n" "$build/bin/prunesim" $args \
