@@ -479,11 +479,7 @@ void setup(CLI::App& app) {
   c->add_option("--finetune", o->finetune,
                 "built-in fine-tuning after pruning and between steps: epochs=N[,lr=X,batch=N,qat,"
                 "...] (see prunesim finetune --help)");
-  c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")
-      ->check(CLI::ExistingFile);
-  c->add_option("--train-labels", o->train_labels,
-                "--finetune: class ids or targets (without: distillation from the dense model)")
-      ->check(CLI::ExistingFile);
+  add_train_data_options(c, &o->train_data, &o->train_labels);
   c->add_flag("--quiet", o->quiet, "no progress (training, per-layer fidelity) on stderr");
   c->add_flag("--bias-correct", o->rec.bias_correct,
               "recover: per-channel bias correction on --calib");

@@ -239,11 +239,7 @@ void setup(CLI::App& app) {
   c->add_option("--finetune", o->finetune,
                 "fine-tune every front point after the search: epochs=N[,lr=..,qat,...] "
                 "(docs/training.md); needs --train-data");
-  c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")
-      ->check(CLI::ExistingFile);
-  c->add_option("--train-labels", o->train_labels,
-                "--finetune: class ids or targets (without: distillation from the dense model)")
-      ->check(CLI::ExistingFile);
+  add_train_data_options(c, &o->train_data, &o->train_labels);
   c->add_option("-o,--output", o->out, "CSV of every evaluated point");
   c->add_option("--front", o->front, "JSON: the front, the run, the hypervolume per generation");
   c->add_option("--hv", o->hv, "CSV: hypervolume per generation");

@@ -192,11 +192,7 @@ void setup(CLI::App& app) {
                 "not Pareto candidates, and the plot draws the line");
   c->add_option("--finetune", o->finetune,
                 "recover every point with the built-in engine: epochs=N[,lr=X,batch=N,qat,...]");
-  c->add_option("--train-data", o->train_data, "--finetune: training inputs .npy")
-      ->check(CLI::ExistingFile);
-  c->add_option("--train-labels", o->train_labels,
-                "--finetune: class ids or targets (without: distillation from the dense model)")
-      ->check(CLI::ExistingFile);
+  add_train_data_options(c, &o->train_data, &o->train_labels);
   c->add_flag("--bias-correct", o->bias_correct, "recover every point by bias correction");
   c->add_option("--recipe", o->recipe, "one more curve: this recipe (scheme name 'recipe')")
       ->check(CLI::ExistingFile);

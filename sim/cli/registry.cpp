@@ -32,6 +32,14 @@ void add_threads_option(CLI::App* c) {
       ->check(CLI::Range(1, 1024));
 }
 
+void add_train_data_options(CLI::App* c, std::string* data, std::string* labels) {
+  c->add_option("--train-data", *data, "--finetune: training inputs .npy")
+      ->check(CLI::ExistingFile);
+  c->add_option("--train-labels", *labels,
+                "--finetune: class ids or targets (without: distillation from the dense model)")
+      ->check(CLI::ExistingFile);
+}
+
 void warn(const std::string& what) {
   if (g_strict) throw InputError(what + " (--strict)");
   std::cerr << "warning: " << what << "\n";

@@ -33,6 +33,8 @@ void warn(const std::string& what);
 // --threads N: worker threads of the fast reference executors over samples (prune/fast_exec.h;
 // default all hardware threads). For the commands that evaluate whole data sets.
 void add_threads_option(CLI::App* c);
+// --train-data X.npy and --train-labels Y.npy, the data of a command's --finetune.
+void add_train_data_options(CLI::App* c, std::string* data, std::string* labels);
 bool strict();
 
 }  // namespace prunesim::cli
