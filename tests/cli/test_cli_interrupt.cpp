@@ -156,6 +156,35 @@ TEST_F(Interrupt, SweepWritesTheCsvAndPlotTogetherOrNone) {
   expect_clean(pid, interrupt(pid, SIGTERM), SIGTERM, outs);
 }
 
+// The search's points CSV, front JSON, hypervolume CSV and plot are one batch: all or none. Its
+// checkpoint, written after every generation, is replaced whole or not at all: interrupted
+// while the first one is written, no checkpoint and no temporary is left.
+TEST_F(Interrupt, SearchWritesItsOutputsTogetherOrNoneAndItsCheckpointWhole) {
+  const std::vector<std::string> outs = {path("s.csv"), path("s.json"), path("hv.csv"),
+                                         path("s.png")};
+  const std::vector<std::string> base = {"search",       "--model", zoo + "encoder.onnx",
+                                         "--calib",      zoo + "calib.npy",
+                                         "--data",       zoo + "sample.npy",
+                                         "--pop",        "8",
+                                         "--gens",       "1",
+                                         "--no-recheck", "-o",
+                                         outs[0],        "--front",
+                                         outs[1],        "--hv",
+                                         outs[2],        "--plot",
+                                         outs[3]};
+  pid_t pid = spawn(base, 30000);
+  ASSERT_TRUE(wait_for_temps(3)) << slurp(path("err.txt"));
+  expect_clean(pid, interrupt(pid, SIGINT, true), SIGINT, outs);
+
+  std::vector<std::string> with_ck = base;
+  with_ck.insert(with_ck.end(), {"--checkpoint", path("s.ck")});
+  pid = spawn(with_ck, 30000);
+  ASSERT_TRUE(wait_for_temps(1)) << slurp(path("err.txt"));
+  std::vector<std::string> all = outs;
+  all.push_back(path("s.ck"));
+  expect_clean(pid, interrupt(pid, SIGTERM), SIGTERM, all);
+}
+
 TEST_F(Interrupt, VerifyTraceIsRemovedAndTheRtlRunStopped) {
   const pid_t pid = spawn({"verify", "--arch", "raman", "--tables", table, "--input",
                            zoo + "calib.npy", "--trace", path("v.vcd"), "--no-lockstep"});
