@@ -395,9 +395,41 @@ void run_pool(const Graph& g, const Node& n, const std::vector<const Tensor*>& i
   const PoolGeom p = pool_geometry(g, n, x.shape);
   const bool include_pad = n.attr_i("count_include_pad", 0) != 0;
   Tensor y(p.out_shape());
+  // Windows wholly inside the input (every tap in range, none in the padding) take a loop
+  // without bounds checks: the same taps in the same order, so the same sum and maximum; the
+  // pooling was 9 % of a search point's calibration before.
+  auto inside = [](int64_t o, int64_t s, int64_t pad, int64_t d, int64_t k, int64_t len) {
+    const int64_t first = o * s - pad, last = first + (k - 1) * d;
+    return first >= 0 && last < len;
+  };
+  std::vector<char> row_in(static_cast<size_t>(p.OH)), col_in(static_cast<size_t>(p.OW));
+  for (int64_t oh = 0; oh < p.OH; ++oh)
+    row_in[static_cast<size_t>(oh)] = inside(oh, p.sh, p.pt, p.dh, p.kh, p.H);
+  for (int64_t ow = 0; ow < p.OW; ++ow)
+    col_in[static_cast<size_t>(ow)] = inside(ow, p.sw, p.pl, p.dw, p.kw, p.W);
+  const double taps = static_cast<double>(p.kh * p.kw);
   for (int64_t nc = 0; nc < p.N * p.C; ++nc)
     for (int64_t oh = 0; oh < p.OH; ++oh)
       for (int64_t ow = 0; ow < p.OW; ++ow) {
+        const size_t o = static_cast<size_t>((nc * p.OH + oh) * p.OW + ow);
+        if (row_in[static_cast<size_t>(oh)] && col_in[static_cast<size_t>(ow)]) {
+          const float* base =
+              x.f.data() + (nc * p.H + oh * p.sh - p.pt) * p.W + (ow * p.sw - p.pl);
+          float best = -std::numeric_limits<float>::infinity();
+          double sum = 0.0;
+          for (int64_t i = 0; i < p.kh; ++i) {
+            const float* r = base + i * p.dh * p.W;
+            for (int64_t j = 0; j < p.kw; ++j) {
+              const float v = r[j * p.dw];
+              if (kMax)
+                best = std::max(best, v);
+              else
+                sum += v;
+            }
+          }
+          y.f[o] = kMax ? best : static_cast<float>(sum / taps);
+          continue;
+        }
         float best = -std::numeric_limits<float>::infinity();
         double sum = 0.0;
         int64_t cnt = 0, cnt_pad = 0;
@@ -415,7 +447,6 @@ void run_pool(const Graph& g, const Node& n, const std::vector<const Tensor*>& i
             ++cnt;
           }
         }
-        const size_t o = static_cast<size_t>((nc * p.OH + oh) * p.OW + ow);
         if (kMax)
           y.f[o] = best;
         else
