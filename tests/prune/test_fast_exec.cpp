@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <tuple>
 
 #include "common/graph_builder.h"
 #include "prune/errors.h"
@@ -252,6 +253,31 @@ TEST(FastExec, ObserverSeesWhatRunFloatsSees) {
   for (size_t i = 0; i < seen[0].size(); ++i) {
     EXPECT_EQ(seen[0][i].first, seen[1][i].first);
     EXPECT_EQ(first_diff(seen[0][i].second, seen[1][i].second), -1) << seen[0][i].first;
+  }
+}
+
+// The RAMAN twin counts every layer from the codes an observer hands it: the fast int8
+// executor's observer must see run_int8's layers, codes and shapes, sample after sample.
+TEST(FastExec, Int8ObserverSeesWhatRunInt8Sees) {
+  const Graph g = load_onnx(zoo("fmnist_dscnn/fmnist_dscnn.onnx"));
+  const QuantizedModel q = quantize(g, load_npy_as_float(zoo("fmnist_dscnn/calib.npy")));
+  const Tensor x = first_samples(load_npy_as_float(zoo("fmnist_dscnn/eval.npy")), 3);
+  std::vector<std::tuple<std::string, std::vector<int8_t>, Shape>> seen[2];
+  for (int k = 0; k < 2; ++k) {
+    const Int8Observer obs = [&](const QLayer& L, const std::vector<int8_t>& c, const Shape& s) {
+      seen[k].emplace_back(L.name, c, s);
+    };
+    ExecOptions o;
+    o.threads = 2;  // ignored with an observer: one thread, samples in order
+    const Int8Result r = k == 0 ? run_int8(q, x, obs) : run_int8_fast(q, x, o, obs);
+    EXPECT_EQ(r.output_int8.i, run_int8(q, x).output_int8.i);
+  }
+  ASSERT_EQ(seen[0].size(), 3 * q.layers.size());
+  ASSERT_EQ(seen[0].size(), seen[1].size());
+  for (size_t i = 0; i < seen[0].size(); ++i) {
+    EXPECT_EQ(std::get<0>(seen[0][i]), std::get<0>(seen[1][i]));
+    EXPECT_EQ(std::get<1>(seen[0][i]), std::get<1>(seen[1][i])) << std::get<0>(seen[0][i]);
+    EXPECT_EQ(std::get<2>(seen[0][i]), std::get<2>(seen[1][i]));
   }
 }
 
