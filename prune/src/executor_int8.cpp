@@ -169,6 +169,15 @@ class Runner {
       case QLayer::Kind::Softmax:
         softmax(L, n, y);
         break;
+      case QLayer::Kind::LayerNorm: {
+        const int32_t inner = i32(static_cast<int64_t>(L.weight.size()));
+        const int64_t E = (static_cast<int64_t>(L.exp_lut[0]) << 31) | L.exp_lut[1];
+        const Codes& x = in(L, 0);
+        for (size_t r = 0; r < y.size(); r += static_cast<size_t>(inner))
+          hls::layernorm8(inner, x.data() + r, L.weight.data(), L.bias.data(), L.requant.data(),
+                          E, L.act_min, L.act_max, y.data() + r);
+        break;
+      }
       case QLayer::Kind::Move:
         move(L, n, y);
         break;

@@ -93,18 +93,14 @@ std::string suggestion(const std::string& op) {
       {"ReduceLogSumExp", "Softmax or ReduceMax"},
       {"ReduceSumSquare", "Mul, ReduceSum"},
       {"PRelu", "LeakyRelu"},
-      {"Gelu", "x * Sigmoid(1.702 x) (Mul, Sigmoid)"},
-      {"Erf", "Tanh or Sigmoid"},
       {"Expand", "numpy broadcasting of Add/Mul"},
       {"Tile", "Concat"},
       {"Einsum", "MatMul or Gemm"},
       {"InstanceNormalization", "BatchNormalization"},
-      {"LayerNormalization", "BatchNormalization"},
       {"DepthToSpace", "Reshape, Transpose, Reshape"},
       {"SpaceToDepth", "Reshape, Transpose, Reshape"},
       {"Max", "Clip with constant bounds"},
       {"Min", "Clip with constant bounds"},
-      {"Pow", "Mul"},
       {"QuantizeLinear", "a float model (prunesim quantizes it: --int8)"},
       {"DequantizeLinear", "a float model (prunesim quantizes it: --int8)"},
       {"QLinearConv", "a float model (prunesim quantizes it: --int8)"},
@@ -585,6 +581,206 @@ void check_const_inputs(const Graph& g) {
                     "input " + std::to_string(k) + " ('" + n.in(static_cast<size_t>(k)) +
                         "') must be a constant initializer (or shape arithmetic on fixed shapes)");
   }
+}
+
+// ---------------------------------------------------------------- transformer fusions
+namespace {
+
+// The one scalar value of a constant float input, or NaN if it is not one.
+double const_scalar(const Graph& g, const std::string& v) {
+  if (v.empty() || !g.is_const(v)) return std::nan("");
+  const Tensor& t = g.init(v);
+  if (t.size() != 1) return std::nan("");
+  return t.is_float() ? t.f[0] : static_cast<double>(t.i[0]);
+}
+
+bool near(double a, double b, double rel) {
+  return std::fabs(a - b) <= rel * std::fabs(b);
+}
+
+struct Matcher {
+  Graph& g;
+  std::map<std::string, size_t> producer;  // value -> node index
+
+  explicit Matcher(Graph& gr) : g(gr) {
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+      for (const auto& o : g.nodes[k].outputs) producer[o] = k;
+  }
+  // The node that alone reads v (v no graph output), else nullptr.
+  Node* sole(const std::string& v) {
+    if (is_graph_output(g, v)) return nullptr;
+    Node* found = nullptr;
+    int c = 0;
+    for (Node& n : g.nodes)
+      if (!n.op.empty())
+        for (const auto& i : n.inputs)
+          if (i == v) {
+            found = &n;
+            ++c;
+          }
+    return c == 1 ? found : nullptr;
+  }
+  // The other input of binary node n (the one that is not v), or "" if n does not read v.
+  static std::string other(const Node& n, const std::string& v) {
+    if (n.inputs.size() != 2) return "";
+    if (n.inputs[0] == v) return n.inputs[1];
+    if (n.inputs[1] == v) return n.inputs[0];
+    return "";
+  }
+};
+
+// ReduceMean over trailing axes with keepdims: the first normalised axis, or -1.
+int64_t trailing_mean_axis(const Graph& g, const Node& m) {
+  if (m.op != "ReduceMean" || m.attr_i("keepdims", 1) != 1 || !m.has("axes")) return -1;
+  const int64_t r = static_cast<int64_t>(g.shape(m.inputs[0]).size());
+  std::vector<int64_t> ax = m.attr_ints("axes");
+  for (auto& a : ax) a = a < 0 ? a + r : a;
+  std::sort(ax.begin(), ax.end());
+  for (size_t k = 0; k < ax.size(); ++k)
+    if (ax[k] != r - static_cast<int64_t>(ax.size()) + static_cast<int64_t>(k)) return -1;
+  return ax.empty() ? -1 : ax[0];
+}
+
+bool fuse_layernorm_at(Graph& g, Matcher& mt, Node& m1) {
+  const int64_t axis = trailing_mean_axis(g, m1);
+  if (axis < 0) return false;
+  const std::string x = m1.inputs[0];
+  Node* sub = mt.sole(m1.outputs[0]);
+  if (!sub || sub->op != "Sub" || sub->inputs.size() != 2 || sub->inputs[0] != x ||
+      sub->inputs[1] != m1.outputs[0])
+    return false;
+  const std::string d = sub->outputs[0];
+  // d feeds the square and the division, nothing else.
+  if (is_graph_output(g, d)) return false;
+  Node *sq = nullptr, *div = nullptr;
+  int readers = 0;
+  for (Node& n : g.nodes) {
+    if (n.op.empty()) continue;
+    bool reads = false;
+    for (const auto& i : n.inputs) reads = reads || i == d;
+    if (!reads) continue;
+    ++readers;
+    if ((n.op == "Pow" && n.inputs[0] == d && const_scalar(g, n.inputs[1]) == 2.0) ||
+        (n.op == "Mul" && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] == d))
+      sq = &n;
+    else if (n.op == "Div" && n.inputs[0] == d)
+      div = &n;
+  }
+  if (readers != 2 || !sq || !div) return false;
+  Node* m2 = mt.sole(sq->outputs[0]);
+  if (!m2 || trailing_mean_axis(g, *m2) != axis || m2->inputs[0] != sq->outputs[0]) return false;
+  Node* add = mt.sole(m2->outputs[0]);
+  if (!add || add->op != "Add") return false;
+  const double eps = const_scalar(g, Matcher::other(*add, m2->outputs[0]));
+  if (!(eps >= 0)) return false;
+  Node* sqrt = mt.sole(add->outputs[0]);
+  if (!sqrt || sqrt->op != "Sqrt" || div->inputs[1] != sqrt->outputs[0] ||
+      mt.sole(sqrt->outputs[0]) != div)
+    return false;
+  // Optional affine tail: Mul by a constant Scale, Add of a constant B, each the sole reader.
+  const Shape& xs = g.shape(x);
+  const int64_t inner = numel(Shape(xs.begin() + axis, xs.end()));
+  auto per_channel = [&](const std::string& v) {
+    if (v.empty() || !g.is_const(v) || !g.init(v).is_float()) return false;
+    const Tensor& t = g.init(v);
+    // Broadcasting over the trailing block only: numel inner with every leading dim 1.
+    if (t.size() != inner && t.size() != 1) return false;
+    if (static_cast<int64_t>(t.shape.size()) > static_cast<int64_t>(xs.size()) - axis &&
+        t.size() != 1)
+      for (size_t k = 0; k + (xs.size() - static_cast<size_t>(axis)) < t.shape.size(); ++k)
+        if (t.shape[k] != 1) return false;
+    return true;
+  };
+  std::vector<Node*> removed = {sub, sq, m2, add, sqrt, div};
+  std::string out = div->outputs[0], scale, bias;
+  Node* mul = mt.sole(out);
+  if (mul && mul->op == "Mul" && per_channel(Matcher::other(*mul, out))) {
+    scale = Matcher::other(*mul, out);
+    removed.push_back(mul);
+    out = mul->outputs[0];
+    Node* ab = mt.sole(out);
+    if (ab && ab->op == "Add" && per_channel(Matcher::other(*ab, out))) {
+      bias = Matcher::other(*ab, out);
+      removed.push_back(ab);
+      out = ab->outputs[0];
+    }
+  }
+  if (scale.empty()) {  // LayerNormalization requires Scale: ones
+    scale = m1.name + "__ln_scale";
+    g.initializers[scale] = Tensor({inner}, std::vector<float>(static_cast<size_t>(inner), 1.f));
+  }
+  for (Node* n : removed) n->op = "";
+  m1.op = "LayerNormalization";
+  m1.inputs = {x, scale};
+  if (!bias.empty()) m1.inputs.push_back(bias);
+  m1.outputs = {out};
+  m1.attrs.clear();
+  Attribute a;
+  a.kind = Attribute::Kind::INT;
+  a.i = axis;
+  m1.attrs["axis"] = a;
+  Attribute e;
+  e.kind = Attribute::Kind::FLOAT;
+  e.f = static_cast<float>(eps);
+  m1.attrs["epsilon"] = e;
+  return true;
+}
+
+// x / sqrt2 (or x * 1/sqrt2) -> Erf -> + 1 -> (* x, * 0.5 in either order).
+bool fuse_gelu_at(Graph& g, Matcher& mt, Node& scale) {
+  if (scale.op != "Div" && scale.op != "Mul") return false;
+  if (scale.inputs.size() != 2 || g.is_const(scale.inputs[0])) return false;
+  const std::string x = scale.inputs[0];
+  const double c = const_scalar(g, scale.inputs[1]);
+  if (!(scale.op == "Div" ? near(c, std::sqrt(2.0), 1e-6) : near(c, std::sqrt(0.5), 1e-6)))
+    return false;
+  Node* erf = mt.sole(scale.outputs[0]);
+  if (!erf || erf->op != "Erf") return false;
+  Node* one = mt.sole(erf->outputs[0]);
+  if (!one || one->op != "Add" || const_scalar(g, Matcher::other(*one, erf->outputs[0])) != 1.0)
+    return false;
+  Node* m1 = mt.sole(one->outputs[0]);
+  if (!m1 || m1->op != "Mul") return false;
+  const std::string o1 = Matcher::other(*m1, one->outputs[0]);
+  Node* m2 = nullptr;
+  std::string out;
+  if (o1 == x) {  // (x * (1 + erf)) * 0.5
+    m2 = mt.sole(m1->outputs[0]);
+    if (!m2 || m2->op != "Mul" || const_scalar(g, Matcher::other(*m2, m1->outputs[0])) != 0.5)
+      return false;
+    out = m2->outputs[0];
+  } else {  // (x * 0.5) * (1 + erf)
+    auto p = mt.producer.find(o1);
+    if (p == mt.producer.end()) return false;
+    m2 = &g.nodes[p->second];
+    if (m2->op != "Mul" || Matcher::other(*m2, x) .empty() ||
+        const_scalar(g, Matcher::other(*m2, x)) != 0.5 || mt.sole(o1) != m1)
+      return false;
+    out = m1->outputs[0];
+  }
+  for (Node* n : {erf, one, m1, m2}) n->op = "";
+  scale.op = "Gelu";
+  scale.inputs = {x};
+  scale.outputs = {out};
+  scale.attrs.clear();
+  return true;
+}
+
+}  // namespace
+
+int fuse_transformer_ops(Graph& g) {
+  int fused = 0;
+  Matcher mt(g);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    Node& n = g.nodes[k];
+    if (n.op == "ReduceMean" && fuse_layernorm_at(g, mt, n)) ++fused;
+  }
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    Node& n = g.nodes[k];
+    if (!n.op.empty() && fuse_gelu_at(g, mt, n)) ++fused;
+  }
+  if (fused) drop_removed_nodes(g);
+  return fused;
 }
 
 int split_to_slices(Graph& g) {

@@ -139,6 +139,15 @@ void check_layer(const QuantizedModel& q, const QLayer& L, const std::set<std::s
     fail(source, place, "lookup table has " + std::to_string(L.lut.size()) + " entries, not 256");
   if (L.kind == QLayer::Kind::Softmax && L.exp_lut.size() != 256)
     fail(source, place, "exp table has " + std::to_string(L.exp_lut.size()) + " entries, not 256");
+  if (L.kind == QLayer::Kind::LayerNorm) {
+    const size_t w = L.weight.size();
+    const int64_t out = numel(q.graph.shapes.at(L.output));
+    if (w == 0 || L.bias.size() != w || L.requant.size() != w || L.exp_lut.size() != 2 ||
+        out % static_cast<int64_t>(w) != 0 || L.exp_lut[0] < 0 || L.exp_lut[1] < 0)
+      fail(source, place,
+           "LayerNorm needs one weight, bias and requantization record per normalised element "
+           "and a two-word epsilon");
+  }
   if (L.const_operand < -1 || L.const_operand > 1)
     fail(source, place, "constant operand " + std::to_string(L.const_operand) + " is not -1, 0, 1");
   if (!has_weights(L)) {

@@ -40,6 +40,7 @@ TORCHVISION = {
     "regnet_x_400mf": 64,
     "resnext50_32x4d": 64,
     "mobilenet_v3_large": 64,
+    "convnext_tiny": 64,  # LayerNorm and GELU fused at import (LayerNormalization, Gelu)
 }
 
 
@@ -88,6 +89,8 @@ def build(name, size):
     kw = {"num_classes": 10}
     if name == "googlenet":
         kw.update(aux_logits=False, init_weights=True)
+    if name.startswith("vit_"):
+        kw.update(image_size=size)
     return getattr(torchvision.models, name)(weights=None, **kw), (3, size, size)
 
 

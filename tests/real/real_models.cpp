@@ -28,6 +28,7 @@ const std::vector<RealModel>& real_models() {
       {"mobilenet_v3_large", true, 0.38, 0.75},
       {"ae1d", false, 0.042, 0},
       {"kws1d", true, 0.012, 1.0},
+      {"convnext_tiny", true, 0.04, 1.0},
   };
   return m;
 }

@@ -36,7 +36,7 @@ struct QLayer {
     Add,            // requant = {a -> common grid, b -> common grid, common grid -> out}
     Concat,         // requant[i] moves input i to the output scale
     Clamp,          // stand-alone Relu/Clip: clamp to [act_min, act_max], scale unchanged
-    Lut,            // Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, and x * f(x) (SiLU,
+    Lut,            // Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Gelu, and x * f(x) (SiLU,
                     // hard swish: the Mul fused): 256-entry table
     Softmax,        // exp table on (max - x), integer divide; output scale fixed at 1/127
     Move,           // Flatten, Reshape, Transpose, Resize/Upsample (nearest), Slice, Squeeze,
@@ -49,6 +49,10 @@ struct QLayer {
     ReduceMax,      // ReduceMax: the largest code; output keeps the input scale
     ResizeLinear,   // Resize/Upsample linear over at most 2 axes: integer-weighted neighbours,
                     // input scale kept (weights from the node's geometry, quantization.md §9)
+    LayerNorm,      // LayerNormalization over the trailing block of n codes (hls::layernorm8):
+                    // weight/weight_scale = gamma per element, bias = beta on the same grid,
+                    // requant[i] per element, exp_lut = {E >> 31, E & (2^31-1)} with
+                    // E = round(n^2 eps / s_in^2) (quantization.md §11d)
   };
   Kind kind = Kind::Move;
   std::string name;                 // the executed node
