@@ -93,7 +93,6 @@ std::string suggestion(const std::string& op) {
       {"ReduceLogSumExp", "Softmax or ReduceMax"},
       {"ReduceSumSquare", "Mul, ReduceSum"},
       {"PRelu", "LeakyRelu"},
-      {"Expand", "numpy broadcasting of Add/Mul"},
       {"Tile", "Concat"},
       {"Einsum", "MatMul or Gemm"},
       {"InstanceNormalization", "BatchNormalization"},
@@ -490,6 +489,93 @@ std::vector<Tensor> fold_int_moves(const Graph& g, const Node& n,
   return outs;
 }
 
+// Numpy broadcasting of constant operands (Equal, Where, Expand): the output shape and, per
+// operand, the flat index of the element every output element reads.
+std::vector<std::vector<size_t>> broadcast_sources(const Graph& g, const Node& n,
+                                                   const std::vector<Shape>& shapes, Shape* out) {
+  size_t r = 0;
+  for (const auto& s : shapes) r = std::max(r, s.size());
+  Shape o(r, 1);
+  for (const auto& s : shapes)
+    for (size_t k = 0; k < s.size(); ++k) {
+      int64_t& d = o[k + r - s.size()];
+      if (s[k] != d && s[k] != 1 && d != 1)
+        fail(g.source, where(n), "shapes do not broadcast (" + shape_str(s) + " into " +
+                                     shape_str(o) + ")");
+      if (s[k] != 1) d = s[k];
+    }
+  check_shape_alloc(g.source, where(n), o, sizeof(int64_t));
+  const int64_t total = numel(o);
+  std::vector<std::vector<size_t>> src(shapes.size(), std::vector<size_t>(static_cast<size_t>(total)));
+  for (size_t a = 0; a < shapes.size(); ++a) {
+    const Shape& s = shapes[a];
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rem = e, idx = 0, mul = 1;
+      for (size_t k = r; k-- > 0;) {
+        const int64_t i = rem % o[k];
+        rem /= o[k];
+        if (k >= r - s.size()) {
+          const int64_t d = s[k - (r - s.size())];
+          idx += (d == 1 ? 0 : i) * mul;
+          mul *= d;
+        }
+      }
+      src[a][static_cast<size_t>(e)] = static_cast<size_t>(idx);
+    }
+  }
+  *out = o;
+  return src;
+}
+
+double value_at(const Tensor& t, size_t k) {
+  return t.is_float() ? t.f[k] : static_cast<double>(t.i[k]);
+}
+
+// Equal (bool), Where (the x / y type: integer when both are), Expand (the input broadcast to
+// the shape input and itself).
+std::vector<Tensor> fold_select(const Graph& g, const Node& n,
+                                const std::vector<const Tensor*>& ins) {
+  for (const Tensor* t : ins)
+    if (!t) fail(g.source, where(n), "missing input");
+  std::vector<Shape> shapes;
+  for (const Tensor* t : ins) shapes.push_back(t->shape);
+  if (n.op == "Expand") {
+    const Tensor& sh = *ins[1];
+    Shape target;
+    for (size_t k = 0; k < sh.size(); ++k) {
+      const int64_t d = sh.is_float() ? float_to_i64(g, n, sh.f[k]) : sh.i[k];
+      if (d < 0) fail(g.source, where(n), "negative dimension in the shape input");
+      target.push_back(d);
+    }
+    shapes[1] = target;
+  }
+  Shape o;
+  const auto src = broadcast_sources(g, n, shapes, &o);
+  Tensor r;
+  r.shape = o;
+  const size_t total = static_cast<size_t>(numel(o));
+  if (n.op == "Equal") {
+    r.dtype = DType::BOOL;
+    for (size_t e = 0; e < total; ++e)
+      r.i.push_back(value_at(*ins[0], src[0][e]) == value_at(*ins[1], src[1][e]));
+    return {r};
+  }
+  const size_t a = n.op == "Where" ? 1 : 0;  // first value operand
+  const bool ints = !ins[a]->is_float() && (n.op == "Expand" || !ins[2]->is_float());
+  r.dtype = ints ? ins[a]->dtype : DType::F32;
+  for (size_t e = 0; e < total; ++e) {
+    size_t pick = a;
+    if (n.op == "Where") pick = value_at(*ins[0], src[0][e]) != 0 ? 1 : 2;
+    const Tensor& t = *ins[pick];
+    const size_t k = src[pick][e];
+    if (ints)
+      r.i.push_back(t.i[k]);
+    else
+      r.f.push_back(static_cast<float>(value_at(t, k)));
+  }
+  return {r};
+}
+
 // The value of node n whose inputs are all constants (or, for Shape, whose input shape is
 // known). `ins` are the inputs (nullptr for absent ones).
 std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins,
@@ -498,6 +584,7 @@ std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<
   if (n.op == "ConstantOfShape") return fold_constant_of_shape(g, n, ins);
   if (n.op == "Range") return fold_range(g, n, ins);
   if (n.op == "Cast") return fold_cast(g, n, ins);
+  if (n.op == "Equal" || n.op == "Where" || n.op == "Expand") return fold_select(g, n, ins);
   const OpDef* d = find_op(n.op);
   const bool any_int =
       std::any_of(ins.begin(), ins.end(), [](const Tensor* t) { return t && is_int(*t); });

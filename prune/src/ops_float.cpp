@@ -1340,6 +1340,13 @@ const std::map<std::string, OpDef>& table() {
     m["ConstantOfShape"].attrs = {"value"};
     m["Range"] = fold;
     m["Range"].min_inputs = m["Range"].max_inputs = 3;
+    // ViT's class-token shape arithmetic (Equal, Where, Expand on constants): folded too.
+    m["Equal"] = fold;
+    m["Equal"].min_inputs = m["Equal"].max_inputs = 2;
+    m["Where"] = fold;
+    m["Where"].min_inputs = m["Where"].max_inputs = 3;
+    m["Expand"] = fold;
+    m["Expand"].min_inputs = m["Expand"].max_inputs = 2;
     m["Shape"] = fold;
     m["Shape"].attrs = {"start", "end"};
     m["Shape"].infer = infer_shape_op;

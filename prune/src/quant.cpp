@@ -236,6 +236,8 @@ class Builder {
         conv_transpose(n, L);
       else if (op == "Gemm")
         gemm(n, L);
+      else if (op == "MatMul" && !g_.is_const(n.in(1)) && !g_.is_const(n.in(0)))
+        matmul_act(n, L);
       else if (op == "MatMul")
         matmul(n, L);
       else if (op == "MaxPool")
@@ -708,12 +710,46 @@ class Builder {
     q_.scales[L.output] = q_.scales.at(x);
   }
 
+  // One constant input (ViT's class token before the patch tokens) is quantized at the
+  // calibrated output scale and stored as the layer's weight.
   void concat(const Node& n, QLayer& L) {
     L.kind = QLayer::Kind::Concat;
-    for (size_t i = 0; i < n.inputs.size(); ++i) L.inputs.push_back(act_input(n, i));
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (!n.inputs[i].empty() && g_.is_const(n.inputs[i])) {
+        if (L.const_operand >= 0)
+          unsupported(g_.source, where(n), "more than one constant input in the int8 path");
+        L.const_operand = static_cast<int>(i);
+        continue;
+      }
+      L.inputs.push_back(act_input(n, i));
+    }
+    if (L.inputs.empty()) unsupported(g_.source, where(n), "every input is a constant");
     const float s_out = finish_output(L, nullptr);
     for (const auto& v : L.inputs)
       L.requant.push_back(requant(n, static_cast<double>(q_.scales.at(v)) / s_out));
+    if (L.const_operand >= 0) {
+      const Tensor& t = const_input(n, static_cast<size_t>(L.const_operand), "the constant input");
+      L.weight_shape = t.shape;
+      for (float v : t.f) L.weight.push_back(hls::quantize_value(v, s_out));
+    }
+  }
+
+  // MatMul of two activations (attention's Q K^T and P V): the int32 sum of code products
+  // requantized once by s_a * s_b / s_out, like an activation x activation Mul (§11).
+  void matmul_act(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::MatMulAct;
+    L.inputs = {act_input(n, 0), act_input(n, 1)};
+    const Shape& a = g_.shape(L.inputs[0]);
+    const Shape& b = g_.shape(L.inputs[1]);
+    if (a.size() < 2 || b.size() < 2)
+      unsupported(g_.source, where(n), "a 1-D operand of an activation MatMul in the int8 path");
+    const int64_t K = a.back();
+    L.acc_bound = K * 128 * 128;
+    if (L.acc_bound > hls::kInt32Max)
+      fail(g_.source, where(n), "inner dimension too large for an int32 sum");
+    const float s_out = finish_output(L, absorb_activation(L));
+    L.requant = {requant(n, static_cast<double>(q_.scales.at(L.inputs[0])) *
+                                q_.scales.at(L.inputs[1]) / s_out)};
   }
 
   void clamp(const Node& n, QLayer& L) {

@@ -79,6 +79,7 @@ int64_t requant_needed(const QuantizedModel& q, const QLayer& L) {
     }
     case QLayer::Kind::GlobalAvgPool:
     case QLayer::Kind::Mul:
+    case QLayer::Kind::MatMulAct:
     case QLayer::Kind::ReduceSum:
       return 1;
     case QLayer::Kind::Add:
@@ -98,6 +99,8 @@ size_t inputs_needed(const QLayer& L) {
     case QLayer::Kind::Sub:
     case QLayer::Kind::Mul:
       return L.const_operand >= 0 ? 1 : 2;
+    case QLayer::Kind::MatMulAct:
+      return 2;
     case QLayer::Kind::Concat:
       return L.inputs.empty() ? 1 : L.inputs.size();
     default:
@@ -148,7 +151,7 @@ void check_layer(const QuantizedModel& q, const QLayer& L, const std::set<std::s
            "LayerNorm needs one weight, bias and requantization record per normalised element "
            "and a two-word epsilon");
   }
-  if (L.const_operand < -1 || L.const_operand > 1)
+  if (L.const_operand < -1 || (L.const_operand > 1 && L.kind != QLayer::Kind::Concat))
     fail(source, place, "constant operand " + std::to_string(L.const_operand) + " is not -1, 0, 1");
   if (!has_weights(L)) {
     int64_t n_w = 0;

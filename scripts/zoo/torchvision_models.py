@@ -41,6 +41,7 @@ TORCHVISION = {
     "resnext50_32x4d": 64,
     "mobilenet_v3_large": 64,
     "convnext_tiny": 64,  # LayerNorm and GELU fused at import (LayerNormalization, Gelu)
+    "vit_b_32": 64,  # image_size=64: 4 patches + the class token (Equal/Where/Expand folded)
 }
 
 # Exported only when named (or with --large): adaptive_avg_pool2d to 6x6 / 7x7 does not export
@@ -100,7 +101,11 @@ def build(name, size):
         kw.update(aux_logits=False, init_weights=True)
     if name.startswith("vit_"):
         kw.update(image_size=size)
-    return getattr(torchvision.models, name)(weights=None, **kw), (3, size, size)
+    model = getattr(torchvision.models, name)(weights=None, **kw)
+    if name.startswith("vit_"):
+        # torchvision zero-initialises ViT's classifier: the logits would be identically 0.
+        model.heads.head.reset_parameters()
+    return model, (3, size, size)
 
 
 def recalibrate_bn(model, shape, batches=8):

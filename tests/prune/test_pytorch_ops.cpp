@@ -744,5 +744,93 @@ TEST(TransformerOps, UnfusedErfAndPowRunInFloatAndAreRefusedInInt8) {
   }
 }
 
+TEST(TransformerOps, ClassTokenShapeArithmeticFoldsAndConcatTakesAConstant) {
+  // ViT's class token: Expand(token, Where(Equal(shape, ConstantOfShape * -1), ones, shape)),
+  // all constants once shapes are fixed, then Concat with the patch tokens.
+  ModelBuilder b(13);
+  b.input("x", {1, 2, 3});
+  b.init("w", {3, 3}, testing::ramp(9, 4));
+  b.node("MatMul", {"x", "w"}, {"t"}, "proj");
+  b.init_i64("shape", {3}, {1, -1, -1});
+  b.init_i64("three", {1}, {3});
+  b.init_i64("minus1", {}, {-1});
+  b.init("token", {1, 1, 3}, {0.5f, -1.f, 2.f});
+  auto* cs = b.node("ConstantOfShape", {"three"}, {"ones"}, "cos");
+  {
+    auto* a = cs->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    a->mutable_t()->add_dims(1);
+    a->mutable_t()->add_int64_data(1);
+  }
+  b.node("Mul", {"ones", "minus1"}, {"neg"}, "mul");
+  b.node("Equal", {"shape", "neg"}, {"eq"}, "eq");
+  b.node("Where", {"eq", "ones", "shape"}, {"sel"}, "where");
+  b.node("Expand", {"token", "sel"}, {"tok"}, "expand");
+  ModelBuilder::attr(b.node("Concat", {"tok", "t"}, {"y"}, "cat"), "axis", int64_t{1});
+  b.output("y");
+  const Graph g = b.graph();
+  ASSERT_EQ(g.nodes.size(), 2u);  // MatMul, Concat: the rest folded
+  EXPECT_EQ(g.nodes[1].op, "Concat");
+  EXPECT_EQ(g.init(g.nodes[1].inputs[0]).shape, (Shape{1, 1, 3}));
+  const Tensor x = normal({1, 2, 3}, 8);
+  const Tensor y = run_float(g, x);
+  ASSERT_EQ(y.shape, (Shape{1, 3, 3}));
+  EXPECT_EQ(std::vector<float>(y.f.begin(), y.f.begin() + 3), (std::vector<float>{0.5f, -1.f, 2.f}));
+  // int8: the token is the layer's weight at the output scale.
+  const Int8Check c = int8_vs_float(g, {1, 2, 3});
+  ASSERT_EQ(c.q.layers.size(), 2u);
+  const QLayer& L = c.q.layers[1];
+  EXPECT_EQ(L.kind, QLayer::Kind::Concat);
+  EXPECT_EQ(L.const_operand, 0);
+  ASSERT_EQ(L.weight.size(), 3u);
+  const float s = c.q.scales.at("y");
+  EXPECT_EQ(L.weight[2], hls::quantize_value(2.f, s));
+  EXPECT_LE(c.max_lsb, 1.0);
+  // Equal on an activation is refused naming the node.
+  ModelBuilder b2(13);
+  b2.input("x", {1, 3});
+  b2.node("Equal", {"x", "x"}, {"y"}, "live_eq");
+  b2.output("y");
+  const std::string e = error_of([&] { b2.graph(); });
+  EXPECT_NE(e.find("node 'live_eq' (Equal)"), std::string::npos) << e;
+}
+
+TEST(TransformerOps, AttentionMatMulOfTwoActivationsInt8) {
+  // The kernel: [[1, 2], [3, 4]] x [[5, 6], [7, 8]], requantized by 1.
+  const int8_t a[4] = {1, 2, 3, 4}, bm[4] = {5, 6, 7, 8};
+  int8_t y[4];
+  hls::matmul8(2, 2, 2, a, bm, hls::Requant{1 << 30, 30}, hls::kInt8Min, hls::kInt8Max, y);
+  EXPECT_EQ(std::vector<int8_t>(y, y + 4), (std::vector<int8_t>{19, 22, 43, 50}));
+  // softmax(q k^T) v on [1, 4, 6] tokens, then a broadcast batch: [1, 2, 4, 6] x [1, 6, 4].
+  ModelBuilder b(13);
+  b.input("x", {1, 4, 6});
+  b.init("wq", {6, 6}, testing::ramp(36, 5));
+  b.init("wk", {6, 6}, testing::ramp(36, 6));
+  b.init("wv", {6, 6}, testing::ramp(36, 7));
+  b.node("MatMul", {"x", "wq"}, {"q"}, "q");
+  b.node("MatMul", {"x", "wk"}, {"k"}, "k");
+  b.node("MatMul", {"x", "wv"}, {"v"}, "v");
+  ModelBuilder::attr(b.node("Transpose", {"k"}, {"kt"}, "kt"), "perm", std::vector<int64_t>{0, 2, 1});
+  b.node("MatMul", {"q", "kt"}, {"s"}, "qk");
+  ModelBuilder::attr(b.node("Softmax", {"s"}, {"p"}, "softmax"), "axis", int64_t{-1});
+  b.node("MatMul", {"p", "v"}, {"o"}, "pv");
+  b.init_i64("shape4", {4}, {1, 1, 4, 6});
+  b.node("Reshape", {"o", "shape4"}, {"o4"}, "r4");
+  ModelBuilder::attr(b.node("Concat", {"o4", "o4"}, {"oo"}, "stack"), "axis", int64_t{1});
+  b.node("MatMul", {"oo", "kt"}, {"y"}, "bcast");
+  b.output("y");
+  const Graph g = b.graph();
+  const Int8Check c = int8_vs_float(g, {1, 4, 6});
+  int act = 0;
+  for (const auto& L : c.q.layers) act += L.kind == QLayer::Kind::MatMulAct;
+  EXPECT_EQ(act, 3);
+  // Roundings compound through three products and a softmax: a few output steps (6.6 measured).
+  EXPECT_LE(c.max_lsb, 8.0);
+  const Tensor x = normal({3, 4, 6}, 9);
+  EXPECT_EQ(run_int8_fast(c.q, x).output_int8.i, run_int8(c.q, x).output_int8.i);
+}
+
 }  // namespace
 }  // namespace prunesim

@@ -135,6 +135,22 @@ inline void softmax8(int32_t len, int32_t stride, const int8_t* x, const int32_t
   }
 }
 
+// MatMul of two activations for one batch entry: y[m, n] = requant(sum_k a[m, k] * b[k, n]),
+// a [M, K] and b [K, N] row-major int8 codes, the int32 sum exact (K * 2^14 < 2^31 is checked at
+// quantization), one requantization s_a * s_b / s_out for the layer.
+inline void matmul8(int32_t M, int32_t K, int32_t N, const int8_t* a, const int8_t* b,
+                    const Requant& rq, int8_t lo, int8_t hi, int8_t* y) {
+  for (int32_t m = 0; m < M; ++m)
+    for (int32_t n = 0; n < N; ++n) {
+      int32_t acc = 0;
+      for (int32_t k = 0; k < K; ++k) {
+        PRUNESIM_HLS_PIPELINE
+        acc = mac(acc, a[m * K + k], b[k * N + n]);
+      }
+      y[m * N + n] = requantize_clamp(acc, rq, lo, hi);
+    }
+}
+
 // LayerNorm over one row of n codes x (quantization.md §11d). With S = sum x, Q = sum x^2 and
 // V = n Q - S^2 (= n^2 times the codes' variance, exact in int64), the normalised value of x_i
 // is (n x_i - S) / sqrt(V + E), E = round(n^2 eps / s_in^2) (eps on the code grid). The
