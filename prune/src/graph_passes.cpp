@@ -576,6 +576,76 @@ std::vector<Tensor> fold_select(const Graph& g, const Node& n,
   return {r};
 }
 
+// Mod (fmod 0: the sign of the divisor, as Python; 1: C's fmod), Not, ScatterND (reduction
+// none) of constants.
+std::vector<Tensor> fold_misc(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins) {
+  for (const Tensor* t : ins)
+    if (!t) fail(g.source, where(n), "missing input");
+  if (n.op == "Not") {
+    Tensor r;
+    r.dtype = DType::BOOL;
+    r.shape = ins[0]->shape;
+    for (size_t k = 0; k < static_cast<size_t>(ins[0]->size()); ++k)
+      r.i.push_back(value_at(*ins[0], k) == 0 ? 1 : 0);
+    return {r};
+  }
+  if (n.op == "Mod") {
+    Shape o;
+    const auto src = broadcast_sources(g, n, {ins[0]->shape, ins[1]->shape}, &o);
+    const bool ints = !ins[0]->is_float() && !ins[1]->is_float();
+    const bool fmod = n.attr_i("fmod", 0) != 0;
+    Tensor r;
+    r.shape = o;
+    r.dtype = ints ? ins[0]->dtype : DType::F32;
+    for (size_t e = 0; e < src[0].size(); ++e) {
+      if (ints) {
+        const int64_t a = ins[0]->i[src[0][e]], b = ins[1]->i[src[1][e]];
+        if (b == 0) fail(g.source, where(n), "integer modulo by zero");
+        int64_t m = b == -1 ? 0 : a % b;
+        if (!fmod && m != 0 && ((m < 0) != (b < 0))) m += b;
+        r.i.push_back(m);
+      } else {
+        const double a = value_at(*ins[0], src[0][e]), b = value_at(*ins[1], src[1][e]);
+        double m = std::fmod(a, b);
+        if (!fmod && m != 0 && ((m < 0) != (b < 0))) m += b;
+        r.f.push_back(static_cast<float>(m));
+      }
+    }
+    return {r};
+  }
+  // ScatterND: indices [..., k] address k leading axes of data; updates fill those slices.
+  if (n.attr_s("reduction", "none") != "none")
+    unsupported(g.source, where(n), "reduction other than 'none'");
+  const Tensor& data = *ins[0];
+  const Tensor& ind = *ins[1];
+  const Tensor& upd = *ins[2];
+  if (ind.is_float() || ind.shape.empty()) fail(g.source, where(n), "indices must be integers");
+  const size_t k = static_cast<size_t>(ind.shape.back());
+  if (k > data.shape.size()) fail(g.source, where(n), "index depth exceeds the data rank");
+  const int64_t slice = numel(Shape(data.shape.begin() + static_cast<int64_t>(k), data.shape.end()));
+  const int64_t count = numel(ind.shape) / static_cast<int64_t>(std::max<size_t>(k, 1));
+  if (upd.size() != count * slice) fail(g.source, where(n), "updates do not match the indices");
+  Tensor r = data;
+  for (int64_t c = 0; c < count; ++c) {
+    int64_t off = 0;
+    for (size_t d = 0; d < k; ++d) {
+      int64_t i = ind.i[static_cast<size_t>(c) * k + d];
+      const int64_t dim = data.shape[d];
+      if (i < 0) i += dim;
+      if (i < 0 || i >= dim) fail(g.source, where(n), "index out of range");
+      off = off * dim + i;
+    }
+    for (int64_t e = 0; e < slice; ++e) {
+      const size_t to = static_cast<size_t>(off * slice + e), from = static_cast<size_t>(c * slice + e);
+      if (r.is_float())
+        r.f[to] = static_cast<float>(value_at(upd, from));
+      else
+        r.i[to] = upd.is_float() ? static_cast<int64_t>(upd.f[from]) : upd.i[from];
+    }
+  }
+  return {r};
+}
+
 // The value of node n whose inputs are all constants (or, for Shape, whose input shape is
 // known). `ins` are the inputs (nullptr for absent ones).
 std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins,
@@ -585,6 +655,7 @@ std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<
   if (n.op == "Range") return fold_range(g, n, ins);
   if (n.op == "Cast") return fold_cast(g, n, ins);
   if (n.op == "Equal" || n.op == "Where" || n.op == "Expand") return fold_select(g, n, ins);
+  if (n.op == "Mod" || n.op == "Not" || n.op == "ScatterND") return fold_misc(g, n, ins);
   const OpDef* d = find_op(n.op);
   const bool any_int =
       std::any_of(ins.begin(), ins.end(), [](const Tensor* t) { return t && is_int(*t); });
@@ -632,7 +703,14 @@ int fold_constants(Graph& g) {
       while (!ins.empty() && !ins.back() && n.inputs.size() > 1 && n.inputs.back().empty())
         ins.pop_back();
       // The output shapes pass the same checks as any node's before the kernel allocates them.
-      if (!d->fold_only) infer_checked(g, n, *d, input_shapes(g, n));
+      // A folded value may be empty (Swin's shape arithmetic slices a shape to nothing and
+      // concatenates it): only the memory cap applies, no kernel ever runs on it.
+      if (!d->fold_only)
+        for (const Shape& o : d->infer(g, n, input_shapes(g, n))) {
+          for (int64_t dim : o)
+            if (dim < 0) fail(g.source, where(n), "negative dimension in " + shape_str(o));
+          check_shape_alloc(g.source, where(n), o, sizeof(int64_t));
+        }
       auto in0 = g.shapes.find(n.inputs[0]);
       std::vector<Tensor> outs =
           eval_const(g, n, ins, in0 == g.shapes.end() ? Shape{} : in0->second);

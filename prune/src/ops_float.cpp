@@ -1347,6 +1347,14 @@ const std::map<std::string, OpDef>& table() {
     m["Where"].min_inputs = m["Where"].max_inputs = 3;
     m["Expand"] = fold;
     m["Expand"].min_inputs = m["Expand"].max_inputs = 2;
+    // Swin's shifted-window mask and shape arithmetic: Mod, Not, ScatterND on constants.
+    m["Mod"] = fold;
+    m["Mod"].min_inputs = m["Mod"].max_inputs = 2;
+    m["Mod"].attrs = {"fmod"};
+    m["Not"] = fold;
+    m["ScatterND"] = fold;
+    m["ScatterND"].min_inputs = m["ScatterND"].max_inputs = 3;
+    m["ScatterND"].attrs = {"reduction"};
     m["Shape"] = fold;
     m["Shape"].attrs = {"start", "end"};
     m["Shape"].infer = infer_shape_op;

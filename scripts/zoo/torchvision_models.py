@@ -42,6 +42,7 @@ TORCHVISION = {
     "mobilenet_v3_large": 64,
     "convnext_tiny": 64,  # LayerNorm and GELU fused at import (LayerNormalization, Gelu)
     "vit_b_32": 64,  # image_size=64: 4 patches + the class token (Equal/Where/Expand folded)
+    "swin_t": 64,  # shifted windows: Mod/ScatterND/Not mask arithmetic folded
 }
 
 # Exported only when named (or with --large): adaptive_avg_pool2d to 6x6 / 7x7 does not export

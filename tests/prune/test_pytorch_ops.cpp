@@ -832,5 +832,59 @@ TEST(TransformerOps, AttentionMatMulOfTwoActivationsInt8) {
   EXPECT_EQ(run_int8_fast(c.q, x).output_int8.i, run_int8(c.q, x).output_int8.i);
 }
 
+TEST(TransformerOps, SwinMaskArithmeticFolds) {
+  // Mod (Python's sign rule, and fmod), Not, ScatterND of constants become initializers; an
+  // empty slice of a shape concatenated into a Reshape target folds too.
+  for (int fmod = 0; fmod < 2; ++fmod) {
+    ModelBuilder b(13);
+    b.input("x", {1, 3});
+    b.init_i64("a", {3}, {-7, 7, 5});
+    b.init_i64("m", {1}, {3});
+    auto* n = b.node("Mod", {"a", "m"}, {"r"}, "mod");
+    if (fmod) ModelBuilder::attr(n, "fmod", int64_t{1});
+    b.node("Add", {"x", "r"}, {"y"}, "add");
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.init(g.nodes[0].inputs[1]).i,
+              fmod ? (std::vector<int64_t>{-1, 1, 2}) : (std::vector<int64_t>{2, 1, 2}));
+  }
+  {
+    ModelBuilder b(13);
+    b.input("x", {1, 4});
+    b.init_i64("c", {4}, {1, 0, 1, 0});
+    b.init("one", {1}, {1.f});
+    b.init("zero", {1}, {0.f});
+    ModelBuilder::attr(b.node("Cast", {"c"}, {"cb"}, "cast"), "to", int64_t{9});  // bool
+    b.node("Not", {"cb"}, {"nc"}, "not");
+    b.node("Where", {"nc", "one", "zero"}, {"w"}, "where");
+    b.init("data", {4}, {0.f, 0.f, 0.f, 0.f});
+    b.init_i64("idx", {2, 1}, {1, 3});
+    b.init("upd", {2}, {5.f, 6.f});
+    b.node("ScatterND", {"data", "idx", "upd"}, {"sc"}, "scatter");
+    b.node("Add", {"w", "sc"}, {"k"}, "addk");
+    b.node("Add", {"x", "k"}, {"y"}, "add");
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.init(g.nodes[0].inputs[1]).f, (std::vector<float>{0.f, 6.f, 0.f, 7.f}));
+  }
+  {
+    ModelBuilder b(13);
+    b.input("x", {1, 6});
+    b.node("Shape", {"x"}, {"s"}, "shape");
+    b.init_i64("st", {1}, {2});
+    b.init_i64("en", {1}, {2});
+    b.node("Slice", {"s", "st", "en"}, {"none"}, "slice");
+    b.init_i64("hw", {2}, {2, 3});
+    ModelBuilder::attr(b.node("Concat", {"hw", "none"}, {"t"}, "cat"), "axis", int64_t{0});
+    b.node("Reshape", {"x", "t"}, {"y"}, "reshape");
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.shape("y"), (Shape{2, 3}));
+  }
+}
+
 }  // namespace
 }  // namespace prunesim

@@ -30,6 +30,7 @@ const std::vector<RealModel>& real_models() {
       {"kws1d", true, 0.012, 1.0},
       {"convnext_tiny", true, 0.04, 1.0},
       {"vit_b_32", true, 0.36, 1.0},
+      {"swin_t", true, 0.087, 1.0},
   };
   // The 224x224 exports (61 M and 133 M parameters, torchvision_models.py LARGE) are opt-in.
   static const std::vector<RealModel> large = [] {
