@@ -44,10 +44,12 @@ const std::vector<std::pair<QLayer::Kind, uint8_t>> kKindCodes = {
     {QLayer::Kind::Sub, 14},          {QLayer::Kind::ReduceSum, 15},
     {QLayer::Kind::ReduceMax, 16},    {QLayer::Kind::ResizeLinear, 17},
     {QLayer::Kind::LayerNorm, 18},    {QLayer::Kind::MatMulAct, 19}};
+// The first code and graph ops that need version 3 (weight-tables.md §7): transformers.
+constexpr uint8_t kFirstV3Kind = 18;
+const std::set<std::string> kV3Ops = {"Erf", "Gelu", "LayerNormalization", "Pow"};
 // The first code and graph ops that need version 2 (weight-tables.md §7).
 constexpr uint8_t kFirstV2Kind = 13;
-const std::set<std::string> kV2Ops = {"Cast",      "Gather",     "HardSwish", "Pad", "Gelu",
-                                      "LayerNormalization",
+const std::set<std::string> kV2Ops = {"Cast",      "Gather",     "HardSwish", "Pad",
                                       "ReduceMax", "ReduceMean", "ReduceSum", "Slice",
                                       "Squeeze",   "Unsqueeze"};
 

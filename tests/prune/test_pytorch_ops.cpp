@@ -826,6 +826,10 @@ TEST(TransformerOps, AttentionMatMulOfTwoActivationsInt8) {
   int act = 0;
   for (const auto& L : c.q.layers) act += L.kind == QLayer::Kind::MatMulAct;
   EXPECT_EQ(act, 3);
+  // The transformer kinds need weight-table version 3.
+  TableSummary ts;
+  parse_tables(table_bytes(c.q, {}, {}, TableOptions{}, "t.pwt"), "t.pwt", &ts);
+  EXPECT_EQ(ts.version, 3);
   // Roundings compound through three products and a softmax: a few output steps (6.6 measured).
   EXPECT_LE(c.max_lsb, 8.0);
   const Tensor x = normal({3, 4, 6}, 9);
