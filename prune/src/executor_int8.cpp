@@ -169,6 +169,18 @@ class Runner {
       case QLayer::Kind::Softmax:
         softmax(L, n, y);
         break;
+      case QLayer::Kind::MatMulAct:
+        matmul_act(L, out_shape, y);
+        break;
+      case QLayer::Kind::LayerNorm: {
+        const int32_t inner = i32(static_cast<int64_t>(L.weight.size()));
+        const int64_t E = (static_cast<int64_t>(L.exp_lut[0]) << 31) | L.exp_lut[1];
+        const Codes& x = in(L, 0);
+        for (size_t r = 0; r < y.size(); r += static_cast<size_t>(inner))
+          hls::layernorm8(inner, x.data() + r, L.weight.data(), L.bias.data(), L.requant.data(),
+                          E, L.act_min, L.act_max, y.data() + r);
+        break;
+      }
       case QLayer::Kind::Move:
         move(L, n, y);
         break;
@@ -334,17 +346,27 @@ class Runner {
     }
   }
 
+  // Node inputs in order; a constant one (const_operand) is the layer's weight, already at the
+  // output scale.
   void concat(const QLayer& L, const Node& n, const Shape& out, Codes& y) const {
     int64_t ax = n.attr_i("axis", 0);
     if (ax < 0) ax += static_cast<int64_t>(out.size());
     const int64_t outer = numel(Shape(out.begin(), out.begin() + ax));
-    std::vector<Codes> parts(L.inputs.size());
-    std::vector<int64_t> chunk(L.inputs.size());
-    for (size_t i = 0; i < L.inputs.size(); ++i) {
-      const Codes& x = in(L, i);
-      parts[i].resize(x.size());
-      hls::rescale8(i32(static_cast<int64_t>(x.size())), x.data(), L.requant[i], parts[i].data());
-      const Shape& s = g_.shape(L.inputs[i]);
+    const size_t count = L.inputs.size() + (L.const_operand >= 0 ? 1 : 0);
+    std::vector<Codes> parts(count);
+    std::vector<int64_t> chunk(count);
+    for (size_t i = 0, a = 0; i < count; ++i) {
+      Shape s;
+      if (static_cast<int>(i) == L.const_operand) {
+        parts[i] = L.weight;
+        s = L.weight_shape;
+      } else {
+        const Codes& x = in(L, a);
+        parts[i].resize(x.size());
+        hls::rescale8(i32(static_cast<int64_t>(x.size())), x.data(), L.requant[a], parts[i].data());
+        s = g_.shape(L.inputs[a]);
+        ++a;
+      }
       chunk[i] = numel(Shape(s.begin() + ax, s.end()));
     }
     size_t o = 0;
@@ -353,6 +375,34 @@ class Runner {
         std::copy_n(parts[i].begin() + r * chunk[i], chunk[i], y.begin() + static_cast<int64_t>(o));
         o += static_cast<size_t>(chunk[i]);
       }
+  }
+
+  // numpy MatMul of two activations (both at least 2-D): the batch dimensions broadcast, each
+  // [M, K] x [K, N] pair runs hls::matmul8.
+  void matmul_act(const QLayer& L, const Shape& out, Codes& y) const {
+    const Shape& as = g_.shape(L.inputs[0]);
+    const Shape& bs = g_.shape(L.inputs[1]);
+    const int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
+    const Shape ob(out.begin(), out.end() - 2);
+    const Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
+    const auto sa = bstrides(ab, ob), sb = bstrides(bb, ob);
+    const Codes& a = in(L, 0);
+    const Codes& b = in(L, 1);
+    const int64_t batches = numel(ob);
+    std::vector<int64_t> idx(ob.size(), 0);
+    for (int64_t t = 0; t < batches; ++t) {
+      int64_t ia = 0, ib = 0;
+      for (size_t d = 0; d < ob.size(); ++d) {
+        ia += idx[d] * sa[d];
+        ib += idx[d] * sb[d];
+      }
+      hls::matmul8(i32(M), i32(K), i32(N), a.data() + ia * M * K, b.data() + ib * K * N,
+                   L.requant[0], L.act_min, L.act_max, y.data() + t * M * N);
+      for (size_t d = ob.size(); d-- > 0;) {
+        if (++idx[d] < ob[d]) break;
+        idx[d] = 0;
+      }
+    }
   }
 
   // Same axis convention as the float executor: one axis from opset 13, before that the

@@ -93,18 +93,13 @@ std::string suggestion(const std::string& op) {
       {"ReduceLogSumExp", "Softmax or ReduceMax"},
       {"ReduceSumSquare", "Mul, ReduceSum"},
       {"PRelu", "LeakyRelu"},
-      {"Gelu", "x * Sigmoid(1.702 x) (Mul, Sigmoid)"},
-      {"Erf", "Tanh or Sigmoid"},
-      {"Expand", "numpy broadcasting of Add/Mul"},
       {"Tile", "Concat"},
       {"Einsum", "MatMul or Gemm"},
       {"InstanceNormalization", "BatchNormalization"},
-      {"LayerNormalization", "BatchNormalization"},
       {"DepthToSpace", "Reshape, Transpose, Reshape"},
       {"SpaceToDepth", "Reshape, Transpose, Reshape"},
       {"Max", "Clip with constant bounds"},
       {"Min", "Clip with constant bounds"},
-      {"Pow", "Mul"},
       {"QuantizeLinear", "a float model (prunesim quantizes it: --int8)"},
       {"DequantizeLinear", "a float model (prunesim quantizes it: --int8)"},
       {"QLinearConv", "a float model (prunesim quantizes it: --int8)"},
@@ -494,6 +489,163 @@ std::vector<Tensor> fold_int_moves(const Graph& g, const Node& n,
   return outs;
 }
 
+// Numpy broadcasting of constant operands (Equal, Where, Expand): the output shape and, per
+// operand, the flat index of the element every output element reads.
+std::vector<std::vector<size_t>> broadcast_sources(const Graph& g, const Node& n,
+                                                   const std::vector<Shape>& shapes, Shape* out) {
+  size_t r = 0;
+  for (const auto& s : shapes) r = std::max(r, s.size());
+  Shape o(r, 1);
+  for (const auto& s : shapes)
+    for (size_t k = 0; k < s.size(); ++k) {
+      int64_t& d = o[k + r - s.size()];
+      if (s[k] != d && s[k] != 1 && d != 1)
+        fail(g.source, where(n), "shapes do not broadcast (" + shape_str(s) + " into " +
+                                     shape_str(o) + ")");
+      if (s[k] != 1) d = s[k];
+    }
+  check_shape_alloc(g.source, where(n), o, sizeof(int64_t));
+  const int64_t total = numel(o);
+  std::vector<std::vector<size_t>> src(shapes.size(), std::vector<size_t>(static_cast<size_t>(total)));
+  for (size_t a = 0; a < shapes.size(); ++a) {
+    const Shape& s = shapes[a];
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rem = e, idx = 0, mul = 1;
+      for (size_t k = r; k-- > 0;) {
+        const int64_t i = rem % o[k];
+        rem /= o[k];
+        if (k >= r - s.size()) {
+          const int64_t d = s[k - (r - s.size())];
+          idx += (d == 1 ? 0 : i) * mul;
+          mul *= d;
+        }
+      }
+      src[a][static_cast<size_t>(e)] = static_cast<size_t>(idx);
+    }
+  }
+  *out = o;
+  return src;
+}
+
+double value_at(const Tensor& t, size_t k) {
+  return t.is_float() ? t.f[k] : static_cast<double>(t.i[k]);
+}
+
+// Equal (bool), Where (the x / y type: integer when both are), Expand (the input broadcast to
+// the shape input and itself).
+std::vector<Tensor> fold_select(const Graph& g, const Node& n,
+                                const std::vector<const Tensor*>& ins) {
+  for (const Tensor* t : ins)
+    if (!t) fail(g.source, where(n), "missing input");
+  std::vector<Shape> shapes;
+  for (const Tensor* t : ins) shapes.push_back(t->shape);
+  if (n.op == "Expand") {
+    const Tensor& sh = *ins[1];
+    Shape target;
+    for (size_t k = 0; k < sh.size(); ++k) {
+      const int64_t d = sh.is_float() ? float_to_i64(g, n, sh.f[k]) : sh.i[k];
+      if (d < 0) fail(g.source, where(n), "negative dimension in the shape input");
+      target.push_back(d);
+    }
+    shapes[1] = target;
+  }
+  Shape o;
+  const auto src = broadcast_sources(g, n, shapes, &o);
+  Tensor r;
+  r.shape = o;
+  const size_t total = static_cast<size_t>(numel(o));
+  if (n.op == "Equal") {
+    r.dtype = DType::BOOL;
+    for (size_t e = 0; e < total; ++e)
+      r.i.push_back(value_at(*ins[0], src[0][e]) == value_at(*ins[1], src[1][e]));
+    return {r};
+  }
+  const size_t a = n.op == "Where" ? 1 : 0;  // first value operand
+  const bool ints = !ins[a]->is_float() && (n.op == "Expand" || !ins[2]->is_float());
+  r.dtype = ints ? ins[a]->dtype : DType::F32;
+  for (size_t e = 0; e < total; ++e) {
+    size_t pick = a;
+    if (n.op == "Where") pick = value_at(*ins[0], src[0][e]) != 0 ? 1 : 2;
+    const Tensor& t = *ins[pick];
+    const size_t k = src[pick][e];
+    if (ints)
+      r.i.push_back(t.i[k]);
+    else
+      r.f.push_back(static_cast<float>(value_at(t, k)));
+  }
+  return {r};
+}
+
+// Mod (fmod 0: the sign of the divisor, as Python; 1: C's fmod), Not, ScatterND (reduction
+// none) of constants.
+std::vector<Tensor> fold_misc(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins) {
+  for (const Tensor* t : ins)
+    if (!t) fail(g.source, where(n), "missing input");
+  if (n.op == "Not") {
+    Tensor r;
+    r.dtype = DType::BOOL;
+    r.shape = ins[0]->shape;
+    for (size_t k = 0; k < static_cast<size_t>(ins[0]->size()); ++k)
+      r.i.push_back(value_at(*ins[0], k) == 0 ? 1 : 0);
+    return {r};
+  }
+  if (n.op == "Mod") {
+    Shape o;
+    const auto src = broadcast_sources(g, n, {ins[0]->shape, ins[1]->shape}, &o);
+    const bool ints = !ins[0]->is_float() && !ins[1]->is_float();
+    const bool fmod = n.attr_i("fmod", 0) != 0;
+    Tensor r;
+    r.shape = o;
+    r.dtype = ints ? ins[0]->dtype : DType::F32;
+    for (size_t e = 0; e < src[0].size(); ++e) {
+      if (ints) {
+        const int64_t a = ins[0]->i[src[0][e]], b = ins[1]->i[src[1][e]];
+        if (b == 0) fail(g.source, where(n), "integer modulo by zero");
+        int64_t m = b == -1 ? 0 : a % b;
+        if (!fmod && m != 0 && ((m < 0) != (b < 0))) m += b;
+        r.i.push_back(m);
+      } else {
+        const double a = value_at(*ins[0], src[0][e]), b = value_at(*ins[1], src[1][e]);
+        double m = std::fmod(a, b);
+        if (!fmod && m != 0 && ((m < 0) != (b < 0))) m += b;
+        r.f.push_back(static_cast<float>(m));
+      }
+    }
+    return {r};
+  }
+  // ScatterND: indices [..., k] address k leading axes of data; updates fill those slices.
+  if (n.attr_s("reduction", "none") != "none")
+    unsupported(g.source, where(n), "reduction other than 'none'");
+  const Tensor& data = *ins[0];
+  const Tensor& ind = *ins[1];
+  const Tensor& upd = *ins[2];
+  if (ind.is_float() || ind.shape.empty()) fail(g.source, where(n), "indices must be integers");
+  const size_t k = static_cast<size_t>(ind.shape.back());
+  if (k > data.shape.size()) fail(g.source, where(n), "index depth exceeds the data rank");
+  const int64_t slice = numel(Shape(data.shape.begin() + static_cast<int64_t>(k), data.shape.end()));
+  const int64_t count = numel(ind.shape) / static_cast<int64_t>(std::max<size_t>(k, 1));
+  if (upd.size() != count * slice) fail(g.source, where(n), "updates do not match the indices");
+  Tensor r = data;
+  for (int64_t c = 0; c < count; ++c) {
+    int64_t off = 0;
+    for (size_t d = 0; d < k; ++d) {
+      int64_t i = ind.i[static_cast<size_t>(c) * k + d];
+      const int64_t dim = data.shape[d];
+      if (i < 0) i += dim;
+      if (i < 0 || i >= dim) fail(g.source, where(n), "index out of range");
+      off = off * dim + i;
+    }
+    for (int64_t e = 0; e < slice; ++e) {
+      const size_t to = static_cast<size_t>(off * slice + e), from = static_cast<size_t>(c * slice + e);
+      if (r.is_float())
+        r.f[to] = static_cast<float>(value_at(upd, from));
+      else
+        r.i[to] = upd.is_float() ? static_cast<int64_t>(upd.f[from]) : upd.i[from];
+    }
+  }
+  return {r};
+}
+
 // The value of node n whose inputs are all constants (or, for Shape, whose input shape is
 // known). `ins` are the inputs (nullptr for absent ones).
 std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins,
@@ -502,6 +654,8 @@ std::vector<Tensor> eval_const(const Graph& g, const Node& n, const std::vector<
   if (n.op == "ConstantOfShape") return fold_constant_of_shape(g, n, ins);
   if (n.op == "Range") return fold_range(g, n, ins);
   if (n.op == "Cast") return fold_cast(g, n, ins);
+  if (n.op == "Equal" || n.op == "Where" || n.op == "Expand") return fold_select(g, n, ins);
+  if (n.op == "Mod" || n.op == "Not" || n.op == "ScatterND") return fold_misc(g, n, ins);
   const OpDef* d = find_op(n.op);
   const bool any_int =
       std::any_of(ins.begin(), ins.end(), [](const Tensor* t) { return t && is_int(*t); });
@@ -549,7 +703,14 @@ int fold_constants(Graph& g) {
       while (!ins.empty() && !ins.back() && n.inputs.size() > 1 && n.inputs.back().empty())
         ins.pop_back();
       // The output shapes pass the same checks as any node's before the kernel allocates them.
-      if (!d->fold_only) infer_checked(g, n, *d, input_shapes(g, n));
+      // A folded value may be empty (Swin's shape arithmetic slices a shape to nothing and
+      // concatenates it): only the memory cap applies, no kernel ever runs on it.
+      if (!d->fold_only)
+        for (const Shape& o : d->infer(g, n, input_shapes(g, n))) {
+          for (int64_t dim : o)
+            if (dim < 0) fail(g.source, where(n), "negative dimension in " + shape_str(o));
+          check_shape_alloc(g.source, where(n), o, sizeof(int64_t));
+        }
       auto in0 = g.shapes.find(n.inputs[0]);
       std::vector<Tensor> outs =
           eval_const(g, n, ins, in0 == g.shapes.end() ? Shape{} : in0->second);
@@ -585,6 +746,206 @@ void check_const_inputs(const Graph& g) {
                     "input " + std::to_string(k) + " ('" + n.in(static_cast<size_t>(k)) +
                         "') must be a constant initializer (or shape arithmetic on fixed shapes)");
   }
+}
+
+// ---------------------------------------------------------------- transformer fusions
+namespace {
+
+// The one scalar value of a constant float input, or NaN if it is not one.
+double const_scalar(const Graph& g, const std::string& v) {
+  if (v.empty() || !g.is_const(v)) return std::nan("");
+  const Tensor& t = g.init(v);
+  if (t.size() != 1) return std::nan("");
+  return t.is_float() ? t.f[0] : static_cast<double>(t.i[0]);
+}
+
+bool near(double a, double b, double rel) {
+  return std::fabs(a - b) <= rel * std::fabs(b);
+}
+
+struct Matcher {
+  Graph& g;
+  std::map<std::string, size_t> producer;  // value -> node index
+
+  explicit Matcher(Graph& gr) : g(gr) {
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+      for (const auto& o : g.nodes[k].outputs) producer[o] = k;
+  }
+  // The node that alone reads v (v no graph output), else nullptr.
+  Node* sole(const std::string& v) {
+    if (is_graph_output(g, v)) return nullptr;
+    Node* found = nullptr;
+    int c = 0;
+    for (Node& n : g.nodes)
+      if (!n.op.empty())
+        for (const auto& i : n.inputs)
+          if (i == v) {
+            found = &n;
+            ++c;
+          }
+    return c == 1 ? found : nullptr;
+  }
+  // The other input of binary node n (the one that is not v), or "" if n does not read v.
+  static std::string other(const Node& n, const std::string& v) {
+    if (n.inputs.size() != 2) return "";
+    if (n.inputs[0] == v) return n.inputs[1];
+    if (n.inputs[1] == v) return n.inputs[0];
+    return "";
+  }
+};
+
+// ReduceMean over trailing axes with keepdims: the first normalised axis, or -1.
+int64_t trailing_mean_axis(const Graph& g, const Node& m) {
+  if (m.op != "ReduceMean" || m.attr_i("keepdims", 1) != 1 || !m.has("axes")) return -1;
+  const int64_t r = static_cast<int64_t>(g.shape(m.inputs[0]).size());
+  std::vector<int64_t> ax = m.attr_ints("axes");
+  for (auto& a : ax) a = a < 0 ? a + r : a;
+  std::sort(ax.begin(), ax.end());
+  for (size_t k = 0; k < ax.size(); ++k)
+    if (ax[k] != r - static_cast<int64_t>(ax.size()) + static_cast<int64_t>(k)) return -1;
+  return ax.empty() ? -1 : ax[0];
+}
+
+bool fuse_layernorm_at(Graph& g, Matcher& mt, Node& m1) {
+  const int64_t axis = trailing_mean_axis(g, m1);
+  if (axis < 0) return false;
+  const std::string x = m1.inputs[0];
+  Node* sub = mt.sole(m1.outputs[0]);
+  if (!sub || sub->op != "Sub" || sub->inputs.size() != 2 || sub->inputs[0] != x ||
+      sub->inputs[1] != m1.outputs[0])
+    return false;
+  const std::string d = sub->outputs[0];
+  // d feeds the square and the division, nothing else.
+  if (is_graph_output(g, d)) return false;
+  Node *sq = nullptr, *div = nullptr;
+  int readers = 0;
+  for (Node& n : g.nodes) {
+    if (n.op.empty()) continue;
+    bool reads = false;
+    for (const auto& i : n.inputs) reads = reads || i == d;
+    if (!reads) continue;
+    ++readers;
+    if ((n.op == "Pow" && n.inputs[0] == d && const_scalar(g, n.inputs[1]) == 2.0) ||
+        (n.op == "Mul" && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] == d))
+      sq = &n;
+    else if (n.op == "Div" && n.inputs[0] == d)
+      div = &n;
+  }
+  if (readers != 2 || !sq || !div) return false;
+  Node* m2 = mt.sole(sq->outputs[0]);
+  if (!m2 || trailing_mean_axis(g, *m2) != axis || m2->inputs[0] != sq->outputs[0]) return false;
+  Node* add = mt.sole(m2->outputs[0]);
+  if (!add || add->op != "Add") return false;
+  const double eps = const_scalar(g, Matcher::other(*add, m2->outputs[0]));
+  if (!(eps >= 0)) return false;
+  Node* sqrt = mt.sole(add->outputs[0]);
+  if (!sqrt || sqrt->op != "Sqrt" || div->inputs[1] != sqrt->outputs[0] ||
+      mt.sole(sqrt->outputs[0]) != div)
+    return false;
+  // Optional affine tail: Mul by a constant Scale, Add of a constant B, each the sole reader.
+  const Shape& xs = g.shape(x);
+  const int64_t inner = numel(Shape(xs.begin() + axis, xs.end()));
+  auto per_channel = [&](const std::string& v) {
+    if (v.empty() || !g.is_const(v) || !g.init(v).is_float()) return false;
+    const Tensor& t = g.init(v);
+    // Broadcasting over the trailing block only: numel inner with every leading dim 1.
+    if (t.size() != inner && t.size() != 1) return false;
+    if (static_cast<int64_t>(t.shape.size()) > static_cast<int64_t>(xs.size()) - axis &&
+        t.size() != 1)
+      for (size_t k = 0; k + (xs.size() - static_cast<size_t>(axis)) < t.shape.size(); ++k)
+        if (t.shape[k] != 1) return false;
+    return true;
+  };
+  std::vector<Node*> removed = {sub, sq, m2, add, sqrt, div};
+  std::string out = div->outputs[0], scale, bias;
+  Node* mul = mt.sole(out);
+  if (mul && mul->op == "Mul" && per_channel(Matcher::other(*mul, out))) {
+    scale = Matcher::other(*mul, out);
+    removed.push_back(mul);
+    out = mul->outputs[0];
+    Node* ab = mt.sole(out);
+    if (ab && ab->op == "Add" && per_channel(Matcher::other(*ab, out))) {
+      bias = Matcher::other(*ab, out);
+      removed.push_back(ab);
+      out = ab->outputs[0];
+    }
+  }
+  if (scale.empty()) {  // LayerNormalization requires Scale: ones
+    scale = m1.name + "__ln_scale";
+    g.initializers[scale] = Tensor({inner}, std::vector<float>(static_cast<size_t>(inner), 1.f));
+  }
+  for (Node* n : removed) n->op = "";
+  m1.op = "LayerNormalization";
+  m1.inputs = {x, scale};
+  if (!bias.empty()) m1.inputs.push_back(bias);
+  m1.outputs = {out};
+  m1.attrs.clear();
+  Attribute a;
+  a.kind = Attribute::Kind::INT;
+  a.i = axis;
+  m1.attrs["axis"] = a;
+  Attribute e;
+  e.kind = Attribute::Kind::FLOAT;
+  e.f = static_cast<float>(eps);
+  m1.attrs["epsilon"] = e;
+  return true;
+}
+
+// x / sqrt2 (or x * 1/sqrt2) -> Erf -> + 1 -> (* x, * 0.5 in either order).
+bool fuse_gelu_at(Graph& g, Matcher& mt, Node& scale) {
+  if (scale.op != "Div" && scale.op != "Mul") return false;
+  if (scale.inputs.size() != 2 || g.is_const(scale.inputs[0])) return false;
+  const std::string x = scale.inputs[0];
+  const double c = const_scalar(g, scale.inputs[1]);
+  if (!(scale.op == "Div" ? near(c, std::sqrt(2.0), 1e-6) : near(c, std::sqrt(0.5), 1e-6)))
+    return false;
+  Node* erf = mt.sole(scale.outputs[0]);
+  if (!erf || erf->op != "Erf") return false;
+  Node* one = mt.sole(erf->outputs[0]);
+  if (!one || one->op != "Add" || const_scalar(g, Matcher::other(*one, erf->outputs[0])) != 1.0)
+    return false;
+  Node* m1 = mt.sole(one->outputs[0]);
+  if (!m1 || m1->op != "Mul") return false;
+  const std::string o1 = Matcher::other(*m1, one->outputs[0]);
+  Node* m2 = nullptr;
+  std::string out;
+  if (o1 == x) {  // (x * (1 + erf)) * 0.5
+    m2 = mt.sole(m1->outputs[0]);
+    if (!m2 || m2->op != "Mul" || const_scalar(g, Matcher::other(*m2, m1->outputs[0])) != 0.5)
+      return false;
+    out = m2->outputs[0];
+  } else {  // (x * 0.5) * (1 + erf)
+    auto p = mt.producer.find(o1);
+    if (p == mt.producer.end()) return false;
+    m2 = &g.nodes[p->second];
+    if (m2->op != "Mul" || Matcher::other(*m2, x) .empty() ||
+        const_scalar(g, Matcher::other(*m2, x)) != 0.5 || mt.sole(o1) != m1)
+      return false;
+    out = m1->outputs[0];
+  }
+  for (Node* n : {erf, one, m1, m2}) n->op = "";
+  scale.op = "Gelu";
+  scale.inputs = {x};
+  scale.outputs = {out};
+  scale.attrs.clear();
+  return true;
+}
+
+}  // namespace
+
+int fuse_transformer_ops(Graph& g) {
+  int fused = 0;
+  Matcher mt(g);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    Node& n = g.nodes[k];
+    if (n.op == "ReduceMean" && fuse_layernorm_at(g, mt, n)) ++fused;
+  }
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    Node& n = g.nodes[k];
+    if (!n.op.empty() && fuse_gelu_at(g, mt, n)) ++fused;
+  }
+  if (fused) drop_removed_nodes(g);
+  return fused;
 }
 
 int split_to_slices(Graph& g) {

@@ -378,6 +378,7 @@ Graph parse_onnx(const std::string& bytes, const std::string& source, const Impo
   // Shape arithmetic becomes constants before the checks that need constant shape inputs.
   fold_constants(g);
   check_const_inputs(g);
+  if (fuse_transformer_ops(g) > 0) infer_shapes(g);
   if (split_to_slices(g) > 0) infer_shapes(g);
   infer_shapes(g);
   if (opt.fold_batchnorm) {

@@ -3,6 +3,7 @@
 // the float executor all read this one table, so "loads" implies "runs".
 #pragma once
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct OpDef {
 };
 
 const OpDef* find_op(const std::string& op);
+
+// GELU, erf form, as PyTorch computes it: the float op and the int8 table (quant.cpp) both
+// evaluate this one expression.
+inline float gelu_erf(float v) {
+  return v * 0.5f * (1.f + std::erf(v * 0.70710678118654752f));
+}
 
 // The rules every node passes before its shape function runs (op_rules.cpp): a named first
 // output, named required inputs, spatial attributes in range, a perm that is a permutation.

@@ -88,6 +88,10 @@ void run_unary(const Graph&, const Node& n, const std::vector<const Tensor*>& in
         return std::ceil(v);
       case 13:  // HardSwish: x * HardSigmoid(x) with alpha 1/6, beta 1/2 (ONNX opset 14)
         return v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
+      case 14:
+        return std::erf(v);
+      case 15:  // Gelu (the erf form; the int8 table evaluates the same function)
+        return gelu_erf(v);
       default:
         return v;
     }
@@ -203,6 +207,81 @@ void run_mul(const Graph& g, const Node& n, const std::vector<const Tensor*>& in
 void run_div(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
              std::vector<Tensor>& out) {
   binary(g, n, *in[0], *in[1], out[0], [](float a, float b) { return a / b; });
+}
+// Pow: float only (the decomposed LayerNorm's square is fused away at import; an unfused Pow
+// has no int8 rule). Exponent 2 as a product: what PyTorch's kernel does for it.
+void run_pow(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+             std::vector<Tensor>& out) {
+  // The exponent may be an integer initializer (ONNX allows T1 float, T2 int): as floats.
+  Tensor conv[2];
+  const Tensor* v[2] = {in[0], in[1]};
+  for (int k = 0; k < 2; ++k)
+    if (!v[k]->is_float()) {
+      conv[k] = Tensor(v[k]->shape);
+      for (size_t e = 0; e < v[k]->i.size(); ++e) conv[k].f[e] = static_cast<float>(v[k]->i[e]);
+      v[k] = &conv[k];
+    }
+  binary(g, n, *v[0], *v[1], out[0],
+         [](float a, float b) { return b == 2.f ? a * a : std::pow(a, b); });
+}
+
+// ---------------------------------------------------------------- LayerNormalization
+// Opset 17's op, and what import fuses PyTorch's opset-13 decomposition into
+// (graph_passes.cpp fuse_layernorm): normalised over the axes [axis, rank), mean and variance
+// in double (then the result is within float32 rounding of both forms), Scale and B broadcast
+// over the normalised block (numel equal to it, or 1).
+void check_layernorm(const Graph& g, const Node& n) {
+  if (n.attr_i("stash_type", 1) != 1)
+    unsupported(g.source, where(n), "stash_type other than 1 (float32) is not supported");
+}
+std::vector<Shape> infer_layernorm(const Graph& g, const Node& n, const std::vector<Shape>& in) {
+  const int64_t ax = norm_axis(g, n, n.attr_i("axis", -1), in[0].size());
+  const Shape inner(in[0].begin() + ax, in[0].end());
+  for (size_t k = 1; k < in.size(); ++k) {
+    if (in[k].empty() && n.in(k).empty()) continue;
+    const int64_t c = numel(in[k]);
+    if (c != numel(inner) && c != 1)
+      fail(g.source, where(n),
+           "input " + std::to_string(k) + " of shape " + shape_str(in[k]) +
+               " does not match the normalised shape " + shape_str(inner));
+  }
+  // Mean and InvStdDev (optional outputs): the normalised axes kept at 1.
+  Shape stat = in[0];
+  for (size_t k = static_cast<size_t>(ax); k < stat.size(); ++k) stat[k] = 1;
+  return {in[0], stat, stat};
+}
+void run_layernorm(const Graph& g, const Node& n, const std::vector<const Tensor*>& in,
+                   std::vector<Tensor>& out) {
+  const Tensor& x = *in[0];
+  const int64_t ax = norm_axis(g, n, n.attr_i("axis", -1), x.shape.size());
+  const int64_t inner = numel(Shape(x.shape.begin() + ax, x.shape.end()));
+  const int64_t rows = numel(x.shape) / inner;
+  const double eps = n.attr_f("epsilon", 1e-5f);
+  const Tensor* sc = in.size() > 1 ? in[1] : nullptr;
+  const Tensor* b = in.size() > 2 ? in[2] : nullptr;
+  auto at = [](const Tensor* t, int64_t i, float dflt) {
+    if (!t) return dflt;
+    return t->f[t->f.size() == 1 ? 0 : static_cast<size_t>(i)];
+  };
+  out[0] = Tensor(x.shape);
+  Shape stat = x.shape;
+  for (size_t k = static_cast<size_t>(ax); k < stat.size(); ++k) stat[k] = 1;
+  for (size_t k = 1; k < out.size(); ++k) out[k] = Tensor(stat);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x.f.data() + r * inner;
+    float* yr = out[0].f.data() + r * inner;
+    double mean = 0.0;
+    for (int64_t i = 0; i < inner; ++i) mean += xr[i];
+    mean /= static_cast<double>(inner);
+    double var = 0.0;
+    for (int64_t i = 0; i < inner; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+    var /= static_cast<double>(inner);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    if (out.size() > 1) out[1].f[static_cast<size_t>(r)] = static_cast<float>(mean);
+    if (out.size() > 2) out[2].f[static_cast<size_t>(r)] = static_cast<float>(inv);
+    for (int64_t i = 0; i < inner; ++i)
+      yr[i] = static_cast<float>((xr[i] - mean) * inv * at(sc, i, 1.f) + at(b, i, 0.f));
+  }
 }
 
 // ---------------------------------------------------------------- Conv / ConvTranspose
@@ -1175,6 +1254,13 @@ void check_cast(const Graph& g, const Node& n) {
   if (!n.has("to")) fail(g.source, where(n), "missing attribute 'to'");
 }
 
+void check_gelu(const Graph& g, const Node& n) {
+  if (n.attr_s("approximate", "none") != "none")
+    unsupported(g.source, where(n),
+                "approximate '" + n.attr_s("approximate", "none") +
+                    "' is not supported (nearest supported form: approximate 'none')");
+}
+
 void check_dropout(const Graph& g, const Node& n) {
   if (n.outputs.size() > 1 && !n.outputs[1].empty() && !g.consumers(n.outputs[1]).empty())
     unsupported(g.source, where(n), "the Dropout mask output is used (inference keeps no mask)");
@@ -1250,6 +1336,19 @@ const std::map<std::string, OpDef>& table() {
     m["Resize"] = {rs, 1, 4, 1, {1, 2, 3}, check_resize, infer_resize, run_resize};
     m["Upsample"] = {{"mode", "scales"}, 1, 2, 1, {1}, check_resize, infer_resize, run_resize};
     m["HardSwish"] = {{}, 1, 1, 1, {}, nullptr, same_shape, run_unary<13>};
+    m["Erf"] = {{}, 1, 1, 1, {}, nullptr, same_shape, run_unary<14>};
+    // Opset 20's Gelu (approximate "none" only); also what import fuses PyTorch's
+    // x * 0.5 * (1 + erf(x / sqrt 2)) into (graph_passes.cpp fuse_gelu).
+    m["Gelu"] = {{"approximate"}, 1, 1, 1, {}, check_gelu, same_shape, run_unary<15>};
+    m["Pow"] = {{}, 2, 2, 1, {}, nullptr, infer_binary, run_pow};
+    m["LayerNormalization"] = {{"axis", "epsilon", "stash_type"},
+                               1,
+                               3,
+                               3,
+                               {},
+                               check_layernorm,
+                               infer_layernorm,
+                               run_layernorm};
     m["Pad"] = {{"mode", "pads", "value"}, 1, 3, 1, {1, 2}, check_pad, infer_pad, run_pad};
     const std::vector<std::string> red = {"axes", "keepdims", "noop_with_empty_axes"};
     m["ReduceMean"] = {red, 1, 1, 1, {}, nullptr, infer_reduce, run_reduce<0>};
@@ -1272,6 +1371,21 @@ const std::map<std::string, OpDef>& table() {
     m["ConstantOfShape"].attrs = {"value"};
     m["Range"] = fold;
     m["Range"].min_inputs = m["Range"].max_inputs = 3;
+    // ViT's class-token shape arithmetic (Equal, Where, Expand on constants): folded too.
+    m["Equal"] = fold;
+    m["Equal"].min_inputs = m["Equal"].max_inputs = 2;
+    m["Where"] = fold;
+    m["Where"].min_inputs = m["Where"].max_inputs = 3;
+    m["Expand"] = fold;
+    m["Expand"].min_inputs = m["Expand"].max_inputs = 2;
+    // Swin's shifted-window mask and shape arithmetic: Mod, Not, ScatterND on constants.
+    m["Mod"] = fold;
+    m["Mod"].min_inputs = m["Mod"].max_inputs = 2;
+    m["Mod"].attrs = {"fmod"};
+    m["Not"] = fold;
+    m["ScatterND"] = fold;
+    m["ScatterND"].min_inputs = m["ScatterND"].max_inputs = 3;
+    m["ScatterND"].attrs = {"reduction"};
     m["Shape"] = fold;
     m["Shape"].attrs = {"start", "end"};
     m["Shape"].infer = infer_shape_op;

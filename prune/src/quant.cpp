@@ -44,10 +44,12 @@ const std::set<std::string> kInt8Ops = {"Add",
                                         "Gather",
                                         "Gemm",
                                         "GlobalAveragePool",
+                                        "Gelu",
                                         "GlobalMaxPool",
                                         "HardSigmoid",
                                         "HardSwish",
                                         "Identity",
+                                        "LayerNormalization",
                                         "LeakyRelu",
                                         "MatMul",
                                         "MaxPool",
@@ -71,7 +73,8 @@ const std::set<std::string> kInt8Ops = {"Add",
 
 // Unary ops the int8 path runs as a 256-entry table (and that fuse a following Mul by their
 // own input into the table: x * f(x)).
-const std::set<std::string> kLutOps = {"Sigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "HardSwish"};
+const std::set<std::string> kLutOps = {"Sigmoid",   "Tanh", "LeakyRelu", "HardSigmoid",
+                                       "HardSwish", "Gelu"};
 
 std::string int8_op_list() {
   std::string r;
@@ -233,6 +236,8 @@ class Builder {
         conv_transpose(n, L);
       else if (op == "Gemm")
         gemm(n, L);
+      else if (op == "MatMul" && !g_.is_const(n.in(1)) && !g_.is_const(n.in(0)))
+        matmul_act(n, L);
       else if (op == "MatMul")
         matmul(n, L);
       else if (op == "MaxPool")
@@ -257,6 +262,8 @@ class Builder {
         lut(n, L);
       else if (op == "Softmax")
         softmax(n, L);
+      else if (op == "LayerNormalization")
+        layernorm(n, L);
       else if ((op == "Resize" || op == "Upsample") && n.attr_s("mode", "nearest") == "linear")
         resize_linear(n, L);
       else if (op == "Flatten" || op == "Reshape" || op == "Transpose" || op == "Resize" ||
@@ -703,12 +710,46 @@ class Builder {
     q_.scales[L.output] = q_.scales.at(x);
   }
 
+  // One constant input (ViT's class token before the patch tokens) is quantized at the
+  // calibrated output scale and stored as the layer's weight.
   void concat(const Node& n, QLayer& L) {
     L.kind = QLayer::Kind::Concat;
-    for (size_t i = 0; i < n.inputs.size(); ++i) L.inputs.push_back(act_input(n, i));
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (!n.inputs[i].empty() && g_.is_const(n.inputs[i])) {
+        if (L.const_operand >= 0)
+          unsupported(g_.source, where(n), "more than one constant input in the int8 path");
+        L.const_operand = static_cast<int>(i);
+        continue;
+      }
+      L.inputs.push_back(act_input(n, i));
+    }
+    if (L.inputs.empty()) unsupported(g_.source, where(n), "every input is a constant");
     const float s_out = finish_output(L, nullptr);
     for (const auto& v : L.inputs)
       L.requant.push_back(requant(n, static_cast<double>(q_.scales.at(v)) / s_out));
+    if (L.const_operand >= 0) {
+      const Tensor& t = const_input(n, static_cast<size_t>(L.const_operand), "the constant input");
+      L.weight_shape = t.shape;
+      for (float v : t.f) L.weight.push_back(hls::quantize_value(v, s_out));
+    }
+  }
+
+  // MatMul of two activations (attention's Q K^T and P V): the int32 sum of code products
+  // requantized once by s_a * s_b / s_out, like an activation x activation Mul (§11).
+  void matmul_act(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::MatMulAct;
+    L.inputs = {act_input(n, 0), act_input(n, 1)};
+    const Shape& a = g_.shape(L.inputs[0]);
+    const Shape& b = g_.shape(L.inputs[1]);
+    if (a.size() < 2 || b.size() < 2)
+      unsupported(g_.source, where(n), "a 1-D operand of an activation MatMul in the int8 path");
+    const int64_t K = a.back();
+    L.acc_bound = K * 128 * 128;
+    if (L.acc_bound > hls::kInt32Max)
+      fail(g_.source, where(n), "inner dimension too large for an int32 sum");
+    const float s_out = finish_output(L, absorb_activation(L));
+    L.requant = {requant(n, static_cast<double>(q_.scales.at(L.inputs[0])) *
+                                q_.scales.at(L.inputs[1]) / s_out)};
   }
 
   void clamp(const Node& n, QLayer& L) {
@@ -759,6 +800,8 @@ class Builder {
         y = std::max(0.f, std::min(1.f, alpha * v + beta));
       else if (n.op == "HardSwish")
         y = v * std::max(0.f, std::min(1.f, v / 6.f + 0.5f));
+      else if (n.op == "Gelu")
+        y = gelu_erf(v);
       else
         y = v >= 0.f ? v : alpha * v;  // LeakyRelu
       if (times_x) y = v * y;
@@ -788,6 +831,66 @@ class Builder {
           static_cast<int32_t>(std::llround(std::ldexp(std::exp(-d * s_in), hls::kSoftmaxExpBits)));
     q_.scales[L.output] = 1.f / 127.f;
     L.acc_bound = len << hls::kSoftmaxExpBits;
+  }
+
+  // LayerNormalization over the trailing block of n codes (§11d, hls::layernorm8): gamma
+  // quantized per element (so its code is +-127 and its scale carries it), beta on gamma's grid
+  // times 2^kNormBits, eps moved onto the squared code grid. Output scale calibrated.
+  void layernorm(const Node& n, QLayer& L) {
+    L.kind = QLayer::Kind::LayerNorm;
+    for (size_t k = 1; k < n.outputs.size(); ++k)
+      if (!n.outputs[k].empty() &&
+          (is_graph_output(n.outputs[k]) || !g_.consumers(n.outputs[k]).empty()))
+        unsupported(g_.source, where(n),
+                    "the Mean / InvStdDev outputs have no int8 implementation (only Y)");
+    const std::string& x = act_input(n, 0);
+    L.inputs = {x};
+    const Shape& xs = g_.shape(x);
+    int64_t ax = n.attr_i("axis", -1);
+    if (ax < 0) ax += static_cast<int64_t>(xs.size());
+    const int64_t inner = numel(Shape(xs.begin() + ax, xs.end()));
+    if (inner > (int64_t{1} << 14))
+      unsupported(g_.source, where(n),
+                  "LayerNorm over " + std::to_string(inner) + " values (int8 path: at most 16384)");
+    auto expand = [&](size_t i, float dflt) {
+      std::vector<float> v(static_cast<size_t>(inner), dflt);
+      if (n.in(i).empty()) return v;
+      const Tensor& t = const_input(n, i, i == 1 ? "the scale" : "the bias");
+      for (size_t k = 0; k < v.size(); ++k) v[k] = t.f[t.f.size() == 1 ? 0 : k];
+      return v;
+    };
+    const std::vector<float> gamma = expand(1, 1.f), beta = expand(2, 0.f);
+    quantize_weights(
+        gamma, inner, [](size_t i) { return static_cast<int64_t>(i); }, L);
+    L.weight_shape = {inner};
+    const double one = std::ldexp(1.0, hls::kNormBits);
+    L.bias.resize(static_cast<size_t>(inner));
+    for (size_t k = 0; k < L.bias.size(); ++k) {
+      const double v = std::round(beta[k] * one / L.weight_scale[k]);
+      L.bias[k] = hls::sat32(static_cast<int64_t>(std::max(-4e18, std::min(4e18, v))));
+    }
+    const double s_in = q_.scales.at(x);
+    const double nn = static_cast<double>(inner) * static_cast<double>(inner);
+    const double e = std::round(nn * n.attr_f("epsilon", 1e-5f) / (s_in * s_in));
+    const double vmax = nn * 128.0 * 128.0;
+    if (!(vmax + e <= std::ldexp(1.0, 46)))
+      unsupported(g_.source, where(n),
+                  "epsilon is too large against the input's int8 step (n^2 eps / s_in^2 = " +
+                      std::to_string(e) + " > 2^46)");
+    const int64_t E = static_cast<int64_t>(e);
+    L.exp_lut = {static_cast<int32_t>(E >> 31), static_cast<int32_t>(E & 0x7fffffff)};
+    const float s_out = finish_output(L, absorb_activation(L));
+    L.requant.clear();
+    for (float sw : L.weight_scale) L.requant.push_back(requant(n, sw / (one * s_out)));
+    // |x-hat| <= sqrt(n - 1) (+ rounding): |z| <= sqrt(n) 2^kNormBits + 1.
+    const int64_t zmax = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(inner)) * one)) + 1;
+    for (size_t k = 0; k < L.bias.size(); ++k)
+      L.acc_bound = std::max(L.acc_bound, zmax * std::abs(static_cast<int64_t>(L.weight[k])) +
+                                              std::abs(static_cast<int64_t>(L.bias[k])));
+    if (L.acc_bound > hls::kInt32Max)
+      fail(g_.source, where(n),
+           "the int32 accumulator could overflow: worst case |acc| = " +
+               std::to_string(L.acc_bound) + " > 2^31-1");
   }
 
   const Graph& g_;

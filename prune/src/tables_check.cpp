@@ -79,6 +79,7 @@ int64_t requant_needed(const QuantizedModel& q, const QLayer& L) {
     }
     case QLayer::Kind::GlobalAvgPool:
     case QLayer::Kind::Mul:
+    case QLayer::Kind::MatMulAct:
     case QLayer::Kind::ReduceSum:
       return 1;
     case QLayer::Kind::Add:
@@ -98,6 +99,8 @@ size_t inputs_needed(const QLayer& L) {
     case QLayer::Kind::Sub:
     case QLayer::Kind::Mul:
       return L.const_operand >= 0 ? 1 : 2;
+    case QLayer::Kind::MatMulAct:
+      return 2;
     case QLayer::Kind::Concat:
       return L.inputs.empty() ? 1 : L.inputs.size();
     default:
@@ -139,7 +142,16 @@ void check_layer(const QuantizedModel& q, const QLayer& L, const std::set<std::s
     fail(source, place, "lookup table has " + std::to_string(L.lut.size()) + " entries, not 256");
   if (L.kind == QLayer::Kind::Softmax && L.exp_lut.size() != 256)
     fail(source, place, "exp table has " + std::to_string(L.exp_lut.size()) + " entries, not 256");
-  if (L.const_operand < -1 || L.const_operand > 1)
+  if (L.kind == QLayer::Kind::LayerNorm) {
+    const size_t w = L.weight.size();
+    const int64_t out = numel(q.graph.shapes.at(L.output));
+    if (w == 0 || L.bias.size() != w || L.requant.size() != w || L.exp_lut.size() != 2 ||
+        out % static_cast<int64_t>(w) != 0 || L.exp_lut[0] < 0 || L.exp_lut[1] < 0)
+      fail(source, place,
+           "LayerNorm needs one weight, bias and requantization record per normalised element "
+           "and a two-word epsilon");
+  }
+  if (L.const_operand < -1 || (L.const_operand > 1 && L.kind != QLayer::Kind::Concat))
     fail(source, place, "constant operand " + std::to_string(L.const_operand) + " is not -1, 0, 1");
   if (!has_weights(L)) {
     int64_t n_w = 0;

@@ -42,7 +42,11 @@ const std::vector<std::pair<QLayer::Kind, uint8_t>> kKindCodes = {
     {QLayer::Kind::Lut, 10},          {QLayer::Kind::Softmax, 11},
     {QLayer::Kind::Move, 12},         {QLayer::Kind::Mul, 13},
     {QLayer::Kind::Sub, 14},          {QLayer::Kind::ReduceSum, 15},
-    {QLayer::Kind::ReduceMax, 16},    {QLayer::Kind::ResizeLinear, 17}};
+    {QLayer::Kind::ReduceMax, 16},    {QLayer::Kind::ResizeLinear, 17},
+    {QLayer::Kind::LayerNorm, 18},    {QLayer::Kind::MatMulAct, 19}};
+// The first code and graph ops that need version 3 (weight-tables.md §7): transformers.
+constexpr uint8_t kFirstV3Kind = 18;
+const std::set<std::string> kV3Ops = {"Erf", "Gelu", "LayerNormalization", "Pow"};
 // The first code and graph ops that need version 2 (weight-tables.md §7).
 constexpr uint8_t kFirstV2Kind = 13;
 const std::set<std::string> kV2Ops = {"Cast",      "Gather",     "HardSwish", "Pad",

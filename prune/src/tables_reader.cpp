@@ -105,6 +105,8 @@ void read_quant(In& in, QuantizedModel& q, std::vector<uint32_t>& qsection, uint
     if (!enum_of(kKindCodes, kind_code, &L.kind)) in.bad("unknown layer kind code");
     if (kind_code >= kFirstV2Kind && file_version < 2)
       in.bad("layer kind code " + std::to_string(kind_code) + " needs weight-table version 2");
+    if (kind_code >= kFirstV3Kind && file_version < 3)
+      in.bad("layer kind code " + std::to_string(kind_code) + " needs weight-table version 3");
     L.name = in.str("layer name");
     L.op = in.str("layer op");
     L.node = in.u32("layer node");

@@ -16,6 +16,10 @@ namespace {
 // The lowest version that describes q (tables.h: version-1 readers keep reading such files).
 uint16_t version_needed(const QuantizedModel& q) {
   for (const QLayer& L : q.layers)
+    if (code_of(kKindCodes, L.kind) >= kFirstV3Kind) return 3;
+  for (const Node& n : q.graph.nodes)
+    if (kV3Ops.count(n.op)) return 3;
+  for (const QLayer& L : q.layers)
     if (code_of(kKindCodes, L.kind) >= kFirstV2Kind) return 2;
   for (const Node& n : q.graph.nodes)
     if (kV2Ops.count(n.op)) return 2;

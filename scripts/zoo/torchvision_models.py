@@ -14,7 +14,7 @@ For each model NAME it writes, into OUT (default build/tvmodels):
   NAME_x.npy     float32 inputs [N, ...]           (also the calibration set)
   NAME_y.npy     PyTorch's float32 outputs for NAME_x.npy
 
-Usage: torchvision_models.py [--out DIR] [--opset K] [--n N] [--size S] [NAME ...]
+Usage: torchvision_models.py [--out DIR] [--opset K] [--n N] [--size S] [--large] [NAME ...]
 A NAME already exported (all three files present, newer than this script) is skipped, so a
 build can call it every time.
 """
@@ -40,6 +40,18 @@ TORCHVISION = {
     "regnet_x_400mf": 64,
     "resnext50_32x4d": 64,
     "mobilenet_v3_large": 64,
+    "convnext_tiny": 64,  # LayerNorm and GELU fused at import (LayerNormalization, Gelu)
+    "vit_b_32": 64,  # image_size=64: 4 patches + the class token (Equal/Where/Expand folded)
+    "swin_t": 64,  # shifted windows: Mod/ScatterND/Not mask arithmetic folded
+}
+
+# Exported only when named (or with --large): adaptive_avg_pool2d to 6x6 / 7x7 does not export
+# from the 1x1 / 2x2 map a 64x64 input leaves, so these run at 224x224, and at 61 M / 133 M
+# parameters (250 / 530 MB of ONNX) they are too heavy for the default suite
+# (PRUNESIM_REAL_LARGE=1 build/tests/test_real runs them; docs/onnx-support.md).
+LARGE = {
+    "alexnet": 224,
+    "vgg11": 224,
 }
 
 
@@ -88,7 +100,13 @@ def build(name, size):
     kw = {"num_classes": 10}
     if name == "googlenet":
         kw.update(aux_logits=False, init_weights=True)
-    return getattr(torchvision.models, name)(weights=None, **kw), (3, size, size)
+    if name.startswith("vit_"):
+        kw.update(image_size=size)
+    model = getattr(torchvision.models, name)(weights=None, **kw)
+    if name.startswith("vit_"):
+        # torchvision zero-initialises ViT's classifier: the logits would be identically 0.
+        model.heads.head.reset_parameters()
+    return model, (3, size, size)
 
 
 def recalibrate_bn(model, shape, batches=8):
@@ -113,20 +131,22 @@ def main():
     ap.add_argument("--opset", type=int, default=13)
     ap.add_argument("--n", type=int, default=4, help="samples in NAME_x.npy")
     ap.add_argument("--size", type=int, default=0, help="input height/width (0: per model)")
+    ap.add_argument("--large", action="store_true", help="with no NAME: also %s" %
+                    ", ".join(LARGE))
     ap.add_argument("names", nargs="*", help="models (default: all): %s" %
-                    ", ".join(list(TORCHVISION) + list(ONE_D)))
+                    ", ".join(list(TORCHVISION) + list(ONE_D) + list(LARGE)))
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    names = a.names or list(TORCHVISION) + list(ONE_D)
+    names = a.names or list(TORCHVISION) + list(ONE_D) + (list(LARGE) if a.large else [])
     torch.set_num_threads(1)
     me = os.path.getmtime(os.path.abspath(__file__))
     for name in names:
-        if name not in TORCHVISION and name not in ONE_D:
+        if name not in TORCHVISION and name not in ONE_D and name not in LARGE:
             sys.exit("torchvision_models.py: unknown model '%s'" % name)
         paths = [os.path.join(a.out, name + s) for s in (".onnx", "_x.npy", "_y.npy")]
         if all(os.path.exists(p) and os.path.getmtime(p) > me for p in paths):
             continue
-        model, shape = build(name, a.size or TORCHVISION.get(name, 0))
+        model, shape = build(name, a.size or TORCHVISION.get(name, LARGE.get(name, 0)))
         recalibrate_bn(model, shape)
         x = torch.randn(a.n, *shape, generator=torch.Generator().manual_seed(2))
         import warnings

@@ -148,11 +148,12 @@ TEST(Import, UnsupportedOpNamesNodeAndOp) {
   ModelBuilder b;
   b.input("x", {1, 3});
   b.node("Relu", {"x"}, {"a"}, "r");
-  b.node("Erf", {"a"}, {"y"}, "my_erf");
+  b.node("ReduceL2", {"a"}, {"y"}, "my_l2");
   b.output("y");
   const std::string e = error_of(b);
   EXPECT_NE(e.find("test.onnx"), std::string::npos) << e;
-  EXPECT_NE(e.find("node 'my_erf' (Erf)"), std::string::npos) << e;
+  EXPECT_NE(e.find("node 'my_l2' (ReduceL2)"), std::string::npos) << e;
+  EXPECT_NE(e.find("nearest supported form: ReduceSum, Sqrt"), std::string::npos) << e;
   EXPECT_NE(e.find("not supported"), std::string::npos) << e;
   EXPECT_THROW(b.graph(), UnsupportedError);
 }

@@ -10,7 +10,9 @@
 #include <random>
 
 #include "common/onnx_builder.h"
+#include "hls/datapath.h"
 #include "prune/errors.h"
+#include "prune/fast_exec.h"
 #include "prune/executor.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
@@ -578,6 +580,314 @@ TEST(PytorchOps, TablesOfNewKindsAreVersion2AndOldKindsStay1) {
   TableSummary s2;
   parse_tables(bytes, "b.pwt", &s2);
   EXPECT_EQ(s2.version, 2);
+}
+
+// ------------------------------------------------------------------ transformer ops (ConvNeXt)
+
+// PyTorch's opset-13 LayerNorm over the last axis: ReduceMean, Sub, Pow 2, ReduceMean, Add eps,
+// Sqrt, Div, Mul gamma, Add beta, after a Conv so the int8 input is an activation.
+Graph layernorm_graph(bool decomposed, int64_t c, int64_t w) {
+  ModelBuilder b(decomposed ? 13 : 17);
+  b.input("x", {1, c, w});
+  b.init("cw", {c, c, 1}, testing::ramp(static_cast<size_t>(c * c), 3));
+  b.node("Conv", {"x", "cw"}, {"v"}, "conv");
+  std::vector<float> gamma(static_cast<size_t>(w)), beta(static_cast<size_t>(w));
+  for (size_t k = 0; k < gamma.size(); ++k) {
+    gamma[k] = 0.5f + 0.1f * static_cast<float>(k);
+    beta[k] = 0.2f - 0.05f * static_cast<float>(k);
+  }
+  b.init("gamma", {w}, gamma);
+  b.init("beta", {w}, beta);
+  if (!decomposed) {
+    auto* n = b.node("LayerNormalization", {"v", "gamma", "beta"}, {"y"}, "ln");
+    ModelBuilder::attr(n, "axis", int64_t{-1});
+    ModelBuilder::attr_f(n, "epsilon", 1e-6f);
+  } else {
+    b.init("two", {}, {2.f});
+    b.init("eps", {}, {1e-6f});
+    ModelBuilder::attr(b.node("ReduceMean", {"v"}, {"m"}, "mean"), "axes", std::vector<int64_t>{-1});
+    b.node("Sub", {"v", "m"}, {"d"}, "sub");
+    b.node("Pow", {"d", "two"}, {"d2"}, "pow");
+    ModelBuilder::attr(b.node("ReduceMean", {"d2"}, {"var"}, "mean2"), "axes",
+                       std::vector<int64_t>{-1});
+    b.node("Add", {"var", "eps"}, {"ve"}, "add_eps");
+    b.node("Sqrt", {"ve"}, {"sd"}, "sqrt");
+    b.node("Div", {"d", "sd"}, {"nrm"}, "div");
+    b.node("Mul", {"nrm", "gamma"}, {"sc"}, "mul_gamma");
+    b.node("Add", {"sc", "beta"}, {"y"}, "add_beta");
+  }
+  b.output("y");
+  return b.graph();
+}
+
+TEST(TransformerOps, DecomposedLayerNormFusesAndMatchesTheFormula) {
+  const Graph g = layernorm_graph(true, 3, 8);
+  ASSERT_EQ(g.nodes.size(), 2u);  // Conv, LayerNormalization
+  EXPECT_EQ(g.nodes[1].op, "LayerNormalization");
+  EXPECT_EQ(g.nodes[1].name, "mean");
+  EXPECT_FLOAT_EQ(g.nodes[1].attr_f("epsilon", 0.f), 1e-6f);
+  const Tensor x = normal({2, 3, 8}, 11);
+  const Tensor y = run_float(g, x);
+  // Against the textbook formula in double on the Conv output.
+  Graph conv_only = g;
+  conv_only.nodes.resize(1);
+  conv_only.outputs[0].name = "v";
+  const Tensor v = run_float(conv_only, x);
+  for (int64_t r = 0; r < 6; ++r) {
+    double m = 0, var = 0;
+    for (int64_t i = 0; i < 8; ++i) m += v.f[static_cast<size_t>(r * 8 + i)] / 8.0;
+    for (int64_t i = 0; i < 8; ++i) {
+      const double d = v.f[static_cast<size_t>(r * 8 + i)] - m;
+      var += d * d / 8.0;
+    }
+    for (int64_t i = 0; i < 8; ++i) {
+      const double want = (v.f[static_cast<size_t>(r * 8 + i)] - m) / std::sqrt(var + 1e-6) *
+                              (0.5 + 0.1 * i) +
+                          (0.2 - 0.05 * i);
+      EXPECT_NEAR(y.f[static_cast<size_t>(r * 8 + i)], want, 1e-5) << r << "," << i;
+    }
+  }
+  // The opset-17 op gives the same values.
+  const Tensor y17 = run_float(layernorm_graph(false, 3, 8), x);
+  for (size_t k = 0; k < y.f.size(); ++k) EXPECT_FLOAT_EQ(y17.f[k], y.f[k]);
+}
+
+TEST(TransformerOps, LayerNormInt8FollowsTheIntegerRule) {
+  // The kernel on quantization.md's example: n = 4, codes {10, 20, 30, 40}, E = 0, gamma code
+  // 16, no beta, requantized by 2^-12: z = -5496, -1832, 1832, 5496, acc / 2^12 rounded.
+  const int8_t x[4] = {10, 20, 30, 40}, w[4] = {16, 16, 16, 16};
+  const int32_t bias[4] = {0, 0, 0, 0};
+  hls::Requant rq[4];
+  for (auto& r : rq) r = {1 << 30, 42};
+  int8_t y[4];
+  hls::layernorm8(4, x, w, bias, rq, 0, hls::kInt8Min, hls::kInt8Max, y);
+  EXPECT_EQ(std::vector<int8_t>(y, y + 4), (std::vector<int8_t>{-21, -7, 7, 21}));
+  EXPECT_EQ(hls::isqrt64(2000u * 65536u), 11448u);
+  EXPECT_EQ(hls::isqrt64(0), 0u);
+  EXPECT_EQ(hls::isqrt64((uint64_t{1} << 62) - 1), (uint64_t{1} << 31) - 1);
+
+  // Whole models: within a few output steps of float, the fast executor code for code, .pwt.
+  for (bool decomposed : {true, false}) {
+    SCOPED_TRACE(decomposed ? "decomposed" : "opset 17");
+    const Graph g = layernorm_graph(decomposed, 4, 16);
+    const Int8Check c = int8_vs_float(g, {1, 4, 16});
+    ASSERT_EQ(c.q.layers.size(), 2u);
+    EXPECT_EQ(c.q.layers[1].kind, QLayer::Kind::LayerNorm);
+    EXPECT_LE(c.max_lsb, 3.0);
+    const Tensor x = normal({3, 4, 16}, 21);
+    EXPECT_EQ(run_int8_fast(c.q, x).output_int8.i, run_int8(c.q, x).output_int8.i);
+  }
+}
+
+TEST(TransformerOps, ErfGeluFusesIntoOneTable) {
+  // PyTorch's GELU: x / sqrt2 -> Erf -> + 1 -> x * . -> * 0.5, and the (x * 0.5) * (1 + erf)
+  // order.
+  for (int form = 0; form < 2; ++form) {
+    SCOPED_TRACE(form);
+    ModelBuilder b(13);
+    b.input("x", {1, 4, 6});
+    b.init("w", {4, 4, 1}, testing::ramp(16, 3));
+    b.node("Conv", {"x", "w"}, {"c"}, "conv");
+    b.init("sqrt2", {}, {1.4142135f});
+    b.init("one", {}, {1.f});
+    b.init("half", {}, {0.5f});
+    b.node("Div", {"c", "sqrt2"}, {"s"}, "div");
+    b.node("Erf", {"s"}, {"e"}, "erf");
+    b.node("Add", {"e", "one"}, {"e1"}, "add");
+    if (form == 0) {
+      b.node("Mul", {"c", "e1"}, {"m"}, "mul");
+      b.node("Mul", {"m", "half"}, {"y"}, "mul_half");
+    } else {
+      b.node("Mul", {"c", "half"}, {"h"}, "mul_half");
+      b.node("Mul", {"h", "e1"}, {"y"}, "mul");
+    }
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 2u);
+    EXPECT_EQ(g.nodes[1].op, "Gelu");
+    Graph conv_only = g;
+    conv_only.nodes.resize(1);
+    conv_only.outputs[0].name = "c";
+    const Tensor x = normal({2, 4, 6}, 3);
+    const Tensor v = run_float(conv_only, x), y = run_float(g, x);
+    for (size_t k = 0; k < y.f.size(); ++k)
+      EXPECT_NEAR(y.f[k], 0.5 * v.f[k] * (1 + std::erf(v.f[k] / std::sqrt(2.0))), 1e-6);
+    const Int8Check c = int8_vs_float(g, {1, 4, 6});
+    ASSERT_EQ(c.q.layers.size(), 2u);
+    EXPECT_EQ(c.q.layers[1].kind, QLayer::Kind::Lut);
+    // The Conv output's rounding (through GELU's slope, at most 1.13, and s_c / s_out > 1 when
+    // the negative side is the larger) plus the table's output rounding.
+    EXPECT_LE(c.max_lsb, 2.0);
+  }
+}
+
+TEST(TransformerOps, UnfusedErfAndPowRunInFloatAndAreRefusedInInt8) {
+  for (const std::string op : {"Erf", "Pow"}) {
+    SCOPED_TRACE(op);
+    ModelBuilder b(13);
+    b.input("x", {1, 5});
+    b.init("three", {}, {3.f});
+    if (op == "Erf")
+      b.node("Erf", {"x"}, {"y"}, "lonely");
+    else
+      b.node("Pow", {"x", "three"}, {"y"}, "lonely");
+    b.output("y");
+    const Graph g = b.graph();
+    const Tensor x({1, 5}, {-1.f, -0.5f, 0.f, 0.5f, 2.f});
+    const Tensor y = run_float(g, x);
+    for (size_t k = 0; k < 5; ++k)
+      EXPECT_FLOAT_EQ(y.f[k], op == "Erf" ? std::erf(x.f[k]) : x.f[k] * x.f[k] * x.f[k]);
+    const std::string e = error_of([&] { quantize(g, x); });
+    EXPECT_NE(e.find("node 'lonely' (" + op + "): op '" + op + "' has no int8 implementation"),
+              std::string::npos)
+        << e;
+  }
+}
+
+TEST(TransformerOps, ClassTokenShapeArithmeticFoldsAndConcatTakesAConstant) {
+  // ViT's class token: Expand(token, Where(Equal(shape, ConstantOfShape * -1), ones, shape)),
+  // all constants once shapes are fixed, then Concat with the patch tokens.
+  ModelBuilder b(13);
+  b.input("x", {1, 2, 3});
+  b.init("w", {3, 3}, testing::ramp(9, 4));
+  b.node("MatMul", {"x", "w"}, {"t"}, "proj");
+  b.init_i64("shape", {3}, {1, -1, -1});
+  b.init_i64("three", {1}, {3});
+  b.init_i64("minus1", {}, {-1});
+  b.init("token", {1, 1, 3}, {0.5f, -1.f, 2.f});
+  auto* cs = b.node("ConstantOfShape", {"three"}, {"ones"}, "cos");
+  {
+    auto* a = cs->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    a->mutable_t()->add_dims(1);
+    a->mutable_t()->add_int64_data(1);
+  }
+  b.node("Mul", {"ones", "minus1"}, {"neg"}, "mul");
+  b.node("Equal", {"shape", "neg"}, {"eq"}, "eq");
+  b.node("Where", {"eq", "ones", "shape"}, {"sel"}, "where");
+  b.node("Expand", {"token", "sel"}, {"tok"}, "expand");
+  ModelBuilder::attr(b.node("Concat", {"tok", "t"}, {"y"}, "cat"), "axis", int64_t{1});
+  b.output("y");
+  const Graph g = b.graph();
+  ASSERT_EQ(g.nodes.size(), 2u);  // MatMul, Concat: the rest folded
+  EXPECT_EQ(g.nodes[1].op, "Concat");
+  EXPECT_EQ(g.init(g.nodes[1].inputs[0]).shape, (Shape{1, 1, 3}));
+  const Tensor x = normal({1, 2, 3}, 8);
+  const Tensor y = run_float(g, x);
+  ASSERT_EQ(y.shape, (Shape{1, 3, 3}));
+  EXPECT_EQ(std::vector<float>(y.f.begin(), y.f.begin() + 3), (std::vector<float>{0.5f, -1.f, 2.f}));
+  // int8: the token is the layer's weight at the output scale.
+  const Int8Check c = int8_vs_float(g, {1, 2, 3});
+  ASSERT_EQ(c.q.layers.size(), 2u);
+  const QLayer& L = c.q.layers[1];
+  EXPECT_EQ(L.kind, QLayer::Kind::Concat);
+  EXPECT_EQ(L.const_operand, 0);
+  ASSERT_EQ(L.weight.size(), 3u);
+  const float s = c.q.scales.at("y");
+  EXPECT_EQ(L.weight[2], hls::quantize_value(2.f, s));
+  EXPECT_LE(c.max_lsb, 1.0);
+  // Equal on an activation is refused naming the node.
+  ModelBuilder b2(13);
+  b2.input("x", {1, 3});
+  b2.node("Equal", {"x", "x"}, {"y"}, "live_eq");
+  b2.output("y");
+  const std::string e = error_of([&] { b2.graph(); });
+  EXPECT_NE(e.find("node 'live_eq' (Equal)"), std::string::npos) << e;
+}
+
+TEST(TransformerOps, AttentionMatMulOfTwoActivationsInt8) {
+  // The kernel: [[1, 2], [3, 4]] x [[5, 6], [7, 8]], requantized by 1.
+  const int8_t a[4] = {1, 2, 3, 4}, bm[4] = {5, 6, 7, 8};
+  int8_t y[4];
+  hls::matmul8(2, 2, 2, a, bm, hls::Requant{1 << 30, 30}, hls::kInt8Min, hls::kInt8Max, y);
+  EXPECT_EQ(std::vector<int8_t>(y, y + 4), (std::vector<int8_t>{19, 22, 43, 50}));
+  // softmax(q k^T) v on [1, 4, 6] tokens, then a broadcast batch: [1, 2, 4, 6] x [1, 6, 4].
+  ModelBuilder b(13);
+  b.input("x", {1, 4, 6});
+  b.init("wq", {6, 6}, testing::ramp(36, 5));
+  b.init("wk", {6, 6}, testing::ramp(36, 6));
+  b.init("wv", {6, 6}, testing::ramp(36, 7));
+  b.node("MatMul", {"x", "wq"}, {"q"}, "q");
+  b.node("MatMul", {"x", "wk"}, {"k"}, "k");
+  b.node("MatMul", {"x", "wv"}, {"v"}, "v");
+  ModelBuilder::attr(b.node("Transpose", {"k"}, {"kt"}, "kt"), "perm", std::vector<int64_t>{0, 2, 1});
+  b.node("MatMul", {"q", "kt"}, {"s"}, "qk");
+  ModelBuilder::attr(b.node("Softmax", {"s"}, {"p"}, "softmax"), "axis", int64_t{-1});
+  b.node("MatMul", {"p", "v"}, {"o"}, "pv");
+  b.init_i64("shape4", {4}, {1, 1, 4, 6});
+  b.node("Reshape", {"o", "shape4"}, {"o4"}, "r4");
+  ModelBuilder::attr(b.node("Concat", {"o4", "o4"}, {"oo"}, "stack"), "axis", int64_t{1});
+  b.node("MatMul", {"oo", "kt"}, {"y"}, "bcast");
+  b.output("y");
+  const Graph g = b.graph();
+  const Int8Check c = int8_vs_float(g, {1, 4, 6});
+  int act = 0;
+  for (const auto& L : c.q.layers) act += L.kind == QLayer::Kind::MatMulAct;
+  EXPECT_EQ(act, 3);
+  // The transformer kinds need weight-table version 3.
+  TableSummary ts;
+  parse_tables(table_bytes(c.q, {}, {}, TableOptions{}, "t.pwt"), "t.pwt", &ts);
+  EXPECT_EQ(ts.version, 3);
+  // Roundings compound through three products and a softmax: a few output steps (6.6 measured).
+  EXPECT_LE(c.max_lsb, 8.0);
+  const Tensor x = normal({3, 4, 6}, 9);
+  EXPECT_EQ(run_int8_fast(c.q, x).output_int8.i, run_int8(c.q, x).output_int8.i);
+}
+
+TEST(TransformerOps, SwinMaskArithmeticFolds) {
+  // Mod (Python's sign rule, and fmod), Not, ScatterND of constants become initializers; an
+  // empty slice of a shape concatenated into a Reshape target folds too.
+  for (int fmod = 0; fmod < 2; ++fmod) {
+    ModelBuilder b(13);
+    b.input("x", {1, 3});
+    b.init_i64("a", {3}, {-7, 7, 5});
+    b.init_i64("m", {1}, {3});
+    auto* n = b.node("Mod", {"a", "m"}, {"r"}, "mod");
+    if (fmod) ModelBuilder::attr(n, "fmod", int64_t{1});
+    b.node("Add", {"x", "r"}, {"y"}, "add");
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.init(g.nodes[0].inputs[1]).i,
+              fmod ? (std::vector<int64_t>{-1, 1, 2}) : (std::vector<int64_t>{2, 1, 2}));
+  }
+  {
+    ModelBuilder b(13);
+    b.input("x", {1, 4});
+    b.init_i64("c", {4}, {1, 0, 1, 0});
+    b.init("one", {1}, {1.f});
+    b.init("zero", {1}, {0.f});
+    ModelBuilder::attr(b.node("Cast", {"c"}, {"cb"}, "cast"), "to", int64_t{9});  // bool
+    b.node("Not", {"cb"}, {"nc"}, "not");
+    b.node("Where", {"nc", "one", "zero"}, {"w"}, "where");
+    b.init("data", {4}, {0.f, 0.f, 0.f, 0.f});
+    b.init_i64("idx", {2, 1}, {1, 3});
+    b.init("upd", {2}, {5.f, 6.f});
+    b.node("ScatterND", {"data", "idx", "upd"}, {"sc"}, "scatter");
+    b.node("Add", {"w", "sc"}, {"k"}, "addk");
+    b.node("Add", {"x", "k"}, {"y"}, "add");
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.init(g.nodes[0].inputs[1]).f, (std::vector<float>{0.f, 6.f, 0.f, 7.f}));
+  }
+  {
+    ModelBuilder b(13);
+    b.input("x", {1, 6});
+    b.node("Shape", {"x"}, {"s"}, "shape");
+    b.init_i64("st", {1}, {2});
+    b.init_i64("en", {1}, {2});
+    b.node("Slice", {"s", "st", "en"}, {"none"}, "slice");
+    b.init_i64("hw", {2}, {2, 3});
+    ModelBuilder::attr(b.node("Concat", {"hw", "none"}, {"t"}, "cat"), "axis", int64_t{0});
+    b.node("Reshape", {"x", "t"}, {"y"}, "reshape");
+    b.output("y");
+    const Graph g = b.graph();
+    ASSERT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(g.shape("y"), (Shape{2, 3}));
+  }
 }
 
 }  // namespace

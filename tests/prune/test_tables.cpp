@@ -743,9 +743,9 @@ TEST_F(TablesBad, BadMagic) {
 
 TEST_F(TablesBad, UnsupportedVersion) {
   std::string b = bytes_;
-  b[8] = 3;
+  b[8] = 4;
   put_u32(b, 44, crc32(b.data(), 44));  // a well-formed future file
-  EXPECT_INPUT_ERROR(parse_tables(b, "net.pwt"), "net.pwt", "unsupported weight-table version 3");
+  EXPECT_INPUT_ERROR(parse_tables(b, "net.pwt"), "net.pwt", "unsupported weight-table version 4");
 }
 
 TEST_F(TablesBad, HeaderAndModelCrc) {

@@ -135,5 +135,67 @@ inline void softmax8(int32_t len, int32_t stride, const int8_t* x, const int32_t
   }
 }
 
+// MatMul of two activations for one batch entry: y[m, n] = requant(sum_k a[m, k] * b[k, n]),
+// a [M, K] and b [K, N] row-major int8 codes, the int32 sum exact (K * 2^14 < 2^31 is checked at
+// quantization), one requantization s_a * s_b / s_out for the layer.
+inline void matmul8(int32_t M, int32_t K, int32_t N, const int8_t* a, const int8_t* b,
+                    const Requant& rq, int8_t lo, int8_t hi, int8_t* y) {
+  for (int32_t m = 0; m < M; ++m)
+    for (int32_t n = 0; n < N; ++n) {
+      int32_t acc = 0;
+      for (int32_t k = 0; k < K; ++k) {
+        PRUNESIM_HLS_PIPELINE
+        acc = mac(acc, a[m * K + k], b[k * N + n]);
+      }
+      y[m * N + n] = requantize_clamp(acc, rq, lo, hi);
+    }
+}
+
+// LayerNorm over one row of n codes x (quantization.md §11d). With S = sum x, Q = sum x^2 and
+// V = n Q - S^2 (= n^2 times the codes' variance, exact in int64), the normalised value of x_i
+// is (n x_i - S) / sqrt(V + E), E = round(n^2 eps / s_in^2) (eps on the code grid). The
+// square root is the integer floor sqrt of (V + E) * 2^16 (8 fractional bits), the quotient
+// z_i = round((n x_i - S) * 2^(kNormBits + 8) / t) holds x-hat with kNormBits fractional bits,
+// and acc_i = z_i * w_i + bias_i (gamma's int8 code, beta on the same grid) is requantized per
+// element by rq[i] = s_w[i] / (2^kNormBits s_out). Callers bound n <= 2^14 and V + E <= 2^46,
+// so every intermediate fits int64 and the accumulator int32 (checked at quantization).
+constexpr int kNormBits = 12;
+
+inline uint64_t isqrt64(uint64_t v) {  // floor(sqrt(v)), bit by bit
+  uint64_t r = 0, bit = uint64_t{1} << 62;
+  while (bit > v) bit >>= 2;
+  while (bit != 0) {
+    if (v >= r + bit) {
+      v -= r + bit;
+      r = (r >> 1) + bit;
+    } else {
+      r >>= 1;
+    }
+    bit >>= 2;
+  }
+  return r;
+}
+
+inline void layernorm8(int32_t n, const int8_t* x, const int8_t* w, const int32_t* bias,
+                       const Requant* rq, int64_t eps_codes, int8_t lo, int8_t hi, int8_t* y) {
+  int64_t S = 0, Q = 0;
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    S += x[k];
+    Q += static_cast<int64_t>(x[k]) * x[k];
+  }
+  const int64_t V = static_cast<int64_t>(n) * Q - S * S;
+  int64_t t = static_cast<int64_t>(isqrt64(static_cast<uint64_t>(V + eps_codes) << 16));
+  if (t == 0) t = 1;  // every code equal and eps 0: x - mean is 0 anyway
+  for (int32_t k = 0; k < n; ++k) {
+    PRUNESIM_HLS_PIPELINE
+    const int64_t num = (static_cast<int64_t>(n) * x[k] - S) * (int64_t{1} << (kNormBits + 8));
+    // Rounded to nearest, ties away from zero.
+    const int64_t z = num >= 0 ? (num + t / 2) / t : -((-num + t / 2) / t);
+    const int64_t acc = z * w[k] + bias[k];
+    y[k] = requantize_clamp(sat32(acc), rq[k], lo, hi);
+  }
+}
+
 }  // namespace hls
 }  // namespace prunesim

@@ -169,6 +169,7 @@ std::string eltwise_limits(const Graph& g, const Node& n, const QLayer& L, const
     case QLayer::Kind::Concat: {
       int64_t ax = n.attr_i("axis", 0);
       if (ax < 0) ax += static_cast<int64_t>(D.out_shape.size());
+      if (L.const_operand >= 0) return "the DPU concatenates activations only (a constant input)";
       return ax != 1 ? "the DPU concatenates along channels (axis 1) only" : "";
     }
     case QLayer::Kind::Add:

@@ -1056,6 +1056,10 @@ bool compile_move(Compile& c, const Ctx& cx, const QLayer& L, LayerProgram&& P) 
 // channels of it). Returns false when every input was written in place: the Concat is then a
 // view of its region, recorded with no cycles.
 bool concat_passes(Compile& c, const QLayer& L, size_t li, LayerProgram& P) {
+  // The core concatenates activation buffers; a constant input (ViT's class token) has none.
+  if (L.const_operand >= 0)
+    unsupported(c.source, "layer '" + L.name + "' (Concat)",
+                "a constant input has no RAMAN core form (the core concatenates activations)");
   int64_t off = 0;
   for (size_t i = 0; i < L.inputs.size(); ++i) {
     const ActBuffer& xi = c.bufs.at(L.inputs[i]);

@@ -21,6 +21,11 @@ int fold_constants(Graph& g);
 // Inputs that shapes depend on (Reshape shape, Slice starts, Pad pads, ...) must be constants
 // once folding is done: UnsupportedError naming the node otherwise.
 void check_const_inputs(const Graph& g);
+// Fuses PyTorch's opset-13 decompositions of transformer ops into one node each (needs
+// g.shapes): LayerNorm (ReduceMean, Sub, Pow 2, ReduceMean, Add eps, Sqrt, Div[, Mul gamma,
+// Add beta] over trailing axes) into LayerNormalization, and GELU (Div sqrt 2 or Mul 1/sqrt 2,
+// Erf, Add 1, Mul x, Mul 0.5 in either order) into Gelu. Returns the number of fusions.
+int fuse_transformer_ops(Graph& g);
 // Rewrites every Split into one Slice per output (needs g.shapes). Returns the Splits rewritten.
 int split_to_slices(Graph& g);
 // Fills g.shapes for every value; symbolic batch dimensions become 1.

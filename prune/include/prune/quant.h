@@ -34,9 +34,11 @@ struct QLayer {
     AvgPool,        // int32 window sum, requant[n] for a window of n taps
     GlobalAvgPool,  // int32 plane sum, requant[0]
     Add,            // requant = {a -> common grid, b -> common grid, common grid -> out}
-    Concat,         // requant[i] moves input i to the output scale
+    Concat,         // requant[i] moves activation input i to the output scale; a constant
+                    // input (ViT's class token) is `weight` at the output scale, at node input
+                    // position const_operand
     Clamp,          // stand-alone Relu/Clip: clamp to [act_min, act_max], scale unchanged
-    Lut,            // Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, and x * f(x) (SiLU,
+    Lut,            // Sigmoid, Tanh, LeakyRelu, HardSigmoid, HardSwish, Gelu, and x * f(x) (SiLU,
                     // hard swish: the Mul fused): 256-entry table
     Softmax,        // exp table on (max - x), integer divide; output scale fixed at 1/127
     Move,           // Flatten, Reshape, Transpose, Resize/Upsample (nearest), Slice, Squeeze,
@@ -49,6 +51,12 @@ struct QLayer {
     ReduceMax,      // ReduceMax: the largest code; output keeps the input scale
     ResizeLinear,   // Resize/Upsample linear over at most 2 axes: integer-weighted neighbours,
                     // input scale kept (weights from the node's geometry, quantization.md §9)
+    MatMulAct,      // MatMul of two activations (attention): int32 sums of code products,
+                    // requant[0] = s_a * s_b / s_out (hls::matmul8), numpy batch broadcasting
+    LayerNorm,      // LayerNormalization over the trailing block of n codes (hls::layernorm8):
+                    // weight/weight_scale = gamma per element, bias = beta on the same grid,
+                    // requant[i] per element, exp_lut = {E >> 31, E & (2^31-1)} with
+                    // E = round(n^2 eps / s_in^2) (quantization.md §11d)
   };
   Kind kind = Kind::Move;
   std::string name;                 // the executed node
@@ -63,7 +71,7 @@ struct QLayer {
   Shape weight_shape;
   std::vector<int8_t> weight;
   std::vector<float> weight_scale;  // per output channel (Add constant: one per-tensor scale)
-  int const_operand = -1;           // Add: position (0/1) of the constant operand, else -1
+  int const_operand = -1;  // Add/Sub/Mul (0/1), Concat (input position): the constant, else -1
   std::vector<int32_t> bias;        // per output channel, scale = s_in * weight_scale[c]
   std::vector<hls::Requant> requant;
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;  // fused (or stand-alone) clamp

@@ -24,8 +24,10 @@ namespace prunesim {
 // Version 2 adds layer kinds 13-16 (Mul, Sub, ReduceSum, ReduceMax) and the graph ops Pad,
 // Slice, Squeeze, Unsqueeze, Gather, Cast, ReduceMean/Max/Sum and HardSwish; the layout is
 // version 1's. A writer puts the lowest version that describes the model (1 when none of those
-// occur, so such files stay readable by version-1 builds); this build reads both.
-constexpr uint16_t kTableVersion = 2;
+// occur, so such files stay readable by version-1 builds); this build reads both. Version 3
+// adds the transformer kinds 18-19 (LayerNorm, MatMulAct) and the graph ops Gelu,
+// LayerNormalization, Erf and Pow, same layout again.
+constexpr uint16_t kTableVersion = 3;
 constexpr uint16_t kTableMinVersion = 1;
 
 struct TableSummary;

@@ -67,7 +67,11 @@ enum class Op {
   ReduceMax,
   ReduceSum,
   Slice,
-  Gather
+  Gather,
+  Erf,
+  Gelu,
+  Pow,
+  LayerNorm
 };
 
 const std::map<std::string, Op>& op_kinds() {
@@ -124,6 +128,11 @@ const std::map<std::string, Op>& op_kinds() {
       {"Squeeze", Op::Reshape},
       {"Unsqueeze", Op::Reshape},
       {"Cast", Op::Identity},  // import leaves only Cast to float on activations
+      // Transformer ops (import fuses PyTorch's LayerNorm and GELU decompositions into these).
+      {"Erf", Op::Erf},
+      {"Gelu", Op::Gelu},
+      {"Pow", Op::Pow},
+      {"LayerNormalization", Op::LayerNorm},
   };
   return m;
 }
@@ -365,6 +374,10 @@ std::shared_ptr<const GraphModule::Plan> OpLowering::lower(const Graph& g) {
       case Op::BatchNorm:
         s.alpha = n.attr_f("epsilon", 1e-5f);
         break;
+      case Op::LayerNorm:
+        s.alpha = n.attr_f("epsilon", 1e-5f);
+        s.axis = norm_axis(g, n, n.attr_i("axis", -1), x.size());
+        break;
       case Op::Concat:
         s.axis = norm_axis(g, n, n.attr_i("axis", 1), x.size());
         break;
@@ -550,6 +563,7 @@ void OpLowering::batch_analysis(const Graph& g, Plan& p) {
         case Op::Sub:
         case Op::Mul:
         case Op::Div:
+        case Op::Pow:
           for (size_t k = 0; k < 2; ++k) ok = ok && (constant(k) || (batched(k) && rank(k) == r));
           if (s.legacy_axis > 0 && !constant(1)) ok = false;
           break;
@@ -562,6 +576,10 @@ void OpLowering::batch_analysis(const Graph& g, Plan& p) {
           break;
         case Op::Softmax:
           ok = ok && batched(0) && (s.flag_a || s.axis != 0);
+          break;
+        case Op::LayerNorm:  // normalising over the batch axis would mix samples
+          ok = ok && batched(0) && s.axis != 0;
+          for (size_t k = 1; k < s.in.size(); ++k) ok = ok && constant(k);
           break;
         case Op::ReduceMean:
         case Op::ReduceMax:
@@ -794,6 +812,32 @@ torch::Tensor OpLowering::step(const GraphModule& m, const Plan& p, const Plan::
     }
     case Op::HardSwish:
       return x * torch::clamp(x / 6.f + 0.5f, 0.f, 1.f);
+    case Op::Erf:
+      return torch::erf(x);
+    case Op::Gelu:  // gelu_erf (op_table.h)
+      return x * 0.5f * (1.f + torch::erf(x * 0.70710678118654752f));
+    case Op::Pow: {
+      // The integer exponent of an initializer as float, as run_pow reads it.
+      torch::Tensor b = in(1);
+      if (!b.is_floating_point()) b = b.to(torch::kFloat32);
+      return torch::pow(x, b);
+    }
+    case Op::LayerNorm: {
+      std::vector<int64_t> red, inner;
+      for (int64_t d = s.axis; d < x.dim(); ++d) {
+        red.push_back(d);
+        inner.push_back(x.size(d));
+      }
+      const torch::Tensor d = x - x.mean(red, true);
+      torch::Tensor y = d / torch::sqrt((d * d).mean(red, true) + s.alpha);
+      for (size_t k = 1; k < s.in.size(); ++k) {
+        if (s.in[k].name.empty()) continue;
+        torch::Tensor t = in(k);
+        if (t.numel() != 1) t = t.reshape(inner);
+        y = k == 1 ? y * t : y + t;
+      }
+      return y;
+    }
     case Op::Pad: {
       if (s.flag_a) return torch::constant_pad_nd(x, s.perm, s.alpha);
       torch::Tensor y = x;
@@ -836,7 +880,16 @@ torch::Tensor OpLowering::run(const GraphModule& m, const torch::Tensor& x, int6
     }
     for (size_t o = 0; o < s.out.size(); ++o) {
       if (s.out[o] < 0) continue;
-      torch::Tensor v = o == 0 ? y : torch::zeros_like(y);  // Dropout mask: unused, as there
+      torch::Tensor v = y;
+      if (o > 0 && s.op == Op::LayerNorm && s.in[0].slot >= 0) {  // Mean, InvStdDev
+        const torch::Tensor& xi = env[static_cast<size_t>(s.in[0].slot)];
+        std::vector<int64_t> red;
+        for (int64_t d = s.axis; d < xi.dim(); ++d) red.push_back(d);
+        const torch::Tensor mean = xi.mean(red, true), d = xi - mean;
+        v = o == 1 ? mean : 1.f / torch::sqrt((d * d).mean(red, true) + s.alpha);
+      } else if (o > 0) {
+        v = torch::zeros_like(y);  // Dropout mask: unused, as there
+      }
       env[static_cast<size_t>(s.out[o])] = m.act_hook ? m.act_hook(n.outputs[o], v) : v;
     }
     for (int v : p.release[k]) env[static_cast<size_t>(v)] = torch::Tensor();

@@ -481,6 +481,30 @@ std::vector<Case> op_cases() {
     Builder b({1, 3, 5});
     add("hardswish", b.done(b.node("HardSwish", {"x"})), -5, 5);
   }
+  // Transformer ops: what import fuses PyTorch's LayerNorm and GELU into, and their parts.
+  {
+    Builder b({1, 3, 5});
+    add("erf", b.done(b.node("Erf", {"x"})), -3, 3);
+  }
+  {
+    Builder b({1, 3, 5});
+    add("gelu", b.done(b.node("Gelu", {"x"})), -4, 4);
+  }
+  {
+    Builder b({1, 3, 5});
+    add("pow_square", b.done(b.node("Pow", {"x", b.floats("two", {2.f})})), -3, 3);
+  }
+  {
+    Builder b({1, 4, 6});
+    add("layernorm_last_axis",
+        b.done(b.node("LayerNormalization",
+                      {"x", b.weight("ln_w", {6}), b.weight("ln_b", {6})},
+                      {{"epsilon", af(1e-5f)}})));
+    Builder b2({1, 2, 3, 4});
+    add("layernorm_axis1_no_bias",
+        b2.done(b2.node("LayerNormalization", {"x", b2.weight("ln_w", {2, 3, 4})},
+                        {{"axis", ai(1)}})));
+  }
   for (const char* mode : {"constant", "reflect", "edge"}) {
     Builder b({1, 2, 4, 5});
     add(std::string("pad_") + mode,
