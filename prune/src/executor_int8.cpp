@@ -177,8 +177,8 @@ class Runner {
         const int64_t E = (static_cast<int64_t>(L.exp_lut[0]) << 31) | L.exp_lut[1];
         const Codes& x = in(L, 0);
         for (size_t r = 0; r < y.size(); r += static_cast<size_t>(inner))
-          hls::layernorm8(inner, x.data() + r, L.weight.data(), L.bias.data(), L.requant.data(),
-                          E, L.act_min, L.act_max, y.data() + r);
+          hls::layernorm8(inner, x.data() + r, L.weight.data(), L.bias.data(), L.requant.data(), E,
+                          L.act_min, L.act_max, y.data() + r);
         break;
       }
       case QLayer::Kind::Move:

@@ -500,13 +500,14 @@ std::vector<std::vector<size_t>> broadcast_sources(const Graph& g, const Node& n
     for (size_t k = 0; k < s.size(); ++k) {
       int64_t& d = o[k + r - s.size()];
       if (s[k] != d && s[k] != 1 && d != 1)
-        fail(g.source, where(n), "shapes do not broadcast (" + shape_str(s) + " into " +
-                                     shape_str(o) + ")");
+        fail(g.source, where(n),
+             "shapes do not broadcast (" + shape_str(s) + " into " + shape_str(o) + ")");
       if (s[k] != 1) d = s[k];
     }
   check_shape_alloc(g.source, where(n), o, sizeof(int64_t));
   const int64_t total = numel(o);
-  std::vector<std::vector<size_t>> src(shapes.size(), std::vector<size_t>(static_cast<size_t>(total)));
+  std::vector<std::vector<size_t>> src(shapes.size(),
+                                       std::vector<size_t>(static_cast<size_t>(total)));
   for (size_t a = 0; a < shapes.size(); ++a) {
     const Shape& s = shapes[a];
     for (int64_t e = 0; e < total; ++e) {
@@ -578,7 +579,8 @@ std::vector<Tensor> fold_select(const Graph& g, const Node& n,
 
 // Mod (fmod 0: the sign of the divisor, as Python; 1: C's fmod), Not, ScatterND (reduction
 // none) of constants.
-std::vector<Tensor> fold_misc(const Graph& g, const Node& n, const std::vector<const Tensor*>& ins) {
+std::vector<Tensor> fold_misc(const Graph& g, const Node& n,
+                              const std::vector<const Tensor*>& ins) {
   for (const Tensor* t : ins)
     if (!t) fail(g.source, where(n), "missing input");
   if (n.op == "Not") {
@@ -622,7 +624,8 @@ std::vector<Tensor> fold_misc(const Graph& g, const Node& n, const std::vector<c
   if (ind.is_float() || ind.shape.empty()) fail(g.source, where(n), "indices must be integers");
   const size_t k = static_cast<size_t>(ind.shape.back());
   if (k > data.shape.size()) fail(g.source, where(n), "index depth exceeds the data rank");
-  const int64_t slice = numel(Shape(data.shape.begin() + static_cast<int64_t>(k), data.shape.end()));
+  const int64_t slice =
+      numel(Shape(data.shape.begin() + static_cast<int64_t>(k), data.shape.end()));
   const int64_t count = numel(ind.shape) / static_cast<int64_t>(std::max<size_t>(k, 1));
   if (upd.size() != count * slice) fail(g.source, where(n), "updates do not match the indices");
   Tensor r = data;
@@ -636,7 +639,8 @@ std::vector<Tensor> fold_misc(const Graph& g, const Node& n, const std::vector<c
       off = off * dim + i;
     }
     for (int64_t e = 0; e < slice; ++e) {
-      const size_t to = static_cast<size_t>(off * slice + e), from = static_cast<size_t>(c * slice + e);
+      const size_t to = static_cast<size_t>(off * slice + e),
+                   from = static_cast<size_t>(c * slice + e);
       if (r.is_float())
         r.f[to] = static_cast<float>(value_at(upd, from));
       else
@@ -918,7 +922,7 @@ bool fuse_gelu_at(Graph& g, Matcher& mt, Node& scale) {
     auto p = mt.producer.find(o1);
     if (p == mt.producer.end()) return false;
     m2 = &g.nodes[p->second];
-    if (m2->op != "Mul" || Matcher::other(*m2, x) .empty() ||
+    if (m2->op != "Mul" || Matcher::other(*m2, x).empty() ||
         const_scalar(g, Matcher::other(*m2, x)) != 0.5 || mt.sole(o1) != m1)
       return false;
     out = m1->outputs[0];

@@ -492,8 +492,7 @@ void run_pool(const Graph& g, const Node& n, const std::vector<const Tensor*>& i
       for (int64_t ow = 0; ow < p.OW; ++ow) {
         const size_t o = static_cast<size_t>((nc * p.OH + oh) * p.OW + ow);
         if (row_in[static_cast<size_t>(oh)] && col_in[static_cast<size_t>(ow)]) {
-          const float* base =
-              x.f.data() + (nc * p.H + oh * p.sh - p.pt) * p.W + (ow * p.sw - p.pl);
+          const float* base = x.f.data() + (nc * p.H + oh * p.sh - p.pt) * p.W + (ow * p.sw - p.pl);
           float best = -std::numeric_limits<float>::infinity();
           double sum = 0.0;
           for (int64_t i = 0; i < p.kh; ++i) {

@@ -73,8 +73,8 @@ const std::set<std::string> kInt8Ops = {"Add",
 
 // Unary ops the int8 path runs as a 256-entry table (and that fuse a following Mul by their
 // own input into the table: x * f(x)).
-const std::set<std::string> kLutOps = {"Sigmoid",   "Tanh", "LeakyRelu", "HardSigmoid",
-                                       "HardSwish", "Gelu"};
+const std::set<std::string> kLutOps = {"Sigmoid",     "Tanh",      "LeakyRelu",
+                                       "HardSigmoid", "HardSwish", "Gelu"};
 
 std::string int8_op_list() {
   std::string r;
@@ -748,8 +748,8 @@ class Builder {
     if (L.acc_bound > hls::kInt32Max)
       fail(g_.source, where(n), "inner dimension too large for an int32 sum");
     const float s_out = finish_output(L, absorb_activation(L));
-    L.requant = {requant(n, static_cast<double>(q_.scales.at(L.inputs[0])) *
-                                q_.scales.at(L.inputs[1]) / s_out)};
+    L.requant = {requant(
+        n, static_cast<double>(q_.scales.at(L.inputs[0])) * q_.scales.at(L.inputs[1]) / s_out)};
   }
 
   void clamp(const Node& n, QLayer& L) {
@@ -883,7 +883,8 @@ class Builder {
     L.requant.clear();
     for (float sw : L.weight_scale) L.requant.push_back(requant(n, sw / (one * s_out)));
     // |x-hat| <= sqrt(n - 1) (+ rounding): |z| <= sqrt(n) 2^kNormBits + 1.
-    const int64_t zmax = static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(inner)) * one)) + 1;
+    const int64_t zmax =
+        static_cast<int64_t>(std::ceil(std::sqrt(static_cast<double>(inner)) * one)) + 1;
     for (size_t k = 0; k < L.bias.size(); ++k)
       L.acc_bound = std::max(L.acc_bound, zmax * std::abs(static_cast<int64_t>(L.weight[k])) +
                                               std::abs(static_cast<int64_t>(L.bias[k])));

@@ -134,12 +134,12 @@ void write_outputs(const Opts& o, const dse::Context& c, const dse::Space& s,
     for (size_t k = 0; k < r.points.size(); ++k) {
       const dse::Point& p = r.points[k];
       if (!p.tuned.ok) continue;
-      const char* u =
-          p.row.metric == "top1_pct" || p.row.metric == "miou_pct" ? "%" : "dB";
-      std::printf("front point %zu fine-tuned: sparsity %.1f %%, fidelity %.2f -> %.2f %s, "
-                  "energy %.4g -> %.4g uJ\n",
-                  k, 100 * p.row.actual, p.row.fidelity, p.tuned.fidelity, u,
-                  1e6 * p.row.energy_j, 1e6 * p.tuned.energy_j);
+      const char* u = p.row.metric == "top1_pct" || p.row.metric == "miou_pct" ? "%" : "dB";
+      std::printf(
+          "front point %zu fine-tuned: sparsity %.1f %%, fidelity %.2f -> %.2f %s, "
+          "energy %.4g -> %.4g uJ\n",
+          k, 100 * p.row.actual, p.row.fidelity, p.tuned.fidelity, u, 1e6 * p.row.energy_j,
+          1e6 * p.tuned.energy_j);
     }
     for (const auto& [p, what] :
          {std::pair{o.out, "points"}, {o.front, "front"}, {o.hv, "hypervolume"}, {o.plot, "plot"}})

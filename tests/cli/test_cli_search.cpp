@@ -101,13 +101,12 @@ TEST_F(Search, FinetuneRecoversEveryPrunedFrontPointAndHoldsItsStructure) {
   EXPECT_NE(points.find(",fidelity_finetuned,energy_j_finetuned,"), std::string::npos);
 
   const std::string bad = path("bad.csv");
-  expect_bad(base_args() + " --finetune epochs=2 -o " + bad, "--finetune: needs --train-data",
-             bad);
+  expect_bad(base_args() + " --finetune epochs=2 -o " + bad, "--finetune: needs --train-data", bad);
   expect_bad(base_args() + " --train-data " + kZoo + "eval.npy -o " + bad,
              "only used with --finetune", bad);
-  expect_bad(base_args() + " --finetune epochs=2,colour=red --train-data " + kZoo +
-                 "eval.npy -o " + bad,
-             "colour", bad);
+  expect_bad(
+      base_args() + " --finetune epochs=2,colour=red --train-data " + kZoo + "eval.npy -o " + bad,
+      "colour", bad);
 }
 
 // Per-layer channel ratios: the channel scheme removes channels physically (fewer MACs, fewer

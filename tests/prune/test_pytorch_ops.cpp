@@ -12,8 +12,8 @@
 #include "common/onnx_builder.h"
 #include "hls/datapath.h"
 #include "prune/errors.h"
-#include "prune/fast_exec.h"
 #include "prune/executor.h"
+#include "prune/fast_exec.h"
 #include "prune/quant.h"
 #include "prune/tables.h"
 
@@ -605,7 +605,8 @@ Graph layernorm_graph(bool decomposed, int64_t c, int64_t w) {
   } else {
     b.init("two", {}, {2.f});
     b.init("eps", {}, {1e-6f});
-    ModelBuilder::attr(b.node("ReduceMean", {"v"}, {"m"}, "mean"), "axes", std::vector<int64_t>{-1});
+    ModelBuilder::attr(b.node("ReduceMean", {"v"}, {"m"}, "mean"), "axes",
+                       std::vector<int64_t>{-1});
     b.node("Sub", {"v", "m"}, {"d"}, "sub");
     b.node("Pow", {"d", "two"}, {"d2"}, "pow");
     ModelBuilder::attr(b.node("ReduceMean", {"d2"}, {"var"}, "mean2"), "axes",
@@ -641,9 +642,9 @@ TEST(TransformerOps, DecomposedLayerNormFusesAndMatchesTheFormula) {
       var += d * d / 8.0;
     }
     for (int64_t i = 0; i < 8; ++i) {
-      const double want = (v.f[static_cast<size_t>(r * 8 + i)] - m) / std::sqrt(var + 1e-6) *
-                              (0.5 + 0.1 * i) +
-                          (0.2 - 0.05 * i);
+      const double want =
+          (v.f[static_cast<size_t>(r * 8 + i)] - m) / std::sqrt(var + 1e-6) * (0.5 + 0.1 * i) +
+          (0.2 - 0.05 * i);
       EXPECT_NEAR(y.f[static_cast<size_t>(r * 8 + i)], want, 1e-5) << r << "," << i;
     }
   }
@@ -777,7 +778,8 @@ TEST(TransformerOps, ClassTokenShapeArithmeticFoldsAndConcatTakesAConstant) {
   const Tensor x = normal({1, 2, 3}, 8);
   const Tensor y = run_float(g, x);
   ASSERT_EQ(y.shape, (Shape{1, 3, 3}));
-  EXPECT_EQ(std::vector<float>(y.f.begin(), y.f.begin() + 3), (std::vector<float>{0.5f, -1.f, 2.f}));
+  EXPECT_EQ(std::vector<float>(y.f.begin(), y.f.begin() + 3),
+            (std::vector<float>{0.5f, -1.f, 2.f}));
   // int8: the token is the layer's weight at the output scale.
   const Int8Check c = int8_vs_float(g, {1, 2, 3});
   ASSERT_EQ(c.q.layers.size(), 2u);
@@ -812,7 +814,8 @@ TEST(TransformerOps, AttentionMatMulOfTwoActivationsInt8) {
   b.node("MatMul", {"x", "wq"}, {"q"}, "q");
   b.node("MatMul", {"x", "wk"}, {"k"}, "k");
   b.node("MatMul", {"x", "wv"}, {"v"}, "v");
-  ModelBuilder::attr(b.node("Transpose", {"k"}, {"kt"}, "kt"), "perm", std::vector<int64_t>{0, 2, 1});
+  ModelBuilder::attr(b.node("Transpose", {"k"}, {"kt"}, "kt"), "perm",
+                     std::vector<int64_t>{0, 2, 1});
   b.node("MatMul", {"q", "kt"}, {"s"}, "qk");
   ModelBuilder::attr(b.node("Softmax", {"s"}, {"p"}, "softmax"), "axis", int64_t{-1});
   b.node("MatMul", {"p", "v"}, {"o"}, "pv");

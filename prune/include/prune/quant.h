@@ -71,8 +71,8 @@ struct QLayer {
   Shape weight_shape;
   std::vector<int8_t> weight;
   std::vector<float> weight_scale;  // per output channel (Add constant: one per-tensor scale)
-  int const_operand = -1;  // Add/Sub/Mul (0/1), Concat (input position): the constant, else -1
-  std::vector<int32_t> bias;        // per output channel, scale = s_in * weight_scale[c]
+  int const_operand = -1;     // Add/Sub/Mul (0/1), Concat (input position): the constant, else -1
+  std::vector<int32_t> bias;  // per output channel, scale = s_in * weight_scale[c]
   std::vector<hls::Requant> requant;
   int8_t act_min = hls::kInt8Min, act_max = hls::kInt8Max;  // fused (or stand-alone) clamp
   std::vector<int8_t> lut;                                  // Lut: 256 entries, lut[q + 128]

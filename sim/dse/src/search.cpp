@@ -935,8 +935,8 @@ json point_json(const Space& s, const Point& p) {
     const Row& t = p.tuned;
     if (t.ok)
       j["finetuned"] = {{"fidelity", num(t.fidelity)}, {"cycles", t.cycles},
-                        {"latency_s", t.latency_s},     {"energy_j", t.energy_j},
-                        {"power_w", t.power_w},         {"sparsity_actual", t.actual}};
+                        {"latency_s", t.latency_s},    {"energy_j", t.energy_j},
+                        {"power_w", t.power_w},        {"sparsity_actual", t.actual}};
     else
       j["finetuned"] = {{"error", t.error}};
   }

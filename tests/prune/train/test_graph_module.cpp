@@ -497,13 +497,12 @@ std::vector<Case> op_cases() {
   {
     Builder b({1, 4, 6});
     add("layernorm_last_axis",
-        b.done(b.node("LayerNormalization",
-                      {"x", b.weight("ln_w", {6}), b.weight("ln_b", {6})},
+        b.done(b.node("LayerNormalization", {"x", b.weight("ln_w", {6}), b.weight("ln_b", {6})},
                       {{"epsilon", af(1e-5f)}})));
     Builder b2({1, 2, 3, 4});
     add("layernorm_axis1_no_bias",
-        b2.done(b2.node("LayerNormalization", {"x", b2.weight("ln_w", {2, 3, 4})},
-                        {{"axis", ai(1)}})));
+        b2.done(
+            b2.node("LayerNormalization", {"x", b2.weight("ln_w", {2, 3, 4})}, {{"axis", ai(1)}})));
   }
   for (const char* mode : {"constant", "reflect", "edge"}) {
     Builder b({1, 2, 4, 5});
